@@ -1,0 +1,1 @@
+//! tlspost-capture (being written).

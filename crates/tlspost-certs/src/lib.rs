@@ -1,0 +1,1 @@
+//! tlspost-certs (being written).

@@ -1,0 +1,40 @@
+//! The `tlspost` command: argument parsing and presentation only; the work lives in the libraries.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// Make a device's HTTPS POST dependable, and say why when it fails.
+#[derive(Parser)]
+#[command(name = "tlspost", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Send a POST exactly as the device would, with a wire trace and timings.
+    Post(cmd::post::PostArgs),
+    /// Send a request with any method (`-X METHOD`).
+    Request(cmd::post::RequestArgs),
+    /// Which roots to pin, for how long, as firmware-ready code.
+    Certs(cmd::certs::CertsArgs),
+    /// A capture server that records exactly what arrives and explains what is wrong.
+    Serve(cmd::serve::ServeArgs),
+    /// Explain what is wrong with a raw HTTP request.
+    Lint(cmd::lint::LintArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Post(a) => cmd::post::run_post(a),
+        Command::Request(a) => cmd::post::run_request(a),
+        Command::Certs(a) => cmd::certs::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
+        Command::Lint(a) => cmd::lint::run(a),
+    }
+}

@@ -1,0 +1,1 @@
+//! tlspost-lint (being written).

@@ -1,0 +1,1 @@
+//! tlspost client drivers (being written).
