@@ -36,7 +36,7 @@
 //! assert!(ex.is_done());
 //! assert!(ex.close_reason().is_none()); // the connection may be reused
 //! ```
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(
@@ -47,9 +47,18 @@
     clippy::unreachable,
     clippy::arithmetic_side_effects
 )]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, clippy::arithmetic_side_effects))]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::arithmetic_side_effects
+    )
+)]
 
-#[cfg(any(feature = "std", test))]
+#[cfg(all(feature = "std", not(test)))]
 extern crate std;
 
 pub use httparse;
