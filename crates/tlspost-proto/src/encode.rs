@@ -70,7 +70,7 @@ impl<'a> Encoder<'a> {
             enc.port_len = u8::try_from(n.saturating_add(1)).unwrap_or(0);
         }
         let body_len = req.body.data().len();
-        if body_len > 0 || method_expects_body(req.method) {
+        if body_len > 0 || req.body != Body::None || method_expects_body(req.method) {
             let n = format_u64(body_len as u64, &mut enc.content_length);
             enc.content_length_len = u8::try_from(n).unwrap_or(0);
         }

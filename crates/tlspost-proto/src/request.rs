@@ -59,7 +59,10 @@ pub struct Header<'a> {
 impl<'a> Header<'a> {
     /// A header from a name and a text value.
     pub const fn new(name: &'a str, value: &'a str) -> Self {
-        Header { name, value: value.as_bytes() }
+        Header {
+            name,
+            value: value.as_bytes(),
+        }
     }
 }
 
@@ -172,6 +175,9 @@ impl<'a> Request<'a> {
 
     /// The first caller header with this name (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value)
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
     }
 }
