@@ -1,1 +1,155 @@
-//! tlspost-lint (being written).
+//! Explain what is wrong with a raw HTTP/1.1 request, the way a strict server or a CDN edge would see it.
+//!
+//! `tlspost-lint` takes the exact bytes of one request as received (head and body, possibly
+//! truncated or malformed) plus a few TLS facts, and returns findings: a stable code, a severity,
+//! a message with the facts, and a fix. It never does I/O and never panics on any input.
+//!
+//! ```
+//! use tlspost_lint::{lint, Context, Severity};
+//!
+//! // What Arduino-ESP32's HTTPClient sends for `http.POST(json)` without `addHeader`.
+//! let raw = b"POST /oauth/token HTTP/1.1\r\n\
+//!     Host: api.example.com\r\n\
+//!     User-Agent: ESP32HTTPClient\r\n\
+//!     Connection: keep-alive\r\n\
+//!     Accept-Encoding: identity;q=1,chunked;q=0.1,*;q=0\r\n\
+//!     Content-Length: 21\r\n\
+//!     \r\n\
+//!     {\"grant_type\":\"x\"}   ";
+//! let ctx = Context { tls: true, sni: Some("api.example.com"), alpn: None };
+//! let findings = lint(raw, &ctx);
+//! let codes: Vec<&str> = findings.iter().map(|f| f.code).collect();
+//! assert_eq!(codes, ["TP301", "TP304"]); // JSON without Content-Type; default User-Agent
+//! assert!(findings.iter().all(|f| f.severity == Severity::Error));
+//! println!("{}", findings[0]); // error[TP301] ... then the message and `fix: ...`
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::unreachable
+)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
+)]
+
+use core::fmt;
+
+mod checks;
+mod chunked;
+mod parse;
+mod rules;
+
+pub use rules::{Rule, rules};
+
+/// What is known about the connection the request arrived on.
+///
+/// `Context::default()` means plain HTTP (no TLS, so no SNI and no ALPN).
+#[derive(Clone, Debug, Default)]
+pub struct Context<'a> {
+    /// The request arrived over TLS.
+    pub tls: bool,
+    /// The SNI name from the ClientHello, if any.
+    pub sni: Option<&'a str>,
+    /// The negotiated ALPN protocol, if any (e.g. `http/1.1`).
+    pub alpn: Option<&'a str>,
+}
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Notable, usually harmless.
+    Info,
+    /// Likely trouble with some servers or later.
+    Warning,
+    /// A strict server or CDN edge rejects or misreads the request.
+    Error,
+}
+
+impl Severity {
+    /// `error`, `warning` or `info`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One thing wrong (or notable) with a request.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// Stable code from [`rules()`], e.g. `TP301`.
+    pub code: &'static str,
+    /// How bad it is.
+    pub severity: Severity,
+    /// The rule's short title.
+    pub title: &'static str,
+    /// What was found in this request, with the facts (which header, how many bytes).
+    pub message: String,
+    /// What to do about it.
+    pub fix: String,
+}
+
+impl Finding {
+    pub(crate) fn new(rule: &Rule, message: impl Into<String>) -> Self {
+        Finding {
+            code: rule.code,
+            severity: rule.severity,
+            title: rule.title,
+            message: message.into(),
+            fix: rule.fix_summary.to_string(),
+        }
+    }
+
+    pub(crate) fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = fix.into();
+        self
+    }
+}
+
+/// The human form: `error[TP101] title`, the message, then `fix: ...`, one per line.
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}[{}] {}\n  {}\n  fix: {}",
+            self.severity, self.code, self.title, self.message, self.fix
+        )
+    }
+}
+
+/// Lint the exact bytes of one request as received (head and body, maybe truncated).
+///
+/// Findings come sorted: errors first, then warnings, then info; by code within a severity.
+/// Any input is accepted: garbage yields findings, never a panic.
+pub fn lint(raw: &[u8], ctx: &Context<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let head = parse::parse(raw);
+    checks::run(&head, raw, ctx, &mut out);
+    out.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(b.code)));
+    out
+}
+
+/// `true` when any finding is an error (what the CLI turns into exit code 1).
+pub fn has_errors(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.severity == Severity::Error)
+}
+
+/// The findings as a JSON array of `{code, severity, title, message, fix}` objects.
+pub fn to_json(findings: &[Finding]) -> String {
+    // Serializing plain strings and enums into a String cannot fail; fall back to an empty array anyway.
+    serde_json::to_string_pretty(findings).unwrap_or_else(|_| String::from("[]"))
+}

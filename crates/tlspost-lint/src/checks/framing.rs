@@ -1,0 +1,536 @@
+//! Framing (TP1xx): line endings, header syntax, and where the body ends.
+
+use super::{BodyView, excerpt};
+use crate::chunked::{self, Outcome};
+use crate::parse::{Head, Version, is_tchar};
+use crate::rules::*;
+use crate::{Finding, Rule};
+
+/// Heads larger than this are refused by common servers' default limits.
+const LARGE_HEAD: usize = 8 * 1024;
+
+/// Codings a server knows (RFC 9112 §7 and the IANA registry).
+const KNOWN_CODINGS: &[&str] = &["chunked", "gzip", "x-gzip", "deflate", "compress", "x-compress"];
+
+/// How the body is delimited, as a server would decide (RFC 9112 §6.3).
+enum Framing {
+    None,
+    Length(u64),
+    Chunked,
+    /// The framing headers are contradictory or invalid: a server rejects the request.
+    Faulty,
+}
+
+fn push(out: &mut Vec<Finding>, rule: &Rule, message: String) {
+    out.push(Finding::new(rule, message));
+}
+
+pub(super) fn check(head: &Head<'_>, raw: &[u8], out: &mut Vec<Finding>) -> BodyView {
+    syntax(head, raw, out);
+    let framing = framing(head, out);
+    body(head, raw, framing, out)
+}
+
+fn syntax(head: &Head<'_>, raw: &[u8], out: &mut Vec<Finding>) {
+    if raw.iter().all(|b| b.is_ascii_whitespace()) {
+        push(
+            out,
+            &HEAD_UNTERMINATED,
+            format!(
+                "no request arrived: {} byte(s), none of them a request line; the server waits \
+                 until its timeout and closes the connection",
+                raw.len()
+            ),
+        );
+        return;
+    }
+    if !head.complete {
+        push(
+            out,
+            &HEAD_UNTERMINATED,
+            format!(
+                "{} bytes arrived but no empty line (CRLF CRLF) ends the head; the server keeps \
+                 waiting for more headers until its timeout, then closes or answers 408. The \
+                 bytes end with `{}`",
+                raw.len(),
+                excerpt(raw.get(raw.len().saturating_sub(24)..).unwrap_or_default(), 24)
+            ),
+        );
+    }
+    if head.bare_lf_lines > 0 {
+        push(
+            out,
+            &BARE_LF,
+            format!(
+                "{} line(s) of the head end with LF alone instead of CRLF; strict servers and \
+                 CDN edges answer 400, lenient ones accept it, and that disagreement is what \
+                 request smuggling exploits",
+                head.bare_lf_lines
+            ),
+        );
+    }
+    for f in head.fields.iter().filter(|f| f.folds > 0) {
+        push(
+            out,
+            &OBS_FOLD,
+            format!(
+                "header `{}` continues on {} line(s) starting with a space or tab (obs-fold); \
+                 RFC 9112 §5.2 lets a server reject it with 400, and servers that unfold it read \
+                 the next line as part of `{}` instead of as its own header",
+                f.name_lossy(),
+                f.folds,
+                f.name_lossy()
+            ),
+        );
+    }
+    if head.orphan_folds > 0 {
+        push(
+            out,
+            &OBS_FOLD,
+            format!(
+                "{} line(s) start with a space or tab without a header to continue (e.g. right \
+                 after the request line); RFC 9112 §2.2 says a server must reject or ignore them",
+                head.orphan_folds
+            ),
+        );
+    }
+    for f in head.fields.iter().filter(|f| f.space_before_colon) {
+        push(
+            out,
+            &SPACE_BEFORE_COLON,
+            format!(
+                "header `{}` has whitespace before its colon; RFC 9112 §5.1 requires a server to \
+                 answer 400, and a lenient proxy may see a header named `{} ` that nothing matches",
+                f.name_lossy(),
+                f.name_lossy()
+            ),
+        );
+    }
+    for f in &head.fields {
+        if let Some((i, &b)) = f
+            .value
+            .iter()
+            .enumerate()
+            .find(|&(_, &b)| (b < 0x20 && b != b'\t') || b == 0x7f)
+        {
+            let what = match b {
+                b'\r' => "a bare CR",
+                b'\n' => "a LF",
+                0 => "NUL",
+                _ => "a control byte",
+            };
+            push(
+                out,
+                &CTL_IN_VALUE,
+                format!(
+                    "header `{}` contains {what} (0x{b:02x}) at offset {i} of its value `{}`; \
+                     servers answer 400 or cut the value there, and a CR can split the header in \
+                     two at a lenient hop (header injection)",
+                    f.name_lossy(),
+                    excerpt(&f.value, 48)
+                ),
+            );
+        }
+    }
+    for &(line_no, line) in &head.colonless {
+        push(
+            out,
+            &BAD_FIELD_NAME,
+            format!(
+                "line {line_no} of the head, `{}`, has no colon, so it is not a header; servers \
+                 answer 400",
+                excerpt(line, 48)
+            ),
+        );
+    }
+    for f in &head.fields {
+        if f.name.is_empty() {
+            push(
+                out,
+                &BAD_FIELD_NAME,
+                format!(
+                    "a header line starts with a colon (empty name, value `{}`); servers answer 400",
+                    excerpt(&f.value, 48)
+                ),
+            );
+        } else if let Some(&b) = f.name.iter().find(|&&b| !is_tchar(b)) {
+            push(
+                out,
+                &BAD_FIELD_NAME,
+                format!(
+                    "header name `{}` contains `{}`, which a header name cannot contain; \
+                     servers answer 400",
+                    excerpt(f.name, 48),
+                    [b].escape_ascii()
+                ),
+            );
+        }
+    }
+    if head.len > LARGE_HEAD {
+        push(
+            out,
+            &HEAD_LARGE,
+            format!(
+                "the head is {} bytes; many servers refuse heads or header lines over 8 KiB \
+                 (nginx: 400 or 414 with default buffers) and a device spends RAM and airtime on it",
+                head.len
+            ),
+        );
+    }
+}
+
+fn framing(head: &Head<'_>, out: &mut Vec<Finding>) -> Framing {
+    let cl_fields = head.all("content-length").count();
+    let cls = head.list("content-length");
+    let mut lengths: Vec<u64> = Vec::new();
+    let mut cl_bad = false;
+    for v in &cls {
+        let parsed = if !v.is_empty() && v.iter().all(u8::is_ascii_digit) {
+            std::str::from_utf8(v).ok().and_then(|s| s.parse::<u64>().ok())
+        } else {
+            None
+        };
+        match parsed {
+            Some(n) => lengths.push(n),
+            None => {
+                cl_bad = true;
+                let why = if !v.is_empty() && v.iter().all(u8::is_ascii_digit) {
+                    "does not fit in 64 bits"
+                } else {
+                    "is not a plain decimal number"
+                };
+                push(
+                    out,
+                    &CL_INVALID,
+                    format!(
+                        "Content-Length `{}` {why}; RFC 9112 §6.3 requires a 400, and parsers \
+                         that accept `+5`, ` 5` or `0x5` disagree with those that do not",
+                        excerpt(v, 32)
+                    ),
+                );
+            }
+        }
+    }
+    let distinct = {
+        let mut d = lengths.clone();
+        d.sort_unstable();
+        d.dedup();
+        d
+    };
+    if distinct.len() > 1 {
+        push(
+            out,
+            &CL_CONFLICT,
+            format!(
+                "Content-Length has differing values {distinct:?} ({cl_fields} header line(s)); a \
+                 server must answer 400, and a proxy that picks one value and a server that picks \
+                 another disagree on where the body ends (request smuggling)"
+            ),
+        );
+    } else if cls.len() > 1 && !cl_bad {
+        push(
+            out,
+            &CL_DUPLICATE,
+            format!(
+                "Content-Length is sent {} times with the same value {}; RFC 9112 lets a server \
+                 accept that, but many proxies, WAFs and CDN edges answer 400",
+                cls.len(),
+                distinct.first().copied().unwrap_or_default()
+            ),
+        );
+    }
+    let cl = match (cl_bad, distinct.as_slice()) {
+        (false, [n]) => Some(*n),
+        _ => None,
+    };
+    let cl_ambiguous = cl_bad || distinct.len() > 1;
+
+    let te_present = head.has("transfer-encoding");
+    if !te_present {
+        return if cl_ambiguous {
+            Framing::Faulty
+        } else {
+            cl.map_or(Framing::None, Framing::Length)
+        };
+    }
+    let te_text = head
+        .all("transfer-encoding")
+        .map(|f| f.value_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let codings: Vec<String> = head
+        .list("transfer-encoding")
+        .iter()
+        .map(|c| {
+            let name = c.split(|&b| b == b';').next().unwrap_or_default();
+            String::from_utf8_lossy(crate::parse::trim(name)).to_ascii_lowercase()
+        })
+        .collect();
+    let mut faulty = false;
+    for c in &codings {
+        if !KNOWN_CODINGS.contains(&c.as_str()) {
+            faulty = true;
+            let shown = if c.is_empty() { "(empty)" } else { c.as_str() };
+            push(
+                out,
+                &TE_UNKNOWN,
+                format!(
+                    "Transfer-Encoding `{}` names the coding `{}`, which servers do not know; \
+                     RFC 9112 §6.1 calls for 501, and hops that ignore it frame the body \
+                     differently from hops that reject it",
+                    excerpt(te_text.as_bytes(), 64),
+                    excerpt(shown.as_bytes(), 32)
+                ),
+            );
+        }
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for c in &codings {
+        if seen.contains(&c.as_str()) {
+            faulty = true;
+            push(
+                out,
+                &TE_REPEATED,
+                format!(
+                    "Transfer-Encoding `{}` lists `{c}` more than once; chunked applied twice is \
+                     invalid (RFC 9112 §6.1) and servers answer 400 or decode it once and misread \
+                     the rest",
+                    excerpt(te_text.as_bytes(), 64)
+                ),
+            );
+            break;
+        }
+        seen.push(c);
+    }
+    let chunked_last = codings.last().is_some_and(|c| c == "chunked");
+    if !chunked_last {
+        faulty = true;
+        push(
+            out,
+            &TE_CHUNKED_NOT_LAST,
+            format!(
+                "Transfer-Encoding `{}` does not end with `chunked`, so a server cannot tell where \
+                 a request body ends; RFC 9112 §6.3 requires a 400",
+                excerpt(te_text.as_bytes(), 64)
+            ),
+        );
+    }
+    if !cls.is_empty() {
+        push(
+            out,
+            &CL_WITH_TE,
+            format!(
+                "both Content-Length ({}) and Transfer-Encoding ({}) are present; Transfer-Encoding \
+                 wins (RFC 9112 §6.3) but servers may answer 400, and a hop that uses \
+                 Content-Length instead reads a different body (request smuggling)",
+                excerpt(
+                    &cls.iter()
+                        .map(|c| c.escape_ascii().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                        .into_bytes(),
+                    32
+                ),
+                excerpt(te_text.as_bytes(), 32)
+            ),
+        );
+    }
+    if head.version == Some(Version::Http10) {
+        push(
+            out,
+            &HTTP10_CHUNKED,
+            format!(
+                "an HTTP/1.0 request carries Transfer-Encoding `{}`; HTTP/1.0 has no transfer \
+                 codings, so RFC 9112 §6.1 makes the server treat the framing as faulty and close \
+                 the connection",
+                excerpt(te_text.as_bytes(), 32)
+            ),
+        );
+        faulty = true;
+    }
+    if faulty {
+        return Framing::Faulty;
+    }
+    out.push(Finding::new(
+        &CHUNKED_REQUEST,
+        "the body is sent chunked (as ESP-IDF's esp_http_client does when no length is set); \
+         some servers and serverless front ends answer 411 Length Required or buffer the whole \
+         body first",
+    ));
+    Framing::Chunked
+}
+
+/// Describe bytes found after the end of a body.
+fn extra_message(extra: &[u8], end: &str) -> String {
+    let first_line = extra
+        .split(|&b| b == b'\n')
+        .next()
+        .unwrap_or_default()
+        .strip_suffix(b"\r")
+        .unwrap_or_else(|| extra.split(|&b| b == b'\n').next().unwrap_or_default());
+    let looks_like_request = {
+        let mut parts = first_line.split(|&b| b == b' ');
+        let method = parts.next().unwrap_or_default();
+        let target = parts.next().unwrap_or_default();
+        !method.is_empty()
+            && method.iter().all(|b| b.is_ascii_uppercase())
+            && (target.starts_with(b"/") || target.starts_with(b"http"))
+    };
+    let what = if looks_like_request {
+        format!(
+            "they look like a pipelined request `{}`; if that is not intended, the body's length \
+             is wrong and the server will treat the rest of the body as a new request",
+            excerpt(first_line, 48)
+        )
+    } else {
+        format!(
+            "they start with `{}`; the server reads them as the start of the next request on this \
+             connection (usually a 400, or a desync behind a proxy). A common cause is a length \
+             counted in characters instead of UTF-8 bytes",
+            excerpt(extra, 32)
+        )
+    };
+    format!("{} byte(s) arrived after {end}: {what}", extra.len())
+}
+
+fn body(head: &Head<'_>, raw: &[u8], framing: Framing, out: &mut Vec<Finding>) -> BodyView {
+    let incomplete = BodyView {
+        bytes: Vec::new(),
+        complete: false,
+    };
+    if !head.complete {
+        return incomplete;
+    }
+    let arrived = raw.get(head.len..).unwrap_or_default();
+    let get_or_head = head.method_is("GET") || head.method_is("HEAD");
+    let method = String::from_utf8_lossy(head.method);
+    match framing {
+        Framing::Faulty => BodyView {
+            bytes: arrived.to_vec(),
+            complete: false,
+        },
+        Framing::Length(n) => {
+            if get_or_head && n > 0 {
+                push(
+                    out,
+                    &BODY_ON_GET,
+                    format!(
+                        "a {method} request announces a {n}-byte body (Content-Length); a {method} \
+                         body has no defined meaning (RFC 9110 §9.3): servers may ignore it, \
+                         reject the request, or read it as the next request"
+                    ),
+                );
+            }
+            let len = u64::try_from(arrived.len()).unwrap_or(u64::MAX);
+            if len < n {
+                push(
+                    out,
+                    &BODY_SHORT,
+                    format!(
+                        "Content-Length says {n} bytes but only {len} arrived ({} missing); the \
+                         server waits for the rest until its read timeout, then drops the request \
+                         or answers 400/408 — the write was cut short, sent late, or the length \
+                         counts something other than the bytes sent",
+                        n.saturating_sub(len)
+                    ),
+                );
+                BodyView {
+                    bytes: arrived.to_vec(),
+                    complete: false,
+                }
+            } else {
+                let n = usize::try_from(n).unwrap_or(arrived.len());
+                let (body, extra) = arrived.split_at(n.min(arrived.len()));
+                if !extra.is_empty() {
+                    push(
+                        out,
+                        &BODY_EXTRA,
+                        extra_message(extra, &format!("the {n}-byte body (Content-Length)")),
+                    );
+                }
+                BodyView {
+                    bytes: body.to_vec(),
+                    complete: true,
+                }
+            }
+        }
+        Framing::Chunked => {
+            if get_or_head {
+                push(
+                    out,
+                    &BODY_ON_GET,
+                    format!(
+                        "a {method} request announces a chunked body; a {method} body has no \
+                         defined meaning (RFC 9110 §9.3): servers may ignore it or reject the request"
+                    ),
+                );
+            }
+            let c = chunked::read(arrived);
+            let complete = match c.outcome {
+                Outcome::Complete { consumed } => {
+                    let extra = arrived.get(consumed..).unwrap_or_default();
+                    if !extra.is_empty() {
+                        push(out, &BODY_EXTRA, extra_message(extra, "the last chunk"));
+                    }
+                    true
+                }
+                Outcome::Incomplete(why) => {
+                    push(
+                        out,
+                        &CHUNKED_INCOMPLETE,
+                        format!(
+                            "{why} ({} body bytes arrived, {} decoded); the server waits for the \
+                             rest until its read timeout",
+                            arrived.len(),
+                            c.data.len()
+                        ),
+                    );
+                    false
+                }
+                Outcome::Malformed(why) => {
+                    push(
+                        out,
+                        &CHUNKED_MALFORMED,
+                        format!(
+                            "{why}; strict servers answer 400, lenient ones may find a different \
+                             end of body (request smuggling)"
+                        ),
+                    );
+                    false
+                }
+            };
+            BodyView {
+                bytes: c.data,
+                complete,
+            }
+        }
+        Framing::None => {
+            if !arrived.is_empty() {
+                push(
+                    out,
+                    &BODY_UNFRAMED,
+                    format!(
+                        "{} byte(s) follow the head (`{}`) but neither Content-Length nor \
+                         Transfer-Encoding announces a body; the server takes the body as empty \
+                         and reads these bytes as the next request (usually a 400)",
+                        arrived.len(),
+                        excerpt(arrived, 32)
+                    ),
+                );
+            } else if ["POST", "PUT", "PATCH"].iter().any(|m| head.method_is(m)) {
+                push(
+                    out,
+                    &NO_LENGTH,
+                    format!(
+                        "a {method} without Content-Length or Transfer-Encoding; Google's front \
+                         ends and other servers answer 411 Length Required"
+                    ),
+                );
+            }
+            BodyView {
+                bytes: arrived.to_vec(),
+                complete: true,
+            }
+        }
+    }
+}

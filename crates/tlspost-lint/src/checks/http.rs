@@ -1,0 +1,255 @@
+//! HTTP semantics (TP2xx): request line, Host, Expect.
+
+use super::excerpt;
+use crate::Finding;
+use crate::parse::{Head, Version, is_tchar};
+use crate::rules::*;
+
+pub(super) fn check(head: &Head<'_>, out: &mut Vec<Finding>) {
+    if head.request_line.is_empty() {
+        return; // nothing arrived; TP101 says so
+    }
+    request_line(head, out);
+    host(head, out);
+    expect(head, out);
+}
+
+fn request_line(head: &Head<'_>, out: &mut Vec<Finding>) {
+    let line = excerpt(head.request_line, 80);
+    if head.request_line_irregular {
+        out.push(Finding::new(
+            &BAD_REQUEST_LINE,
+            format!(
+                "the request line `{line}` is not `METHOD SP target SP HTTP/1.1` with single \
+                 spaces; servers answer 400 (or read a part as the wrong thing)"
+            ),
+        ));
+    } else if head.method.iter().any(|&b| !is_tchar(b)) {
+        out.push(Finding::new(
+            &BAD_REQUEST_LINE,
+            format!(
+                "the method `{}` contains bytes a method cannot contain; servers answer 400",
+                excerpt(head.method, 32)
+            ),
+        ));
+    } else if head.version == Some(Version::Invalid) {
+        out.push(Finding::new(
+            &BAD_REQUEST_LINE,
+            format!(
+                "`{}` in the request line `{line}` is not an HTTP version (expected `HTTP/1.1`); \
+                 servers answer 400",
+                excerpt(head.version_raw, 32)
+            ),
+        ));
+    }
+    if head.method.iter().any(u8::is_ascii_lowercase) && head.method.iter().all(|&b| is_tchar(b)) {
+        out.push(
+            Finding::new(
+                &METHOD_CASE,
+                format!(
+                    "the method `{}` is not upper case; methods are case-sensitive (RFC 9110 §9.1), \
+                 so servers answer 405 or 501 instead of running {}",
+                    excerpt(head.method, 32),
+                    head.method.to_ascii_uppercase().escape_ascii()
+                ),
+            )
+            .with_fix(format!("send `{}`", head.method.to_ascii_uppercase().escape_ascii())),
+        );
+    }
+    if head.version == Some(Version::Other) {
+        out.push(Finding::new(
+            &VERSION_UNSUPPORTED,
+            format!(
+                "the request line says `{}`; an HTTP/1.x server answers 505 HTTP Version Not \
+                 Supported or 400 (HTTP/2 is never sent as text)",
+                excerpt(head.version_raw, 32)
+            ),
+        ));
+    }
+    let target = head.target;
+    let lower = target.to_ascii_lowercase();
+    if target.is_empty() {
+        // already reported as an irregular request line
+    } else if lower.starts_with(b"http://") || lower.starts_with(b"https://") {
+        out.push(Finding::new(
+            &ABSOLUTE_FORM,
+            format!(
+                "the target `{}` is in absolute form, which is meant for proxies; origin servers \
+                 must accept it and then ignore the Host header, but some frameworks route it wrong",
+                excerpt(target, 64)
+            ),
+        ));
+    } else if !(target.starts_with(b"/") || (target == b"*" && head.method_is("OPTIONS")) || head.method_is("CONNECT"))
+    {
+        out.push(Finding::new(
+            &BAD_REQUEST_LINE,
+            format!(
+                "the target `{}` does not start with `/`; servers answer 400 (send the path, \
+                 e.g. `/oauth/token`)",
+                excerpt(target, 64)
+            ),
+        ));
+    } else if let Some(&b) = target.iter().find(|&&b| b <= b' ' || b >= 0x7f) {
+        out.push(Finding::new(
+            &BAD_REQUEST_LINE,
+            format!(
+                "the target `{}` contains the byte 0x{b:02x}, which must be percent-encoded; \
+                 servers answer 400",
+                excerpt(target, 64)
+            ),
+        ));
+    }
+}
+
+/// Why a Host value is not `name[:port]`, if it is not.
+fn host_problem(v: &[u8]) -> Option<&'static str> {
+    if v.is_empty() {
+        return Some("it is empty");
+    }
+    if v.contains(&b',') {
+        return Some("it is a list of several hosts");
+    }
+    if v.windows(3).any(|w| w == b"://") {
+        return Some("it contains a scheme (`http://`); send only the name");
+    }
+    if v.contains(&b'/') {
+        return Some("it contains a path; send only the name");
+    }
+    if v.contains(&b'@') {
+        return Some("it contains user information (`@`)");
+    }
+    if v.iter().any(|&b| b <= b' ' || b >= 0x7f) {
+        return Some("it contains spaces, control bytes or non-ASCII bytes");
+    }
+    let (name, port) = if let Some(rest) = v.strip_prefix(b"[") {
+        let Some(close) = rest.iter().position(|&b| b == b']') else {
+            return Some("an IPv6 literal is missing its `]`");
+        };
+        let after = rest.get(close.saturating_add(1)..).unwrap_or_default();
+        match after {
+            [] => (&b"x"[..], None),
+            [b':', port @ ..] => (&b"x"[..], Some(port)),
+            _ => return Some("bytes follow the IPv6 literal's `]`"),
+        }
+    } else {
+        match v.iter().filter(|&&b| b == b':').count() {
+            0 => (v, None),
+            1 => {
+                let i = v.iter().position(|&b| b == b':').unwrap_or(v.len());
+                (
+                    v.get(..i).unwrap_or_default(),
+                    Some(v.get(i.saturating_add(1)..).unwrap_or_default()),
+                )
+            }
+            _ => return Some("it has several colons (an IPv6 address must be in brackets)"),
+        }
+    };
+    if let Some(port) = port {
+        if port.is_empty() || !port.iter().all(u8::is_ascii_digit) || port.len() > 5 {
+            return Some("the port is not a number");
+        }
+    }
+    if name.is_empty() {
+        return Some("the name before the port is empty");
+    }
+    if !name
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+;=%".contains(&b))
+    {
+        return Some("the name contains bytes a host name cannot contain");
+    }
+    None
+}
+
+fn host(head: &Head<'_>, out: &mut Vec<Finding>) {
+    let hosts: Vec<_> = head.all("host").collect();
+    if hosts.is_empty() {
+        if head.complete {
+            let why = if head.version == Some(Version::Http10) {
+                "HTTP/1.0 does not require Host, but a CDN or any server with more than one site \
+                 cannot route the request without it (Cloudflare answers 400 or 403)"
+            } else {
+                "RFC 9112 §3.2 requires a 400 for an HTTP/1.1 request without Host, and a CDN \
+                 cannot route it to your site"
+            };
+            out.push(Finding::new(
+                &HOST_MISSING,
+                format!("the request has no Host header; {why}"),
+            ));
+        }
+        return;
+    }
+    if hosts.len() > 1 {
+        let values: Vec<String> = hosts.iter().map(|f| format!("`{}`", excerpt(&f.value, 40))).collect();
+        out.push(Finding::new(
+            &HOST_DUPLICATE,
+            format!(
+                "Host appears {} times ({}); RFC 9112 §3.2 requires a 400, and hops that pick \
+                 different ones route the request to different sites",
+                hosts.len(),
+                values.join(", ")
+            ),
+        ));
+    }
+    for f in &hosts {
+        if let Some(why) = host_problem(&f.value) {
+            out.push(Finding::new(
+                &HOST_INVALID,
+                format!(
+                    "Host `{}` is not `name` or `name:port`: {why}; servers answer 400",
+                    excerpt(&f.value, 64)
+                ),
+            ));
+        }
+    }
+}
+
+fn expect(head: &Head<'_>, out: &mut Vec<Finding>) {
+    for v in head.list("expect") {
+        let text = excerpt(&v, 40);
+        let message = if v.eq_ignore_ascii_case(b"100-continue") {
+            "the client asks the server to answer `100 Continue` before it sends the body; \
+             embedded clients rarely wait for it correctly (the body is sent anyway, or never), \
+             and some servers and proxies answer 417 Expectation Failed"
+                .to_string()
+        } else {
+            format!(
+                "`Expect: {text}` is not an expectation servers know; they answer 417 \
+                 Expectation Failed"
+            )
+        };
+        out.push(Finding::new(&EXPECT_CONTINUE, message));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_problem;
+
+    #[test]
+    fn host_values() {
+        for ok in [
+            &b"api.example.com"[..],
+            b"api.example.com:8443",
+            b"[::1]",
+            b"[::1]:80",
+            b"10.0.0.1",
+        ] {
+            assert_eq!(host_problem(ok), None, "{ok:?}");
+        }
+        for bad in [
+            &b""[..],
+            b"http://a.com",
+            b"a.com/x",
+            b"u@a.com",
+            b"a b",
+            b"a:b",
+            b"::1",
+            b"a.com:",
+            b"[::1",
+            b"a,b",
+        ] {
+            assert!(host_problem(bad).is_some(), "{bad:?}");
+        }
+    }
+}
