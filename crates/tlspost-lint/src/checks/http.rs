@@ -16,7 +16,16 @@ pub(super) fn check(head: &Head<'_>, out: &mut Vec<Finding>) {
 
 fn request_line(head: &Head<'_>, out: &mut Vec<Finding>) {
     let line = excerpt(head.request_line, 80);
-    if head.request_line_irregular {
+    if head.request_line.starts_with(&[0x16, 0x03]) {
+        out.push(
+            Finding::new(
+                &BAD_REQUEST_LINE,
+                "the bytes start with a TLS handshake record (0x16 0x03): the client speaks HTTPS to a \
+             plain HTTP port; the server answers 400 or closes the connection",
+            )
+            .with_fix("connect to the HTTPS port, or use http:// (no TLS) for this port"),
+        );
+    } else if head.request_line_irregular {
         out.push(Finding::new(
             &BAD_REQUEST_LINE,
             format!(

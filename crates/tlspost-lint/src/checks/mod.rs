@@ -23,10 +23,29 @@ pub(crate) fn run(head: &Head<'_>, raw: &[u8], ctx: &Context<'_>, out: &mut Vec<
     tls::check(head, ctx, out);
 }
 
-/// A short, escaped excerpt of bytes for messages.
+/// A short excerpt of bytes for messages: printable text as is (UTF-8 included), control and
+/// invalid bytes escaped (`\r`, `\n`, `\t`, `\xNN`), `…` when cut.
 pub(crate) fn excerpt(bytes: &[u8], max: usize) -> String {
     let cut = bytes.get(..bytes.len().min(max)).unwrap_or_default();
-    let mut s = cut.escape_ascii().to_string();
+    let mut s = String::new();
+    for chunk in cut.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\r' => s.push_str("\\r"),
+                '\n' => s.push_str("\\n"),
+                '\t' => s.push_str("\\t"),
+                c if c.is_control() => {
+                    for b in c.to_string().bytes() {
+                        s.push_str(&format!("\\x{b:02x}"));
+                    }
+                }
+                c => s.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            s.push_str(&format!("\\x{b:02x}"));
+        }
+    }
     if bytes.len() > max {
         s.push('…');
     }
@@ -51,4 +70,26 @@ pub(crate) fn host_name(value: &str) -> String {
 pub(crate) fn is_ip(name: &str) -> bool {
     let n = name.trim_start_matches('[').trim_end_matches(']');
     n.parse::<std::net::IpAddr>().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_escape_only_what_is_unreadable() {
+        assert_eq!(excerpt(b"{\"a\":1}", 40), "{\"a\":1}");
+        assert_eq!(excerpt(b"a\r\nb\x00\xff", 40), "a\\r\\nb\\x00\\xff");
+        assert_eq!(excerpt("25°C".as_bytes(), 40), "25°C");
+        assert_eq!(excerpt(b"abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn host_names_and_ips() {
+        assert_eq!(host_name("API.example.com.:8443"), "api.example.com");
+        assert_eq!(host_name("[::1]:80"), "::1");
+        assert!(is_ip("203.0.113.7"));
+        assert!(is_ip("[2001:db8::1]"));
+        assert!(!is_ip("api.example.com"));
+    }
 }
