@@ -42,8 +42,10 @@ use core::fmt;
 mod checks;
 mod chunked;
 mod parse;
+mod record;
 mod rules;
 
+pub use record::{CapturedRequest, RecordError};
 pub use rules::{Rule, rules};
 
 /// What is known about the connection the request arrived on.

@@ -1,10 +1,13 @@
-//! `tlspost lint`: explain what is wrong with a raw HTTP request read from a file or stdin.
+//! `tlspost lint`: explain what is wrong with a raw HTTP request read from a file, stdin, or a
+//! capture server's API.
 
-use std::io::Read;
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use tlspost_lint::{Context, Severity};
+use tlspost_lint::{CapturedRequest, Context, Severity};
 
 /// Arguments of `tlspost lint`.
 #[derive(clap::Args)]
@@ -14,8 +17,14 @@ use tlspost_lint::{Context, Severity};
 )]
 pub struct LintArgs {
     /// File holding the exact bytes of one request (head and body); `-` reads stdin.
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    #[arg(value_name = "FILE", required_unless_present = "capture", conflicts_with = "capture")]
+    pub file: Option<PathBuf>,
+    /// Lint capture ID from a running `tlspost serve` instead of a file (its bytes, TLS and SNI).
+    #[arg(long, value_name = "ID")]
+    pub capture: Option<u64>,
+    /// The capture server's HTTP listener, for --capture.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub server: String,
     /// The request arrived over TLS (enables the SNI and ALPN checks).
     #[arg(long)]
     pub tls: bool,
@@ -40,26 +49,110 @@ fn read_input(file: &PathBuf) -> std::io::Result<Vec<u8>> {
     }
 }
 
+/// Fetch capture `id` from the capture server's JSON API over plain HTTP.
+///
+/// The request is HTTP/1.0 so the answer is never chunked: the body runs to the connection's end.
+fn fetch_capture(server: &str, id: u64) -> Result<CapturedRequest, String> {
+    let authority = server.strip_prefix("http://").unwrap_or(server).trim_end_matches('/');
+    if authority.starts_with("https://") {
+        return Err(format!(
+            "--server {server}: only the capture server's plain HTTP listener is supported (its \
+             API lives there, e.g. 127.0.0.1:8080)"
+        ));
+    }
+    let addr = authority
+        .to_socket_addrs()
+        .map_err(|e| format!("--server {server}: cannot resolve `{authority}` ({e}); give HOST:PORT"))?
+        .next()
+        .ok_or_else(|| format!("--server {server}: `{authority}` resolves to no address"))?;
+    let timeout = Duration::from_secs(5);
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|e| format!("cannot connect to the capture server at {addr} ({e}); is `tlspost serve` running?"))?;
+    stream.set_read_timeout(Some(timeout)).ok();
+    stream.set_write_timeout(Some(timeout)).ok();
+    let path = format!("/_tlspost/api/captures/{id}");
+    let request = format!(
+        "GET {path} HTTP/1.0\r\nHost: {authority}\r\nUser-Agent: tlspost-lint\r\nAccept: application/json\r\n\r\n"
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("sending GET {path} to {addr} failed: {e}"))?;
+    let mut response = Vec::new();
+    stream
+        .take(256 * 1024 * 1024)
+        .read_to_end(&mut response)
+        .map_err(|e| format!("reading the answer to GET {path} from {addr} failed: {e}"))?;
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| format!("the answer to GET {path} from {addr} has no complete HTTP head"))?;
+    let (head, body) = response.split_at(split);
+    let body = body.get(4..).unwrap_or_default();
+    let head = String::from_utf8_lossy(head);
+    let status = head
+        .lines()
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse::<u16>().ok())
+        .ok_or_else(|| format!("the answer to GET {path} from {addr} has no HTTP status line"))?;
+    if status == 404 {
+        return Err(format!(
+            "capture {id} does not exist on {addr} (404); list them at http://{authority}/_tlspost/"
+        ));
+    }
+    if status != 200 {
+        let excerpt = String::from_utf8_lossy(body.get(..body.len().min(200)).unwrap_or_default()).into_owned();
+        return Err(format!("GET {path} on {addr} answered {status}: {excerpt}"));
+    }
+    if head
+        .lines()
+        .any(|l| l.to_ascii_lowercase().starts_with("transfer-encoding:"))
+    {
+        return Err(format!(
+            "GET {path} on {addr} answered a chunked body to an HTTP/1.0 request; cannot read it"
+        ));
+    }
+    CapturedRequest::from_json(body).map_err(|e| format!("capture {id} from {addr}: {e}"))
+}
+
 /// Runs `tlspost lint`.
 pub fn run(args: LintArgs) -> ExitCode {
-    let raw = match read_input(&args.file) {
-        Ok(raw) => raw,
+    let captured = match (&args.capture, &args.file) {
+        (Some(id), _) => fetch_capture(&args.server, *id),
+        (None, Some(file)) => read_input(file)
+            .map(|raw| CapturedRequest {
+                raw,
+                tls: false,
+                sni: None,
+                alpn: None,
+            })
+            .map_err(|e| {
+                let name = if file.as_os_str() == "-" {
+                    "stdin".to_string()
+                } else {
+                    file.display().to_string()
+                };
+                format!("cannot read {name}: {e}")
+            }),
+        (None, None) => Err("give a FILE (or - for stdin) or --capture ID".to_string()),
+    };
+    let captured = match captured {
+        Ok(c) => c,
         Err(e) => {
-            let name = if args.file.as_os_str() == "-" {
-                "stdin".to_string()
-            } else {
-                args.file.display().to_string()
-            };
-            eprintln!("tlspost lint: cannot read {name}: {e}");
+            eprintln!("tlspost lint: {e}");
             return ExitCode::from(2);
         }
     };
+    let raw = &captured.raw;
+    // Flags given on the command line win over what the capture recorded.
+    let sni = args.sni.as_deref().or(captured.sni.as_deref());
+    let alpn = args.alpn.as_deref().or(captured.alpn.as_deref());
     let ctx = Context {
-        tls: args.tls || args.sni.is_some() || args.alpn.is_some(),
-        sni: args.sni.as_deref(),
-        alpn: args.alpn.as_deref(),
+        tls: args.tls || captured.tls || sni.is_some() || alpn.is_some(),
+        sni,
+        alpn,
     };
-    let findings = tlspost_lint::lint(&raw, &ctx);
+    let findings = tlspost_lint::lint(raw, &ctx);
     if args.json {
         println!("{}", tlspost_lint::to_json(&findings));
     } else {
@@ -83,5 +176,98 @@ pub fn run(args: LintArgs) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::path::Path;
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tlspost-lint/tests/fixtures")
+            .join(name)
+    }
+
+    fn args(file: Option<PathBuf>) -> LintArgs {
+        LintArgs {
+            file,
+            capture: None,
+            server: "127.0.0.1:8080".into(),
+            tls: false,
+            sni: None,
+            alpn: None,
+            json: false,
+        }
+    }
+
+    #[test]
+    fn exit_status_follows_severity() {
+        assert_eq!(run(args(Some(fixture("arduino_httpclient.http")))), ExitCode::from(1));
+        assert_eq!(run(args(Some(fixture("clean_get_plain.http")))), ExitCode::SUCCESS);
+        // Warnings only: still 0.
+        assert_eq!(run(args(Some(fixture("auth_plain_http.http")))), ExitCode::SUCCESS);
+        assert_eq!(run(args(Some(fixture("no-such-file.http")))), ExitCode::from(2));
+    }
+
+    /// A one-shot HTTP server on loopback that answers one canned response and returns the request.
+    fn serve_once(response: Vec<u8>) -> (String, std::thread::JoinHandle<Vec<u8>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let handle = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                req.extend_from_slice(&buf[..n]);
+            }
+            s.write_all(&response).unwrap();
+            req
+        });
+        (addr, handle)
+    }
+
+    #[test]
+    fn fetches_a_capture_from_the_api() {
+        // `POST / HTTP/1.1\r\nHost: 10.0.0.1\r\n\r\n`, recorded over TLS without SNI.
+        let json = br#"{"id":7,"raw":"UE9TVCAvIEhUVFAvMS4xDQpIb3N0OiAxMC4wLjAuMQ0KDQo=","tls":{"sni":null,"alpn":"http/1.1"}}"#;
+        let mut response = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n".to_vec();
+        response.extend_from_slice(json);
+        let (addr, server) = serve_once(response);
+        let c = fetch_capture(&format!("http://{addr}/"), 7).unwrap();
+        let request = server.join().unwrap();
+        assert!(request.starts_with(b"GET /_tlspost/api/captures/7 HTTP/1.0\r\n"));
+        assert_eq!(c.raw, b"POST / HTTP/1.1\r\nHost: 10.0.0.1\r\n\r\n");
+        assert!(c.tls);
+        let codes: Vec<_> = tlspost_lint::lint(&c.raw, &c.context())
+            .iter()
+            .map(|f| f.code)
+            .collect();
+        assert!(codes.contains(&"TP401"), "{codes:?}");
+        assert!(codes.contains(&"TP306"), "{codes:?}");
+    }
+
+    #[test]
+    fn capture_errors_say_what_happened() {
+        let (addr, server) = serve_once(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec());
+        let e = fetch_capture(&addr, 99).unwrap_err();
+        server.join().unwrap();
+        assert!(e.contains("capture 99 does not exist"), "{e}");
+
+        // Nothing listens on this port any more.
+        let free = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let e = fetch_capture(&free.to_string(), 1).unwrap_err();
+        assert!(e.contains("is `tlspost serve` running?"), "{e}");
+
+        let mut a = args(None);
+        a.capture = Some(1);
+        a.server = free.to_string();
+        assert_eq!(run(a), ExitCode::from(2));
     }
 }
