@@ -155,3 +155,67 @@ pub fn to_json(findings: &[Finding]) -> String {
     // Serializing plain strings and enums into a String cannot fail; fall back to an empty array anyway.
     serde_json::to_string_pretty(findings).unwrap_or_else(|_| String::from("[]"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARDUINO: &[u8] = b"POST /t HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: ESP32HTTPClient\r\n\
+        Accept-Encoding: gzip\r\nContent-Length: 7\r\n\r\n{\"a\":1}";
+
+    #[test]
+    fn human_form_is_one_block_per_finding() {
+        let f = lint(ARDUINO, &Context::default());
+        let text = f[0].to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "error[TP301] JSON body without Content-Type: application/json"
+        );
+        assert!(lines[1].contains("7-byte body is JSON"), "{text}");
+        assert!(
+            lines[2]
+                .trim_start()
+                .starts_with("fix: add `Content-Type: application/json`")
+        );
+    }
+
+    #[test]
+    fn sorted_errors_first_then_by_code() {
+        let f = lint(ARDUINO, &Context::default());
+        let got: Vec<(Severity, &str)> = f.iter().map(|f| (f.severity, f.code)).collect();
+        assert_eq!(
+            got,
+            [
+                (Severity::Error, "TP301"),
+                (Severity::Error, "TP304"),
+                (Severity::Warning, "TP305")
+            ]
+        );
+        assert!(has_errors(&f));
+        assert!(!has_errors(&f[2..]));
+    }
+
+    #[test]
+    fn json_form_has_the_fields_and_lowercase_severity() {
+        let f = lint(ARDUINO, &Context::default());
+        let v: serde_json::Value = serde_json::from_str(&to_json(&f)).unwrap();
+        let first = &v[0];
+        assert_eq!(first["code"], "TP301");
+        assert_eq!(first["severity"], "error");
+        assert_eq!(v[2]["severity"], "warning");
+        for k in ["title", "message", "fix"] {
+            assert!(first[k].as_str().is_some_and(|s| !s.is_empty()), "{k}");
+        }
+        assert_eq!(to_json(&[]), "[]");
+    }
+
+    #[test]
+    fn default_context_is_plain_http() {
+        let c = Context::default();
+        assert!(!c.tls && c.sni.is_none() && c.alpn.is_none());
+        // Over plain HTTP no TLS rule fires even without SNI.
+        let f = lint(b"GET / HTTP/1.1\r\nHost: a.example\r\nUser-Agent: s/1\r\n\r\n", &c);
+        assert!(f.is_empty(), "{f:?}");
+    }
+}
