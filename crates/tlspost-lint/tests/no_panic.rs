@@ -2,7 +2,7 @@
 //! request yield findings (or none) and never panic.
 
 use proptest::prelude::*;
-use tlspost_lint::{Context, lint, rules};
+use tlspost_lint::{CapturedRequest, Context, lint, rules};
 
 const SEED: &[u8] = b"POST /oauth/token HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: ESP32HTTPClient\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\nContent-Type: application/json\r\nAccept-Encoding: gzip;q=0.5\r\n\r\n7\r\n{\"a\":1}\r\n0\r\n\r\n";
 
@@ -55,5 +55,14 @@ proptest! {
             raw[i] = b;
         }
         check(&raw, &Context { tls: true, sni: Some("api.example.com"), alpn: None });
+    }
+
+    #[test]
+    fn capture_records_never_panic(raw in "[A-Za-z0-9+/= !\n]{0,64}", tls in any::<bool>()) {
+        let json = serde_json::json!({ "raw": raw, "tls": tls, "sni": "a.example" }).to_string();
+        if let Ok(c) = CapturedRequest::from_json(json.as_bytes()) {
+            check(&c.raw, &c.context());
+        }
+        let _ = CapturedRequest::from_json(raw.as_bytes());
     }
 }
