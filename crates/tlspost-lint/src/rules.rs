@@ -223,6 +223,12 @@ pub(crate) const METHOD_CASE: Rule = rule(
     "method not in upper case",
     "methods are case-sensitive: send `POST`, not `post`",
 );
+pub(crate) const SINGLETON_REPEATED: Rule = rule(
+    "TP210",
+    Warning,
+    "single-value header repeated",
+    "send Content-Type, Authorization and User-Agent once each (Arduino: call addHeader once per name)",
+);
 
 // ---- API / CDN traps (TP3xx) ----
 pub(crate) const JSON_WITHOUT_CT: Rule = rule(
@@ -266,6 +272,12 @@ pub(crate) const AUTH_PLAINTEXT: Rule = rule(
     Warning,
     "credentials over plain HTTP",
     "send Authorization and tokens only over HTTPS",
+);
+pub(crate) const BODY_WITHOUT_CT: Rule = rule(
+    "TP308",
+    Warning,
+    "body without Content-Type",
+    "send the body's media type, e.g. `Content-Type: application/x-www-form-urlencoded` for `a=1&b=2`",
 );
 
 // ---- TLS (TP4xx) ----
@@ -321,6 +333,7 @@ static RULES: &[Rule] = &[
     ABSOLUTE_FORM,
     HOST_INVALID,
     METHOD_CASE,
+    SINGLETON_REPEATED,
     JSON_WITHOUT_CT,
     CT_JSON_NOT_JSON,
     UA_MISSING,
@@ -328,6 +341,7 @@ static RULES: &[Rule] = &[
     ACCEPT_ENCODING_COMPRESSED,
     HOST_IP,
     AUTH_PLAINTEXT,
+    BODY_WITHOUT_CT,
     SNI_MISSING,
     SNI_IP,
     ALPN_H2,

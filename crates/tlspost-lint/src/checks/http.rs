@@ -12,6 +12,28 @@ pub(super) fn check(head: &Head<'_>, out: &mut Vec<Finding>) {
     request_line(head, out);
     host(head, out);
     expect(head, out);
+    singletons(head, out);
+}
+
+/// Headers that must have one value; a second copy is joined, or one of them wins, depending on
+/// the hop.
+const SINGLETONS: &[&str] = &["Content-Type", "Authorization", "User-Agent"];
+
+fn singletons(head: &Head<'_>, out: &mut Vec<Finding>) {
+    for name in SINGLETONS {
+        let values: Vec<String> = head.all(name).map(|f| format!("`{}`", excerpt(&f.value, 40))).collect();
+        if values.len() > 1 {
+            out.push(Finding::new(
+                &SINGLETON_REPEATED,
+                format!(
+                    "{name} is sent {} times ({}); some servers use the first, some the last, \
+                     and some join them into one invalid value such as `a, b`",
+                    values.len(),
+                    values.join(", ")
+                ),
+            ));
+        }
+    }
 }
 
 fn request_line(head: &Head<'_>, out: &mut Vec<Finding>) {

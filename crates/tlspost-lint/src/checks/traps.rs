@@ -77,7 +77,8 @@ fn json(head: &Head<'_>, body: &BodyView, out: &mut Vec<Finding>) {
     let starts_json = skip_ws(&body.bytes).first().is_some_and(|&b| b == b'{' || b == b'[');
     let parsed = serde_json::from_slice::<serde::de::IgnoredAny>(&body.bytes);
     let n = body.bytes.len();
-    if !ct_is_json && starts_json && (parsed.is_ok() || !body.complete) {
+    let json_without_ct = !ct_is_json && starts_json && (parsed.is_ok() || !body.complete);
+    if json_without_ct {
         let ct = match &mt {
             None => "there is no Content-Type, so servers treat it as application/octet-stream or \
                      guess"
@@ -94,6 +95,16 @@ fn json(head: &Head<'_>, body: &BodyView, out: &mut Vec<Finding>) {
                 "the {n}-byte body is JSON (`{}`) but {ct}; OAuth token endpoints and many APIs \
                  then read it as form data and answer that the parameters (e.g. grant_type) are \
                  missing, though they are right there in the body",
+                excerpt(skip_ws(&body.bytes), 40)
+            ),
+        ));
+    }
+    if mt.is_none() && !json_without_ct && body.complete {
+        out.push(Finding::new(
+            &BODY_WITHOUT_CT,
+            format!(
+                "the {n}-byte body (`{}`) has no Content-Type; servers treat it as \
+                 application/octet-stream, so frameworks that parse forms or JSON see no fields",
                 excerpt(skip_ws(&body.bytes), 40)
             ),
         ));
