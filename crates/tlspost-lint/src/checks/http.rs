@@ -198,7 +198,7 @@ fn host(head: &Head<'_>, out: &mut Vec<Finding>) {
         if head.complete {
             let why = if head.version == Some(Version::Http10) {
                 "HTTP/1.0 does not require Host, but a CDN or any server with more than one site \
-                 cannot route the request without it (Cloudflare answers 400 or 403)"
+                 cannot route the request without it and answers with an error page of its own"
             } else {
                 "RFC 9112 §3.2 requires a 400 for an HTTP/1.1 request without Host, and a CDN \
                  cannot route it to your site"
