@@ -35,7 +35,11 @@ fn empty_input_says_nothing_arrived() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    // 2000 cases per property by default; PROPTEST_CASES=N for a longer soak.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn random_bytes(raw in proptest::collection::vec(any::<u8>(), 0..512), tls in any::<bool>()) {
