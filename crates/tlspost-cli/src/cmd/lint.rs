@@ -21,7 +21,7 @@ pub struct LintArgs {
     pub file: Option<PathBuf>,
     /// Lint capture ID from a running `tlspost serve` instead of a file (its bytes, TLS and SNI).
     #[arg(long, value_name = "ID")]
-    pub capture: Option<u64>,
+    pub capture: Option<String>,
     /// The capture server's HTTP listener, for --capture.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub server: String,
@@ -52,7 +52,13 @@ fn read_input(file: &PathBuf) -> std::io::Result<Vec<u8>> {
 /// Fetch capture `id` from the capture server's JSON API over plain HTTP.
 ///
 /// The request is HTTP/1.0 so the answer is never chunked: the body runs to the connection's end.
-fn fetch_capture(server: &str, id: u64) -> Result<CapturedRequest, String> {
+fn fetch_capture(server: &str, id: &str) -> Result<CapturedRequest, String> {
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(format!(
+            "--capture `{id}`: a capture id is letters, digits, `-` and `_` (as listed by the \
+             capture server)"
+        ));
+    }
     let authority = server.strip_prefix("http://").unwrap_or(server).trim_end_matches('/');
     if authority.starts_with("https://") {
         return Err(format!(
@@ -118,7 +124,7 @@ fn fetch_capture(server: &str, id: u64) -> Result<CapturedRequest, String> {
 /// Runs `tlspost lint`.
 pub fn run(args: LintArgs) -> ExitCode {
     let captured = match (&args.capture, &args.file) {
-        (Some(id), _) => fetch_capture(&args.server, *id),
+        (Some(id), _) => fetch_capture(&args.server, id),
         (None, Some(file)) => read_input(file)
             .map(|raw| CapturedRequest {
                 raw,
@@ -240,7 +246,7 @@ mod tests {
         let mut response = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n".to_vec();
         response.extend_from_slice(json);
         let (addr, server) = serve_once(response);
-        let c = fetch_capture(&format!("http://{addr}/"), 7).unwrap();
+        let c = fetch_capture(&format!("http://{addr}/"), "7").unwrap();
         let request = server.join().unwrap();
         assert!(request.starts_with(b"GET /_tlspost/api/captures/7 HTTP/1.0\r\n"));
         assert_eq!(c.raw, b"POST / HTTP/1.1\r\nHost: 10.0.0.1\r\n\r\n");
@@ -256,17 +262,22 @@ mod tests {
     #[test]
     fn capture_errors_say_what_happened() {
         let (addr, server) = serve_once(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec());
-        let e = fetch_capture(&addr, 99).unwrap_err();
+        let e = fetch_capture(&addr, "99").unwrap_err();
         server.join().unwrap();
         assert!(e.contains("capture 99 does not exist"), "{e}");
 
         // Nothing listens on this port any more.
         let free = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-        let e = fetch_capture(&free.to_string(), 1).unwrap_err();
+        let e = fetch_capture(&free.to_string(), "1").unwrap_err();
         assert!(e.contains("is `tlspost serve` running?"), "{e}");
 
         let mut a = args(None);
-        a.capture = Some(1);
+        a.capture = Some("1".into());
+        assert!(
+            fetch_capture("127.0.0.1:8080", "../x")
+                .unwrap_err()
+                .contains("capture id")
+        );
         a.server = free.to_string();
         assert_eq!(run(a), ExitCode::from(2));
     }
