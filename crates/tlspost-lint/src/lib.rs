@@ -46,7 +46,7 @@ mod record;
 mod rules;
 
 pub use record::{CapturedRequest, RecordError};
-pub use rules::{Rule, rules};
+pub use rules::{Rule, find_rule, rules};
 
 /// What is known about the connection the request arrived on.
 ///
@@ -208,6 +208,12 @@ mod tests {
             assert!(first[k].as_str().is_some_and(|s| !s.is_empty()), "{k}");
         }
         assert_eq!(to_json(&[]), "[]");
+    }
+
+    #[test]
+    fn find_rule_looks_codes_up() {
+        assert_eq!(find_rule("TP301").map(|r| r.severity), Some(Severity::Error));
+        assert!(find_rule("TP999").is_none());
     }
 
     #[test]

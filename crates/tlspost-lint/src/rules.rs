@@ -351,3 +351,8 @@ static RULES: &[Rule] = &[
 pub fn rules() -> &'static [Rule] {
     RULES
 }
+
+/// The catalogue entry for a code such as `TP301`.
+pub fn find_rule(code: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.code == code)
+}
