@@ -14,6 +14,9 @@ if ! command -v qemu-system-riscv32 >/dev/null; then
   exit 1
 fi
 
+# The workspace's `cargo fmt --all` does not reach this project (it is outside the workspace).
+rustfmt --edition 2024 --check "$fw/src/main.rs"
+
 echo "building $fw for riscv32imc-unknown-none-elf"
 elf="$("$fw/build.sh")"
 
