@@ -22,6 +22,10 @@ fuzz_target!(|input: &[u8]| {
     };
     for finding in lint(raw, &ctx) {
         assert!(find_rule(finding.code).is_some(), "undocumented code {}", finding.code);
-        assert!(!finding.message.is_empty() && !finding.fix.is_empty(), "{}", finding.code);
+        assert!(
+            !finding.message.is_empty() && !finding.fix.is_empty(),
+            "{}",
+            finding.code
+        );
     }
 });
