@@ -1,0 +1,276 @@
+//! One certificate, parsed once into the facts a person needs to choose what to pin.
+
+use x509_parser::prelude::*;
+
+use crate::CertsError;
+
+/// The facts of one certificate, owned (no borrow of the DER).
+#[derive(Clone, Debug)]
+pub struct CertInfo {
+    /// The certificate's DER.
+    pub der: Vec<u8>,
+    /// The subject as text (`CN=…, O=…`).
+    pub subject: String,
+    /// The issuer as text.
+    pub issuer: String,
+    /// The subject Name's DER, as compared by path building and stored in an ESP-IDF bundle.
+    pub subject_der: Vec<u8>,
+    /// The issuer Name's DER.
+    pub issuer_der: Vec<u8>,
+    /// The SubjectPublicKeyInfo DER.
+    pub spki_der: Vec<u8>,
+    /// DNS names and IP addresses from subjectAltName.
+    pub sans: Vec<String>,
+    /// Key type and size, e.g. `ECDSA P-256` or `RSA 2048`.
+    pub key: String,
+    /// Signature algorithm, e.g. `ecdsa-with-SHA256`.
+    pub signature: String,
+    /// Serial number as hex.
+    pub serial: String,
+    /// notBefore as seconds since the Unix epoch.
+    pub not_before: i64,
+    /// notAfter as seconds since the Unix epoch.
+    pub not_after: i64,
+    /// basicConstraints cA.
+    pub is_ca: bool,
+    /// basicConstraints pathLenConstraint.
+    pub path_len: Option<u32>,
+    /// SHA-256 of the DER.
+    pub sha256: [u8; 32],
+    /// SHA-256 of the SubjectPublicKeyInfo (the HPKP-style "SPKI pin").
+    pub spki_sha256: [u8; 32],
+    /// Subject equals issuer and the certificate's signature verifies with its own key.
+    pub self_signed: bool,
+}
+
+impl CertInfo {
+    /// Parses a DER certificate; `origin` names it in errors (a file or `host:port #2`).
+    pub fn parse(der: &[u8], origin: &str) -> Result<Self, CertsError> {
+        let bad = |why: String| CertsError::BadCertificate {
+            origin: origin.to_string(),
+            why,
+        };
+        let (rest, cert) = X509Certificate::from_der(der).map_err(|e| bad(e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(bad(format!("{} bytes follow the certificate", rest.len())));
+        }
+        let tbs = &cert.tbs_certificate;
+        let mut sans = Vec::new();
+        if let Ok(Some(ext)) = cert.subject_alternative_name() {
+            for name in &ext.value.general_names {
+                match name {
+                    GeneralName::DNSName(n) => sans.push((*n).to_string()),
+                    GeneralName::IPAddress(ip) => sans.push(ip_text(ip)),
+                    _ => {}
+                }
+            }
+        }
+        let (is_ca, path_len) = match cert.basic_constraints() {
+            Ok(Some(bc)) => (bc.value.ca, bc.value.path_len_constraint),
+            _ => (false, None),
+        };
+        let self_issued = tbs.subject.as_raw() == tbs.issuer.as_raw();
+        // A signature algorithm ring cannot check (e.g. ECDSA P-521) leaves a self-issued root self-signed.
+        let self_signed = self_issued
+            && !matches!(
+                cert.verify_signature(None),
+                Err(X509Error::SignatureVerificationError)
+            );
+        Ok(Self {
+            der: der.to_vec(),
+            subject: name_text(&tbs.subject),
+            issuer: name_text(&tbs.issuer),
+            subject_der: tbs.subject.as_raw().to_vec(),
+            issuer_der: tbs.issuer.as_raw().to_vec(),
+            spki_der: tbs.subject_pki.raw.to_vec(),
+            sans,
+            key: key_text(&tbs.subject_pki),
+            signature: oid_text(&cert.signature_algorithm.algorithm),
+            serial: tbs.raw_serial_as_string(),
+            not_before: tbs.validity.not_before.timestamp(),
+            not_after: tbs.validity.not_after.timestamp(),
+            is_ca,
+            path_len,
+            sha256: sha256(der),
+            spki_sha256: sha256(tbs.subject_pki.raw),
+            self_signed,
+        })
+    }
+
+    /// Whole days from `now` (Unix seconds) to notAfter; negative once expired.
+    pub fn days_left(&self, now: i64) -> i64 {
+        (self.not_after - now).div_euclid(86_400)
+    }
+
+    /// notAfter as `YYYY-MM-DD`.
+    pub fn not_after_date(&self) -> String {
+        date(self.not_after)
+    }
+
+    /// notBefore as `YYYY-MM-DD`.
+    pub fn not_before_date(&self) -> String {
+        date(self.not_before)
+    }
+
+    /// SHA-256 fingerprint as colon-separated upper-case hex, as browsers and openssl print it.
+    pub fn fingerprint(&self) -> String {
+        let hex: Vec<String> = self.sha256.iter().map(|b| format!("{b:02X}")).collect();
+        hex.join(":")
+    }
+
+    /// The SPKI pin: base64 of the SHA-256 of the SubjectPublicKeyInfo.
+    pub fn spki_pin(&self) -> String {
+        crate::pem::base64(&self.spki_sha256)
+    }
+
+    /// The subject's common name, or the whole subject when it has none.
+    pub fn short_name(&self) -> String {
+        let Ok((_, cert)) = X509Certificate::from_der(&self.der) else {
+            return self.subject.clone();
+        };
+        let cn = cert
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok().map(str::to_string));
+        cn.unwrap_or_else(|| self.subject.clone())
+    }
+
+    /// Whether `self` was issued by `issuer`: names match and the signature verifies with its key.
+    pub fn is_signed_by(&self, issuer: &CertInfo) -> bool {
+        if self.issuer_der != issuer.subject_der {
+            return false;
+        }
+        let (Ok((_, child)), Ok((_, parent))) = (
+            X509Certificate::from_der(&self.der),
+            X509Certificate::from_der(&issuer.der),
+        ) else {
+            return false;
+        };
+        !matches!(
+            child.verify_signature(Some(parent.public_key())),
+            Err(X509Error::SignatureVerificationError)
+        )
+    }
+
+    /// Same subject and same key: the same CA, whichever certificate carries it.
+    pub fn same_ca(&self, other: &CertInfo) -> bool {
+        self.subject_der == other.subject_der && self.spki_der == other.spki_der
+    }
+
+    /// Whether `name` (a DNS name or IP address) is among the SANs (wildcards one label deep).
+    pub fn matches_name(&self, name: &str) -> bool {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        self.sans.iter().any(|san| {
+            let san = san.to_ascii_lowercase();
+            match san.strip_prefix("*.") {
+                Some(base) => name
+                    .split_once('.')
+                    .is_some_and(|(label, rest)| !label.is_empty() && rest == base),
+                None => san == name,
+            }
+        })
+    }
+}
+
+/// `YYYY-MM-DD` (UTC) for Unix seconds.
+pub fn date(unix: i64) -> String {
+    let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (the well-known era-based conversion).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn sha256(data: &[u8]) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+fn name_text(name: &X509Name<'_>) -> String {
+    let text = name.to_string();
+    if text.is_empty() { "(empty name)".into() } else { text }
+}
+
+fn oid_text(oid: &x509_parser::der_parser::oid::Oid<'_>) -> String {
+    match x509_parser::objects::oid2sn(oid, x509_parser::objects::oid_registry()) {
+        Ok(sn) => sn.to_string(),
+        Err(_) => oid.to_id_string(),
+    }
+}
+
+fn key_text(spki: &SubjectPublicKeyInfo<'_>) -> String {
+    let alg = spki.algorithm.algorithm.to_id_string();
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.as_oid().ok())
+        .map(|o| o.to_id_string());
+    match alg.as_str() {
+        "1.2.840.113549.1.1.1" => match spki.parsed() {
+            Ok(k) => format!("RSA {}", k.key_size()),
+            Err(_) => "RSA".into(),
+        },
+        "1.2.840.10045.2.1" => match curve.as_deref() {
+            Some("1.2.840.10045.3.1.7") => "ECDSA P-256".into(),
+            Some("1.3.132.0.34") => "ECDSA P-384".into(),
+            Some("1.3.132.0.35") => "ECDSA P-521".into(),
+            Some(other) => format!("ECDSA curve {other}"),
+            None => "ECDSA".into(),
+        },
+        "1.3.101.112" => "Ed25519".into(),
+        "1.3.101.113" => "Ed448".into(),
+        _ => oid_text(&spki.algorithm.algorithm),
+    }
+}
+
+fn ip_text(bytes: &[u8]) -> String {
+    match bytes.len() {
+        4 => std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).to_string(),
+        16 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(bytes);
+            std::net::Ipv6Addr::from(a).to_string()
+        }
+        _ => format!("IP({} bytes)", bytes.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_convert() {
+        assert_eq!(date(0), "1970-01-01");
+        assert_eq!(date(951_782_400), "2000-02-29");
+        assert_eq!(date(1_633_046_400), "2021-10-01");
+        assert_eq!(date(-86_400), "1969-12-31");
+    }
+
+    #[test]
+    fn mozilla_roots_parse() {
+        for (i, der) in webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().enumerate() {
+            let info = CertInfo::parse(der.as_ref(), &format!("mozilla #{i}"));
+            let info = match info {
+                Ok(info) => info,
+                Err(e) => panic!("{e}"),
+            };
+            assert!(info.self_signed, "{} is not self-signed", info.subject);
+        }
+    }
+}

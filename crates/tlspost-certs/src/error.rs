@@ -1,0 +1,160 @@
+//! The errors of `tlspost-certs`: each says what failed and what to do about it.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// What went wrong while fetching, reading, analysing or emitting certificates.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CertsError {
+    /// A `HOST[:PORT]` or `--resolve` argument could not be understood.
+    BadTarget {
+        /// The argument as given.
+        given: String,
+        /// Why it was rejected.
+        why: &'static str,
+    },
+    /// The host name did not resolve to any address.
+    Resolve {
+        /// The name looked up.
+        host: String,
+        /// The resolver's error.
+        source: std::io::Error,
+    },
+    /// No TCP connection could be made to any address of the host.
+    Unreachable {
+        /// `host:port` as asked.
+        target: String,
+        /// Every address tried with its error.
+        tried: Vec<(std::net::SocketAddr, std::io::Error)>,
+    },
+    /// The TLS handshake failed.
+    Handshake {
+        /// `host:port` as asked.
+        target: String,
+        /// The SNI name sent, or `None` when none was sent (an IP address).
+        sni: Option<String>,
+        /// The TLS error.
+        source: rustls::Error,
+    },
+    /// The connection closed or failed during the handshake.
+    HandshakeIo {
+        /// `host:port` as asked.
+        target: String,
+        /// The SNI name sent, or `None` when none was sent.
+        sni: Option<String>,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The server completed a handshake without sending any certificate.
+    NoCertificates {
+        /// `host:port` as asked.
+        target: String,
+    },
+    /// A file could not be read or written.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A file holds no certificate, or a PEM block is broken.
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A certificate's DER could not be parsed.
+    BadCertificate {
+        /// Where it came from (file or `host:port`) and its position, from 1.
+        origin: String,
+        /// The parser's message.
+        why: String,
+    },
+    /// No root verifies the chain, so there is nothing to recommend or emit.
+    NoTrustedRoot {
+        /// What the server sends and what is missing, in words.
+        explanation: String,
+    },
+    /// The output format cannot hold what was asked.
+    Format {
+        /// What is wrong and what to do.
+        why: String,
+    },
+}
+
+impl fmt::Display for CertsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadTarget { given, why } => write!(f, "cannot use {given:?}: {why}"),
+            Self::Resolve { host, source } => write!(
+                f,
+                "cannot resolve {host}: {source}; check the name, or give its address with --resolve {host}:PORT:ADDR"
+            ),
+            Self::Unreachable { target, tried } => {
+                write!(f, "cannot connect to {target}:")?;
+                for (addr, e) in tried {
+                    write!(f, " {addr}: {e};")?;
+                }
+                write!(f, " check the port, a firewall, or the address given with --resolve")
+            }
+            Self::Handshake { target, sni, source } => {
+                write!(f, "TLS handshake with {target} failed: {source}")?;
+                let refused = matches!(
+                    source,
+                    rustls::Error::AlertReceived(
+                        rustls::AlertDescription::UnrecognisedName
+                            | rustls::AlertDescription::HandshakeFailure
+                            | rustls::AlertDescription::InternalError
+                    )
+                );
+                match (sni, refused) {
+                    (None, _) => write!(
+                        f,
+                        "; no SNI was sent (the name is an IP address): servers behind CDNs need it, pass --servername NAME"
+                    ),
+                    (Some(name), true) => write!(
+                        f,
+                        "; the server refused the SNI name {name:?}: it does not serve that name (check --servername) or it does not support SNI"
+                    ),
+                    (Some(_), false) => Ok(()),
+                }
+            }
+            Self::HandshakeIo { target, sni, source } => {
+                write!(f, "TLS handshake with {target} failed: {source}")?;
+                match sni {
+                    None => write!(
+                        f,
+                        "; no SNI was sent (the name is an IP address): pass --servername NAME"
+                    ),
+                    Some(name) => write!(
+                        f,
+                        "; the server closed the connection: is it TLS on that port, and does it serve {name:?}?"
+                    ),
+                }
+            }
+            Self::NoCertificates { target } => write!(
+                f,
+                "{target} completed a handshake without a certificate (raw public key or PSK?): there is no chain to pin"
+            ),
+            Self::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Self::Pem { path, why } => write!(f, "{}: {why}", path.display()),
+            Self::BadCertificate { origin, why } => {
+                write!(f, "certificate {origin} cannot be parsed: {why}")
+            }
+            Self::NoTrustedRoot { explanation } => f.write_str(explanation),
+            Self::Format { why } => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for CertsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Resolve { source, .. } | Self::HandshakeIo { source, .. } | Self::Io { source, .. } => Some(source),
+            Self::Handshake { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
