@@ -71,11 +71,8 @@ impl CertInfo {
         };
         let self_issued = tbs.subject.as_raw() == tbs.issuer.as_raw();
         // A signature algorithm ring cannot check (e.g. ECDSA P-521) leaves a self-issued root self-signed.
-        let self_signed = self_issued
-            && !matches!(
-                cert.verify_signature(None),
-                Err(X509Error::SignatureVerificationError)
-            );
+        let self_signed =
+            self_issued && !matches!(cert.verify_signature(None), Err(X509Error::SignatureVerificationError));
         Ok(Self {
             der: der.to_vec(),
             subject: name_text(&tbs.subject),
