@@ -1,0 +1,123 @@
+//! A cross-signed chain (a new root also cross-signed by an old root): both paths, both roots, and
+//! `--cover` choosing the smallest set.
+
+mod common;
+
+use common::*;
+use tlspost_certs::app::Options;
+use tlspost_certs::cover::{HostRoots, cover};
+use tlspost_certs::{Analysis, Format, Role};
+
+fn now() -> i64 {
+    tlspost_certs::analyze::now_unix()
+}
+
+#[test]
+fn cross_signed_chain_has_two_paths_and_cover_picks_correctly() {
+    let old = root("Old Root X1", -3000, 1500);
+    let new = root("New Root X2", -100, 7000);
+    let new_by_old = cross_sign(&new, &old);
+    let int_new = intermediate("Issuing CA R11", &new, -50, 1000);
+    let int_old = intermediate("Legacy Issuing CA", &old, -50, 1000);
+
+    // a.test: leaf ← R11 ← (X2 cross-signed by X1) — verifies to X2 and to X1.
+    let leaf_a = leaf(&["a.test"], &int_new);
+    let a_srv = Server::start(
+        Kind::Caddy,
+        "a.test",
+        &chain_pem(&[&leaf_a.pem, &int_new.pem, &new_by_old.pem]),
+        &leaf_a.key_pem,
+    );
+    // b.test: only under the old root.
+    let leaf_b = leaf(&["b.test"], &int_old);
+    let b_srv = Server::start(
+        Kind::Nginx,
+        "b.test",
+        &chain_pem(&[&leaf_b.pem, &int_old.pem]),
+        &leaf_b.key_pem,
+    );
+    // c.test: only under the new root, no cross-sign.
+    let leaf_c = leaf(&["c.test"], &int_new);
+    let c_srv = Server::start(
+        Kind::Nginx,
+        "c.test",
+        &chain_pem(&[&leaf_c.pem, &int_new.pem]),
+        &leaf_c.key_pem,
+    );
+    let roots = write(a_srv.dir.path(), "roots.pem", &chain_pem(&[&old.pem, &new.pem]));
+    let store = store_with(&[&roots]);
+
+    let a = Analysis::new(parse(&fetch(&a_srv, "a.test")), Some("a.test"), &store, now());
+    assert_eq!(a.roles, vec![Role::Leaf, Role::Intermediate, Role::CrossSigned]);
+    let mut paths: Vec<(String, Vec<usize>)> = a
+        .paths
+        .iter()
+        .map(|p| (p.root.cert.short_name(), p.served.clone()))
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        vec![
+            ("New Root X2".to_string(), vec![0, 1]),
+            ("Old Root X1".to_string(), vec![0, 1, 2]),
+        ],
+        "both paths found"
+    );
+    let rec = a.recommend(730).expect("roots");
+    let names: Vec<String> = rec.roots.iter().map(|r| r.cert.short_name()).collect();
+    assert_eq!(
+        names,
+        vec!["New Root X2", "Old Root X1"],
+        "both offered, longest-lived first"
+    );
+    assert!(
+        rec.warnings.iter().any(|w| w.contains("cross-signed")),
+        "{:?}",
+        rec.warnings
+    );
+
+    let b = Analysis::new(parse(&fetch(&b_srv, "b.test")), Some("b.test"), &store, now());
+    let c = Analysis::new(parse(&fetch(&c_srv, "c.test")), Some("c.test"), &store, now());
+    let host = |h: &str, an: &Analysis| HostRoots {
+        host: h.into(),
+        roots: an.anchors(),
+    };
+    // a + b: the old root alone covers both.
+    let ab = cover(&[host("a", &a), host("b", &b)]);
+    assert!(ab.exact && ab.uncovered.is_empty());
+    let names: Vec<String> = ab.roots.iter().map(|r| r.cert.short_name()).collect();
+    assert_eq!(names, vec!["Old Root X1"]);
+    // a + c: the new root alone.
+    let ac = cover(&[host("a", &a), host("c", &c)]);
+    let names: Vec<String> = ac.roots.iter().map(|r| r.cert.short_name()).collect();
+    assert_eq!(names, vec!["New Root X2"]);
+    // b + c: both are needed.
+    let bc = cover(&[host("b", &b), host("c", &c)]);
+    assert_eq!(bc.roots.len(), 2);
+
+    // Through the CLI's engine: --cover over a, b emits the old root only.
+    let (code, out, err) = run_certs(&Options {
+        targets: vec![a_srv.target("a.test"), b_srv.target("b.test")],
+        resolve: vec![a_srv.resolve("a.test"), b_srv.resolve("b.test")],
+        roots: vec![roots.clone()],
+        cover: true,
+        format: Some(Format::Pem),
+        ..Options::default()
+    });
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(String::from_utf8_lossy(&out), old.pem);
+    assert!(err.contains("Smallest root set covering 2 host(s): 1 root(s)"), "{err}");
+
+    // JSON report lists both paths for a.test.
+    let (code, out, err) = run_certs(&Options {
+        targets: vec![a_srv.target("a.test")],
+        resolve: vec![a_srv.resolve("a.test")],
+        roots: vec![roots],
+        json: true,
+        ..Options::default()
+    });
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v["hosts"][0]["paths"].as_array().map(Vec::len), Some(2));
+    assert_eq!(v["hosts"][0]["chain"][2]["role"], "cross-signed root");
+}
