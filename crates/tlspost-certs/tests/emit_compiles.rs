@@ -117,6 +117,14 @@ fn arduino_output_compiles_and_holds_the_roots_pem() {
         &program,
         &chain_pem(&[&s.new.pem, &s.old.pem]),
     );
+    // Arduino sketches are C++: the same header and program compile as C++11 too.
+    run(Command::new("g++")
+        .args(["-x", "c++", "-std=c++11", "-Wall", "-Werror", "-o"])
+        .arg(dir.path().join("check_cpp"))
+        .arg(dir.path().join("main.c"))
+        .current_dir(dir.path()));
+    let said = run(Command::new(dir.path().join("check_cpp")).arg(dir.path().join("expected.pem")));
+    assert_eq!(said.trim(), "equal");
 }
 
 #[test]

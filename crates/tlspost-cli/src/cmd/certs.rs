@@ -77,7 +77,7 @@ struct ConnArgs {
 #[derive(clap::Subcommand)]
 enum CertsCommand {
     /// Exit 0 when the pinned roots verify what every HOST serves now and live --warn-days more.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
 }
 
 #[derive(clap::Args)]
