@@ -606,13 +606,12 @@ fn report_text(r: &HostReport, now: i64, warn_days: i64, cacert: &[PathBuf]) -> 
     match &r.recommendation {
         Some(Ok(rec)) => {
             s.push_str(&format!(
-                "\nPin {} (root{}, not the leaf, not an intermediate):\n",
+                "\nPin {} (never the leaf, never an intermediate):\n",
                 if rec.roots.len() == 1 {
                     "this root"
                 } else {
                     "these roots"
                 },
-                if rec.roots.len() == 1 { "" } else { "s" }
             ));
             for (i, root) in rec.roots.iter().enumerate() {
                 s.push_str(&format!("  {}. {}\n", i + 1, root_line(root, now, warn_days)));
