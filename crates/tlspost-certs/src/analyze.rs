@@ -290,7 +290,15 @@ impl Analysis {
             ));
         }
         for (i, role) in self.roles.iter().enumerate() {
-            if matches!(role, Role::Intermediate | Role::CrossSigned) {
+            let cert = &self.chain[i];
+            if *role == Role::CrossSigned && roots.iter().any(|r| r.cert.same_ca(cert)) {
+                warnings.push(format!(
+                    "certificate #{} is the cross-signed form of the root {:?}: pin that root's self-signed \
+                     certificate (listed above), not the one the server sends",
+                    i + 1,
+                    cert.short_name()
+                ));
+            } else if matches!(role, Role::Intermediate | Role::CrossSigned) {
                 warnings.push(format!(
                     "do not pin the intermediate {:?} (certificate #{} of the chain, the one `openssl s_client -showcerts` \
                      tempts you to copy): CAs replace intermediates on purpose and without notice, and a device \

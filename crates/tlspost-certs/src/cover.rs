@@ -118,3 +118,41 @@ pub fn cover(hosts: &[HostRoots]) -> Cover {
         exact,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RootStore;
+
+    fn hosts(sets: &[&[usize]], pool: &[Root]) -> Vec<HostRoots> {
+        sets.iter()
+            .enumerate()
+            .map(|(i, s)| HostRoots {
+                host: format!("h{i}"),
+                roots: s.iter().map(|&r| pool[r].clone()).collect(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn exact_finds_the_single_shared_root_and_reports_uncovered() {
+        let pool = RootStore::mozilla().roots;
+        let c = cover(&hosts(&[&[0, 1], &[1, 2], &[1, 3], &[]], &pool));
+        assert!(c.exact);
+        assert_eq!(c.roots.len(), 1);
+        assert_eq!(c.roots[0].cert.der, pool[1].cert.der);
+        assert_eq!(c.uncovered, vec!["h3".to_string()]);
+    }
+
+    #[test]
+    fn greedy_beyond_sixteen_candidates_still_covers_everything() {
+        let pool = RootStore::mozilla().roots;
+        // 20 hosts, each verifying to its own root and to one of two shared roots.
+        let sets: Vec<Vec<usize>> = (0..20).map(|i| vec![i + 2, i % 2]).collect();
+        let refs: Vec<&[usize]> = sets.iter().map(Vec::as_slice).collect();
+        let c = cover(&hosts(&refs, &pool));
+        assert!(!c.exact);
+        assert_eq!(c.roots.len(), 2, "the two shared roots");
+        assert!(c.per_host.iter().all(|(_, idx)| !idx.is_empty()));
+    }
+}

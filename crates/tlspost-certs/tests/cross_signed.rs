@@ -71,7 +71,28 @@ fn cross_signed_chain_has_two_paths_and_cover_picks_correctly() {
         "both offered, longest-lived first"
     );
     assert!(
-        rec.warnings.iter().any(|w| w.contains("cross-signed")),
+        rec.warnings.iter().any(|w| w.contains("the chain is cross-signed")),
+        "{:?}",
+        rec.warnings
+    );
+    assert!(
+        rec.warnings
+            .iter()
+            .any(|w| w.contains("cross-signed form of the root \"New Root X2\"")),
+        "{:?}",
+        rec.warnings
+    );
+    assert!(
+        !rec.warnings
+            .iter()
+            .any(|w| w.contains("do not pin the intermediate \"New Root X2\"")),
+        "{:?}",
+        rec.warnings
+    );
+    assert!(
+        rec.warnings
+            .iter()
+            .any(|w| w.contains("do not pin the intermediate \"Issuing CA R11\"")),
         "{:?}",
         rec.warnings
     );
