@@ -1,13 +1,100 @@
-//! `tlspost serve` (being written).
+//! `tlspost serve`: the capture server. Point a device at it to see exactly what it sends.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use tlspost_capture::{Config, Limits, Profile, RespondRule};
 
 /// Arguments of `tlspost serve`.
 #[derive(clap::Args)]
-pub struct ServeArgs {}
+#[command(after_help = "The UI and JSON API are under /_tlspost/ on the HTTP listener. See docs/serve.md.")]
+pub struct ServeArgs {
+    /// Plain HTTP listener (captures, UI and API); `off` disables it.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub http: String,
+    /// HTTPS listener (captures); `off` disables it.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    pub https: String,
+    /// Data directory: local CA, server certificate, SQLite store.
+    #[arg(long, value_name = "DIR", default_value = "./tlspost-data")]
+    pub data: PathBuf,
+    /// Extra DNS name or IP for the server certificate (repeatable), e.g. the LAN address a device uses.
+    #[arg(long = "name", value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Keep at most N captures (oldest deleted first).
+    #[arg(long, value_name = "N")]
+    pub keep: Option<u64>,
+    /// Scripted answer `METHOD PATH=STATUS[;name:value][;delay=MS][;chunked][;body=TEXT]` (repeatable,
+    /// first match wins), e.g. 'POST /oauth/token=200;content-type:application/json;body={"ok":1}'.
+    #[arg(long = "respond", value_name = "RULE")]
+    pub respond: Vec<String>,
+    /// `edge` acts like a strict CDN edge (no SNI, IP as Host, default User-Agent, SNI ≠ Host are refused).
+    #[arg(long, value_name = "PROFILE", default_value = "default")]
+    pub profile: String,
+    /// Largest request head in bytes (larger: 431).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    pub max_head: usize,
+    /// Largest request body in bytes (larger: 413).
+    #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_body: u64,
+    /// Seconds to wait for the next bytes of a request.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub read_timeout: u64,
+    /// Most connections served at once.
+    #[arg(long, value_name = "N", default_value_t = 2048)]
+    pub max_connections: usize,
+}
+
+fn addr(flag: &str, v: &str) -> Result<Option<SocketAddr>, String> {
+    if v == "off" {
+        return Ok(None);
+    }
+    v.parse()
+        .map(Some)
+        .map_err(|e| format!("--{flag} {v}: {e}; give IP:PORT such as 127.0.0.1:8080 or 0.0.0.0:8080, or `off`"))
+}
+
+fn config(args: ServeArgs) -> Result<Config, String> {
+    let mut c = Config::new(&args.data);
+    c.http = addr("http", &args.http)?;
+    c.https = addr("https", &args.https)?;
+    if c.http.is_none() && c.https.is_none() {
+        return Err("--http and --https are both off: nothing to listen on".into());
+    }
+    c.names = args.names;
+    c.keep = args.keep;
+    c.profile = Profile::parse(&args.profile).map_err(|e| e.to_string())?;
+    c.rules = args
+        .respond
+        .iter()
+        .map(|r| RespondRule::parse(r).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    c.limits = Limits {
+        max_head: args.max_head,
+        max_body: args.max_body,
+        read_timeout: Duration::from_secs(args.read_timeout.max(1)),
+        max_connections: args.max_connections,
+        ..Limits::default()
+    };
+    Ok(c)
+}
 
 /// Runs `tlspost serve`.
-pub fn run(_args: ServeArgs) -> ExitCode {
-    eprintln!("tlspost serve: not built yet");
-    ExitCode::from(2)
+pub fn run(args: ServeArgs) -> ExitCode {
+    let config = match config(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tlspost serve: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match tlspost_capture::serve_blocking(config) {
+        Ok(never) => match never {},
+        Err(e) => {
+            eprintln!("tlspost serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

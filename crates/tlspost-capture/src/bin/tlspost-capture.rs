@@ -1,0 +1,65 @@
+//! A standalone capture server (the same as `tlspost serve`, with a minimal argument parser), used
+//! by the crate's process-level tests (`kill -9`) and benchmarks.
+//!
+//! `tlspost-capture [--http ADDR|off] [--https ADDR|off] [--data DIR] [--keep N] [--profile edge]
+//! [--respond RULE]... [--name NAME]... [--workers N]`
+
+use std::process::ExitCode;
+
+use tlspost_capture::{Config, Profile, RespondRule};
+
+fn main() -> ExitCode {
+    let mut config = Config::new("tlspost-data");
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let Some(value) = args.next() else {
+            eprintln!("tlspost-capture: {flag} needs a value");
+            return ExitCode::from(2);
+        };
+        let addr = |v: &str| {
+            if v == "off" {
+                Ok(None)
+            } else {
+                v.parse().map(Some).map_err(|e| format!("{flag} {v}: {e}"))
+            }
+        };
+        let result: Result<(), String> = match flag.as_str() {
+            "--http" => addr(&value).map(|a| config.http = a),
+            "--https" => addr(&value).map(|a| config.https = a),
+            "--data" => {
+                config.data_dir = value.into();
+                Ok(())
+            }
+            "--keep" => value
+                .parse()
+                .map(|n| config.keep = Some(n))
+                .map_err(|e| format!("--keep: {e}")),
+            "--workers" => value
+                .parse()
+                .map(|n| config.workers = n)
+                .map_err(|e| format!("--workers: {e}")),
+            "--profile" => Profile::parse(&value)
+                .map(|p| config.profile = p)
+                .map_err(|e| e.to_string()),
+            "--respond" => RespondRule::parse(&value)
+                .map(|r| config.rules.push(r))
+                .map_err(|e| e.to_string()),
+            "--name" => {
+                config.names.push(value);
+                Ok(())
+            }
+            other => Err(format!("unknown option {other}")),
+        };
+        if let Err(e) = result {
+            eprintln!("tlspost-capture: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    match tlspost_capture::serve_blocking(config) {
+        Ok(never) => match never {},
+        Err(e) => {
+            eprintln!("tlspost-capture: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! One connection: read requests off the raw stream, frame them without normalising, record, answer.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpListener;
+
+use crate::State;
+use crate::framing::{self, BodyKind, Chunked, Head};
+use crate::record::{Capture, FindingRecord, TlsFacts, rfc3339};
+use crate::respond::{self, Plan};
+
+/// What is known about a connection before its first request.
+pub(crate) struct ConnInfo {
+    pub peer: SocketAddr,
+    pub tls: Option<TlsFacts>,
+    pub accepted: Instant,
+    pub id: u64,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn micros(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+pub(crate) async fn accept_loop(state: Arc<State>, listener: TcpListener, tls: bool) {
+    loop {
+        let Ok(permit) = state.slots.clone().acquire_owned().await else {
+            return;
+        };
+        let (tcp, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(_) => {
+                // Out of descriptors or a connection reset before accept: back off, keep serving.
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let st = state.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let info = ConnInfo {
+                peer,
+                tls: None,
+                accepted: Instant::now(),
+                id: st.conns.fetch_add(1, Ordering::Relaxed) + 1,
+            };
+            if tls {
+                crate::tls::handle(st, tcp, info).await;
+            } else {
+                serve(st, tcp, Vec::new(), info).await;
+            }
+        });
+    }
+}
+
+pub(crate) fn base_capture(info: &ConnInfo, first: Instant, wall_ms: i64, seq: u32) -> Capture {
+    Capture {
+        time: rfc3339(wall_ms),
+        time_ms: wall_ms,
+        peer: info.peer.to_string(),
+        scheme: if info.tls.is_some() { "https" } else { "http" }.into(),
+        timing: crate::record::Timing {
+            first_byte_us: micros(first.saturating_duration_since(info.accepted)),
+            ..Default::default()
+        },
+        conn: info.id,
+        seq,
+        sni: info.tls.as_ref().and_then(|t| t.sni.clone()),
+        tls: info.tls.clone(),
+        ..Capture::default()
+    }
+}
+
+enum ReadEnd {
+    Eof,
+    Timeout,
+    Io(std::io::Error),
+}
+
+impl ReadEnd {
+    fn describe(&self, bytes: usize) -> String {
+        match self {
+            ReadEnd::Eof => format!("the client closed the connection after {bytes} bytes of an unfinished request"),
+            ReadEnd::Timeout => format!("timed out waiting for the rest of the request after {bytes} bytes"),
+            ReadEnd::Io(e) => format!("reading failed after {bytes} bytes: {e}"),
+        }
+    }
+}
+
+async fn read_more<S: AsyncRead + Unpin>(
+    s: &mut S,
+    buf: &mut Vec<u8>,
+    idle: std::time::Duration,
+    deadline: Instant,
+) -> Result<usize, ReadEnd> {
+    buf.reserve(16 * 1024);
+    let wait = idle.min(deadline.saturating_duration_since(Instant::now()));
+    match tokio::time::timeout(wait, s.read_buf(buf)).await {
+        Err(_) => Err(ReadEnd::Timeout),
+        Ok(Ok(0)) => Err(ReadEnd::Eof),
+        Ok(Ok(n)) => Ok(n),
+        Ok(Err(e)) => Err(ReadEnd::Io(e)),
+    }
+}
+
+fn lint_into(cap: &mut Capture) {
+    let ctx = tlspost_lint::Context {
+        tls: cap.tls.is_some(),
+        sni: cap.sni.as_deref(),
+        alpn: cap.tls.as_ref().and_then(|t| t.alpn.as_deref()),
+    };
+    cap.findings = tlspost_lint::lint(&cap.raw, &ctx)
+        .iter()
+        .map(FindingRecord::from)
+        .collect();
+}
+
+fn fill_head(cap: &mut Capture, head: &Head) {
+    cap.method = Some(head.method.clone());
+    cap.target = Some(head.target.clone());
+    cap.version = Some(format!("HTTP/1.{}", head.minor));
+    cap.headers = head.headers.clone();
+    cap.head_len = head.len;
+}
+
+/// Serve requests on one connection; `buf` holds bytes already read.
+pub(crate) async fn serve<S>(state: Arc<State>, mut s: S, mut buf: Vec<u8>, info: ConnInfo)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let limits = state.cfg.limits.clone();
+    let mut seq = 0u32;
+    loop {
+        let mut reads = 0usize;
+        if buf.is_empty() {
+            let far = Instant::now() + limits.read_timeout;
+            match read_more(&mut s, &mut buf, limits.read_timeout, far).await {
+                Ok(_) => reads += 1,
+                Err(_) => return, // idle keep-alive connection ended: nothing to record
+            }
+        }
+        let first = Instant::now();
+        let mut cap = base_capture(&info, first, now_ms(), seq);
+        let deadline = first + limits.request_timeout;
+
+        // The head.
+        let head_end = loop {
+            if let Some(e) = framing::head_end(&buf) {
+                if e <= limits.max_head {
+                    break e;
+                }
+            }
+            if buf.len() > limits.max_head {
+                cap.raw = std::mem::take(&mut buf);
+                cap.reads = reads;
+                cap.error = Some(format!(
+                    "the request head is larger than the {}-byte limit ({} bytes arrived without its end)",
+                    limits.max_head,
+                    cap.raw.len()
+                ));
+                fail(&state, &mut s, cap, 431).await;
+                return;
+            }
+            match read_more(&mut s, &mut buf, limits.read_timeout, deadline).await {
+                Ok(_) => reads += 1,
+                Err(end) => {
+                    let timeout = matches!(end, ReadEnd::Timeout);
+                    cap.raw = std::mem::take(&mut buf);
+                    cap.reads = reads;
+                    cap.error = Some(end.describe(cap.raw.len()) + " (the head never ended)");
+                    fail(&state, &mut s, cap, if timeout { 408 } else { 0 }).await;
+                    return;
+                }
+            }
+        };
+        cap.timing.head_us = Some(micros(first.elapsed()));
+        let head = match framing::parse_head(buf.get(..head_end).unwrap_or_default()) {
+            Ok(h) => h,
+            Err(e) => {
+                cap.raw = std::mem::take(&mut buf);
+                cap.reads = reads;
+                cap.error = Some(e.to_string());
+                fail(&state, &mut s, cap, 400).await;
+                return;
+            }
+        };
+        fill_head(&mut cap, &head);
+        if info.tls.is_none() && head.target.starts_with("/_tlspost") {
+            crate::ui::serve_connection(state.clone(), Prefixed::new(buf, s)).await;
+            return;
+        }
+
+        // The body.
+        let kind = match framing::body_kind(&head) {
+            Ok(k) => k,
+            Err(e) => {
+                cap.raw = std::mem::take(&mut buf);
+                cap.reads = reads;
+                cap.error = Some(e.to_string());
+                fail(&state, &mut s, cap, 400).await;
+                return;
+            }
+        };
+        let expect = head
+            .header("expect")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"));
+        let mut continued = false;
+        let end = loop {
+            let have = buf.len().saturating_sub(head.len);
+            let done = match kind {
+                BodyKind::Length(n) => {
+                    if n > limits.max_body {
+                        None
+                    } else if have as u64 >= n {
+                        cap.body_len = n;
+                        Some(Ok(head.len + n as usize))
+                    } else {
+                        Some(Err(()))
+                    }
+                }
+                BodyKind::Chunked => match framing::scan_chunked(buf.get(head.len..).unwrap_or_default()) {
+                    Ok(Chunked::Complete { len, data }) => {
+                        cap.body_len = data;
+                        Some(Ok(head.len + len))
+                    }
+                    Ok(Chunked::Partial) if have as u64 <= limits.max_body + 64 * 1024 => Some(Err(())),
+                    Ok(Chunked::Partial) => None,
+                    Err(e) => {
+                        cap.raw = std::mem::take(&mut buf);
+                        cap.reads = reads;
+                        cap.error = Some(e.to_string());
+                        fail(&state, &mut s, cap, 400).await;
+                        return;
+                    }
+                },
+            };
+            match done {
+                Some(Ok(end)) => break end,
+                None => {
+                    cap.raw = std::mem::take(&mut buf);
+                    cap.reads = reads;
+                    cap.error = Some(format!(
+                        "the body is larger than the {}-byte limit ({}); the server answered 413 without reading it",
+                        limits.max_body,
+                        match kind {
+                            BodyKind::Length(n) => format!("Content-Length: {n}"),
+                            BodyKind::Chunked => format!("over {have} chunked bytes"),
+                        }
+                    ));
+                    fail(&state, &mut s, cap, 413).await;
+                    return;
+                }
+                Some(Err(())) => {}
+            }
+            if expect && !continued {
+                continued = true;
+                if s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
+                    return;
+                }
+            }
+            match read_more(&mut s, &mut buf, limits.read_timeout, deadline).await {
+                Ok(_) => reads += 1,
+                Err(e) => {
+                    let timeout = matches!(e, ReadEnd::Timeout);
+                    cap.raw = std::mem::take(&mut buf);
+                    cap.reads = reads;
+                    cap.error = Some(e.describe(cap.raw.len()) + " (the body is incomplete)");
+                    fail(&state, &mut s, cap, if timeout { 408 } else { 0 }).await;
+                    return;
+                }
+            }
+        };
+        cap.timing.body_us = Some(micros(first.elapsed()));
+        cap.raw = buf.drain(..end).collect();
+        cap.reads = reads;
+        cap.complete = true;
+        lint_into(&mut cap);
+        let mut plan = respond::plan(state.cfg.profile, &state.cfg.rules, &head, &cap);
+        plan.close |= !head.keep_alive();
+        cap.status = plan.status;
+        let id = match state.store.put(cap.clone()).await {
+            Ok(id) => id,
+            Err(e) => {
+                let msg = format!("tlspost serve could not store this request: {e}\n");
+                let _ = write_response(&mut s, head.minor, &head.method, &simple(503, msg), 0).await;
+                return;
+            }
+        };
+        cap.id = id;
+        if plan.body.is_none() {
+            plan.body = Some(respond::echo(&cap));
+        }
+        if !plan.delay.is_zero() {
+            tokio::time::sleep(plan.delay).await;
+        }
+        if write_response(&mut s, head.minor, &head.method, &plan, id)
+            .await
+            .is_err()
+            || plan.close
+        {
+            let _ = s.shutdown().await;
+            return;
+        }
+        seq = seq.saturating_add(1);
+    }
+}
+
+fn simple(status: u16, text: String) -> Plan {
+    Plan {
+        status,
+        headers: vec![("Content-Type".into(), "text/plain; charset=utf-8".into())],
+        body: Some(text.into_bytes()),
+        close: true,
+        ..Plan::default()
+    }
+}
+
+/// Record a request that could not be framed, answer `status` (0: no answer) and close.
+async fn fail<S: AsyncWrite + Unpin>(state: &State, s: &mut S, mut cap: Capture, status: u16) {
+    lint_into(&mut cap);
+    cap.status = status;
+    let why = cap.error.clone().unwrap_or_default();
+    let id = state.store.put(cap).await.unwrap_or(0);
+    if status != 0 {
+        let text = format!("{} {}: {why}\n", status, respond::reason(status));
+        let _ = write_response(s, 1, "", &simple(status, text), id).await;
+    }
+    let _ = s.shutdown().await;
+}
+
+async fn write_response<S: AsyncWrite + Unpin>(
+    s: &mut S,
+    minor: u8,
+    method: &str,
+    plan: &Plan,
+    id: i64,
+) -> std::io::Result<()> {
+    let body = plan.body.as_deref().unwrap_or_default();
+    let chunked = plan.chunked && minor >= 1;
+    let mut out = Vec::with_capacity(256 + body.len());
+    out.extend_from_slice(format!("HTTP/1.{minor} {} {}\r\n", plan.status, respond::reason(plan.status)).as_bytes());
+    if !plan.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("server")) {
+        out.extend_from_slice(b"Server: tlspost-capture\r\n");
+    }
+    for (n, v) in &plan.headers {
+        out.extend_from_slice(format!("{n}: {v}\r\n").as_bytes());
+    }
+    if id > 0 {
+        out.extend_from_slice(format!("X-Tlspost-Capture: {id}\r\n").as_bytes());
+    }
+    if chunked {
+        out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+    } else {
+        out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+    }
+    if plan.close {
+        out.extend_from_slice(b"Connection: close\r\n");
+    } else if minor == 0 {
+        out.extend_from_slice(b"Connection: keep-alive\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    if method != "HEAD" && plan.status >= 200 && plan.status != 204 && plan.status != 304 {
+        if chunked {
+            for part in body.chunks(4096) {
+                out.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+                out.extend_from_slice(part);
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(b"0\r\n\r\n");
+        } else {
+            out.extend_from_slice(body);
+        }
+    }
+    s.write_all(&out).await?;
+    s.flush().await
+}
+
+/// A stream whose first bytes come from a buffer (bytes read before handing the stream on).
+pub(crate) struct Prefixed<S> {
+    prefix: Vec<u8>,
+    pos: usize,
+    inner: S,
+}
+
+impl<S> Prefixed<S> {
+    pub(crate) fn new(prefix: Vec<u8>, inner: S) -> Self {
+        Prefixed { prefix, pos: 0, inner }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, out: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        if this.pos < this.prefix.len() {
+            let rest = this.prefix.get(this.pos..).unwrap_or_default();
+            let n = rest.len().min(out.remaining());
+            out.put_slice(rest.get(..n).unwrap_or_default());
+            this.pos += n;
+            if this.pos == this.prefix.len() {
+                this.prefix = Vec::new();
+                this.pos = 0;
+            }
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.inner).poll_read(cx, out)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, b: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, b)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

@@ -1,0 +1,280 @@
+//! HTTP/1.x request framing on the raw byte stream: where the head ends, how long the body is,
+//! where the next pipelined request starts. Nothing is normalised; the caller keeps the bytes.
+
+/// A parsed request head (owned copies; the raw bytes stay with the caller).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Head {
+    /// Method as sent.
+    pub method: String,
+    /// Request target as sent.
+    pub target: String,
+    /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub minor: u8,
+    /// Header fields in arrival order, values as bytes lossily decoded.
+    pub headers: Vec<(String, String)>,
+    /// Length of the head in bytes, including the blank line.
+    pub len: usize,
+}
+
+impl Head {
+    /// First value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the connection stays open after this request.
+    pub fn keep_alive(&self) -> bool {
+        let conn = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("connection"))
+            .flat_map(|(_, v)| v.split(','))
+            .map(|t| t.trim().to_ascii_lowercase())
+            .collect::<Vec<_>>();
+        if self.minor == 0 {
+            conn.iter().any(|t| t == "keep-alive")
+        } else {
+            !conn.iter().any(|t| t == "close")
+        }
+    }
+}
+
+/// Where the head ends: the index just past the blank line (CRLF CRLF, or bare LF endings).
+pub fn head_end(buf: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(off) = buf.get(i..).and_then(|b| b.iter().position(|&c| c == b'\n')) {
+        let nl = i + off;
+        // An empty line: "\n\n" or "\n\r\n".
+        match buf.get(nl + 1) {
+            Some(b'\n') => return Some(nl + 2),
+            Some(b'\r') if buf.get(nl + 2) == Some(&b'\n') => return Some(nl + 3),
+            _ => {}
+        }
+        // A head that starts with an empty line ends right there.
+        if nl == 0 || (nl == 1 && buf.first() == Some(&b'\r')) {
+            return Some(nl + 1);
+        }
+        i = nl + 1;
+    }
+    None
+}
+
+/// How the body of a request is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyKind {
+    /// A fixed length (0 for no body).
+    Length(u64),
+    /// Chunked transfer coding.
+    Chunked,
+}
+
+/// Why a request cannot be framed: the server answers 400 and closes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// The head does not parse as HTTP/1.x.
+    BadHead(String),
+    /// Content-Length is not a number or its copies differ.
+    BadContentLength(String),
+    /// Transfer-Encoding whose last coding is not chunked.
+    UnknownTransferEncoding(String),
+    /// A chunk size line is not hex or a chunk is not followed by CRLF.
+    BadChunk(String),
+}
+
+impl core::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FrameError::BadHead(e) => write!(f, "the request head does not parse as HTTP/1.x: {e}"),
+            FrameError::BadContentLength(v) => write!(
+                f,
+                "Content-Length `{v}` is not one decimal number: send exactly one Content-Length with the body's byte count"
+            ),
+            FrameError::UnknownTransferEncoding(v) => write!(
+                f,
+                "Transfer-Encoding `{v}` does not end in chunked, so the body length is unknown: send `chunked` or a Content-Length"
+            ),
+            FrameError::BadChunk(e) => write!(f, "the chunked body is malformed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {}
+
+/// Parse the head `buf[..end]` (from [`head_end`]).
+pub fn parse_head(buf: &[u8]) -> Result<Head, FrameError> {
+    let mut headers = vec![httparse::EMPTY_HEADER; 128];
+    let mut req = httparse::Request::new(&mut headers);
+    let status = httparse::ParserConfig::default()
+        .allow_multiple_spaces_in_request_line_delimiters(false)
+        .parse_request(&mut req, buf)
+        .map_err(|e| FrameError::BadHead(e.to_string()))?;
+    let len = match status {
+        httparse::Status::Complete(n) => n,
+        httparse::Status::Partial => return Err(FrameError::BadHead("incomplete head".into())),
+    };
+    Ok(Head {
+        method: req.method.unwrap_or_default().to_string(),
+        target: req.path.unwrap_or_default().to_string(),
+        minor: req.version.unwrap_or(1),
+        headers: req
+            .headers
+            .iter()
+            .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+            .collect(),
+        len,
+    })
+}
+
+/// The body framing of a request head (RFC 9112 §6.3: Transfer-Encoding wins over Content-Length).
+pub fn body_kind(head: &Head) -> Result<BodyKind, FrameError> {
+    let te: Vec<&str> = head
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("transfer-encoding"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    if !te.is_empty() {
+        let joined = te.join(", ");
+        let last = joined.rsplit(',').next().unwrap_or("").trim();
+        return if last.eq_ignore_ascii_case("chunked") {
+            Ok(BodyKind::Chunked)
+        } else {
+            Err(FrameError::UnknownTransferEncoding(joined))
+        };
+    }
+    let mut len: Option<u64> = None;
+    for (_, v) in head
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+    {
+        for part in v.split(',') {
+            let p = part.trim();
+            let n: u64 = if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
+                p.parse().map_err(|_| FrameError::BadContentLength(v.clone()))?
+            } else {
+                return Err(FrameError::BadContentLength(v.clone()));
+            };
+            if len.is_some_and(|l| l != n) {
+                return Err(FrameError::BadContentLength(v.clone()));
+            }
+            len = Some(n);
+        }
+    }
+    Ok(BodyKind::Length(len.unwrap_or(0)))
+}
+
+/// Outcome of scanning a chunked body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chunked {
+    /// More bytes are needed.
+    Partial,
+    /// The body (with trailers) ends `n` bytes into the slice; `data` bytes of payload.
+    Complete {
+        /// Length of the chunked encoding including the final CRLF.
+        len: usize,
+        /// Payload bytes.
+        data: u64,
+    },
+}
+
+/// Scan a chunked body starting at `buf[0]`.
+pub fn scan_chunked(buf: &[u8]) -> Result<Chunked, FrameError> {
+    let mut pos = 0usize;
+    let mut data = 0u64;
+    loop {
+        let Some(off) = buf.get(pos..).and_then(|b| b.iter().position(|&c| c == b'\n')) else {
+            return Ok(Chunked::Partial);
+        };
+        let line = buf.get(pos..pos + off).unwrap_or_default();
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let size_part = line.split(|&c| c == b';').next().unwrap_or_default();
+        let size_str = String::from_utf8_lossy(size_part);
+        let size_str = size_str.trim_matches(|c| c == ' ' || c == '\t');
+        let size = if !size_str.is_empty() && size_str.len() <= 15 {
+            u64::from_str_radix(size_str, 16)
+                .map_err(|_| FrameError::BadChunk(format!("chunk size `{size_str}` is not hex")))?
+        } else {
+            return Err(FrameError::BadChunk(format!(
+                "chunk size line `{}` is not a hex number",
+                String::from_utf8_lossy(line)
+            )));
+        };
+        pos += off + 1;
+        if size == 0 {
+            // Trailer section: lines until an empty one.
+            loop {
+                let Some(off) = buf.get(pos..).and_then(|b| b.iter().position(|&c| c == b'\n')) else {
+                    return Ok(Chunked::Partial);
+                };
+                let line = buf.get(pos..pos + off).unwrap_or_default();
+                pos += off + 1;
+                if line.is_empty() || line == b"\r" {
+                    return Ok(Chunked::Complete { len: pos, data });
+                }
+            }
+        }
+        let size_usize = usize::try_from(size).map_err(|_| FrameError::BadChunk("chunk too large".into()))?;
+        let end = pos.saturating_add(size_usize);
+        match buf.get(end..end.saturating_add(2)) {
+            None => {
+                // Also partial when only "\n" is there yet.
+                if buf.len() > end && buf.get(end) == Some(&b'\n') {
+                    pos = end + 1;
+                    data += size;
+                    continue;
+                }
+                return Ok(Chunked::Partial);
+            }
+            Some(b"\r\n") => pos = end + 2,
+            Some([b'\n', _]) => pos = end + 1,
+            Some(_) => {
+                return Err(FrameError::BadChunk(format!(
+                    "a {size}-byte chunk is not followed by CRLF"
+                )));
+            }
+        }
+        data += size;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_end_crlf_and_bare_lf() {
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nBODY"), Some(27));
+        assert_eq!(head_end(b"GET / HTTP/1.1\nHost: a\n\nBODY"), Some(24));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: a\r\n"), None);
+    }
+
+    #[test]
+    fn framing_rules() {
+        let h = parse_head(b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap();
+        assert_eq!(body_kind(&h), Ok(BodyKind::Chunked));
+        let h = parse_head(b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n").unwrap();
+        assert!(body_kind(&h).is_err());
+        let h = parse_head(b"POST / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").unwrap();
+        assert!(h.keep_alive());
+        assert_eq!(body_kind(&h), Ok(BodyKind::Length(0)));
+    }
+
+    #[test]
+    fn chunked_scanning() {
+        let b = b"5\r\nhello\r\n0\r\n\r\nNEXT";
+        assert_eq!(scan_chunked(b), Ok(Chunked::Complete { len: 15, data: 5 }));
+        for i in 0..15 {
+            assert_eq!(scan_chunked(&b[..i]), Ok(Chunked::Partial), "prefix {i}");
+        }
+        assert!(scan_chunked(b"zz\r\n").is_err());
+        assert_eq!(
+            scan_chunked(b"3;ext=1\r\nabc\r\n0\r\nX-T: 1\r\n\r\n"),
+            Ok(Chunked::Complete { len: 27, data: 3 })
+        );
+    }
+}

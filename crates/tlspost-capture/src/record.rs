@@ -1,0 +1,218 @@
+//! One captured request: the exact bytes and everything known about how they arrived.
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+/// TLS facts of the connection a request arrived on.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsFacts {
+    /// SNI host name sent in the ClientHello.
+    pub sni: Option<String>,
+    /// ALPN protocol negotiated.
+    pub alpn: Option<String>,
+    /// ALPN protocols offered.
+    pub alpn_offered: Vec<String>,
+    /// Negotiated protocol version, e.g. `TLSv1.3` (absent when the handshake failed).
+    pub version: Option<String>,
+    /// Negotiated cipher suite, e.g. `TLS13_AES_128_GCM_SHA256`.
+    pub cipher: Option<String>,
+    /// `supported_versions` offered (names, GREASE as hex).
+    pub offered_versions: Vec<String>,
+    /// Cipher suites offered (hex, in order).
+    pub cipher_suites: Vec<String>,
+    /// Extensions (hex, in order).
+    pub extensions: Vec<String>,
+    /// Supported groups (hex, in order).
+    pub groups: Vec<String>,
+    /// Signature algorithms (hex, in order).
+    pub signature_algorithms: Vec<String>,
+    /// JA4 fingerprint.
+    pub ja4: String,
+    /// JA4 with unhashed lists.
+    pub ja4_r: String,
+    /// TLS records the ClientHello came in.
+    pub hello_records: usize,
+}
+
+/// A lint finding as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingRecord {
+    /// Stable code, e.g. `TP301`.
+    pub code: String,
+    /// `error`, `warning` or `info`.
+    pub severity: String,
+    /// Rule title.
+    pub title: String,
+    /// What was found.
+    pub message: String,
+    /// What to do.
+    pub fix: String,
+}
+
+impl From<&tlspost_lint::Finding> for FindingRecord {
+    fn from(f: &tlspost_lint::Finding) -> Self {
+        FindingRecord {
+            code: f.code.into(),
+            severity: f.severity.as_str().into(),
+            title: f.title.into(),
+            message: f.message.clone(),
+            fix: f.fix.clone(),
+        }
+    }
+}
+
+/// Arrival times, in microseconds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timing {
+    /// From the connection's accept to this request's first byte.
+    pub first_byte_us: u64,
+    /// From the first byte to the end of the head (absent when the head never completed).
+    pub head_us: Option<u64>,
+    /// From the first byte to the end of the body.
+    pub body_us: Option<u64>,
+}
+
+/// One captured request.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capture {
+    /// Store id (0 until stored).
+    pub id: i64,
+    /// Arrival of the first byte, RFC 3339 UTC.
+    pub time: String,
+    /// Arrival of the first byte, milliseconds since the Unix epoch.
+    pub time_ms: i64,
+    /// Peer address.
+    pub peer: String,
+    /// `http` or `https`.
+    pub scheme: String,
+    /// The exact bytes received for this request (head and body), base64 in JSON.
+    #[serde(with = "b64")]
+    pub raw: Vec<u8>,
+    /// Whether a whole request arrived and was framed.
+    pub complete: bool,
+    /// Why not, or what went wrong (parse error, timeout, limit, TLS failure).
+    pub error: Option<String>,
+    /// Method, if the head parsed.
+    pub method: Option<String>,
+    /// Request target, if the head parsed.
+    pub target: Option<String>,
+    /// `HTTP/1.1` or `HTTP/1.0`, if the head parsed.
+    pub version: Option<String>,
+    /// Header fields as received, in order.
+    pub headers: Vec<(String, String)>,
+    /// Length of the head in bytes.
+    pub head_len: usize,
+    /// Payload bytes of the body (after chunked decoding).
+    pub body_len: u64,
+    /// Arrival times.
+    pub timing: Timing,
+    /// How many reads (socket reads, or TLS plaintext reads) the request came in.
+    pub reads: usize,
+    /// Connection number (per server run) and position of the request on it (pipelining, keep-alive).
+    pub conn: u64,
+    /// 0 for the first request of a connection.
+    pub seq: u32,
+    /// TLS facts (HTTPS only).
+    pub tls: Option<TlsFacts>,
+    /// SNI (copy of `tls.sni`, for simple clients).
+    pub sni: Option<String>,
+    /// Lint findings.
+    pub findings: Vec<FindingRecord>,
+    /// Status of the response sent (0 when none was sent).
+    pub status: u16,
+}
+
+mod b64 {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(v))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(s.as_bytes())
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Capture {
+    /// Body bytes as received (still chunk-encoded when chunked).
+    pub fn raw_body(&self) -> &[u8] {
+        self.raw.get(self.head_len.min(self.raw.len())..).unwrap_or_default()
+    }
+
+    /// The raw bytes base64-encoded.
+    pub fn raw_base64(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(&self.raw)
+    }
+
+    /// A one-line summary for lists and the live feed.
+    pub fn summary(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "time": self.time,
+            "peer": self.peer,
+            "scheme": self.scheme,
+            "method": self.method,
+            "target": self.target,
+            "sni": self.sni,
+            "bytes": self.raw.len(),
+            "complete": self.complete,
+            "error": self.error,
+            "status": self.status,
+            "codes": self.findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Civil time from Unix milliseconds, as RFC 3339 UTC with milliseconds.
+pub fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400_123), "2000-02-29T00:00:00.123Z");
+        assert_eq!(rfc3339(1_700_000_000_000), "2023-11-14T22:13:20.000Z");
+    }
+
+    #[test]
+    fn json_roundtrip_keeps_raw_bytes() {
+        let c = Capture {
+            raw: vec![0, 255, b'\r', b'\n'],
+            ..Capture::default()
+        };
+        let j = serde_json::to_string(&c).unwrap();
+        let back: Capture = serde_json::from_str(&j).unwrap();
+        assert_eq!(back.raw, c.raw);
+        let lint = tlspost_lint::CapturedRequest::from_json(j.as_bytes()).unwrap();
+        assert_eq!(lint.raw, c.raw);
+    }
+}

@@ -1,0 +1,359 @@
+//! What the server answers: a JSON echo by default, scripted `--respond` rules, or what a strict CDN
+//! edge would answer (`--profile edge`).
+
+use std::time::Duration;
+
+use crate::framing::Head;
+use crate::record::Capture;
+
+/// How strict the server acts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Profile {
+    /// Answer everything (echo or rules).
+    #[default]
+    Default,
+    /// Act like a strict CDN edge: no SNI → handshake failure, IP as Host → 1003, default user
+    /// agents → 1010, SNI ≠ Host → 1013.
+    Edge,
+}
+
+impl Profile {
+    /// `default` or `edge`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Default => "default",
+            Profile::Edge => "edge",
+        }
+    }
+
+    /// Parse `default` or `edge`.
+    pub fn parse(s: &str) -> Result<Profile, RuleError> {
+        match s {
+            "default" | "none" | "off" => Ok(Profile::Default),
+            "edge" => Ok(Profile::Edge),
+            other => Err(RuleError::UnknownProfile(other.to_string())),
+        }
+    }
+}
+
+/// One scripted answer: `METHOD PATH=STATUS;name:value;delay=MS;chunked;body=TEXT`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RespondRule {
+    /// Method to match (`*` for any).
+    pub method: String,
+    /// Path to match (exact, or a prefix when it ends in `*`); the query is ignored.
+    pub path: String,
+    /// Status to send.
+    pub status: u16,
+    /// Headers to send.
+    pub headers: Vec<(String, String)>,
+    /// Body to send.
+    pub body: Vec<u8>,
+    /// Wait this long before answering.
+    pub delay: Duration,
+    /// Send the body chunked.
+    pub chunked: bool,
+}
+
+/// Why a `--respond` rule or `--profile` does not parse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RuleError {
+    /// No `=` after `METHOD PATH`.
+    NoStatus(String),
+    /// No space between method and path.
+    NoPath(String),
+    /// Status is not 100..=999.
+    BadStatus(String),
+    /// An item is not `name:value`, `delay=MS`, `chunked` or `body=TEXT`.
+    BadItem(String),
+    /// Unknown profile name.
+    UnknownProfile(String),
+}
+
+impl std::fmt::Display for RuleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const FORM: &str = "write `METHOD PATH=STATUS[;name:value][;delay=MS][;chunked][;body=TEXT]`, e.g. \
+             'POST /oauth/token=200;content-type:application/json;body={\"ok\":1}'";
+        match self {
+            RuleError::NoStatus(r) => write!(f, "--respond `{r}` has no `=STATUS`: {FORM}"),
+            RuleError::NoPath(r) => write!(f, "--respond `{r}` has no path after the method: {FORM}"),
+            RuleError::BadStatus(s) => write!(f, "--respond status `{s}` is not a number from 100 to 999: {FORM}"),
+            RuleError::BadItem(i) => write!(f, "--respond item `{i}` is not understood: {FORM}"),
+            RuleError::UnknownProfile(p) => write!(f, "--profile `{p}` is unknown: use `default` or `edge`"),
+        }
+    }
+}
+
+impl std::error::Error for RuleError {}
+
+impl RespondRule {
+    /// Parse `METHOD PATH=STATUS;items`. `body=` takes the rest of the rule, `;` included.
+    pub fn parse(s: &str) -> Result<RespondRule, RuleError> {
+        let s = s.trim();
+        let (method, rest) = s.split_once(' ').ok_or_else(|| RuleError::NoPath(s.to_string()))?;
+        let rest = rest.trim_start();
+        // The status follows the last `=` before the first `;` (paths may hold `=` in a query).
+        let spec_start = rest.find(';').unwrap_or(rest.len());
+        let eq = rest
+            .get(..spec_start)
+            .and_then(|p| p.rfind('='))
+            .ok_or_else(|| RuleError::NoStatus(s.to_string()))?;
+        let path = rest.get(..eq).unwrap_or_default().trim();
+        if path.is_empty() {
+            return Err(RuleError::NoPath(s.to_string()));
+        }
+        let tail = rest.get(eq + 1..).unwrap_or_default();
+        let (status_s, mut items) = tail.split_once(';').unwrap_or((tail, ""));
+        let status: u16 = status_s
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (100..=999).contains(n))
+            .ok_or_else(|| RuleError::BadStatus(status_s.to_string()))?;
+        let mut rule = RespondRule {
+            method: method.to_string(),
+            path: path.to_string(),
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            delay: Duration::ZERO,
+            chunked: false,
+        };
+        while !items.is_empty() {
+            if let Some(body) = items.strip_prefix("body=") {
+                rule.body = body.as_bytes().to_vec();
+                break;
+            }
+            let (item, rest) = items.split_once(';').unwrap_or((items, ""));
+            items = rest;
+            let item = item.trim();
+            if item.is_empty() {
+                continue;
+            }
+            if item == "chunked" {
+                rule.chunked = true;
+            } else if let Some(ms) = item.strip_prefix("delay=") {
+                let ms = ms.trim_end_matches("ms");
+                rule.delay = Duration::from_millis(ms.parse().map_err(|_| RuleError::BadItem(item.to_string()))?);
+            } else if let Some((n, v)) = item.split_once(':') {
+                let n = n.trim();
+                if n.is_empty()
+                    || !n
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b))
+                {
+                    return Err(RuleError::BadItem(item.to_string()));
+                }
+                rule.headers.push((n.to_string(), v.trim().to_string()));
+            } else {
+                return Err(RuleError::BadItem(item.to_string()));
+            }
+        }
+        Ok(rule)
+    }
+
+    fn matches(&self, head: &Head) -> bool {
+        let path = head.target.split('?').next().unwrap_or("");
+        let method_ok = self.method == "*" || self.method.eq_ignore_ascii_case(&head.method);
+        let path_ok = match self.path.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => path == self.path,
+        };
+        method_ok && path_ok
+    }
+}
+
+/// The answer to send for one request.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    /// Status code.
+    pub status: u16,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// Body; `None` means the JSON echo (built once the capture has its id).
+    pub body: Option<Vec<u8>>,
+    /// Delay before answering.
+    pub delay: Duration,
+    /// Chunked body.
+    pub chunked: bool,
+    /// Close the connection afterwards.
+    pub close: bool,
+}
+
+fn ray() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0x7a3c_0000_0000_0000);
+    let n = N.fetch_add(0x9e37_79b9, Ordering::Relaxed);
+    format!("{n:016x}-TLP")
+}
+
+fn edge_page(status: u16, code: u32, title: &str, why: &str) -> Plan {
+    let body = format!(
+        "<!DOCTYPE html>\n<html><head><title>{title} | tlspost-edge</title></head><body>\n\
+         <h1>Error {code}</h1><p>{title}</p>\n<p>error code: {code}</p>\n<p>{why}</p>\n\
+         <p>tlspost-edge imitates a strict CDN edge (tlspost serve --profile edge).</p>\n</body></html>\n"
+    );
+    Plan {
+        status,
+        headers: vec![
+            ("Content-Type".into(), "text/html; charset=UTF-8".into()),
+            ("Server".into(), "tlspost-edge".into()),
+            ("CF-RAY".into(), ray()),
+        ],
+        body: Some(body.into_bytes()),
+        ..Plan::default()
+    }
+}
+
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    host.rsplit_once(':')
+        .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host, |(h, _)| h)
+}
+
+/// Decide the answer for a request whose head parsed.
+pub fn plan(profile: Profile, rules: &[RespondRule], head: &Head, capture: &Capture) -> Plan {
+    if profile == Profile::Edge {
+        let host = head.header("host").map(|h| host_name(h.trim()).to_string());
+        if let (Some(sni), Some(host)) = (capture.sni.as_deref(), host.as_deref()) {
+            if !sni.eq_ignore_ascii_case(host) {
+                return edge_page(
+                    421,
+                    1013,
+                    "HTTP hostname and TLS SNI hostname mismatch",
+                    &format!(
+                        "The TLS SNI name `{sni}` differs from the Host header `{host}`: send the same name in both."
+                    ),
+                );
+            }
+        }
+        if host.as_deref().is_some_and(|h| h.parse::<std::net::IpAddr>().is_ok()) {
+            return edge_page(
+                403,
+                1003,
+                "Direct IP access not allowed",
+                "The Host header is an IP address: use the API's host name in the URL.",
+            );
+        }
+        if let Some(f) = capture.findings.iter().find(|f| f.code == "TP303" || f.code == "TP304") {
+            return edge_page(
+                403,
+                1010,
+                "The owner of this website has banned your access based on your browser's signature",
+                &format!("{} Fix: {}", f.message, f.fix),
+            );
+        }
+    }
+    if let Some(r) = rules.iter().find(|r| r.matches(head)) {
+        return Plan {
+            status: r.status,
+            headers: r.headers.clone(),
+            body: Some(r.body.clone()),
+            delay: r.delay,
+            chunked: r.chunked,
+            close: false,
+        };
+    }
+    Plan {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: None,
+        ..Plan::default()
+    }
+}
+
+/// The JSON echo of a stored capture.
+pub fn echo(c: &Capture) -> Vec<u8> {
+    let body = c.raw_body();
+    let v = serde_json::json!({
+        "id": c.id,
+        "method": c.method,
+        "target": c.target,
+        "version": c.version,
+        "headers": c.headers,
+        "body": String::from_utf8_lossy(body),
+        "body_bytes": body.len(),
+        "peer": c.peer,
+        "tls": c.tls.as_ref().map(|t| serde_json::json!({
+            "sni": t.sni, "alpn": t.alpn, "version": t.version, "cipher": t.cipher, "ja4": t.ja4,
+        })),
+        "findings": c.findings.iter().map(|f| serde_json::json!({
+            "code": f.code, "severity": f.severity, "title": f.title, "message": f.message, "fix": f.fix,
+        })).collect::<Vec<_>>(),
+        "capture": format!("/_tlspost/captures/{}", c.id),
+    });
+    let mut out = serde_json::to_vec_pretty(&v).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
+/// Reason phrase for a status.
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        408 => "Request Timeout",
+        413 => "Content Too Large",
+        421 => "Misdirected Request",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_syntax() {
+        let r =
+            RespondRule::parse(r#"POST /oauth/token=200;content-type:application/json;delay=5;body={"ok":1;"x":2}"#)
+                .unwrap();
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str(), r.status),
+            ("POST", "/oauth/token", 200)
+        );
+        assert_eq!(r.headers, vec![("content-type".into(), "application/json".into())]);
+        assert_eq!(r.body, br#"{"ok":1;"x":2}"#);
+        assert_eq!(r.delay, Duration::from_millis(5));
+        let r = RespondRule::parse("* /api/*=503;chunked").unwrap();
+        assert!(r.chunked && r.path == "/api/*");
+        assert!(matches!(RespondRule::parse("POST /x"), Err(RuleError::NoStatus(_))));
+        assert!(matches!(
+            RespondRule::parse("POST /x=abc"),
+            Err(RuleError::BadStatus(_))
+        ));
+        assert!(matches!(
+            RespondRule::parse("POST /x=200;bogus"),
+            Err(RuleError::BadItem(_))
+        ));
+        assert!(
+            RuleError::NoStatus("x".into())
+                .to_string()
+                .contains("METHOD PATH=STATUS")
+        );
+    }
+
+    #[test]
+    fn host_names() {
+        assert_eq!(host_name("a.example:8443"), "a.example");
+        assert_eq!(host_name("[::1]:80"), "::1");
+        assert_eq!(host_name("10.0.0.1"), "10.0.0.1");
+    }
+}

@@ -1,0 +1,181 @@
+//! SQLite store (WAL). Writes go through one writer thread that commits in groups; a capture is
+//! acknowledged only after its transaction committed, so the response follows a durable record.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, mpsc};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::{broadcast, oneshot};
+
+use crate::Error;
+use crate::record::Capture;
+
+type Job = (Capture, oneshot::Sender<Result<i64, String>>);
+
+/// Handle to the store: clone freely.
+#[derive(Clone)]
+pub struct Store {
+    tx: mpsc::SyncSender<Job>,
+    reader: Arc<Mutex<Connection>>,
+    /// Summaries of stored captures, for the live list.
+    pub events: broadcast::Sender<Arc<Capture>>,
+}
+
+fn open(path: &Path) -> Result<Connection, Error> {
+    let db = |e: rusqlite::Error| Error::Store {
+        what: "open the SQLite database",
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    };
+    let c = Connection::open(path).map_err(db)?;
+    c.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
+    c.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
+    c.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+    c.execute_batch(
+        "CREATE TABLE IF NOT EXISTS captures (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            time_ms INTEGER NOT NULL,
+            raw BLOB NOT NULL,
+            meta TEXT NOT NULL
+        );",
+    )
+    .map_err(db)?;
+    Ok(c)
+}
+
+impl Store {
+    /// Open (or create) `dir/captures.sqlite3` and start the writer thread; keep at most `keep` captures.
+    pub fn open(dir: &Path, keep: Option<u64>) -> Result<Store, Error> {
+        let path = dir.join("captures.sqlite3");
+        let mut writer = open(&path)?;
+        let reader = open(&path)?;
+        let (tx, rx) = mpsc::sync_channel::<Job>(4096);
+        let (events, _) = broadcast::channel(1024);
+        let ev = events.clone();
+        std::thread::Builder::new()
+            .name("tlspost-store".into())
+            .spawn(move || writer_loop(&mut writer, &rx, keep, &ev))
+            .map_err(|e| Error::Io {
+                what: "start the store thread",
+                path: path.display().to_string(),
+                source: e,
+            })?;
+        Ok(Store {
+            tx,
+            reader: Arc::new(Mutex::new(reader)),
+            events,
+        })
+    }
+
+    /// Store a capture; resolves to its id once committed.
+    pub async fn put(&self, capture: Capture) -> Result<i64, String> {
+        let (done, wait) = oneshot::channel();
+        let tx = self.tx.clone();
+        // The channel is bounded: a full queue blocks, so send from the blocking pool.
+        tokio::task::spawn_blocking(move || tx.send((capture, done)))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|_| "the store thread stopped".to_string())?;
+        wait.await.map_err(|_| "the store thread stopped".to_string())?
+    }
+
+    /// Captures newest first: at most `limit`, with ids below `before` when given.
+    pub fn list(&self, limit: u32, before: Option<i64>) -> Result<Vec<Capture>, String> {
+        let c = self.reader.lock().map_err(|_| "store lock poisoned".to_string())?;
+        let mut st = c
+            .prepare_cached("SELECT id, raw, meta FROM captures WHERE id < ?1 ORDER BY id DESC LIMIT ?2")
+            .map_err(|e| e.to_string())?;
+        let rows = st
+            .query_map(params![before.unwrap_or(i64::MAX), limit], row_to_capture)
+            .map_err(|e| e.to_string())?;
+        rows.map(|r| r.map_err(|e| e.to_string()).and_then(|x| x)).collect()
+    }
+
+    /// One capture by id.
+    pub fn get(&self, id: i64) -> Result<Option<Capture>, String> {
+        let c = self.reader.lock().map_err(|_| "store lock poisoned".to_string())?;
+        let mut st = c
+            .prepare_cached("SELECT id, raw, meta FROM captures WHERE id = ?1")
+            .map_err(|e| e.to_string())?;
+        st.query_row(params![id], row_to_capture)
+            .optional()
+            .map_err(|e| e.to_string())?
+            .transpose()
+    }
+
+    /// How many captures are stored.
+    pub fn count(&self) -> Result<i64, String> {
+        let c = self.reader.lock().map_err(|_| "store lock poisoned".to_string())?;
+        c.query_row("SELECT count(*) FROM captures", [], |r| r.get(0))
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn row_to_capture(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Capture, String>> {
+    let id: i64 = r.get(0)?;
+    let raw: Vec<u8> = r.get(1)?;
+    let meta: String = r.get(2)?;
+    Ok(serde_json::from_str::<Capture>(&meta)
+        .map(|mut c| {
+            c.id = id;
+            c.raw = raw;
+            c
+        })
+        .map_err(|e| format!("capture {id}: stored record unreadable: {e}")))
+}
+
+fn writer_loop(
+    c: &mut Connection,
+    rx: &mpsc::Receiver<Job>,
+    keep: Option<u64>,
+    events: &broadcast::Sender<Arc<Capture>>,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < 512 {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        let result = write_batch(c, &mut batch, keep);
+        for (capture, done) in batch {
+            match &result {
+                Ok(()) => {
+                    let id = capture.id;
+                    let _ = events.send(Arc::new(capture));
+                    let _ = done.send(Ok(id));
+                }
+                Err(e) => {
+                    let _ = done.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+fn write_batch(c: &mut Connection, batch: &mut [Job], keep: Option<u64>) -> Result<(), String> {
+    let tx = c.transaction().map_err(|e| format!("begin: {e}"))?;
+    {
+        let mut st = tx
+            .prepare_cached("INSERT INTO captures (time_ms, raw, meta) VALUES (?1, ?2, ?3)")
+            .map_err(|e| e.to_string())?;
+        for (capture, _) in batch.iter_mut() {
+            let mut meta = capture.clone();
+            meta.raw = Vec::new();
+            let json = serde_json::to_string(&meta).map_err(|e| e.to_string())?;
+            st.execute(params![capture.time_ms, capture.raw, json])
+                .map_err(|e| format!("insert: {e}"))?;
+            capture.id = tx.last_insert_rowid();
+        }
+    }
+    if let Some(keep) = keep {
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        tx.execute(
+            "DELETE FROM captures WHERE id <= (SELECT max(id) FROM captures) - ?1",
+            params![keep],
+        )
+        .map_err(|e| format!("trim to --keep: {e}"))?;
+    }
+    tx.commit().map_err(|e| format!("commit: {e}"))
+}
