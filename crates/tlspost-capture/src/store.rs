@@ -2,20 +2,20 @@
 //! acknowledged only after its transaction committed, so the response follows a durable record.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::Error;
 use crate::record::Capture;
 
-type Job = (Capture, oneshot::Sender<Result<i64, String>>);
+type Job = (Box<Capture>, oneshot::Sender<Result<i64, String>>);
 
 /// Handle to the store: clone freely.
 #[derive(Clone)]
 pub struct Store {
-    tx: mpsc::SyncSender<Job>,
+    tx: mpsc::Sender<Job>,
     reader: Arc<Mutex<Connection>>,
     /// Summaries of stored captures, for the live list.
     pub events: broadcast::Sender<Arc<Capture>>,
@@ -49,12 +49,12 @@ impl Store {
         let path = dir.join("captures.sqlite3");
         let mut writer = open(&path)?;
         let reader = open(&path)?;
-        let (tx, rx) = mpsc::sync_channel::<Job>(4096);
+        let (tx, mut rx) = mpsc::channel::<Job>(4096);
         let (events, _) = broadcast::channel(1024);
         let ev = events.clone();
         std::thread::Builder::new()
             .name("tlspost-store".into())
-            .spawn(move || writer_loop(&mut writer, &rx, keep, &ev))
+            .spawn(move || writer_loop(&mut writer, &mut rx, keep, &ev))
             .map_err(|e| Error::Io {
                 what: "start the store thread",
                 path: path.display().to_string(),
@@ -70,11 +70,10 @@ impl Store {
     /// Store a capture; resolves to its id once committed.
     pub async fn put(&self, capture: Capture) -> Result<i64, String> {
         let (done, wait) = oneshot::channel();
-        let tx = self.tx.clone();
-        // The channel is bounded: a full queue blocks, so send from the blocking pool.
-        tokio::task::spawn_blocking(move || tx.send((capture, done)))
+        // The queue is bounded: when the disk falls behind, connections wait here.
+        self.tx
+            .send((Box::new(capture), done))
             .await
-            .map_err(|e| e.to_string())?
             .map_err(|_| "the store thread stopped".to_string())?;
         wait.await.map_err(|_| "the store thread stopped".to_string())?
     }
@@ -126,11 +125,11 @@ fn row_to_capture(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Capture, Str
 
 fn writer_loop(
     c: &mut Connection,
-    rx: &mpsc::Receiver<Job>,
+    rx: &mut mpsc::Receiver<Job>,
     keep: Option<u64>,
     events: &broadcast::Sender<Arc<Capture>>,
 ) {
-    while let Ok(first) = rx.recv() {
+    while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < 512 {
             match rx.try_recv() {
@@ -143,7 +142,7 @@ fn writer_loop(
             match &result {
                 Ok(()) => {
                     let id = capture.id;
-                    let _ = events.send(Arc::new(capture));
+                    let _ = events.send(Arc::from(capture));
                     let _ = done.send(Ok(id));
                 }
                 Err(e) => {

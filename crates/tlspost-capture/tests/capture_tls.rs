@@ -1,0 +1,188 @@
+//! HTTPS captures: curl and openssl s_client against the generated CA; ClientHello facts, JA4,
+//! negotiated parameters; the edge profile.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+#[test]
+fn curl_https_records_sni_alpn_versions_and_ja4() {
+    let r = start();
+    let port = r.https().port();
+    let url = format!("https://api.example.test:{port}/v1/token");
+    let resolve = format!("api.example.test:{port}:127.0.0.1");
+    let ca = r.ca_path();
+    let (out, err, code) = curl(&[
+        "--cacert",
+        ca.to_str().unwrap(),
+        "--resolve",
+        &resolve,
+        "-H",
+        "Content-Type: application/json",
+        "-A",
+        "dev/1",
+        "-d",
+        r#"{"a":1}"#,
+        &url,
+    ]);
+    assert_eq!(code, 0, "curl trusts the generated CA: {err}");
+    let echo: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let c = r.capture(echo["id"].as_i64().unwrap());
+    assert_eq!(c.scheme, "https");
+    assert_eq!(c.sni.as_deref(), Some("api.example.test"), "the SNI curl sent");
+    let t = c.tls.as_ref().unwrap();
+    assert_eq!(t.sni.as_deref(), Some("api.example.test"));
+    assert_eq!(t.alpn.as_deref(), Some("http/1.1"));
+    assert!(t.alpn_offered.contains(&"http/1.1".to_string()), "{:?}", t.alpn_offered);
+    assert_eq!(t.version.as_deref(), Some("TLSv1.3"));
+    assert!(t.cipher.as_deref().unwrap().starts_with("TLS13_"), "{:?}", t.cipher);
+    assert!(t.offered_versions.contains(&"TLSv1.3".to_string()));
+    assert!(!t.cipher_suites.is_empty() && !t.groups.is_empty() && !t.signature_algorithms.is_empty());
+    assert!(t.ja4.starts_with("t13d"), "{}", t.ja4);
+    assert_eq!(t.ja4.len(), 36, "{}", t.ja4);
+    assert!(c.raw.starts_with(b"POST /v1/token HTTP/1.1\r\nHost: api.example.test:"));
+    assert!(c.raw.ends_with(b"{\"a\":1}"));
+    assert!(codes(&c).is_empty(), "{:?}", codes(&c));
+}
+
+#[test]
+fn openssl_s_client_arduino_request_byte_exact() {
+    let r = start();
+    let mut child = Command::new("openssl")
+        .args(["s_client", "-quiet", "-connect"])
+        .arg(r.https().to_string())
+        .args(["-servername", "api.example.test", "-CAfile"])
+        .arg(r.ca_path())
+        .args(["-verify_return_error", "-tls1_2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openssl (Debian package openssl) runs");
+    {
+        let stdin = child.stdin.as_mut().unwrap();
+        stdin.write_all(ARDUINO_HEAD).unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        stdin.write_all(ARDUINO_BODY).unwrap();
+        stdin.flush().unwrap();
+    }
+    let c = r.wait_for("the s_client request", |c| c.target.as_deref() == Some("/oauth/token"));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        c.raw,
+        [ARDUINO_HEAD, ARDUINO_BODY].concat(),
+        "stored bytes equal sent bytes"
+    );
+    let t = c.tls.as_ref().unwrap();
+    assert_eq!(t.sni.as_deref(), Some("api.example.test"));
+    assert_eq!(t.version.as_deref(), Some("TLSv1.2"));
+    assert!(t.ja4.starts_with("t12d"), "{}", t.ja4);
+    assert_eq!(t.alpn, None, "s_client offered no ALPN");
+    let codes = codes(&c);
+    assert!(
+        codes.contains(&"TP301".to_string()) && codes.contains(&"TP304".to_string()),
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn garbage_and_plain_http_on_the_tls_port_are_recorded_and_survived() {
+    let r = start();
+    let resp = send_raw(r.https(), &[b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"]);
+    assert_eq!(resp.status, 400, "plain HTTP to the HTTPS port gets a plain answer");
+    let garbage: Vec<u8> = (0..3000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    {
+        let mut s = std::net::TcpStream::connect(r.https()).unwrap();
+        let _ = s.write_all(&garbage);
+    }
+    let c = r.wait_for("the garbage", |c| {
+        c.raw.first() == garbage.first() && c.scheme == "https"
+    });
+    assert!(
+        c.error.as_deref().unwrap().contains("not a TLS ClientHello"),
+        "{:?}",
+        c.error
+    );
+    // Still serving TLS.
+    let (_, err, code) = curl(&[
+        "--cacert",
+        r.ca_path().to_str().unwrap(),
+        &format!("https://localhost:{}/ok", r.https().port()),
+    ]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn edge_profile_refuses_like_a_strict_cdn() {
+    let r = start_with(|c| c.profile = tlspost_capture::Profile::Edge);
+    let ca = r.ca_path();
+    let ca = ca.to_str().unwrap();
+    let port = r.https().port();
+
+    // No SNI (curl sends none for an IP literal): handshake failure.
+    let (_, err, code) = curl(&["--cacert", ca, &format!("https://127.0.0.1:{port}/")]);
+    assert_ne!(code, 0, "the handshake must fail without SNI");
+    assert!(
+        err.contains("alert") || err.contains("unrecognized") || err.contains("SSL"),
+        "{err}"
+    );
+    let c = r.wait_for("the refused handshake", |c| {
+        c.error.as_deref().is_some_and(|e| e.contains("no SNI"))
+    });
+    assert_eq!(c.tls.as_ref().unwrap().sni, None);
+
+    // IP as Host: 1003.
+    let resp = send_raw(
+        r.http(),
+        &[b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: dev/1\r\n\r\n"],
+    );
+    assert_eq!(resp.status, 403);
+    assert!(resp.text().contains("error code: 1003"), "{}", resp.text());
+    assert_eq!(resp.header("server").as_deref(), Some("tlspost-edge"));
+
+    // Library default User-Agent: 1010 with a CF-RAY-like header.
+    let resp = send_raw(r.http(), &[ARDUINO_HEAD, ARDUINO_BODY]);
+    assert_eq!(resp.status, 403);
+    assert!(resp.text().contains("Error 1010"), "{}", resp.text());
+    assert!(resp.header("cf-ray").is_some_and(|v| v.len() > 10));
+    assert_eq!(r.capture(resp.capture_id()).status, 403);
+
+    // SNI differs from Host: 1013.
+    let resolve = format!("api.example.test:{port}:127.0.0.1");
+    let (out, err, code) = curl(&[
+        "-i",
+        "--cacert",
+        ca,
+        "--resolve",
+        &resolve,
+        "-H",
+        "Host: other.example.test",
+        "-A",
+        "dev/1",
+        &format!("https://api.example.test:{port}/"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("HTTP/1.1 421"), "{out}");
+    assert!(out.contains("1013"));
+
+    // A good request passes.
+    let (out, err, code) = curl(&[
+        "-i",
+        "--cacert",
+        ca,
+        "--resolve",
+        &resolve,
+        "-A",
+        "dev/1",
+        &format!("https://api.example.test:{port}/"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+}
