@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use common::read_response;
 
+/// (capture id, bytes sent) of every request whose response arrived.
+type Acked = Vec<(i64, Vec<u8>)>;
+
 fn start_process(dir: &std::path::Path) -> (std::process::Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tlspost-capture"))
         .args(["--http", "127.0.0.1:0", "--https", "off", "--workers", "2", "--data"])
@@ -37,7 +40,7 @@ fn start_process(dir: &std::path::Path) -> (std::process::Child, SocketAddr) {
 fn kill_9_loses_no_acknowledged_capture() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, addr) = start_process(dir.path());
-    let acked: Arc<Mutex<Vec<(i64, Vec<u8>)>>> = Arc::default();
+    let acked: Arc<Mutex<Acked>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let mut clients = Vec::new();
     for t in 0..4 {
