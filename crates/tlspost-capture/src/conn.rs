@@ -18,7 +18,7 @@ use crate::respond::{self, Plan};
 /// What is known about a connection before its first request.
 pub(crate) struct ConnInfo {
     pub peer: SocketAddr,
-    pub tls: Option<TlsFacts>,
+    pub tls: Option<Arc<TlsFacts>>,
     pub accepted: Instant,
     pub id: u64,
 }
@@ -291,15 +291,15 @@ where
         let mut plan = respond::plan(state.cfg.profile, &state.cfg.rules, &head, &cap);
         plan.close |= !head.keep_alive();
         cap.status = plan.status;
-        let id = match state.store.put(cap.clone()).await {
-            Ok(id) => id,
+        let cap = match state.store.put(cap).await {
+            Ok(c) => c,
             Err(e) => {
                 let msg = format!("tlspost serve could not store this request: {e}\n");
                 let _ = write_response(&mut s, head.minor, &head.method, &simple(503, msg), 0).await;
                 return;
             }
         };
-        cap.id = id;
+        let id = cap.id;
         if plan.body.is_none() {
             plan.body = Some(respond::echo(&cap));
         }
@@ -333,7 +333,7 @@ async fn fail<S: AsyncWrite + Unpin>(state: &State, s: &mut S, mut cap: Capture,
     lint_into(&mut cap);
     cap.status = status;
     let why = cap.error.clone().unwrap_or_default();
-    let id = state.store.put(cap).await.unwrap_or(0);
+    let id = state.store.put(cap).await.map_or(0, |c| c.id);
     if status != 0 {
         let text = format!("{} {}: {why}\n", status, respond::reason(status));
         let _ = write_response(s, 1, "", &simple(status, text), id).await;

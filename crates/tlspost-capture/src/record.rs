@@ -113,7 +113,7 @@ pub struct Capture {
     /// 0 for the first request of a connection.
     pub seq: u32,
     /// TLS facts (HTTPS only).
-    pub tls: Option<TlsFacts>,
+    pub tls: Option<std::sync::Arc<TlsFacts>>,
     /// SNI (copy of `tls.sni`, for simple clients).
     pub sni: Option<String>,
     /// Lint findings.

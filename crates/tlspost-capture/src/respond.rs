@@ -267,27 +267,53 @@ pub fn plan(profile: Profile, rules: &[RespondRule], head: &Head, capture: &Capt
     }
 }
 
+#[derive(serde::Serialize)]
+struct EchoTls<'a> {
+    sni: &'a Option<String>,
+    alpn: &'a Option<String>,
+    version: &'a Option<String>,
+    cipher: &'a Option<String>,
+    ja4: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct Echo<'a> {
+    id: i64,
+    method: &'a Option<String>,
+    target: &'a Option<String>,
+    version: &'a Option<String>,
+    headers: &'a [(String, String)],
+    body: std::borrow::Cow<'a, str>,
+    body_bytes: usize,
+    peer: &'a str,
+    tls: Option<EchoTls<'a>>,
+    findings: &'a [crate::record::FindingRecord],
+    capture: String,
+}
+
 /// The JSON echo of a stored capture.
 pub fn echo(c: &Capture) -> Vec<u8> {
     let body = c.raw_body();
-    let v = serde_json::json!({
-        "id": c.id,
-        "method": c.method,
-        "target": c.target,
-        "version": c.version,
-        "headers": c.headers,
-        "body": String::from_utf8_lossy(body),
-        "body_bytes": body.len(),
-        "peer": c.peer,
-        "tls": c.tls.as_ref().map(|t| serde_json::json!({
-            "sni": t.sni, "alpn": t.alpn, "version": t.version, "cipher": t.cipher, "ja4": t.ja4,
-        })),
-        "findings": c.findings.iter().map(|f| serde_json::json!({
-            "code": f.code, "severity": f.severity, "title": f.title, "message": f.message, "fix": f.fix,
-        })).collect::<Vec<_>>(),
-        "capture": format!("/_tlspost/captures/{}", c.id),
-    });
-    let mut out = serde_json::to_vec_pretty(&v).unwrap_or_default();
+    let e = Echo {
+        id: c.id,
+        method: &c.method,
+        target: &c.target,
+        version: &c.version,
+        headers: &c.headers,
+        body: String::from_utf8_lossy(body),
+        body_bytes: body.len(),
+        peer: &c.peer,
+        tls: c.tls.as_ref().map(|t| EchoTls {
+            sni: &t.sni,
+            alpn: &t.alpn,
+            version: &t.version,
+            cipher: &t.cipher,
+            ja4: &t.ja4,
+        }),
+        findings: &c.findings,
+        capture: format!("/_tlspost/captures/{}", c.id),
+    };
+    let mut out = serde_json::to_vec_pretty(&e).unwrap_or_default();
     out.push(b'\n');
     out
 }

@@ -10,7 +10,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::Error;
 use crate::record::Capture;
 
-type Job = (Box<Capture>, oneshot::Sender<Result<i64, String>>);
+type Job = (Box<Capture>, oneshot::Sender<Result<Arc<Capture>, String>>);
 
 /// Handle to the store: clone freely.
 #[derive(Clone)]
@@ -67,8 +67,8 @@ impl Store {
         })
     }
 
-    /// Store a capture; resolves to its id once committed.
-    pub async fn put(&self, capture: Capture) -> Result<i64, String> {
+    /// Store a capture; resolves once committed, to the capture with its id set.
+    pub async fn put(&self, capture: Capture) -> Result<Arc<Capture>, String> {
         let (done, wait) = oneshot::channel();
         // The queue is bounded: when the disk falls behind, connections wait here.
         self.tx
@@ -141,9 +141,12 @@ fn writer_loop(
         for (capture, done) in batch {
             match &result {
                 Ok(()) => {
-                    let id = capture.id;
-                    let _ = events.send(Arc::from(capture));
-                    let _ = done.send(Ok(id));
+                    let capture: Arc<Capture> = Arc::from(capture);
+                    // Only keep captures around for the live list when someone is watching.
+                    if events.receiver_count() > 0 {
+                        let _ = events.send(capture.clone());
+                    }
+                    let _ = done.send(Ok(capture));
                 }
                 Err(e) => {
                     let _ = done.send(Err(e.clone()));
@@ -160,9 +163,11 @@ fn write_batch(c: &mut Connection, batch: &mut [Job], keep: Option<u64>) -> Resu
             .prepare_cached("INSERT INTO captures (time_ms, raw, meta) VALUES (?1, ?2, ?3)")
             .map_err(|e| e.to_string())?;
         for (capture, _) in batch.iter_mut() {
-            let mut meta = capture.clone();
-            meta.raw = Vec::new();
-            let json = serde_json::to_string(&meta).map_err(|e| e.to_string())?;
+            // The bytes go in their own column; the rest as JSON.
+            let raw = std::mem::take(&mut capture.raw);
+            let json = serde_json::to_string(&**capture);
+            capture.raw = raw;
+            let json = json.map_err(|e| e.to_string())?;
             st.execute(params![capture.time_ms, capture.raw, json])
                 .map_err(|e| format!("insert: {e}"))?;
             capture.id = tx.last_insert_rowid();

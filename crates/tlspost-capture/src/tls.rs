@@ -115,7 +115,8 @@ pub(crate) async fn handle(state: Arc<State>, mut tcp: TcpStream, mut info: Conn
             return;
         }
     };
-    info.tls = Some(facts(&ch));
+    let mut tls_facts = facts(&ch);
+    info.tls = Some(Arc::new(tls_facts.clone()));
     if state.cfg.profile == Profile::Edge && ch.sni.is_none() {
         // Fatal alert unrecognized_name (112), as a strict edge refuses a ClientHello without SNI.
         let _ = tcp.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 112]).await;
@@ -148,7 +149,8 @@ pub(crate) async fn handle(state: Arc<State>, mut tcp: TcpStream, mut info: Conn
             return;
         }
     };
-    if let Some(f) = info.tls.as_mut() {
+    {
+        let f = &mut tls_facts;
         let conn = tls.get_ref().1;
         f.version = conn.protocol_version().map(|v| clienthello::version_name(u16::from(v)));
         f.cipher = conn
@@ -157,5 +159,6 @@ pub(crate) async fn handle(state: Arc<State>, mut tcp: TcpStream, mut info: Conn
             .map(String::from);
         f.alpn = conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned());
     }
+    info.tls = Some(Arc::new(tls_facts));
     crate::conn::serve(state, tls, Vec::new(), info).await;
 }

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Throughput of `tlspost serve` persisting every request, against nginx answering a static 200,
+# both over HTTPS keep-alive with the same certificate, same client (wrk), same machine, one run.
+# Appends the figures to bench/RESULTS.md.
+#
+# Needs (Debian): wrk nginx curl. Bounded: DURATION seconds per server (default 10).
+#
+#   bench/serve-wrk.sh            # run and append to bench/RESULTS.md
+#   NO_RECORD=1 bench/serve-wrk.sh  # run only
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+for tool in wrk nginx curl; do
+  command -v "$tool" >/dev/null || { echo "serve-wrk.sh: $tool is missing (apt-get install $tool)" >&2; exit 2; }
+done
+
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target/bench-serve}
+cargo build --release --locked -q -p tlspost-capture --bin tlspost-capture
+BIN="$CARGO_TARGET_DIR/release/tlspost-capture"
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+CAP_PORT=$(free_port)
+NGX_PORT=$(free_port)
+HTTP_PORT=$(free_port)
+
+"$BIN" --data "$WORK/data" --http "127.0.0.1:$HTTP_PORT" --https "127.0.0.1:$CAP_PORT" >"$WORK/capture.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do
+  curl -sf --cacert "$WORK/data/ca.pem" "https://localhost:$CAP_PORT/ready" -o /dev/null && break
+  sleep 0.1
+done
+
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx/nginx.conf" <<NGINX
+worker_processes auto;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+daemon off;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx/body;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$NGX_PORT ssl;
+    ssl_certificate $WORK/data/server.pem;
+    ssl_certificate_key $WORK/data/server.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / { default_type application/json; return 200 '{"ok":1}'; }
+  }
+}
+NGINX
+nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
+PIDS+=($!)
+for _ in $(seq 100); do
+  curl -sf --cacert "$WORK/data/ca.pem" "https://localhost:$NGX_PORT/" -o /dev/null && break
+  sleep 0.1
+done
+
+cat >"$WORK/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"device":"esp32-c3","seq":42,"temp":21.5}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["User-Agent"] = "tlspost-bench/1"
+LUA
+
+run_wrk() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/post.lua" "$1"; }
+rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
+p99() { awk '$1 == "99%" {print $2}' "$1"; }
+
+run_wrk "https://localhost:$CAP_PORT/api/telemetry" | tee "$WORK/capture.wrk"
+STORED=$(curl -s "http://127.0.0.1:$HTTP_PORT/_tlspost/api/captures?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+run_wrk "https://localhost:$NGX_PORT/api/telemetry" | tee "$WORK/nginx.wrk"
+
+CAP_RPS=$(rps "$WORK/capture.wrk"); NGX_RPS=$(rps "$WORK/nginx.wrk")
+CAP_P99=$(p99 "$WORK/capture.wrk"); NGX_P99=$(p99 "$WORK/nginx.wrk")
+RATIO=$(python3 -c "print(f'{$CAP_RPS / $NGX_RPS:.2f}')")
+CAP_REQS=$(awk '/requests in/ {print $1}' "$WORK/capture.wrk")
+
+echo "capture: $CAP_RPS req/s p99 $CAP_P99 ($CAP_REQS requests, newest stored id $STORED); nginx: $NGX_RPS req/s p99 $NGX_P99; ratio $RATIO"
+
+[ -n "${NO_RECORD:-}" ] && exit 0
+{
+  echo
+  echo "## tlspost serve vs nginx, HTTPS keep-alive POST — $(date -u +%Y-%m-%d) (commit $(git rev-parse --short HEAD))"
+  echo
+  echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), shared with the client (wrk)."
+  echo "\`tlspost-capture\` release build: every request framed, linted and committed to SQLite (WAL, synchronous=FULL, group commit) before its response."
+  echo "nginx $(nginx -v 2>&1 | cut -d/ -f2), worker_processes auto, \`return 200\`, same certificate (ECDSA P-256 from the capture server's CA)."
+  echo
+  echo "| server | requests/s | p99 latency | command |"
+  echo "|---|---|---|---|"
+  echo "| tlspost serve (persisting) | **$CAP_RPS** | $CAP_P99 | \`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -s post.lua https://localhost:PORT/api/telemetry\` |"
+  echo "| nginx static 200 | **$NGX_RPS** | $NGX_P99 | same, against nginx |"
+  echo "| ratio (tlspost ÷ nginx) | **$RATIO** | | target ≥ 0.5 |"
+  echo
+  echo "Body: a 43-byte JSON object with Content-Type and User-Agent set. $CAP_REQS requests were captured in the tlspost run (the store's newest id after it: $STORED). Reproduce: \`bench/serve-wrk.sh\`."
+} >>bench/RESULTS.md
+echo "appended to bench/RESULTS.md"
