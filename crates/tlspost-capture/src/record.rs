@@ -4,7 +4,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 /// TLS facts of the connection a request arrived on.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct TlsFacts {
     /// SNI host name sent in the ClientHello.
     pub sni: Option<String>,
@@ -32,6 +32,40 @@ pub struct TlsFacts {
     pub ja4_r: String,
     /// TLS records the ClientHello came in.
     pub hello_records: usize,
+    /// These facts as JSON, made once per connection (every request on it stores them).
+    #[serde(skip)]
+    pub(crate) json: std::sync::OnceLock<Box<serde_json::value::RawValue>>,
+    #[serde(skip)]
+    pub(crate) key: std::sync::OnceLock<String>,
+}
+
+impl TlsFacts {
+    fn raw_json(&self) -> Result<&serde_json::value::RawValue, serde_json::Error> {
+        if let Some(raw) = self.json.get() {
+            return Ok(raw);
+        }
+        let raw = serde_json::value::to_raw_value(self)?;
+        Ok(self.json.get_or_init(|| raw))
+    }
+
+    /// A content key (SHA-256 prefix of the JSON) and the JSON, both made once.
+    pub(crate) fn keyed_json(&self) -> Result<(&str, &str), serde_json::Error> {
+        let json = self.raw_json()?.get();
+        let key = self.key.get_or_init(|| {
+            let d = ring::digest::digest(&ring::digest::SHA256, json.as_bytes());
+            d.as_ref().iter().take(12).map(|b| format!("{b:02x}")).collect()
+        });
+        Ok((key, json))
+    }
+}
+
+/// Serialize shared TLS facts from their cached JSON.
+fn ser_tls<S: serde::Serializer>(v: &Option<std::sync::Arc<TlsFacts>>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::Error as _;
+    match v {
+        None => s.serialize_none(),
+        Some(t) => t.raw_json().map_err(S::Error::custom)?.serialize(s),
+    }
 }
 
 /// A lint finding as stored.
@@ -73,7 +107,7 @@ pub struct Timing {
 }
 
 /// One captured request.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Capture {
     /// Store id (0 until stored).
     pub id: i64,
@@ -113,6 +147,7 @@ pub struct Capture {
     /// 0 for the first request of a connection.
     pub seq: u32,
     /// TLS facts (HTTPS only).
+    #[serde(serialize_with = "ser_tls")]
     pub tls: Option<std::sync::Arc<TlsFacts>>,
     /// SNI (copy of `tls.sni`, for simple clients).
     pub sni: Option<String>,

@@ -36,8 +36,13 @@ fn open(path: &Path) -> Result<Connection, Error> {
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             time_ms INTEGER NOT NULL,
             raw BLOB NOT NULL,
-            meta TEXT NOT NULL
-        );",
+            meta TEXT NOT NULL,
+            tls_key TEXT
+        );
+        CREATE TABLE IF NOT EXISTS tls_facts (
+            key TEXT PRIMARY KEY,
+            json TEXT NOT NULL
+        ) WITHOUT ROWID;",
     )
     .map_err(db)?;
     Ok(c)
@@ -82,7 +87,10 @@ impl Store {
     pub fn list(&self, limit: u32, before: Option<i64>) -> Result<Vec<Capture>, String> {
         let c = self.reader.lock().map_err(|_| "store lock poisoned".to_string())?;
         let mut st = c
-            .prepare_cached("SELECT id, raw, meta FROM captures WHERE id < ?1 ORDER BY id DESC LIMIT ?2")
+            .prepare_cached(
+                "SELECT c.id, c.raw, c.meta, t.json FROM captures c LEFT JOIN tls_facts t ON t.key = c.tls_key \
+                 WHERE c.id < ?1 ORDER BY c.id DESC LIMIT ?2",
+            )
             .map_err(|e| e.to_string())?;
         let rows = st
             .query_map(params![before.unwrap_or(i64::MAX), limit], row_to_capture)
@@ -94,7 +102,10 @@ impl Store {
     pub fn get(&self, id: i64) -> Result<Option<Capture>, String> {
         let c = self.reader.lock().map_err(|_| "store lock poisoned".to_string())?;
         let mut st = c
-            .prepare_cached("SELECT id, raw, meta FROM captures WHERE id = ?1")
+            .prepare_cached(
+                "SELECT c.id, c.raw, c.meta, t.json FROM captures c LEFT JOIN tls_facts t ON t.key = c.tls_key \
+                 WHERE c.id = ?1",
+            )
             .map_err(|e| e.to_string())?;
         st.query_row(params![id], row_to_capture)
             .optional()
@@ -114,13 +125,21 @@ fn row_to_capture(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Capture, Str
     let id: i64 = r.get(0)?;
     let raw: Vec<u8> = r.get(1)?;
     let meta: String = r.get(2)?;
-    Ok(serde_json::from_str::<Capture>(&meta)
-        .map(|mut c| {
-            c.id = id;
-            c.raw = raw;
-            c
-        })
-        .map_err(|e| format!("capture {id}: stored record unreadable: {e}")))
+    let tls: Option<String> = r.get(3)?;
+    let unreadable = |e: serde_json::Error| format!("capture {id}: stored record unreadable: {e}");
+    let mut c = match serde_json::from_str::<Capture>(&meta) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(unreadable(e))),
+    };
+    c.id = id;
+    c.raw = raw;
+    if let Some(json) = tls {
+        match serde_json::from_str::<crate::record::TlsFacts>(&json) {
+            Ok(t) => c.tls = Some(Arc::new(t)),
+            Err(e) => return Ok(Err(unreadable(e))),
+        }
+    }
+    Ok(Ok(c))
 }
 
 fn writer_loop(
@@ -160,16 +179,33 @@ fn write_batch(c: &mut Connection, batch: &mut [Job], keep: Option<u64>) -> Resu
     let tx = c.transaction().map_err(|e| format!("begin: {e}"))?;
     {
         let mut st = tx
-            .prepare_cached("INSERT INTO captures (time_ms, raw, meta) VALUES (?1, ?2, ?3)")
+            .prepare_cached("INSERT INTO captures (time_ms, raw, meta, tls_key) VALUES (?1, ?2, ?3, ?4)")
+            .map_err(|e| e.to_string())?;
+        let mut facts = tx
+            .prepare_cached("INSERT OR IGNORE INTO tls_facts (key, json) VALUES (?1, ?2)")
             .map_err(|e| e.to_string())?;
         for (capture, _) in batch.iter_mut() {
+            // TLS facts are the same for every request on a connection (and often across
+            // connections): stored once, by content.
+            let tls = capture.tls.take();
+            let tls_key = match tls.as_deref() {
+                Some(t) => {
+                    let (key, json) = t.keyed_json().map_err(|e| e.to_string())?;
+                    facts
+                        .execute(params![key, json])
+                        .map_err(|e| format!("insert TLS facts: {e}"))?;
+                    Some(key)
+                }
+                None => None,
+            };
             // The bytes go in their own column; the rest as JSON.
             let raw = std::mem::take(&mut capture.raw);
             let json = serde_json::to_string(&**capture);
             capture.raw = raw;
             let json = json.map_err(|e| e.to_string())?;
-            st.execute(params![capture.time_ms, capture.raw, json])
+            st.execute(params![capture.time_ms, capture.raw, json, tls_key])
                 .map_err(|e| format!("insert: {e}"))?;
+            capture.tls = tls;
             capture.id = tx.last_insert_rowid();
         }
     }

@@ -44,6 +44,7 @@ fn facts(ch: &ClientHello) -> TlsFacts {
         ja4: ch.ja4(),
         ja4_r: ch.ja4_r(),
         hello_records: ch.records,
+        ..TlsFacts::default()
     }
 }
 
