@@ -1,0 +1,120 @@
+//! ECDSA signature verification for webpki, on the RustCrypto `p256`/`p384` crates (no allocator).
+
+use pki_types::{AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm, alg_id};
+
+/// Which curve/hash pair an algorithm object stands for.
+#[derive(Debug, Clone, Copy)]
+enum Curve {
+    P256,
+    P384,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Hash {
+    Sha256,
+    Sha384,
+}
+
+/// An ECDSA verification algorithm (curve of the key, hash of the signature).
+#[derive(Debug)]
+pub struct Ecdsa {
+    curve: Curve,
+    hash: Hash,
+}
+
+/// ECDSA P-256 key, SHA-256 signature.
+pub static ECDSA_P256_SHA256: Ecdsa = Ecdsa {
+    curve: Curve::P256,
+    hash: Hash::Sha256,
+};
+/// ECDSA P-256 key, SHA-384 signature.
+pub static ECDSA_P256_SHA384: Ecdsa = Ecdsa {
+    curve: Curve::P256,
+    hash: Hash::Sha384,
+};
+/// ECDSA P-384 key, SHA-384 signature.
+pub static ECDSA_P384_SHA384: Ecdsa = Ecdsa {
+    curve: Curve::P384,
+    hash: Hash::Sha384,
+};
+/// ECDSA P-384 key, SHA-256 signature.
+pub static ECDSA_P384_SHA256: Ecdsa = Ecdsa {
+    curve: Curve::P384,
+    hash: Hash::Sha256,
+};
+
+/// Every certificate signature algorithm this crate verifies.
+pub static ALL: &[&dyn SignatureVerificationAlgorithm] = &[
+    &ECDSA_P256_SHA256,
+    &ECDSA_P384_SHA384,
+    &ECDSA_P256_SHA384,
+    &ECDSA_P384_SHA256,
+];
+
+/// Hashes `message` with the given hash into `out`, returning the digest slice.
+fn digest<'o>(hash: Hash, message: &[u8], out: &'o mut [u8; 48]) -> &'o [u8] {
+    use p256::ecdsa::signature::digest::Digest;
+    match hash {
+        Hash::Sha256 => {
+            let d = sha2::Sha256::digest(message);
+            let (head, _) = out.split_at_mut(32);
+            head.copy_from_slice(&d);
+            head
+        }
+        Hash::Sha384 => {
+            let d = sha2::Sha384::digest(message);
+            out.copy_from_slice(&d);
+            out
+        }
+    }
+}
+
+/// Verifies a DER ECDSA signature over `message` with a SEC1 public key.
+pub(crate) fn verify_ecdsa(
+    p384_key: bool,
+    sha384: bool,
+    public_key: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), InvalidSignature> {
+    let alg = Ecdsa {
+        curve: if p384_key { Curve::P384 } else { Curve::P256 },
+        hash: if sha384 { Hash::Sha384 } else { Hash::Sha256 },
+    };
+    alg.verify_signature(public_key, message, signature)
+}
+
+impl SignatureVerificationAlgorithm for Ecdsa {
+    fn verify_signature(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), InvalidSignature> {
+        use p256::ecdsa::signature::hazmat::PrehashVerifier;
+        let mut buf = [0u8; 48];
+        let prehash = digest(self.hash, message, &mut buf);
+        let ok = match self.curve {
+            Curve::P256 => {
+                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| InvalidSignature)?;
+                let sig = p256::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
+                key.verify_prehash(prehash, &sig).is_ok()
+            }
+            Curve::P384 => {
+                let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| InvalidSignature)?;
+                let sig = p384::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
+                key.verify_prehash(prehash, &sig).is_ok()
+            }
+        };
+        if ok { Ok(()) } else { Err(InvalidSignature) }
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        match self.curve {
+            Curve::P256 => alg_id::ECDSA_P256,
+            Curve::P384 => alg_id::ECDSA_P384,
+        }
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        match self.hash {
+            Hash::Sha256 => alg_id::ECDSA_SHA256,
+            Hash::Sha384 => alg_id::ECDSA_SHA384,
+        }
+    }
+}
