@@ -149,7 +149,26 @@ where
             let far = Instant::now() + limits.read_timeout;
             match read_more(&mut s, &mut buf, limits.read_timeout, far).await {
                 Ok(_) => reads += 1,
-                Err(_) => return, // idle keep-alive connection ended: nothing to record
+                Err(end) => {
+                    // An idle keep-alive connection ended: nothing to record. But a TLS connection
+                    // that never carried a request usually means the client rejected the
+                    // certificate after the handshake: record that.
+                    if seq == 0 && info.tls.is_some() {
+                        let mut cap = base_capture(&info, Instant::now(), now_ms(), 0);
+                        let what = match end {
+                            ReadEnd::Eof => "the client closed the connection without sending a request".to_string(),
+                            ReadEnd::Timeout => "no request arrived within the read timeout".to_string(),
+                            ReadEnd::Io(e) => format!("reading the first request failed ({e})"),
+                        };
+                        cap.error = Some(format!(
+                            "the TLS handshake completed but {what}; a client that checks the certificate after \
+                             the handshake (host name not in the certificate: add it with --name; CA not \
+                             trusted) closes here"
+                        ));
+                        let _ = state.store.put(cap).await;
+                    }
+                    return;
+                }
             }
         }
         let first = Instant::now();

@@ -186,3 +186,28 @@ fn edge_profile_refuses_like_a_strict_cdn() {
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
 }
+
+#[test]
+fn a_client_rejecting_the_certificate_is_recorded() {
+    let r = start();
+    let port = r.https().port();
+    let resolve = format!("not-in-cert.example.test:{port}:127.0.0.1");
+    let (_, err, code) = curl(&[
+        "--cacert",
+        r.ca_path().to_str().unwrap(),
+        "--resolve",
+        &resolve,
+        &format!("https://not-in-cert.example.test:{port}/"),
+    ]);
+    assert_eq!(code, 60, "curl rejects a certificate without the name: {err}");
+    let c = r.wait_for("the rejected certificate", |c| c.scheme == "https" && c.error.is_some());
+    assert_eq!(c.sni.as_deref(), Some("not-in-cert.example.test"));
+    assert!(c.error.as_deref().unwrap().contains("--name"), "{:?}", c.error);
+
+    // And one that does not trust the CA at all.
+    let (_, _, code) = curl(&[&format!("https://localhost:{port}/")]);
+    assert_eq!(code, 60);
+    r.wait_for("the untrusted CA", |c| {
+        c.error.as_deref().is_some_and(|e| e.contains("UnknownCA"))
+    });
+}
