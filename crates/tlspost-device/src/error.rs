@@ -137,7 +137,9 @@ impl fmt::Display for VerifyError {
                 f,
                 "{given} pinned roots given but at most {max} fit; pin fewer roots"
             ),
-            VerifyError::EmptyChain => f.write_str("the server sent no certificate"),
+            VerifyError::EmptyChain => f.write_str(
+                "the server sent an empty Certificate message; check the certificate configured on the server",
+            ),
             VerifyError::RawPublicKey => f.write_str(
                 "the server sent a raw public key instead of an X.509 certificate; this is not supported",
             ),

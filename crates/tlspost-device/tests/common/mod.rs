@@ -18,6 +18,7 @@ use rcgen::{
 use tlspost_device::{ConnectError, DeviceProvider, PinnedVerifier, config, open_blocking};
 use tlspost_proto::{Body, Exchange, HeadStatus, Request};
 
+#[allow(unused_imports)]
 pub use rcgen::{PKCS_ECDSA_P256_SHA256 as P256, PKCS_ECDSA_P384_SHA384 as P384};
 
 /// Seconds since 1970 now.
