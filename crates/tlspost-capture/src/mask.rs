@@ -76,6 +76,39 @@ pub fn mask_raw(raw: &[u8], head_len: usize) -> Vec<u8> {
     out
 }
 
+/// The secret strings masked in `masked` (runs of bytes that differ from `raw`), longest first.
+pub fn secrets(raw: &[u8], masked: &[u8]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < raw.len() {
+        if masked.get(i) != raw.get(i) {
+            let start = i;
+            while i < raw.len() && masked.get(i) != raw.get(i) {
+                i += 1;
+            }
+            let s = String::from_utf8_lossy(raw.get(start..i).unwrap_or_default()).into_owned();
+            if s.len() >= 3 && !out.contains(&s) {
+                out.push(s);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out
+}
+
+/// `text` with every one of `secrets` replaced by asterisks.
+pub fn scrub(text: &str, secrets: &[String]) -> String {
+    let mut t = text.to_string();
+    for s in secrets {
+        if t.contains(s.as_str()) {
+            t = t.replace(s.as_str(), &"*".repeat(s.chars().count()));
+        }
+    }
+    t
+}
+
 fn mask_body(out: &mut [u8], from: usize) {
     let len = out.len();
     let mut i = from;
@@ -171,5 +204,9 @@ mod tests {
         assert_eq!(m, "grant_type=password&password=*******&username=u");
         assert_eq!(mask_header_value("Authorization", "Basic dTpw"), "Basic ****");
         assert_eq!(mask_header_value("Accept", "x"), "x");
+        let raw = b"a: 1\r\nCookie: abcdef\r\n\r\n";
+        let found = secrets(raw, &mask_raw(raw, raw.len()));
+        assert_eq!(found, vec!["abcdef".to_string()]);
+        assert_eq!(scrub("cookie abcdef sent", &found), "cookie ****** sent");
     }
 }

@@ -306,6 +306,9 @@ fn capture_html(c: &Capture, reveal: bool) -> String {
     } else {
         mask::mask_raw(&c.raw, c.head_len)
     };
+    // Secret values also appear in finding messages and commands: scrub them there too.
+    let secrets = mask::secrets(&c.raw, &raw);
+    let scrub = |t: &str| mask::scrub(t, &secrets);
     let mut h = String::new();
     let _ = write!(
         h,
@@ -345,8 +348,8 @@ fn capture_html(c: &Capture, reveal: bool) -> String {
                 h,
                 "<tr class=\"{sev}\"><td><b>{code}</b></td><td>{sev}</td><td><b>{}</b><br>{}</td><td>{}</td></tr>",
                 esc(&f.title),
-                esc(&f.message),
-                esc(&f.fix),
+                esc(&scrub(&f.message)),
+                esc(&scrub(&f.fix)),
                 sev = esc(&f.severity),
                 code = esc(&f.code),
             );
@@ -388,8 +391,8 @@ fn capture_html(c: &Capture, reveal: bool) -> String {
         let _ = write!(
             h,
             "<h2>Send the same request</h2><pre>{}</pre><pre>{}</pre>",
-            esc(&tp),
-            esc(&curl)
+            esc(&scrub(&tp)),
+            esc(&scrub(&curl))
         );
     } else {
         h.push_str("<p>The head did not parse.</p>");

@@ -1,0 +1,91 @@
+//! UI pages over plain HTTP: masking, raw and hex views, commands, diff, CA downloads; the
+//! connection cap.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const SECRET_REQ: &[u8] = b"POST /oauth/token HTTP/1.1\r\nHost: api.example.test\r\nUser-Agent: dev/1\r\nAuthorization: Bearer s3cr3t-value\r\nContent-Type: application/json\r\nContent-Length: 47\r\n\r\n{\"client_secret\":\"hunter2hunter2\",\"scope\":\"rw\"}";
+
+#[test]
+fn capture_page_masks_secrets_and_shows_raw_hex_and_commands() {
+    let r = start();
+    let id = send_raw(r.http(), &[SECRET_REQ]).capture_id();
+    let page_url = format!("http://{}/_tlspost/captures/{id}", r.http());
+    let (page, _, code) = curl(&[&page_url]);
+    assert_eq!(code, 0);
+    assert!(
+        !page.contains("s3cr3t-value") && !page.contains("hunter2hunter2"),
+        "secrets masked by default"
+    );
+    assert!(page.contains("Bearer ************"), "the scheme stays visible");
+    assert!(page.contains("\\r\\n"), "raw bytes escaped");
+    assert!(page.contains("00000000  50 4f 53 54"), "hex dump");
+    assert!(page.contains("tlspost post"), "tlspost command");
+    assert!(page.contains("curl -v --http1.1 -X POST"), "curl command");
+
+    let (revealed, _, _) = curl(&[&format!("{page_url}?reveal=1")]);
+    assert!(revealed.contains("s3cr3t-value") && revealed.contains("hunter2hunter2"));
+    // The API returns the exact bytes, unmasked.
+    assert_eq!(r.capture(id).raw, SECRET_REQ);
+}
+
+#[test]
+fn diff_page_shows_both_captures_side_by_side() {
+    let r = start();
+    let a = send_raw(r.http(), &[ARDUINO_HEAD, ARDUINO_BODY]).capture_id();
+    let b = send_raw(
+        r.http(),
+        &[b"POST /oauth/token HTTP/1.1\r\nHost: api.example.test\r\nUser-Agent: curl/8\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"],
+    )
+    .capture_id();
+    let (page, _, code) = curl(&[&format!("http://{}/_tlspost/diff?a={a}&b={b}", r.http())]);
+    assert_eq!(code, 0);
+    assert!(page.contains(&format!("#{a} vs #{b}")));
+    assert!(page.contains("class=\"del\">User-Agent: ESP32HTTPClient"), "{page}");
+    assert!(page.contains("class=\"add\">User-Agent: curl/8"));
+    assert!(
+        page.contains("class=\"\">Host: api.example.test"),
+        "common lines unmarked"
+    );
+    let (_, _, code) = curl(&["-f", &format!("http://{}/_tlspost/diff?a={a}", r.http())]);
+    assert_eq!(code, 22);
+}
+
+#[test]
+fn ca_is_served_as_pem_and_arduino_source() {
+    let r = start();
+    let (pem, _, _) = curl(&[&format!("http://{}/_tlspost/ca.pem", r.http())]);
+    assert_eq!(pem, std::fs::read_to_string(r.ca_path()).unwrap());
+    let (h, _, _) = curl(&[&format!("http://{}/_tlspost/ca.h", r.http())]);
+    assert!(
+        h.contains("const char CA[] PROGMEM = R\"EOF(\n-----BEGIN CERTIFICATE-----"),
+        "{h}"
+    );
+    assert!(h.trim_end().ends_with("-----END CERTIFICATE-----\n)EOF\";"), "{h}");
+    assert!(r.server.banner().contains("PROGMEM"));
+}
+
+#[test]
+fn connection_cap_queues_extra_clients_until_a_slot_frees() {
+    let r = start_with(|c| {
+        c.limits.max_connections = 2;
+        c.limits.read_timeout = Duration::from_secs(1);
+    });
+    let idle: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(r.http()).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let t = Instant::now();
+    let resp = send_raw(r.http(), &[b"GET /queued HTTP/1.1\r\nHost: h\r\n\r\n"]);
+    assert_eq!(resp.status, 200);
+    let waited = t.elapsed();
+    assert!(
+        waited >= Duration::from_millis(700),
+        "served only after an idle connection timed out ({waited:?})"
+    );
+    assert!(waited < Duration::from_secs(5));
+    drop(idle);
+}
