@@ -261,6 +261,24 @@ impl embedded_io::Write for Io {
     }
 }
 
+/// The JSON POST every test sends.
+pub fn request(host: &str) -> Request<'_> {
+    Request::post(host, "/api/v1/readings", Body::Json(br#"{"t":21.5}"#))
+}
+
+/// The exact bytes of [`request`] on the wire.
+pub fn request_bytes(host: &str) -> Vec<u8> {
+    let req = request(host);
+    let mut ex = Exchange::new(&req).expect("request encodes");
+    let mut out = vec![0u8; 1024];
+    let mut n = 0;
+    while !ex.request_done() {
+        n += ex.poll_output(&mut out[n..]).expect("poll_output");
+    }
+    out.truncate(n);
+    out
+}
+
 /// What one POST returned.
 #[derive(Debug)]
 pub struct Answer {
@@ -293,7 +311,7 @@ pub fn post(port: u16, host: &str, roots: &[&[u8]], now_unix: u64) -> Result<Ans
     let handshake_time = started.elapsed();
     let handshake_bytes = counts.get();
 
-    let req = Request::post(host, "/api/v1/readings", Body::Json(br#"{"t":21.5}"#));
+    let req = request(host);
     let mut ex = Exchange::new(&req).expect("request encodes");
     let mut out = [0u8; 256];
     while !ex.request_done() {
