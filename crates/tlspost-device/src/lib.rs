@@ -62,3 +62,16 @@ pub use verifier::{LeafKeyInfo, MAX_CHAIN, MAX_HOST, MAX_ROOTS, PinnedVerifier};
 
 /// embedded-tls, re-exported so firmware uses the same version.
 pub use embedded_tls;
+
+#[cfg(test)]
+mod tests {
+    use embedded_tls::Aes128GcmSha256;
+
+    /// The verifier's state is a fixed size; docs/device.md quotes this figure.
+    #[test]
+    fn verifier_state_is_small() {
+        let v = core::mem::size_of::<crate::PinnedVerifier<'static, Aes128GcmSha256>>();
+        std::eprintln!("size_of PinnedVerifier<Aes128GcmSha256> = {v} B");
+        assert!(v <= 640, "{v}");
+    }
+}
