@@ -26,8 +26,13 @@ fi
 work="$(mktemp -d)"
 serve_pid=
 cleanup() {
-  [[ -n "$serve_pid" ]] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+  local status=$?
+  if [[ -n "$serve_pid" ]]; then
+    kill "$serve_pid" 2>/dev/null || true
+    wait "$serve_pid" 2>/dev/null || true
+  fi
   rm -rf "$work"
+  exit "$status"
 }
 trap cleanup EXIT
 
@@ -76,8 +81,22 @@ printf '%s' "$json" | grep -q "\"sni\":\"$host\"" || fail "capture has no SNI $h
 printf '%s' "$json" | grep -q '\["Content-Type","application/json"\]' || fail "capture has no Content-Type: application/json"
 printf '%s' "$json" | grep -q '"complete":true' || fail "capture not complete"
 
+# The same firmware with a foreign root pinned must refuse the server, precisely.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=not the capture CA" \
+  -days 2 -keyout "$work/foreign.key" -outform der -out "$work/foreign.der" 2>/dev/null
+echo "building firmware/rv32-qemu with a foreign root pinned" >&2
+elf="$(TLSPOST_FW_ROOT_DER="$work/foreign.der" TLSPOST_FW_HOST="$host" "$here/build.sh")"
+rc=0
+timeout 120 qemu-system-riscv32 -machine virt -bios none -display none -monitor none \
+  -serial "tcp:127.0.0.1:$https_port" -semihosting-config enable=on,target=native \
+  -kernel "$elf" </dev/null >"$work/fw-foreign.log" 2>&1 || rc=$?
+((rc == 1)) || fail "foreign root: QEMU exited with $rc, expected 1 (refused)"
+grep -q '^TLS refused: unknown issuer' "$work/fw-foreign.log" || {
+  fail "foreign root: no 'TLS refused: unknown issuer'"; cat "$work/fw-foreign.log" >&2; }
+
 if ((bad)); then
   echo "--- tlspost serve log ---" >&2; cat "$work/serve.log" >&2
   exit 1
 fi
+echo "rv32-qemu: foreign root refused: $(grep '^TLS refused' "$work/fw-foreign.log")"
 echo "rv32-qemu: OK (request stored byte for byte, SNI $host, application/json)"
