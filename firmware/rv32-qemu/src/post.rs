@@ -28,7 +28,7 @@ fn parse_u64(s: &str) -> u64 {
 /// Runs the POST; prints what happened; true when a 200 with a body arrived.
 pub fn run(con: &mut Console) -> bool {
     let mut rx = [0u8; 16_640];
-    let mut tx = [0u8; 4_096];
+    let mut tx = [0u8; 1_024]; // one record of the request at a time; the ClientHello is ~250 B
     let mut tls: TlsConnection<'_, UartLink, Aes128GcmSha256> = TlsConnection::new(UartLink::new(), &mut rx, &mut tx);
     let verifier = match PinnedVerifier::new(ROOTS, parse_u64(BUILD_TIME)) {
         Ok(v) => v,
@@ -85,7 +85,7 @@ pub fn run(con: &mut Console) -> bool {
     }
 
     // Response head, then the body, through the same Exchange.
-    let mut inbuf = [0u8; 2048];
+    let mut inbuf = [0u8; 1024];
     let mut have = 0;
     let (status, head_len) = loop {
         let Ok(n) = tls.read(&mut inbuf[have..]) else {
