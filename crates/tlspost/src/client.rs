@@ -1,0 +1,752 @@
+//! The host client: the blocking driver over TCP and rustls, with trust, DNS overrides, per-phase
+//! timeouts, retries and redirects from the core's policies, keep-alive and session resumption.
+//!
+//! ```no_run
+//! use tlspost::{Client, RequestSpec, Trust};
+//!
+//! let mut client = Client::builder()
+//!     .trust(Trust::pinned_files(&["roots.pem"])?)
+//!     .resolve("api.example.com", 443, "192.0.2.10:443".parse().unwrap())
+//!     .build()?;
+//! let resp = client.send(&RequestSpec::json("https://api.example.com/oauth/token", br#"{"a":1}"#.to_vec()))?;
+//! println!("{} (answered by {})", resp.status, if resp.answered_by.made_by_edge { "the edge" } else { "the origin" });
+//! # Ok::<(), tlspost::Error>(())
+//! ```
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::ClientConfig;
+use tlspost_proto::edge::{AnsweredBy, classify};
+use tlspost_proto::redirect::{self, RedirectDecision, RedirectPolicy};
+use tlspost_proto::request::DEFAULT_USER_AGENT;
+use tlspost_proto::retry::{self, RetryDecision, RetryPolicy};
+use tlspost_proto::url::Url;
+use tlspost_proto::{Body, Budgets, Deadlines, Header, Millis, Phase, Request, Scheme, Version, httparse};
+
+pub use crate::conn::TlsInfo;
+use crate::conn::{self, Embedded, Stream};
+use crate::driver::{self, Buffers, DriverError, Hooks};
+use crate::error::Error;
+use crate::trace::{Timings, TraceEvent};
+use crate::trust::{SeenChain, Trust, client_config};
+
+/// The body of a request to send.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum BodySpec {
+    /// No body.
+    #[default]
+    None,
+    /// JSON (`Content-Type: application/json`).
+    Json(Vec<u8>),
+    /// A URL-encoded form.
+    Form(Vec<u8>),
+    /// Bytes with their content type.
+    Bytes {
+        /// The `Content-Type`.
+        content_type: String,
+        /// The bytes.
+        data: Vec<u8>,
+    },
+}
+
+/// A request to send: owned, so it can be re-sent on a retry or a redirect.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestSpec {
+    /// The method, e.g. `POST`.
+    pub method: String,
+    /// The absolute `http://` or `https://` URL.
+    pub url: String,
+    /// Extra headers; one named like an automatic one (`User-Agent`, `Content-Type`, ...) replaces it.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The body.
+    pub body: BodySpec,
+}
+
+impl RequestSpec {
+    /// A JSON POST.
+    pub fn json(url: &str, body: Vec<u8>) -> RequestSpec {
+        RequestSpec {
+            method: "POST".to_string(),
+            url: url.to_string(),
+            headers: Vec::new(),
+            body: BodySpec::Json(body),
+        }
+    }
+}
+
+/// Who made the response, in words.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Answered {
+    /// `true` when an edge (CDN) made the response and the origin never saw the request.
+    pub made_by_edge: bool,
+    /// The edge on the path, if any (e.g. `Cloudflare`).
+    pub edge: Option<String>,
+    /// The edge's error code (Cloudflare 1xxx).
+    pub code: Option<u16>,
+    /// What the response is (empty when the origin answered).
+    pub what: String,
+    /// What to change.
+    pub hint: String,
+    /// The edge's request id (e.g. `CF-RAY`).
+    pub ray: Option<String>,
+}
+
+impl Answered {
+    /// A sentence for people: who answered and what to do.
+    pub fn sentence(&self, status: u16) -> String {
+        match (&self.edge, self.made_by_edge) {
+            (None, _) => "answered by the origin (no CDN edge detected)".to_string(),
+            (Some(e), false) => format!("answered by the origin, through the {e} edge"),
+            (Some(e), true) => {
+                let code = self.code.map(|c| format!(" (error {c})")).unwrap_or_default();
+                let ray = self.ray.as_ref().map(|r| format!(" Ray id: {r}.")).unwrap_or_default();
+                format!(
+                    "the {e} edge made this {status}{code}: {}; the origin never saw the request. {}.{ray}",
+                    self.what, self.hint
+                )
+            }
+        }
+    }
+}
+
+/// A response read to its end, with everything learned on the way.
+#[derive(Debug, Clone, Default)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// The reason phrase.
+    pub reason: String,
+    /// `0` for HTTP/1.0, `1` for HTTP/1.1.
+    pub version: u8,
+    /// The header fields in order.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The decoded body.
+    pub body: Vec<u8>,
+    /// The raw response head.
+    pub head: Vec<u8>,
+    /// Who made it.
+    pub answered_by: Answered,
+    /// Attempts made for the last URL (1 without retries).
+    pub attempts: u32,
+    /// The URLs redirected to, in order.
+    pub redirects: Vec<String>,
+    /// The URL that answered.
+    pub url: String,
+    /// Phase timings of the final attempt.
+    pub timings: Timings,
+    /// TLS facts of the connection (as of its handshake, for a reused connection).
+    pub tls: Option<TlsInfo>,
+    /// Whether the final attempt reused a kept-alive connection.
+    pub reused_connection: bool,
+    /// Request bytes written by the final attempt.
+    pub request_bytes: u64,
+}
+
+impl Response {
+    /// The first header with this name (ASCII case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The first header with this name, as text.
+    pub fn header_str(&self, name: &str) -> Option<String> {
+        self.header(name).map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+}
+
+/// Configures a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    trust: Trust,
+    resolve: Vec<(String, u16, SocketAddr)>,
+    budgets: Budgets,
+    retry: RetryPolicy,
+    redirect: RedirectPolicy,
+    user_agent: Option<String>,
+    http10: bool,
+    keep_alive: bool,
+    trace: bool,
+    max_body: usize,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            trust: Trust::default(),
+            resolve: Vec::new(),
+            budgets: Budgets::default(),
+            retry: RetryPolicy::NEVER,
+            redirect: RedirectPolicy::default(),
+            user_agent: None,
+            http10: false,
+            keep_alive: true,
+            trace: false,
+            max_body: 64 << 20,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// Where trust comes from (default: Mozilla's roots).
+    pub fn trust(mut self, trust: Trust) -> Self {
+        self.trust = trust;
+        self
+    }
+    /// Like curl's `--resolve host:port:addr`: connect to `addr` for `host:port`; SNI and `Host`
+    /// stay `host`.
+    pub fn resolve(mut self, host: &str, port: u16, addr: SocketAddr) -> Self {
+        self.resolve.push((host.to_string(), port, addr));
+        self
+    }
+    /// Per-phase budgets (default: [`Budgets::default`]).
+    pub fn budgets(mut self, budgets: Budgets) -> Self {
+        self.budgets = budgets;
+        self
+    }
+    /// Retry policy (default: never).
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+    /// Redirect policy (default: do not follow).
+    pub fn redirect(mut self, redirect: RedirectPolicy) -> Self {
+        self.redirect = redirect;
+        self
+    }
+    /// The `User-Agent` (default `tlspost/<version>`).
+    pub fn user_agent(mut self, ua: &str) -> Self {
+        self.user_agent = Some(ua.to_string());
+        self
+    }
+    /// Send `HTTP/1.0` requests.
+    pub fn http10(mut self, on: bool) -> Self {
+        self.http10 = on;
+        self
+    }
+    /// Keep connections open for the next request to the same origin (default on).
+    pub fn keep_alive(mut self, on: bool) -> Self {
+        self.keep_alive = on;
+        self
+    }
+    /// Record the wire trace of each request ([`Client::trace`]).
+    pub fn trace(mut self, on: bool) -> Self {
+        self.trace = on;
+        self
+    }
+    /// The largest response body accepted (default 64 MiB).
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+    /// Builds the client (parses the trust anchors).
+    pub fn build(self) -> Result<Client, Error> {
+        let (config, seen) = client_config(&self.trust)?;
+        Ok(Client {
+            opts: self,
+            config,
+            seen,
+            pool: HashMap::new(),
+            events: Vec::new(),
+            attempts: 0,
+        })
+    }
+}
+
+type Origin = (Scheme, String, u16);
+
+struct Pooled {
+    stream: Stream,
+    tls: Option<TlsInfo>,
+}
+
+/// Sends requests; keeps one idle connection per origin and the TLS sessions for resumption.
+pub struct Client {
+    opts: ClientBuilder,
+    config: Arc<ClientConfig>,
+    seen: SeenChain,
+    pool: HashMap<Origin, Pooled>,
+    events: Vec<TraceEvent>,
+    attempts: u32,
+}
+
+/// Clock, socket timeouts, trace and body sink for one attempt.
+struct HostHooks<'a> {
+    start: Instant,
+    sock: Option<TcpStream>,
+    events: Option<&'a mut Vec<TraceEvent>>,
+    body: Vec<u8>,
+    max_body: usize,
+    sent_at: Duration,
+    first_at: Duration,
+}
+
+impl Hooks for HostHooks<'_> {
+    fn now(&mut self) -> Millis {
+        Millis(u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+    fn budget(&mut self, remaining_ms: Option<u64>) {
+        if let Some(s) = &self.sock {
+            let t = remaining_ms.map(|ms| Duration::from_millis(ms.max(1)));
+            let _ = s.set_read_timeout(t);
+            let _ = s.set_write_timeout(t);
+        }
+    }
+    fn phase(&mut self, phase: Phase, _at: Millis) {
+        match phase {
+            Phase::FirstByte => self.sent_at = self.start.elapsed(),
+            Phase::Body => self.first_at = self.start.elapsed(),
+            _ => {}
+        }
+    }
+    fn sent(&mut self, bytes: &[u8]) {
+        if let Some(e) = self.events.as_deref_mut() {
+            e.push(TraceEvent::Sent(bytes.to_vec()));
+        }
+    }
+    fn received(&mut self, bytes: &[u8]) {
+        if let Some(e) = self.events.as_deref_mut() {
+            e.push(TraceEvent::Received(bytes.to_vec()));
+        }
+    }
+    fn body(&mut self, data: &[u8]) -> bool {
+        if self.body.len().saturating_add(data.len()) > self.max_body {
+            return false;
+        }
+        self.body.extend_from_slice(data);
+        true
+    }
+}
+
+fn random_u32() -> u32 {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    n.wrapping_mul(2_654_435_761)
+}
+
+impl Client {
+    /// A builder with the defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The trace of the last [`Client::send`] (empty unless tracing is on), kept after a failure.
+    pub fn trace(&self) -> &[TraceEvent] {
+        &self.events
+    }
+
+    /// Attempts made by the last [`Client::send`] for its last URL.
+    pub fn last_attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Sends the request: retries and redirects as configured; a POST is never re-sent after it may
+    /// have reached the server.
+    pub fn send(&mut self, spec: &RequestSpec) -> Result<Response, Error> {
+        self.events.clear();
+        self.attempts = 0;
+        let mut method = spec.method.clone();
+        let mut url = spec.url.clone();
+        let mut body = spec.body.clone();
+        let mut redirects = Vec::new();
+        let mut hops: u8 = 0;
+        loop {
+            let mut resp = self.send_with_retries(&method, &url, &spec.headers, &body)?;
+            let next = {
+                let parsed = Url::parse(&url).map_err(|e| Error::Url {
+                    url: url.clone(),
+                    reason: e.to_string(),
+                })?;
+                let location = resp.header("location");
+                match redirect::decide(&self.opts.redirect, &method, &parsed, resp.status, location, hops) {
+                    Ok(RedirectDecision::Follow(r)) => {
+                        Some((r.method_str(&method).to_string(), r.target.to_string(), r.keep_body))
+                    }
+                    Ok(_) => None,
+                    Err(e) => {
+                        return Err(Error::Redirect {
+                            status: resp.status,
+                            reason: e.to_string(),
+                        });
+                    }
+                }
+            };
+            match next {
+                None => {
+                    resp.redirects = redirects;
+                    return Ok(resp);
+                }
+                Some((m, u, keep_body)) => {
+                    self.info(format!(
+                        "following {} to {u} ({m}, body {})",
+                        resp.status,
+                        if keep_body { "re-sent" } else { "dropped" }
+                    ));
+                    if !keep_body {
+                        body = BodySpec::None;
+                    }
+                    method = m;
+                    url = u.clone();
+                    redirects.push(u);
+                    hops = hops.saturating_add(1);
+                }
+            }
+        }
+    }
+
+    fn info(&mut self, m: String) {
+        if self.opts.trace {
+            self.events.push(TraceEvent::Info(m));
+        }
+    }
+
+    fn send_with_retries(
+        &mut self,
+        method: &str,
+        url: &str,
+        headers: &[(String, Vec<u8>)],
+        body: &BodySpec,
+    ) -> Result<Response, Error> {
+        let hdrs: Vec<Header<'_>> = headers
+            .iter()
+            .map(|(n, v)| Header {
+                name: n.as_str(),
+                value: v.as_slice(),
+            })
+            .collect();
+        let idempotent = retry::is_idempotent(method, &hdrs);
+        let started = Instant::now();
+        let mut attempt: u32 = 0;
+        loop {
+            attempt = attempt.saturating_add(1);
+            self.attempts = attempt;
+            let result = self.attempt(method, url, &hdrs, body);
+            let failure = match &result {
+                Ok(r) if matches!(r.status, 408 | 429 | 502 | 503 | 504) => {
+                    let hs: Vec<httparse::Header<'_>> = r
+                        .headers
+                        .iter()
+                        .map(|(n, v)| httparse::Header { name: n, value: v })
+                        .collect();
+                    retry::Failure::from_response(r.status, &hs)
+                }
+                Ok(_) => return finish(result, attempt),
+                Err((e, _)) if e.is_permanent() => return result.map_err(|(e, _)| e),
+                Err((_, 0)) => retry::Failure::BeforeRequestWritten,
+                Err(_) => retry::Failure::AfterRequestWritten,
+            };
+            match retry::decide(&self.opts.retry, attempt, failure, idempotent, random_u32()) {
+                RetryDecision::RetryAfterMs(ms) => {
+                    let total_left = self
+                        .opts
+                        .budgets
+                        .total
+                        .map(|t| Duration::from_millis(t).saturating_sub(started.elapsed()));
+                    if total_left.is_some_and(|left| left < Duration::from_millis(ms)) {
+                        self.info("no time left in the total budget for another attempt".to_string());
+                        return finish(result, attempt);
+                    }
+                    let why = match &result {
+                        Ok(r) => format!("status {}", r.status),
+                        Err((e, _)) => e.to_string(),
+                    };
+                    self.info(format!("attempt {attempt} failed ({why}); retrying in {ms} ms"));
+                    std::thread::sleep(Duration::from_millis(ms));
+                }
+                RetryDecision::GiveUp(reason) => {
+                    if attempt > 1 || !matches!(reason, retry::GiveUpReason::AttemptsExhausted { .. }) {
+                        self.info(format!("{reason}"));
+                    }
+                    return finish(result, attempt);
+                }
+            }
+        }
+    }
+
+    /// One attempt: (re)use a connection, run the driver, read the whole response.
+    fn attempt(
+        &mut self,
+        method: &str,
+        url_text: &str,
+        headers: &[Header<'_>],
+        body: &BodySpec,
+    ) -> Result<Response, (Error, u64)> {
+        let url = Url::parse(url_text).map_err(|e| {
+            (
+                Error::Url {
+                    url: url_text.to_string(),
+                    reason: e.to_string(),
+                },
+                0,
+            )
+        })?;
+        let mut req: Request<'_> = url.request(method);
+        req.headers = headers;
+        req.body = match body {
+            BodySpec::None => Body::None,
+            BodySpec::Json(d) => Body::Json(d),
+            BodySpec::Form(d) => Body::Form(d),
+            BodySpec::Bytes { content_type, data } => Body::Bytes { content_type, data },
+        };
+        req.user_agent = self.opts.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT);
+        if self.opts.http10 {
+            req.version = Version::Http10;
+        }
+        if !self.opts.keep_alive {
+            req.connection = tlspost_proto::Connection::Close;
+        }
+        let port = url.port_or_default();
+        let origin: Origin = (url.scheme, url.host.to_ascii_lowercase(), port);
+        let start = Instant::now();
+        let budgets = self.opts.budgets;
+        let mut deadlines = Deadlines::new(budgets, Millis(0));
+        let mut timings = Timings::default();
+        let trace = self.opts.trace;
+
+        let mut reused = false;
+        let mut pooled = None;
+        if let Some(mut p) = self.pool.remove(&origin) {
+            if p.stream.idle_ok() {
+                reused = true;
+                pooled = Some(p);
+            } else if trace {
+                self.events.push(TraceEvent::Info(
+                    "the kept-alive connection was closed by the server; opening a new one".into(),
+                ));
+            }
+        }
+        let (mut stream, tls) = match pooled {
+            Some(p) => {
+                if trace {
+                    let peer = p.stream.tcp().peer_addr().map(|a| a.to_string()).unwrap_or_default();
+                    self.events.push(TraceEvent::Info(format!(
+                        "re-using the kept-alive connection to {peer}"
+                    )));
+                }
+                (p.stream, p.tls)
+            }
+            None => {
+                let addrs = conn::resolve(url.host, port, &self.opts.resolve).map_err(|e| (e, 0))?;
+                timings.dns = start.elapsed();
+                let connect_budget = match (budgets.connect, budgets.total) {
+                    (Some(c), Some(t)) => Some(c.min(t)),
+                    (c, t) => c.or(t),
+                };
+                if trace {
+                    let list: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+                    self.events.push(TraceEvent::Info(format!(
+                        "connecting to {} ({})",
+                        url.host,
+                        list.join(", ")
+                    )));
+                }
+                let tcp = conn::connect(&addrs, connect_budget.map(Duration::from_millis)).map_err(|e| {
+                    let e = match e {
+                        Error::Connect {
+                            failure: crate::error::ConnectFailure::TimedOut,
+                            ..
+                        } => Error::Timeout {
+                            phase: Phase::Connect,
+                            budget_ms: connect_budget,
+                        },
+                        other => other,
+                    };
+                    (e, 0)
+                })?;
+                timings.connect = start.elapsed();
+                if trace {
+                    let local = tcp.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                    let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+                    self.events
+                        .push(TraceEvent::Info(format!("connected {local} -> {peer}")));
+                }
+                match url.scheme {
+                    Scheme::Http => {
+                        timings.tls = timings.connect;
+                        (Stream::Plain(tcp), None)
+                    }
+                    Scheme::Https => {
+                        let now = Millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX));
+                        deadlines.enter(Phase::Handshake, now);
+                        let deadline = deadlines
+                            .next_deadline()
+                            .map(|(at, _)| start + Duration::from_millis(at.0));
+                        let (s, info) = conn::handshake(
+                            &self.config,
+                            &self.seen,
+                            url.host,
+                            tcp,
+                            deadline,
+                            budgets.handshake,
+                            &mut |_, _| {},
+                        )
+                        .map_err(|e| (e, 0))?;
+                        timings.tls = start.elapsed();
+                        if trace {
+                            self.events.push(TraceEvent::Info(tls_summary(&info)));
+                        }
+                        (s, Some(info))
+                    }
+                }
+            }
+        };
+        if reused {
+            timings.dns = Duration::ZERO;
+            timings.connect = Duration::ZERO;
+            timings.tls = Duration::ZERO;
+        }
+
+        let mut rx = vec![0u8; 16 * 1024];
+        let mut tx = vec![0u8; 16 * 1024];
+        let events = if trace { Some(&mut self.events) } else { None };
+        let mut hooks = HostHooks {
+            start,
+            sock: stream.tcp().try_clone().ok(),
+            events,
+            body: Vec::new(),
+            max_body: self.opts.max_body,
+            sent_at: Duration::ZERO,
+            first_at: Duration::ZERO,
+        };
+        let result = driver::exchange(
+            &mut Embedded(&mut stream),
+            &req,
+            &mut deadlines,
+            Buffers {
+                rx: &mut rx,
+                tx: &mut tx,
+            },
+            &mut hooks,
+        );
+        timings.sent = hooks.sent_at;
+        timings.first_byte = hooks.first_at;
+        timings.total = start.elapsed();
+        let body_out = std::mem::take(&mut hooks.body);
+        drop(hooks);
+        let outcome = match result {
+            Ok(o) => o,
+            Err(f) => {
+                let written = f.request_written;
+                let e = match f.error {
+                    DriverError::Io { phase, error } => Error::Io {
+                        phase,
+                        detail: error.to_string(),
+                        request_written: written,
+                    },
+                    DriverError::ClosedWhileSending { written } => Error::Io {
+                        phase: Phase::Send,
+                        detail: "the server closed the connection while the request was being sent".into(),
+                        request_written: written,
+                    },
+                    DriverError::Http(tlspost_proto::Error::Timeout { phase }) => Error::Timeout {
+                        phase,
+                        budget_ms: budgets.get(phase),
+                    },
+                    DriverError::Http(error) => Error::Http {
+                        error,
+                        request_written: written,
+                    },
+                    DriverError::BodyRejected { .. } => Error::BodyTooLarge {
+                        limit: self.opts.max_body,
+                    },
+                    DriverError::BufferTooSmall { which } => {
+                        Error::Config(format!("internal {which} buffer too small"))
+                    }
+                };
+                return Err((e, written));
+            }
+        };
+        let head = rx.get(..outcome.head_len).unwrap_or_default();
+        let mut hs = [httparse::EMPTY_HEADER; driver::MAX_HEADERS];
+        let mut parsed = httparse::Response::new(&mut hs);
+        let _ = parsed.parse(head);
+        let headers: Vec<(String, Vec<u8>)> = parsed
+            .headers
+            .iter()
+            .map(|h| (h.name.to_string(), h.value.to_vec()))
+            .collect();
+        let answered_by = answered(outcome.status, parsed.headers, &body_out);
+        let resp = Response {
+            status: outcome.status,
+            reason: parsed.reason.unwrap_or("").to_string(),
+            version: parsed.version.unwrap_or(1),
+            headers,
+            head: head.to_vec(),
+            body: body_out,
+            answered_by,
+            attempts: 1,
+            redirects: Vec::new(),
+            url: url_text.to_string(),
+            timings,
+            tls: tls.clone(),
+            reused_connection: reused,
+            request_bytes: outcome.request_written,
+        };
+        if trace {
+            self.events
+                .push(TraceEvent::Info(format!("timings: {}", timings.line())));
+        }
+        match outcome.close {
+            None if self.opts.keep_alive => {
+                self.pool.insert(origin, Pooled { stream, tls });
+            }
+            None => {}
+            Some(reason) if trace => {
+                self.events
+                    .push(TraceEvent::Info(format!("closing the connection: {reason}")));
+            }
+            Some(_) => {}
+        }
+        Ok(resp)
+    }
+}
+
+fn finish(result: Result<Response, (Error, u64)>, attempt: u32) -> Result<Response, Error> {
+    result
+        .map(|mut r| {
+            r.attempts = attempt;
+            r
+        })
+        .map_err(|(e, _)| e)
+}
+
+fn answered(status: u16, headers: &[httparse::Header<'_>], body: &[u8]) -> Answered {
+    let prefix = body.get(..body.len().min(4096)).unwrap_or_default();
+    match classify(status, headers, prefix) {
+        AnsweredBy::Origin => Answered::default(),
+        AnsweredBy::Edge(v) => Answered {
+            made_by_edge: v.made_by_edge,
+            edge: Some(v.vendor.name().to_string()),
+            code: v.code,
+            what: v.what.to_string(),
+            hint: v.hint.to_string(),
+            ray: v.ray.map(|r| String::from_utf8_lossy(r).into_owned()),
+        },
+    }
+}
+
+/// The TLS summary line(s) of the trace.
+pub fn tls_summary(info: &TlsInfo) -> String {
+    let mut s = format!(
+        "TLS {} {} ALPN {} {}; SNI {}",
+        info.version,
+        info.cipher,
+        info.alpn.as_deref().unwrap_or("none"),
+        if info.resumed { "resumed" } else { "full handshake" },
+        info.sni.as_deref().unwrap_or("(none: IP address)")
+    );
+    for (i, c) in info.chain.iter().enumerate() {
+        s.push_str(&format!(
+            "\n== Info:   cert #{i}: subject {}; issuer {}; not after {} UTC",
+            c.subject, c.issuer, c.not_after
+        ));
+    }
+    s
+}

@@ -1,0 +1,350 @@
+//! The host client's errors: one variant per thing a person would fix differently.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use tlspost_proto::Phase;
+
+use crate::certinfo::CertSummary;
+
+/// Why a TCP connection could not be opened.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectFailure {
+    /// Nothing listens there (RST).
+    Refused,
+    /// No answer within the connect budget.
+    TimedOut,
+    /// No route to the host or network.
+    Unreachable,
+    /// Any other socket error.
+    Other,
+}
+
+/// Why TLS failed.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsError {
+    /// The chain does not lead to a trusted root.
+    UnknownIssuer {
+        /// The certificates the server sent, leaf first.
+        chain: Vec<CertSummary>,
+    },
+    /// The server sent only its own certificate, without the intermediate that links it to a root.
+    IncompleteChain {
+        /// The leaf it sent.
+        leaf: Option<CertSummary>,
+    },
+    /// The certificate is not valid for the host name asked for.
+    NotValidForName {
+        /// The name the client asked for (and sent as SNI).
+        expected: String,
+        /// The names the certificate holds.
+        names: Vec<String>,
+    },
+    /// The certificate has expired.
+    Expired {
+        /// Subject of the leaf.
+        subject: String,
+        /// End of its validity (UTC).
+        not_after: String,
+        /// The current time (UTC).
+        now: String,
+    },
+    /// The certificate is not valid yet.
+    NotYetValid {
+        /// Subject of the leaf.
+        subject: String,
+        /// Start of its validity (UTC).
+        not_before: String,
+        /// The current time (UTC).
+        now: String,
+    },
+    /// The server ended the handshake with an alert.
+    Alert {
+        /// The alert's name, e.g. `unrecognized_name`.
+        alert: String,
+        /// What it usually means and what to do.
+        hint: &'static str,
+    },
+    /// No protocol version in common.
+    ProtocolVersion,
+    /// Anything else rustls reported.
+    Other(String),
+}
+
+/// Any failure of a request made by [`crate::Client`].
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The URL cannot be used.
+    Url {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The client setup is unusable (e.g. a `--cacert` file without certificates).
+    Config(String),
+    /// The host name did not resolve.
+    Dns {
+        /// The host.
+        host: String,
+        /// The resolver's message.
+        detail: String,
+    },
+    /// TCP connect failed on every address.
+    Connect {
+        /// The last address tried.
+        addr: SocketAddr,
+        /// How it failed.
+        failure: ConnectFailure,
+        /// The OS message.
+        detail: String,
+    },
+    /// The TLS handshake failed.
+    Tls {
+        /// The server's host name.
+        host: String,
+        /// Why.
+        error: Box<TlsError>,
+    },
+    /// A phase's budget ran out.
+    Timeout {
+        /// The phase.
+        phase: Phase,
+        /// The budget that ran out, in milliseconds.
+        budget_ms: Option<u64>,
+    },
+    /// The connection failed mid-exchange.
+    Io {
+        /// The phase.
+        phase: Phase,
+        /// The OS message.
+        detail: String,
+        /// Request bytes written before it (non-zero: the server may have acted on the request).
+        request_written: u64,
+    },
+    /// The core refused the request or the response (malformed head, truncated body, ...).
+    Http {
+        /// The core's error.
+        error: tlspost_proto::Error,
+        /// Request bytes written before it.
+        request_written: u64,
+    },
+    /// A redirect was not followed.
+    Redirect {
+        /// The 3xx status.
+        status: u16,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// The response body is larger than the client's limit.
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+}
+
+impl Error {
+    /// The stable class of this error, used for the CLI's exit codes.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Error::Url { .. } | Error::Config(_) => "usage",
+            Error::Dns { .. } => "dns",
+            Error::Connect { .. } => "connect",
+            Error::Tls { error, .. } => match **error {
+                TlsError::Alert { .. } | TlsError::ProtocolVersion | TlsError::Other(_) => "tls-handshake",
+                _ => "tls-certificate",
+            },
+            Error::Timeout { .. } => "timeout",
+            Error::Io { .. } | Error::Http { .. } | Error::BodyTooLarge { .. } => "http",
+            Error::Redirect { .. } => "redirect",
+        }
+    }
+
+    /// Whether sending the request again cannot make a difference (a configuration or trust problem).
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            Error::Url { .. }
+                | Error::Config(_)
+                | Error::Tls { .. }
+                | Error::Redirect { .. }
+                | Error::BodyTooLarge { .. }
+        )
+    }
+
+    /// Request bytes that reached the connection before the failure.
+    pub fn request_written(&self) -> u64 {
+        match self {
+            Error::Io { request_written, .. } | Error::Http { request_written, .. } => *request_written,
+            _ => 0,
+        }
+    }
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "no names".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsError::UnknownIssuer { chain } => {
+                f.write_str("the server's certificate chain does not lead to a trusted root (unknown issuer).")?;
+                for (i, c) in chain.iter().enumerate() {
+                    write!(f, "\n  #{i} subject: {}\n     issuer:  {}", c.subject, c.issuer)?;
+                }
+                if let Some(last) = chain.last() {
+                    write!(
+                        f,
+                        "\n  Trust the root that issued \"{}\" (--cacert ROOT.pem), or check that you pinned the right \
+                         roots (`tlspost certs HOST` lists them); never pin the leaf or an intermediate",
+                        last.issuer
+                    )?;
+                }
+                Ok(())
+            }
+            TlsError::IncompleteChain { leaf } => {
+                f.write_str(
+                    "the server sent only its own certificate, without the intermediate that links it to a root",
+                )?;
+                if let Some(l) = leaf {
+                    write!(f, " (leaf {}, issued by {})", l.subject, l.issuer)?;
+                }
+                f.write_str(
+                    ": fix the server to send the full chain (e.g. nginx ssl_certificate must hold leaf then intermediates)",
+                )
+            }
+            TlsError::NotValidForName { expected, names } => write!(
+                f,
+                "the certificate is not valid for \"{expected}\"; it holds: {}. Use a URL with one of those names \
+                 (--resolve NAME:PORT:ADDR to reach an address by name), or fix the server's certificate",
+                list(names)
+            ),
+            TlsError::Expired {
+                subject,
+                not_after,
+                now,
+            } => write!(
+                f,
+                "the certificate for {subject} expired at {not_after} UTC (now {now} UTC): the server must renew it; \
+                 if the date here is wrong, fix this machine's clock (a device without a clock must set it before TLS)"
+            ),
+            TlsError::NotYetValid {
+                subject,
+                not_before,
+                now,
+            } => write!(
+                f,
+                "the certificate for {subject} is not valid before {not_before} UTC (now {now} UTC): check this \
+                 machine's clock (a device that has not set its time sees 1970)"
+            ),
+            TlsError::Alert { alert, hint } => write!(f, "the server refused the handshake with alert {alert}: {hint}"),
+            TlsError::ProtocolVersion => f.write_str(
+                "no TLS version in common with the server (this client speaks TLS 1.2 and 1.3): the server is too old \
+                 or restricted to versions this client will not use",
+            ),
+            TlsError::Other(m) => write!(f, "TLS failed: {m}"),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Url { url, reason } => write!(f, "cannot use URL {url:?}: {reason}"),
+            Error::Config(m) => f.write_str(m),
+            Error::Dns { host, detail } => write!(
+                f,
+                "cannot resolve host {host:?} ({detail}): check the spelling and DNS, or pin an address with \
+                 --resolve {host}:PORT:ADDR"
+            ),
+            Error::Connect { addr, failure, detail } => match failure {
+                ConnectFailure::Refused => write!(
+                    f,
+                    "connection to {addr} refused: nothing listens on that port; check the port and that the server runs"
+                ),
+                ConnectFailure::TimedOut => write!(
+                    f,
+                    "connecting to {addr} timed out: a firewall drops the packets or the host is down; raise \
+                     --connect-timeout only if the network is just slow"
+                ),
+                ConnectFailure::Unreachable => {
+                    write!(
+                        f,
+                        "{addr} is unreachable ({detail}): check the network route and the address"
+                    )
+                }
+                ConnectFailure::Other => write!(f, "cannot connect to {addr}: {detail}"),
+            },
+            Error::Tls { host, error } => write!(f, "TLS with {host}: {error}"),
+            Error::Timeout { phase, budget_ms } => {
+                write!(f, "timed out during {phase}")?;
+                if let Some(ms) = budget_ms {
+                    write!(f, " (budget {ms} ms)")?;
+                }
+                f.write_str("; raise that budget only if the server is known to be that slow")
+            }
+            Error::Io {
+                phase,
+                detail,
+                request_written,
+            } => {
+                write!(f, "the connection failed during {phase}: {detail}")?;
+                if *request_written > 0 {
+                    write!(
+                        f,
+                        " ({request_written} request byte(s) were sent, so the server may have acted on it; a POST \
+                         is not re-sent automatically)"
+                    )?;
+                }
+                Ok(())
+            }
+            Error::Http { error, request_written } => {
+                write!(f, "{error}")?;
+                if *request_written > 0
+                    && matches!(error, tlspost_proto::Error::Body(_) | tlspost_proto::Error::Head(_))
+                {
+                    f.write_str(" (the request was sent; a POST is not re-sent automatically)")?;
+                }
+                Ok(())
+            }
+            Error::Redirect { status, reason } => write!(f, "redirect {status} not followed: {reason}"),
+            Error::BodyTooLarge { limit } => {
+                write!(
+                    f,
+                    "the response body exceeds the {limit}-byte limit; raise the limit (max_body)"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+impl std::error::Error for TlsError {}
+
+/// The hint for a TLS alert received from the server.
+pub fn alert_hint(alert: &str) -> &'static str {
+    match alert {
+        "unrecognized_name" | "UnrecognisedName" | "UnrecognizedName" => {
+            "the server does not serve this name: it needs SNI (connect by host name, not by IP address; use \
+             --resolve NAME:PORT:ADDR to choose the address) or the name is wrong"
+        }
+        "handshake_failure" | "HandshakeFailure" => {
+            "no cipher suite, group or signature scheme in common, or the server requires SNI or a client certificate"
+        }
+        "protocol_version" | "ProtocolVersion" => "no TLS version in common with the server",
+        "certificate_required" | "CertificateRequired" => "the server requires a client certificate (mutual TLS)",
+        "bad_certificate" | "BadCertificate" | "unknown_ca" | "UnknownCA" => {
+            "the server refused a certificate: it expects a client certificate it trusts"
+        }
+        "internal_error" | "InternalError" => "the server failed internally; look at its logs",
+        _ => "look at the server's TLS configuration and logs",
+    }
+}
