@@ -329,9 +329,12 @@ fn tls_error(e: &rustls::Error, seen: &SeenChain, host: &str) -> TlsError {
                 }
             }
             C::NotValidForName | C::NotValidForNameContext { .. } => {
-                let names = match c {
-                    C::NotValidForNameContext { presented, .. } if !presented.is_empty() => presented.clone(),
-                    _ => leaf.map(|l| l.names).unwrap_or_default(),
+                let names = match (leaf, c) {
+                    (Some(l), _) if !l.names.is_empty() => l.names,
+                    (_, C::NotValidForNameContext { presented, .. }) => {
+                        presented.iter().map(|p| unwrap_debug(p)).collect()
+                    }
+                    _ => Vec::new(),
                 };
                 TlsError::NotValidForName {
                     expected: host.to_string(),
@@ -387,6 +390,14 @@ fn tls_error(e: &rustls::Error, seen: &SeenChain, host: &str) -> TlsError {
             }
         }
         other => TlsError::Other(other.to_string()),
+    }
+}
+
+/// `DnsName("a.example")` → `a.example` (rustls reports presented names in Debug form).
+fn unwrap_debug(p: &str) -> String {
+    match (p.find("(\""), p.rfind("\")")) {
+        (Some(a), Some(b)) if a + 2 <= b => p.get(a + 2..b).unwrap_or(p).to_string(),
+        _ => p.to_string(),
     }
 }
 
