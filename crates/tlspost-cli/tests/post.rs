@@ -1,0 +1,222 @@
+//! `tlspost post` / `tlspost request` against real nginx in front of a recording origin: output,
+//! the trace, `--json-output`, and one exit code per failure class.
+
+#[path = "../../tlspost/tests/common/mod.rs"]
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use common::{Env, HOST};
+
+fn tlspost(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tlspost"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tlspost");
+    if let Some(data) = stdin {
+        child
+            .stdin
+            .as_mut()
+            .expect("stdin")
+            .write_all(data)
+            .expect("write stdin");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("wait")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `--cacert root.pem --resolve HOST:PORT:127.0.0.1` for every nginx port.
+fn trust_args(env: &Env) -> Vec<String> {
+    let n = &env.nginx;
+    let mut v = vec!["--cacert".to_string(), env.root_file().display().to_string()];
+    for p in [n.good, n.expired, n.wrong_name, n.leaf_only] {
+        v.push("--resolve".into());
+        v.push(format!("{HOST}:{p}:127.0.0.1"));
+    }
+    v
+}
+
+fn run(env: &Env, extra: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut args: Vec<String> = Vec::new();
+    let mut it = extra.iter();
+    // The subcommand first, then the trust arguments, then the rest.
+    if let Some(sub) = it.next() {
+        args.push(sub.to_string());
+    }
+    args.extend(trust_args(env));
+    args.extend(it.map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    tlspost(&refs, stdin)
+}
+
+const JSON: &str = r#"{"grant_type":"client_credentials","client_secret":"hunter2-secret"}"#;
+
+#[test]
+fn post_json_prints_body_and_verbose_shows_heads_with_secrets_masked() {
+    let env = Env::start();
+    let url = env.url(env.nginx.good, "/echo");
+    let out = run(
+        &env,
+        &[
+            "post",
+            &url,
+            "--json",
+            JSON,
+            "-v",
+            "-H",
+            "Authorization: Bearer tok-123",
+        ],
+        None,
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(text(&out.stdout), JSON);
+    assert!(err.contains("> POST /echo HTTP/1.1"), "{err}");
+    assert!(err.contains("> Content-Type: application/json"), "{err}");
+    assert!(err.contains("> Authorization: ***"), "{err}");
+    assert!(err.contains("< HTTP/1.1 200 OK"), "{err}");
+    assert!(err.contains("TLS TLSv1.3"), "{err}");
+    assert!(err.contains("answered by the origin"), "{err}");
+    assert!(err.contains("timings: dns"), "{err}");
+    assert!(!err.contains("tok-123") && !err.contains("hunter2"), "{err}");
+    let got = env.origin.received();
+    assert_eq!(got[0].body, JSON.as_bytes());
+    assert_eq!(got[0].header("authorization").as_deref(), Some("Bearer tok-123"));
+
+    // --trace shows every byte; --show-secrets unmasks.
+    let out = run(&env, &["post", &url, "--json", JSON, "--trace", "--show-secrets"], None);
+    let err = text(&out.stderr);
+    assert!(err.contains("=> Send data"), "{err}");
+    assert!(err.contains("<= Recv data"), "{err}");
+    assert!(err.contains("hunter2-secret"), "{err}");
+}
+
+#[test]
+fn json_from_stdin_and_json_output_document() {
+    let env = Env::start();
+    let url = env.url(env.nginx.good, "/echo");
+    let out = run(
+        &env,
+        &["post", &url, "--json", "@-", "--json-output"],
+        Some(JSON.as_bytes()),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["status"], 200);
+    assert_eq!(doc["body"], JSON);
+    assert_eq!(doc["attempts"], 1);
+    assert_eq!(doc["tls"]["version"], "TLSv1.3");
+    assert_eq!(doc["tls"]["sni"], HOST);
+    assert_eq!(doc["tls"]["resumed"], false);
+    assert_eq!(doc["answered_by"]["by"], "origin");
+    assert!(doc["timings_ms"]["total"].as_f64().expect("total") > 0.0);
+    assert_eq!(doc["tls"]["chain"].as_array().expect("chain").len(), 2);
+    assert_eq!(env.origin.received()[0].body, JSON.as_bytes());
+
+    // A file, a PUT through `request -X`, -i and -o.
+    let dir = tempfile::tempdir().expect("dir");
+    let body = dir.path().join("body.json");
+    std::fs::write(&body, JSON).expect("write");
+    let outfile = dir.path().join("out.bin");
+    let at = format!("@{}", body.display());
+    let o = outfile.display().to_string();
+    let out = run(
+        &env,
+        &["request", "-X", "PUT", &url, "--json", &at, "-i", "-o", &o],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = std::fs::read(&outfile).expect("output file");
+    assert!(written.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert!(written.ends_with(JSON.as_bytes()));
+    assert!(
+        env.origin.received()[1].head.starts_with(b"PUT /echo HTTP/1.0")
+            || env.origin.received()[1].head.starts_with(b"PUT /echo HTTP/1.1")
+    );
+}
+
+#[test]
+fn exit_codes_per_failure_class() {
+    let env = Env::start();
+    let n = &env.nginx;
+    let code = |extra: &[&str]| {
+        let out = run(&env, extra, None);
+        (out.status.code(), text(&out.stderr))
+    };
+    let (c, err) = code(&["post", &env.url(n.expired, "/echo"), "--json", "{}"]);
+    assert_eq!(c, Some(6), "expired: {err}");
+    assert!(err.contains("expired at 2021-01-01 00:00:00 UTC"), "{err}");
+    let (c, err) = code(&["post", &env.url(n.leaf_only, "/echo"), "--json", "{}"]);
+    assert_eq!(c, Some(6), "leaf only: {err}");
+    let (c, err) = code(&["post", &format!("https://127.0.0.1:{}/echo", n.good), "--json", "{}"]);
+    assert_eq!(c, Some(7), "no SNI: {err}");
+    assert!(err.contains("unrecognized_name"), "{err}");
+    let (c, err) = code(&["post", &env.url(n.good, "/slow?ms=3000"), "--json", "{}", "-m", "0.5"]);
+    assert_eq!(c, Some(8), "timeout: {err}");
+    assert!(err.contains("timed out"), "{err}");
+    let (c, err) = code(&["post", &env.url(n.good, "/midbody"), "--json", "{}", "--retry", "2"]);
+    assert_eq!(c, Some(9), "truncated: {err}");
+    assert!(err.contains("10"), "{err}");
+    let (c, err) = code(&["post", &env.url(n.good, "/r301"), "--json", "{}", "-L"]);
+    assert_eq!(c, Some(10), "301: {err}");
+    assert!(err.contains("307 or 308"), "{err}");
+    let (c, err) = code(&["post", &env.url(n.good, "/nothing"), "--json", "{}", "--fail"]);
+    assert_eq!(c, Some(22), "--fail: {err}");
+    let (c, err) = code(&["post", "https://no-such-host.invalid/", "--json", "{}"]);
+    assert_eq!(c, Some(4), "dns: {err}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let (c, err) = code(&[
+        "post",
+        &format!("https://{HOST}:{closed}/"),
+        "--resolve",
+        &format!("{HOST}:{closed}:127.0.0.1"),
+        "--json",
+        "{}",
+    ]);
+    assert_eq!(c, Some(5), "refused: {err}");
+    let (c, err) = code(&["post", "ftp://x/", "--json", "{}"]);
+    assert_eq!(c, Some(2), "bad URL: {err}");
+    assert_eq!(env.origin.count("/midbody"), 1, "the POST was not re-sent");
+}
+
+#[test]
+fn insecure_warns_loudly_and_edge_answers_are_explained() {
+    let env = Env::start();
+    let out = run(
+        &env,
+        &[
+            "post",
+            &env.url(env.nginx.wrong_name, "/echo"),
+            "--json",
+            "{}",
+            "--insecure",
+        ],
+        None,
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("WARNING: --insecure"), "{err}");
+
+    let out = run(
+        &env,
+        &["post", &env.url(env.nginx.good, "/edge1010"), "--json", "{}"],
+        None,
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("edge made this 403 (error 1010)"), "{err}");
+    assert!(err.contains("origin never saw the request"), "{err}");
+    assert!(err.to_ascii_lowercase().contains("user-agent"), "{err}");
+}
