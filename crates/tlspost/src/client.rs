@@ -292,7 +292,8 @@ impl Hooks for HostHooks<'_> {
     }
     fn budget(&mut self, remaining_ms: Option<u64>) {
         if let Some(s) = &self.sock {
-            let t = remaining_ms.map(|ms| Duration::from_millis(ms.max(1)));
+            // One more millisecond: the clock reads whole milliseconds, so wake only once it has passed.
+            let t = remaining_ms.map(|ms| Duration::from_millis(ms.saturating_add(1)));
             let _ = s.set_read_timeout(t);
             let _ = s.set_write_timeout(t);
         }

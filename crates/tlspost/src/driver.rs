@@ -256,10 +256,23 @@ impl<'r> State<'r> {
     }
 }
 
-/// Maps a transport error: a passed deadline wins over the error the timeout caused.
-pub(crate) fn io_error<E>(deadlines: &Deadlines, now: Millis, phase: Phase, error: E) -> DriverError<E> {
+/// Maps a transport error: a passed deadline wins over the error the timeout caused, and a
+/// transport that reports `TimedOut` (its timeout was set from [`Hooks::budget`]) timed out the phase.
+pub(crate) fn io_error<E: embedded_io::Error>(
+    deadlines: &Deadlines,
+    now: Millis,
+    phase: Phase,
+    error: E,
+) -> DriverError<E> {
     match deadlines.check(now) {
         Err(e) => DriverError::Http(e),
+        Ok(()) if error.kind() == embedded_io::ErrorKind::TimedOut => {
+            let phase = match deadlines.next_deadline() {
+                Some((_, Phase::Total)) => Phase::Total,
+                _ => phase,
+            };
+            DriverError::Http(ProtoError::Timeout { phase })
+        }
         Ok(()) => DriverError::Io { phase, error },
     }
 }

@@ -1,0 +1,314 @@
+//! The drivers over in-memory transports: pieces of any size, interim responses, buffer limits,
+//! deadlines on a simulated clock, and the async twin. (That the driver never allocates is measured
+//! by bench/client-heap, which needs a counting global allocator and so `unsafe`.)
+
+use tlspost::driver::{Buffers, DriverError, Hooks, exchange, parse_head};
+use tlspost::proto::error::BodyError;
+use tlspost::proto::{Body, Budgets, CloseReason, Deadlines, Error as ProtoError, Millis, Phase, Request, httparse};
+
+/// A scripted peer: reads come from `reply` in pieces of `step` bytes; writes are kept.
+struct Script {
+    reply: Vec<u8>,
+    pos: usize,
+    step: usize,
+    sent: Vec<u8>,
+    /// After this many reads, fail with this error instead.
+    stall_after: Option<usize>,
+    stall_error: embedded_io::ErrorKind,
+    reads: usize,
+}
+
+impl Script {
+    fn new(reply: &[u8], step: usize) -> Script {
+        Script {
+            reply: reply.to_vec(),
+            pos: 0,
+            step,
+            sent: Vec::with_capacity(4096),
+            stall_after: None,
+            stall_error: embedded_io::ErrorKind::TimedOut,
+            reads: 0,
+        }
+    }
+}
+
+impl embedded_io::ErrorType for Script {
+    type Error = embedded_io::ErrorKind;
+}
+impl embedded_io::Read for Script {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        self.reads += 1;
+        if self.stall_after.is_some_and(|n| self.reads > n) {
+            return Err(self.stall_error);
+        }
+        let k = self.step.min(buf.len()).min(self.reply.len() - self.pos);
+        buf[..k].copy_from_slice(&self.reply[self.pos..self.pos + k]);
+        self.pos += k;
+        Ok(k)
+    }
+}
+impl embedded_io::Write for Script {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        let k = buf.len().min(self.step.max(1));
+        if self.sent.len() + k <= self.sent.capacity() {
+            self.sent.extend_from_slice(&buf[..k]);
+        }
+        Ok(k)
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+impl embedded_io_async::Read for Script {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        embedded_io::Read::read(self, buf)
+    }
+}
+impl embedded_io_async::Write for Script {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        embedded_io::Write::write(self, buf)
+    }
+    async fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// A simulated clock advancing `tick` ms per call, and a fixed-size body sink.
+struct Sim {
+    now: u64,
+    tick: u64,
+    body: [u8; 256],
+    len: usize,
+    phases: [Option<Phase>; 4],
+    budgets_seen: usize,
+}
+
+impl Sim {
+    fn new(tick: u64) -> Sim {
+        Sim {
+            now: 0,
+            tick,
+            body: [0; 256],
+            len: 0,
+            phases: [None; 4],
+            budgets_seen: 0,
+        }
+    }
+    fn body(&self) -> &[u8] {
+        &self.body[..self.len]
+    }
+}
+
+impl Hooks for Sim {
+    fn now(&mut self) -> Millis {
+        self.now += self.tick;
+        Millis(self.now)
+    }
+    fn budget(&mut self, _remaining: Option<u64>) {
+        self.budgets_seen += 1;
+    }
+    fn phase(&mut self, phase: Phase, _at: Millis) {
+        if let Some(slot) = self.phases.iter_mut().find(|p| p.is_none()) {
+            *slot = Some(phase);
+        }
+    }
+    fn body(&mut self, d: &[u8]) -> bool {
+        let Some(dst) = self.body.get_mut(self.len..self.len + d.len()) else {
+            return false;
+        };
+        dst.copy_from_slice(d);
+        self.len += d.len();
+        true
+    }
+}
+
+const REPLY: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n";
+
+fn request() -> Request<'static> {
+    Request::post("api.example.com", "/v1/readings", Body::Json(br#"{"t":21.5}"#))
+}
+
+#[test]
+fn every_piece_size_gives_the_same_exchange() {
+    for step in 1..REPLY.len() + 1 {
+        let mut io = Script::new(REPLY, step);
+        let mut sim = Sim::new(1);
+        let (mut rx, mut tx) = ([0u8; 512], [0u8; 64]);
+        let mut d = Deadlines::new(Budgets::default(), Millis(0));
+        let req = request();
+        let out = exchange(
+            &mut io,
+            &req,
+            &mut d,
+            Buffers {
+                rx: &mut rx,
+                tx: &mut tx,
+            },
+            &mut sim,
+        )
+        .expect("exchange");
+        assert_eq!((out.status, sim.body()), (200, &b"{\"a\":1}"[..]), "step {step}");
+        assert_eq!(out.close, None);
+        assert_eq!(out.leftover, 0);
+        assert_eq!(out.request_written, io.sent.len() as u64);
+        assert!(
+            io.sent
+                .starts_with(b"POST /v1/readings HTTP/1.1\r\nHost: api.example.com\r\n")
+        );
+        assert!(io.sent.ends_with(b"\r\n\r\n{\"t\":21.5}"));
+        let mut hs = [httparse::EMPTY_HEADER; 8];
+        let (status, reason, headers) = parse_head(&rx[..out.head_len], &mut hs).expect("head");
+        assert_eq!((status, reason, headers.len()), (200, "OK", 2));
+        assert_eq!(
+            sim.phases,
+            [Some(Phase::Send), Some(Phase::FirstByte), Some(Phase::Body), None]
+        );
+    }
+}
+
+#[test]
+fn first_byte_deadline_on_a_simulated_clock() {
+    let mut io = Script::new(b"", 16);
+    io.stall_after = Some(0);
+    let mut sim = Sim::new(100); // every clock read is 100 ms later
+    let budgets = Budgets {
+        first_byte: Some(250),
+        ..Budgets::UNBOUNDED
+    };
+    let mut d = Deadlines::new(budgets, Millis(0));
+    let (mut rx, mut tx) = ([0u8; 256], [0u8; 256]);
+    let req = request();
+    let f = exchange(
+        &mut io,
+        &req,
+        &mut d,
+        Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+        },
+        &mut sim,
+    )
+    .expect_err("timeout");
+    assert_eq!(
+        f.error,
+        DriverError::Http(ProtoError::Timeout {
+            phase: Phase::FirstByte
+        })
+    );
+    assert!(f.request_written > 0, "the request was written before the wait");
+    assert!(sim.budgets_seen > 0);
+}
+
+#[test]
+fn transport_error_is_an_io_error_with_its_phase() {
+    let mut io = Script::new(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab", 64);
+    io.stall_after = Some(1);
+    io.stall_error = embedded_io::ErrorKind::ConnectionReset;
+    let mut sim = Sim::new(1);
+    let mut d = Deadlines::new(Budgets::UNBOUNDED, Millis(0));
+    let (mut rx, mut tx) = ([0u8; 256], [0u8; 256]);
+    let req = request();
+    let f = exchange(
+        &mut io,
+        &req,
+        &mut d,
+        Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+        },
+        &mut sim,
+    )
+    .expect_err("io");
+    assert_eq!(
+        f.error,
+        DriverError::Io {
+            phase: Phase::Body,
+            error: embedded_io::ErrorKind::ConnectionReset
+        }
+    );
+}
+
+#[test]
+fn truncated_close_delimited_head_too_large_and_body_rejected() {
+    let run = |reply: &[u8], rx_len: usize| {
+        let mut io = Script::new(reply, 7);
+        let mut sim = Sim::new(1);
+        let mut d = Deadlines::new(Budgets::UNBOUNDED, Millis(0));
+        let mut rx = vec![0u8; rx_len];
+        let mut tx = [0u8; 32];
+        let req = request();
+        let r = exchange(
+            &mut io,
+            &req,
+            &mut d,
+            Buffers {
+                rx: &mut rx,
+                tx: &mut tx,
+            },
+            &mut sim,
+        );
+        (r, sim.body().to_vec())
+    };
+    let (r, _) = run(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 256);
+    assert_eq!(
+        r.expect_err("truncated").error,
+        DriverError::Http(ProtoError::Body(BodyError::Truncated {
+            received: 3,
+            expected: Some(10)
+        }))
+    );
+    let (r, body) = run(b"HTTP/1.0 200 OK\r\n\r\nuntil close", 256);
+    let out = r.expect("close-delimited");
+    assert_eq!(
+        (body.as_slice(), out.close),
+        (&b"until close"[..], Some(CloseReason::CloseDelimited))
+    );
+    let long = format!("HTTP/1.1 200 OK\r\nX-Long: {}\r\n\r\n", "a".repeat(300));
+    let (r, _) = run(long.as_bytes(), 128);
+    assert!(matches!(
+        r.expect_err("head too large").error,
+        DriverError::Http(ProtoError::Head(_))
+    ));
+    let big = format!("HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n{}", "b".repeat(300));
+    let (r, body) = run(big.as_bytes(), 256);
+    assert!(matches!(
+        r.expect_err("sink full").error,
+        DriverError::BodyRejected { .. }
+    ));
+    assert!(body.len() <= 256);
+}
+
+#[test]
+fn async_driver_runs_the_same_exchange() {
+    for step in [1, 5, 64] {
+        let mut io = Script::new(REPLY, step);
+        let mut sim = Sim::new(1);
+        let (mut rx, mut tx) = ([0u8; 512], [0u8; 64]);
+        let mut d = Deadlines::new(Budgets::default(), Millis(0));
+        let req = request();
+        let fut = tlspost::async_driver::exchange(
+            &mut io,
+            &req,
+            &mut d,
+            Buffers {
+                rx: &mut rx,
+                tx: &mut tx,
+            },
+            &mut sim,
+        );
+        let out = block_on(fut).expect("async exchange");
+        assert_eq!((out.status, sim.body()), (200, &b"{\"a\":1}"[..]));
+        assert!(io.sent.ends_with(b"\r\n\r\n{\"t\":21.5}"));
+    }
+}
+
+/// Polls a future whose I/O is always ready.
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
