@@ -103,9 +103,13 @@ impl Answered {
             (Some(e), true) => {
                 let code = self.code.map(|c| format!(" (error {c})")).unwrap_or_default();
                 let ray = self.ray.as_ref().map(|r| format!(" Ray id: {r}.")).unwrap_or_default();
+                let mut hint = self.hint.trim_end_matches('.').to_string();
+                if let Some(first) = hint.get(..1) {
+                    hint = format!("{}{}", first.to_ascii_uppercase(), hint.get(1..).unwrap_or(""));
+                }
                 format!(
-                    "the {e} edge made this {status}{code}: {}; the origin never saw the request. {}.{ray}",
-                    self.what, self.hint
+                    "the {e} edge made this {status}{code}: {}; the origin never saw the request. {hint}.{ray}",
+                    self.what
                 )
             }
         }

@@ -109,6 +109,10 @@ pub struct CommonArgs {
     /// Print one JSON document (status, headers, body, timings, TLS facts, answered by, attempts).
     #[arg(long = "json-output")]
     pub json_output: bool,
+    /// Send the request N times from one client, as a device loop would: the connection is kept
+    /// alive (or, with `-H "Connection: close"`, the TLS session is resumed on each reconnect).
+    #[arg(long = "repeat", value_name = "N", default_value_t = 1)]
+    pub repeat: u32,
 }
 
 /// Arguments of `tlspost post`.
@@ -305,7 +309,18 @@ fn run(method: &str, a: &CommonArgs) -> u8 {
         headers,
         body,
     };
-    let result = client.send(&spec);
+    let mut last = exit::OK;
+    for _ in 0..a.repeat.max(1) {
+        last = once(a, &mut client, &spec);
+        if last != exit::OK {
+            break;
+        }
+    }
+    last
+}
+
+fn once(a: &CommonArgs, client: &mut Client, spec: &RequestSpec) -> u8 {
+    let result = client.send(spec);
     let mut err = std::io::stderr().lock();
     if a.trace {
         let _ = err.write_all(render(client.trace(), a.show_secrets).as_bytes());
