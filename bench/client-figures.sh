@@ -4,7 +4,9 @@
 # max RSS of each client (/usr/bin/time -v); peak heap of the library (bench/client-heap).
 #
 # Needs: nginx-light, tshark, curl, openssl, GNU time (Debian packages); run as root (capture on lo).
-# Usage: bench/client-figures.sh [--record]   (--record appends the table to bench/RESULTS.md)
+# Usage: bench/client-figures.sh [--record]   (--record appends the table to bench/RESULTS.md;
+#        BENCH_KEEP=DIR keeps the packet captures; BENCH_TICKETS=off makes nginx use stateful
+#        TLS 1.3 tickets from its session cache instead of stateless ones)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root_dir=$(pwd)
@@ -18,6 +20,7 @@ heap_bin=bench/client-heap/target/release/client-heap
 
 work=$(mktemp -d)
 cleanup() {
+  if [ -n "${BENCH_KEEP:-}" ]; then mkdir -p "$BENCH_KEEP" && cp "$work"/*.pcap "$BENCH_KEEP"/ 2>/dev/null || true; fi
   [ -n "${nginx_pid:-}" ] && kill "$nginx_pid" 2>/dev/null || true
   [ -n "${cap_pid:-}" ] && kill "$cap_pid" 2>/dev/null || true
   rm -rf "$work"
@@ -49,6 +52,7 @@ http {
   proxy_temp_path $work/proxy;
   ssl_protocols TLSv1.3;
   ssl_session_cache shared:bench:1m;
+  ssl_session_tickets ${BENCH_TICKETS:-on};
   server {
     listen 127.0.0.1:$port ssl;
     server_name $host;
@@ -108,8 +112,9 @@ measure() { # measure CLIENT CMD...  -> fills R[CLIENT.fresh|kept|resumed.*]
     kept=$(capture "$c-kept" "$@" --repeat 2)
     res=$(capture "$c-resumed" "$@" --repeat 2 -H "Connection: close")
   else
-    kept=$(capture "$c-kept" "$@" "$url" "$url")
-    res=$(capture "$c-resumed" "$@" -H "Connection: close" "$url" "$url")
+    # "$@" already ends with the URL; one more makes two requests.
+    kept=$(capture "$c-kept" "$@" "$url")
+    res=$(capture "$c-resumed" "$@" -H "Connection: close" "$url")
   fi
   read -r _ k_rtt k_cb k_sb k_cf k_sf <<<"$(echo "$kept" | head -1)"
   R[$c.kept]="$((k_rtt - f_rtt)) $((k_cb - f_cb)) $((k_sb - f_sb)) $((k_cf - f_cf)) $((k_sf - f_sf))"
@@ -136,7 +141,7 @@ table=$(
 
 ## tlspost post vs curl: round trips, bytes, memory per POST — $(date -u +%Y-%m-%d) (commit $commit)
 
-Same nginx ($(nginx -v 2>&1 | sed 's/.*: //'), TLS 1.3 only, ECDSA P-256 leaf signed by a pinned root, \`return 200\` with a
+Same nginx ($(nginx -v 2>&1 | sed 's/.*: //'), TLS 1.3 only, \`ssl_session_tickets ${BENCH_TICKETS:-on}\` with a shared session cache, ECDSA P-256 leaf signed by a pinned root, \`return 200\` with a
 40-byte JSON body), loopback, one run: \`bench/client-figures.sh\`. tlspost: release build of \`tlspost post\`;
 curl: $(curl --version | head -1 | cut -d' ' -f1-2,4-5). Request: the same 81-byte JSON POST (curl with
 \`-H "Content-Type: application/json" --data-binary\`). Round trips: per TCP stream, each time the client,

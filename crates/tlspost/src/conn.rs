@@ -58,13 +58,26 @@ impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(s) => s.write(buf),
-            Stream::Tls(s) => s.write(buf),
+            Stream::Tls(s) => {
+                // Queue the data, then write every pending record at once: the handshake's last
+                // flight (the client Finished) leaves with the first request bytes, in one segment.
+                let n = s.conn.writer().write(buf)?;
+                while s.conn.wants_write() {
+                    s.conn.write_tls(&mut s.sock)?;
+                }
+                Ok(n)
+            }
         }
     }
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Stream::Plain(s) => s.flush(),
-            Stream::Tls(s) => s.flush(),
+            Stream::Tls(s) => {
+                while s.conn.wants_write() {
+                    s.conn.write_tls(&mut s.sock)?;
+                }
+                s.sock.flush()
+            }
         }
     }
 }
@@ -228,8 +241,8 @@ pub(crate) fn handshake(
             inner: &mut tcp,
             trace: &mut *trace,
         };
-        match conn.complete_io(&mut counting) {
-            Ok(_) => {}
+        match step(&mut conn, &mut counting) {
+            Ok(()) => {}
             Err(e) => {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     return Err(timeout_err());
@@ -274,6 +287,29 @@ pub(crate) fn handshake(
         chain,
     };
     Ok((Stream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))), info))
+}
+
+/// One step of the handshake: write what is pending, else read and process one batch of records.
+/// Unlike `complete_io`, stops as soon as the handshake is done, leaving the client's last flight
+/// queued so that it leaves together with the request.
+fn step(conn: &mut ClientConnection, io: &mut Counting<'_>) -> io::Result<()> {
+    if conn.wants_write() {
+        conn.write_tls(io)?;
+        return Ok(());
+    }
+    if conn.read_tls(io)? == 0 {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    if let Err(e) = conn.process_new_packets() {
+        // Send the alert rustls queued, so the server's log says why.
+        while conn.wants_write() {
+            if conn.write_tls(io).is_err() {
+                break;
+            }
+        }
+        return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+    }
+    Ok(())
 }
 
 /// Passes raw socket bytes to the trace (for byte counts during the handshake).
