@@ -2,6 +2,8 @@
 # tlspost post vs curl against the same nginx in one run: round trips and bytes on the wire per POST
 # (fresh connection, kept-alive, resumed), counted from packet captures on loopback with tshark;
 # max RSS of each client (/usr/bin/time -v); peak heap of the library (bench/client-heap).
+# nginx serves an ECDSA P-256 leaf + intermediate (root -> intermediate -> leaf, like a public CA);
+# curl runs twice: with its default request head, and with the head tlspost sends.
 #
 # Needs: nginx-light, tshark, curl, openssl, GNU time (Debian packages); run as root (capture on lo).
 # Usage: bench/client-figures.sh [--record]   (--record appends the table to bench/RESULTS.md;
@@ -15,8 +17,9 @@ record=${1:-}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root_dir/target/client-release}
 cargo build --release --locked -p tlspost-cli >/dev/null 2>&1 || cargo build --release --locked -p tlspost-cli
 tlspost="$CARGO_TARGET_DIR/release/tlspost"
-(cd bench/client-heap && CARGO_TARGET_DIR=target cargo build --release --quiet)
-heap_bin=bench/client-heap/target/release/client-heap
+# client-heap is its own workspace (its own lock file); built beside the CLI.
+(cd bench/client-heap && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/client-heap" cargo build --release --locked --quiet)
+heap_bin=$CARGO_TARGET_DIR/client-heap/release/client-heap
 
 work=$(mktemp -d)
 cleanup() {
@@ -28,15 +31,48 @@ cleanup() {
 trap cleanup EXIT
 
 host=bench.tlspost.test
-# PKI: EC P-256 root -> leaf for $host.
+# PKI like a public CA's, all ECDSA P-256 (like Cloudflare's edge certificates): root -> intermediate
+# -> leaf for $host (SANs for the name and its wildcard, AIA, CRL distribution point, policy); nginx
+# serves leaf + intermediate, the root is pinned by the clients.
+ca_url=http://ca.tlspost.test
 openssl ecparam -name prime256v1 -genkey -noout -out "$work/root.key" 2>/dev/null
-openssl req -x509 -new -key "$work/root.key" -subj "/CN=tlspost bench root" -days 30 -out "$work/root.pem" \
-  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+openssl req -x509 -new -key "$work/root.key" -subj "/C=US/O=tlspost bench Trust/CN=tlspost bench Root E1" -days 3650 \
+  -out "$work/root.pem" -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+openssl ecparam -name prime256v1 -genkey -noout -out "$work/int.key" 2>/dev/null
+openssl req -new -key "$work/int.key" -subj "/C=US/O=tlspost bench Trust/CN=tlspost bench Issuing E11" \
+  -out "$work/int.csr" 2>/dev/null
+cat >"$work/int.ext" <<EOF
+basicConstraints=critical,CA:TRUE,pathlen:0
+keyUsage=critical,keyCertSign,cRLSign,digitalSignature
+extendedKeyUsage=serverAuth,clientAuth
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid
+authorityInfoAccess=caIssuers;URI:$ca_url/root-e1.der
+crlDistributionPoints=URI:$ca_url/root-e1.crl
+certificatePolicies=2.23.140.1.2.1
+EOF
+openssl x509 -req -in "$work/int.csr" -CA "$work/root.pem" -CAkey "$work/root.key" -CAcreateserial \
+  -days 1095 -extfile "$work/int.ext" -out "$work/int.pem" 2>/dev/null
 openssl ecparam -name prime256v1 -genkey -noout -out "$work/leaf.key" 2>/dev/null
 openssl req -new -key "$work/leaf.key" -subj "/CN=$host" -out "$work/leaf.csr" 2>/dev/null
-printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' "$host" >"$work/ext"
-openssl x509 -req -in "$work/leaf.csr" -CA "$work/root.pem" -CAkey "$work/root.key" -CAcreateserial \
-  -days 30 -extfile "$work/ext" -out "$work/leaf.pem" 2>/dev/null
+cat >"$work/ext" <<EOF
+subjectAltName=DNS:$host,DNS:*.$host
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid
+authorityInfoAccess=OCSP;URI:http://o.ca.tlspost.test,caIssuers;URI:$ca_url/e11.der
+crlDistributionPoints=URI:$ca_url/e11.crl
+certificatePolicies=2.23.140.1.2.1
+EOF
+openssl x509 -req -in "$work/leaf.csr" -CA "$work/int.pem" -CAkey "$work/int.key" -CAcreateserial \
+  -days 90 -extfile "$work/ext" -out "$work/leaf.pem" 2>/dev/null
+cat "$work/leaf.pem" "$work/int.pem" >"$work/chain.pem"
+der_size() { openssl x509 -in "$1" -outform der | wc -c; }
+leaf_der=$(der_size "$work/leaf.pem")
+int_der=$(der_size "$work/int.pem")
+root_der=$(der_size "$work/root.pem")
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
   echo $((20000 + RANDOM % 20000)))
@@ -56,7 +92,7 @@ http {
   server {
     listen 127.0.0.1:$port ssl;
     server_name $host;
-    ssl_certificate $work/leaf.pem;
+    ssl_certificate $work/chain.pem;
     ssl_certificate_key $work/leaf.key;
     location / { default_type application/json; return 200 '{"access_token":"abc","expires_in":3600}'; }
   }
@@ -74,6 +110,10 @@ json='{"grant_type":"client_credentials","client_id":"dev-42","client_secret":"s
 tl=("$tlspost" post "$url" --json "$json" --cacert "$work/root.pem" --resolve "$host:$port:127.0.0.1")
 cu=(curl -sS -o /dev/null --cacert "$work/root.pem" --resolve "$host:$port:127.0.0.1"
   -H "Content-Type: application/json" --data-binary "$json")
+# curl sending the very head tlspost sends (same headers, other order): its User-Agent, Accept-Encoding:
+# identity (a device cannot inflate gzip), no Accept, and Connection: keep-alive (added per run below).
+tl_version=$("$tlspost" --version | awk '{print $2}')
+cu_head=("${cu[@]}" -A "tlspost/$tl_version" -H "Accept-Encoding: identity" -H "Accept:")
 
 # capture NAME CMD...: runs CMD under a loopback capture; prints per TCP stream
 # "stream rtts client_payload_bytes server_payload_bytes client_frame_bytes server_frame_bytes".
@@ -101,11 +141,12 @@ capture() {
 }
 
 declare -A R
-measure() { # measure CLIENT CMD...  -> fills R[CLIENT.fresh|kept|resumed.*]
+measure() { # measure CLIENT CMD...  -> fills R[CLIENT.fresh|kept|resumed.*]; curl CMDs end with the URL
   local c=$1
   shift
-  local fresh kept res
-  fresh=$(capture "$c-fresh" "$@")
+  local fresh kept res keep=()
+  [ "$c" = curl-head ] && keep=(-H "Connection: keep-alive")
+  fresh=$(capture "$c-fresh" "$@" "${keep[@]}")
   read -r _ f_rtt f_cb f_sb f_cf f_sf <<<"$(echo "$fresh" | head -1)"
   R[$c.fresh]="$f_rtt $f_cb $f_sb $f_cf $f_sf"
   if [ "$c" = tlspost ]; then
@@ -113,7 +154,7 @@ measure() { # measure CLIENT CMD...  -> fills R[CLIENT.fresh|kept|resumed.*]
     res=$(capture "$c-resumed" "$@" --repeat 2 -H "Connection: close")
   else
     # "$@" already ends with the URL; one more makes two requests.
-    kept=$(capture "$c-kept" "$@" "$url")
+    kept=$(capture "$c-kept" "$@" "${keep[@]}" "$url")
     res=$(capture "$c-resumed" "$@" -H "Connection: close" "$url")
   fi
   read -r _ k_rtt k_cb k_sb k_cf k_sf <<<"$(echo "$kept" | head -1)"
@@ -125,6 +166,7 @@ measure() { # measure CLIENT CMD...  -> fills R[CLIENT.fresh|kept|resumed.*]
 
 measure tlspost "${tl[@]}"
 measure curl "${cu[@]}" "$url"
+measure curl-head "${cu_head[@]}" "$url"
 
 rss() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ {print $2}'; }
 rss_tl=$(rss "${tl[@]}")
@@ -133,33 +175,58 @@ heap=$("$heap_bin" "$url" "$work/root.pem" "$host:$port:127.0.0.1" "$json")
 
 row() { # row LABEL CLIENT KIND
   read -r rtt cb sb cf sf <<<"${R[$2.$3]}"
-  echo "| $1 | $2 | **$rtt** | $cb | $sb | $((cb + sb)) | $((cf + sf)) |"
+  local name=$2
+  [ "$2" = curl-head ] && name="curl, tlspost's head"
+  echo "| $1 | $name | **$rtt** | $cb | $sb | $((cb + sb)) | $((cf + sf)) |"
+}
+total() { read -r _ cb sb _ _ <<<"${R[$1.$2]}"; echo $((cb + sb)); }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# ratios CLIENT: resumed ÷ fresh for the whole POST, and for the handshake alone (each minus the
+# kept-alive POST, which is the request and response without any handshake).
+ratios() {
+  local f k r
+  f=$(total "$1" fresh)
+  k=$(total "$1" kept)
+  r=$(total "$1" resumed)
+  echo "whole POST $r ÷ $f = **$(ratio "$r" "$f")**, handshake alone $((r - k)) ÷ $((f - k)) = **$(ratio $((r - k)) $((f - k)))**"
 }
 commit=$(git rev-parse --short HEAD)
+# The binaries are built from the working tree: say so when it differs from the commit.
+if [ -n "$(git status --porcelain --untracked-files=no -- crates bench/client-heap Cargo.lock)" ]; then
+  commit="$commit with uncommitted changes"
+fi
 table=$(
   cat <<EOF
 
 ## tlspost post vs curl: round trips, bytes, memory per POST — $(date -u +%Y-%m-%d) (commit $commit)
 
-Same nginx ($(nginx -v 2>&1 | sed 's/.*: //'), TLS 1.3 only, \`ssl_session_tickets ${BENCH_TICKETS:-on}\` with a shared session cache, ECDSA P-256 leaf signed by a pinned root, \`return 200\` with a
-40-byte JSON body), loopback, one run: \`bench/client-figures.sh\`. tlspost: release build of \`tlspost post\`;
-curl: $(curl --version | head -1 | cut -d' ' -f1-2,4-5). Request: the same 81-byte JSON POST (curl with
-\`-H "Content-Type: application/json" --data-binary\`). Round trips: per TCP stream, each time the client,
-having sent a SYN or payload, waits for server payload (SYN-ACK counts). Bytes: TCP payload (TLS records)
-per direction, and whole frames (with TCP/IP headers) both ways. Kept-alive = (two POSTs on one
-connection) − (one POST); resumed = the second connection of two POSTs sent with \`Connection: close\`
-(tlspost \`--repeat 2\`, curl two URLs).
+Same nginx ($(nginx -v 2>&1 | sed 's/.*: //'), TLS 1.3 only, \`ssl_session_tickets ${BENCH_TICKETS:-on}\` with a shared session cache, \`return 200\` with a
+40-byte JSON body), loopback, one run: \`$( [ -n "${BENCH_TICKETS:-}" ] && echo "BENCH_TICKETS=$BENCH_TICKETS ")bench/client-figures.sh\`. Chain: ECDSA P-256 throughout,
+root → intermediate → leaf, served as leaf (${leaf_der} bytes DER: two SANs, AIA, CRL point, policy) + intermediate
+(${int_der} bytes); the root (${root_der} bytes) is pinned by both clients (\`--cacert\`). tlspost: release build of
+\`tlspost post\` $tl_version; curl: $(curl --version | head -1 | cut -d' ' -f1-2,4-5). Request: the same 81-byte JSON POST; curl with
+\`-H "Content-Type: application/json" --data-binary\` and its default head, and again with tlspost's head
+(\`-A tlspost/$tl_version -H 'Accept-Encoding: identity' -H 'Connection: keep-alive' -H 'Accept:'\`, "curl, tlspost's
+head"). Round trips: per TCP stream, each time the client, having sent a SYN or payload, waits for server
+payload (SYN-ACK counts). Bytes: TCP payload (TLS records) per direction, and whole frames (with TCP/IP
+headers) both ways. Kept-alive = (two POSTs on one connection) − (one POST); resumed = the second
+connection of two POSTs sent with \`Connection: close\` (tlspost \`--repeat 2\`, curl two URLs).
 
 | POST | client | round trips | client→server bytes | server→client bytes | payload total | frames total |
 |---|---|---|---|---|---|---|
 $(row fresh tlspost fresh)
 $(row fresh curl fresh)
+$(row fresh curl-head fresh)
 $(row kept-alive tlspost kept)
 $(row kept-alive curl kept)
+$(row kept-alive curl-head kept)
 $(row resumed tlspost resumed)
 $(row resumed curl resumed)
+$(row resumed curl-head resumed)
 
-Connections opened: kept-alive run tlspost ${R[tlspost.kept_streams]}, curl ${R[curl.kept_streams]}; resumed run tlspost ${R[tlspost.resumed_streams]}, curl ${R[curl.resumed_streams]}.
+Connections opened: kept-alive run tlspost ${R[tlspost.kept_streams]}, curl ${R[curl.kept_streams]}, curl with tlspost's head ${R[curl-head.kept_streams]}; resumed run tlspost ${R[tlspost.resumed_streams]}, curl ${R[curl.resumed_streams]}, curl with tlspost's head ${R[curl-head.resumed_streams]}.
+
+Resumed ÷ fresh payload bytes (target ≤ 0.5): tlspost $(ratios tlspost); curl $(ratios curl).
 
 | memory | value | command |
 |---|---|---|
