@@ -1,6 +1,5 @@
 //! One connection: read requests off the raw stream, frame them without normalising, record, answer.
 
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -17,7 +16,8 @@ use crate::respond::{self, Plan};
 
 /// What is known about a connection before its first request.
 pub(crate) struct ConnInfo {
-    pub peer: SocketAddr,
+    /// Peer address as text, made once per connection.
+    pub peer: String,
     pub tls: Option<Arc<TlsFacts>>,
     pub accepted: Instant,
     pub id: u64,
@@ -52,7 +52,7 @@ pub(crate) async fn accept_loop(state: Arc<State>, listener: TcpListener, tls: b
         tokio::spawn(async move {
             let _permit = permit;
             let info = ConnInfo {
-                peer,
+                peer: peer.to_string(),
                 tls: None,
                 accepted: Instant::now(),
                 id: st.conns.fetch_add(1, Ordering::Relaxed) + 1,
@@ -70,7 +70,7 @@ pub(crate) fn base_capture(info: &ConnInfo, first: Instant, wall_ms: i64, seq: u
     Capture {
         time: rfc3339(wall_ms),
         time_ms: wall_ms,
-        peer: info.peer.to_string(),
+        peer: info.peer.clone(),
         scheme: if info.tls.is_some() { "https" } else { "http" }.into(),
         timing: crate::record::Timing {
             first_byte_us: micros(first.saturating_duration_since(info.accepted)),
@@ -128,11 +128,25 @@ fn lint_into(cap: &mut Capture) {
         .collect();
 }
 
+fn version(minor: u8) -> String {
+    if minor == 0 { "HTTP/1.0" } else { "HTTP/1.1" }.into()
+}
+
+/// The parsed head into the capture (a copy: for requests that end early, the head stays in use).
 fn fill_head(cap: &mut Capture, head: &Head) {
     cap.method = Some(head.method.clone());
     cap.target = Some(head.target.clone());
-    cap.version = Some(format!("HTTP/1.{}", head.minor));
+    cap.version = Some(version(head.minor));
     cap.headers = head.headers.clone();
+    cap.head_len = head.len;
+}
+
+/// The parsed head into the capture, moved (the request is complete and its plan made).
+fn move_head(cap: &mut Capture, head: Head) {
+    cap.version = Some(version(head.minor));
+    cap.method = Some(head.method);
+    cap.target = Some(head.target);
+    cap.headers = head.headers;
     cap.head_len = head.len;
 }
 
@@ -143,6 +157,9 @@ where
 {
     let limits = state.cfg.limits.clone();
     let mut seq = 0u32;
+    // Reused for every response on this connection: the echo body and the bytes sent.
+    let mut echo = Vec::new();
+    let mut out = Vec::new();
     loop {
         let mut reads = 0usize;
         if buf.is_empty() {
@@ -216,7 +233,6 @@ where
                 return;
             }
         };
-        fill_head(&mut cap, &head);
         if info.tls.is_none() && head.target.starts_with("/_tlspost") {
             crate::ui::serve_connection(state.clone(), Prefixed::new(buf, s)).await;
             return;
@@ -226,6 +242,7 @@ where
         let kind = match framing::body_kind(&head) {
             Ok(k) => k,
             Err(e) => {
+                fill_head(&mut cap, &head);
                 cap.raw = std::mem::take(&mut buf);
                 cap.reads = reads;
                 cap.error = Some(e.to_string());
@@ -258,6 +275,7 @@ where
                     Ok(Chunked::Partial) if have as u64 <= limits.max_body + 64 * 1024 => Some(Err(())),
                     Ok(Chunked::Partial) => None,
                     Err(e) => {
+                        fill_head(&mut cap, &head);
                         cap.raw = std::mem::take(&mut buf);
                         cap.reads = reads;
                         cap.error = Some(e.to_string());
@@ -269,6 +287,7 @@ where
             match done {
                 Some(Ok(end)) => break end,
                 None => {
+                    fill_head(&mut cap, &head);
                     cap.raw = std::mem::take(&mut buf);
                     cap.reads = reads;
                     cap.error = Some(format!(
@@ -294,6 +313,7 @@ where
                 Ok(_) => reads += 1,
                 Err(e) => {
                     let timeout = matches!(e, ReadEnd::Timeout);
+                    fill_head(&mut cap, &head);
                     cap.raw = std::mem::take(&mut buf);
                     cap.reads = reads;
                     cap.error = Some(e.describe(cap.raw.len()) + " (the body is incomplete)");
@@ -310,22 +330,29 @@ where
         let mut plan = respond::plan(state.cfg.profile, &state.cfg.rules, &head, &cap);
         plan.close |= !head.keep_alive();
         cap.status = plan.status;
+        let (minor, is_head) = (head.minor, head.method == "HEAD");
+        move_head(&mut cap, head);
         let cap = match state.store.put(cap).await {
             Ok(c) => c,
             Err(e) => {
-                let msg = format!("tlspost serve could not store this request: {e}\n");
-                let _ = write_response(&mut s, head.minor, &head.method, &simple(503, msg), 0).await;
+                let msg = simple(503, format!("tlspost serve could not store this request: {e}\n"));
+                let body = msg.body.as_deref().unwrap_or_default();
+                let _ = write_response(&mut s, &mut out, minor, is_head, &msg, body, 0).await;
                 return;
             }
         };
-        let id = cap.id;
-        if plan.body.is_none() {
-            plan.body = Some(respond::echo(&cap));
-        }
+        let body: &[u8] = match &plan.body {
+            Some(b) => b,
+            None => {
+                echo.clear();
+                respond::echo_into(&cap, &mut echo);
+                &echo
+            }
+        };
         if !plan.delay.is_zero() {
             tokio::time::sleep(plan.delay).await;
         }
-        if write_response(&mut s, head.minor, &head.method, &plan, id)
+        if write_response(&mut s, &mut out, minor, is_head, &plan, body, cap.id)
             .await
             .is_err()
             || plan.close
@@ -354,36 +381,47 @@ async fn fail<S: AsyncWrite + Unpin>(state: &State, s: &mut S, mut cap: Capture,
     let why = cap.error.clone().unwrap_or_default();
     let id = state.store.put(cap).await.map_or(0, |c| c.id);
     if status != 0 {
-        let text = format!("{} {}: {why}\n", status, respond::reason(status));
-        let _ = write_response(s, 1, "", &simple(status, text), id).await;
+        let plan = simple(status, format!("{} {}: {why}\n", status, respond::reason(status)));
+        let body = plan.body.as_deref().unwrap_or_default();
+        let _ = write_response(s, &mut Vec::new(), 1, false, &plan, body, id).await;
     }
     let _ = s.shutdown().await;
 }
 
+/// Send `plan` with `body` (for a HEAD request or a status without content, the head only),
+/// built in `out` and written at once.
 async fn write_response<S: AsyncWrite + Unpin>(
     s: &mut S,
+    out: &mut Vec<u8>,
     minor: u8,
-    method: &str,
+    is_head: bool,
     plan: &Plan,
+    body: &[u8],
     id: i64,
 ) -> std::io::Result<()> {
-    let body = plan.body.as_deref().unwrap_or_default();
+    use std::io::Write as _;
     let chunked = plan.chunked && minor >= 1;
-    let mut out = Vec::with_capacity(256 + body.len());
-    out.extend_from_slice(format!("HTTP/1.{minor} {} {}\r\n", plan.status, respond::reason(plan.status)).as_bytes());
+    out.clear();
+    out.reserve(256 + body.len());
+    write!(
+        out,
+        "HTTP/1.{minor} {} {}\r\n",
+        plan.status,
+        respond::reason(plan.status)
+    )?;
     if !plan.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("server")) {
         out.extend_from_slice(b"Server: tlspost-capture\r\n");
     }
     for (n, v) in &plan.headers {
-        out.extend_from_slice(format!("{n}: {v}\r\n").as_bytes());
+        write!(out, "{n}: {v}\r\n")?;
     }
     if id > 0 {
-        out.extend_from_slice(format!("X-Tlspost-Capture: {id}\r\n").as_bytes());
+        write!(out, "X-Tlspost-Capture: {id}\r\n")?;
     }
     if chunked {
         out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
     } else {
-        out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+        write!(out, "Content-Length: {}\r\n", body.len())?;
     }
     if plan.close {
         out.extend_from_slice(b"Connection: close\r\n");
@@ -391,10 +429,10 @@ async fn write_response<S: AsyncWrite + Unpin>(
         out.extend_from_slice(b"Connection: keep-alive\r\n");
     }
     out.extend_from_slice(b"\r\n");
-    if method != "HEAD" && plan.status >= 200 && plan.status != 204 && plan.status != 304 {
+    if !is_head && plan.status >= 200 && plan.status != 204 && plan.status != 304 {
         if chunked {
             for part in body.chunks(4096) {
-                out.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+                write!(out, "{:x}\r\n", part.len())?;
                 out.extend_from_slice(part);
                 out.extend_from_slice(b"\r\n");
             }
@@ -403,7 +441,7 @@ async fn write_response<S: AsyncWrite + Unpin>(
             out.extend_from_slice(body);
         }
     }
-    s.write_all(&out).await?;
+    s.write_all(out).await?;
     s.flush().await
 }
 

@@ -288,11 +288,24 @@ struct Echo<'a> {
     peer: &'a str,
     tls: Option<EchoTls<'a>>,
     findings: &'a [crate::record::FindingRecord],
-    capture: String,
+    #[serde(serialize_with = "capture_link")]
+    capture: i64,
+}
+
+/// The capture's UI page, written straight into the output.
+fn capture_link<S: serde::Serializer>(id: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("/_tlspost/captures/{id}"))
 }
 
 /// The JSON echo of a stored capture.
 pub fn echo(c: &Capture) -> Vec<u8> {
+    let mut out = Vec::new();
+    echo_into(c, &mut out);
+    out
+}
+
+/// The JSON echo of a stored capture, appended to `out` (a buffer reused per connection).
+pub fn echo_into(c: &Capture, out: &mut Vec<u8>) {
     let body = c.raw_body();
     let e = Echo {
         id: c.id,
@@ -311,11 +324,14 @@ pub fn echo(c: &Capture) -> Vec<u8> {
             ja4: &t.ja4,
         }),
         findings: &c.findings,
-        capture: format!("/_tlspost/captures/{}", c.id),
+        capture: c.id,
     };
-    let mut out = serde_json::to_vec_pretty(&e).unwrap_or_default();
+    let start = out.len();
+    if serde_json::to_writer_pretty(&mut *out, &e).is_err() {
+        // Serializing borrowed strings and numbers does not fail; never send half a document.
+        out.truncate(start);
+    }
     out.push(b'\n');
-    out
 }
 
 /// Reason phrase for a status.

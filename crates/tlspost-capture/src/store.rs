@@ -10,7 +10,9 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::Error;
 use crate::record::Capture;
 
-type Job = (Box<Capture>, oneshot::Sender<Result<Arc<Capture>, String>>);
+/// A capture to write and where to acknowledge it. The capture is already in its `Arc` (the
+/// writer holds the only reference until it acknowledges), so nothing is copied on the way back.
+type Job = (Arc<Capture>, oneshot::Sender<Result<Arc<Capture>, String>>);
 
 /// Handle to the store: clone freely.
 #[derive(Clone)]
@@ -77,7 +79,7 @@ impl Store {
         let (done, wait) = oneshot::channel();
         // The queue is bounded: when the disk falls behind, connections wait here.
         self.tx
-            .send((Box::new(capture), done))
+            .send((Arc::new(capture), done))
             .await
             .map_err(|_| "the store thread stopped".to_string())?;
         wait.await.map_err(|_| "the store thread stopped".to_string())?
@@ -148,19 +150,21 @@ fn writer_loop(
     keep: Option<u64>,
     events: &broadcast::Sender<Arc<Capture>>,
 ) {
+    // Reused across batches: the jobs and each row's JSON.
+    let mut batch: Vec<Job> = Vec::with_capacity(512);
+    let mut json = Vec::with_capacity(1024);
     while let Some(first) = rx.blocking_recv() {
-        let mut batch = vec![first];
+        batch.push(first);
         while batch.len() < 512 {
             match rx.try_recv() {
                 Ok(j) => batch.push(j),
                 Err(_) => break,
             }
         }
-        let result = write_batch(c, &mut batch, keep);
-        for (capture, done) in batch {
+        let result = write_batch(c, &mut batch, keep, &mut json);
+        for (capture, done) in batch.drain(..) {
             match &result {
                 Ok(()) => {
-                    let capture: Arc<Capture> = Arc::from(capture);
                     // Only keep captures around for the live list when someone is watching.
                     if events.receiver_count() > 0 {
                         let _ = events.send(capture.clone());
@@ -175,7 +179,7 @@ fn writer_loop(
     }
 }
 
-fn write_batch(c: &mut Connection, batch: &mut [Job], keep: Option<u64>) -> Result<(), String> {
+fn write_batch(c: &mut Connection, batch: &mut [Job], keep: Option<u64>, json: &mut Vec<u8>) -> Result<(), String> {
     let tx = c.transaction().map_err(|e| format!("begin: {e}"))?;
     {
         let mut st = tx
@@ -185,6 +189,7 @@ fn write_batch(c: &mut Connection, batch: &mut [Job], keep: Option<u64>) -> Resu
             .prepare_cached("INSERT OR IGNORE INTO tls_facts (key, json) VALUES (?1, ?2)")
             .map_err(|e| e.to_string())?;
         for (capture, _) in batch.iter_mut() {
+            let capture = Arc::get_mut(capture).ok_or("a queued capture is shared before it is stored")?;
             // TLS facts are the same for every request on a connection (and often across
             // connections): stored once, by content.
             let tls = capture.tls.take();
@@ -200,10 +205,12 @@ fn write_batch(c: &mut Connection, batch: &mut [Job], keep: Option<u64>) -> Resu
             };
             // The bytes go in their own column; the rest as JSON.
             let raw = std::mem::take(&mut capture.raw);
-            let json = serde_json::to_string(&**capture);
+            json.clear();
+            let meta = serde_json::to_writer(&mut *json, &*capture);
             capture.raw = raw;
-            let json = json.map_err(|e| e.to_string())?;
-            st.execute(params![capture.time_ms, capture.raw, json, tls_key])
+            meta.map_err(|e| e.to_string())?;
+            let meta = std::str::from_utf8(json).map_err(|e| e.to_string())?;
+            st.execute(params![capture.time_ms, capture.raw, meta, tls_key])
                 .map_err(|e| format!("insert: {e}"))?;
             capture.tls = tls;
             capture.id = tx.last_insert_rowid();
