@@ -52,6 +52,9 @@ pub static ALL: &[&dyn SignatureVerificationAlgorithm] = &[
 ];
 
 /// Hashes `message` with the given hash into `out`, returning the digest slice.
+///
+/// Not inlined: the hash state lives only while hashing, not during the curve arithmetic.
+#[inline(never)]
 fn digest<'o>(hash: Hash, message: &[u8], out: &'o mut [u8; 48]) -> &'o [u8] {
     use p256::ecdsa::signature::digest::Digest;
     match hash {
@@ -86,22 +89,12 @@ pub(crate) fn verify_ecdsa(
 
 impl SignatureVerificationAlgorithm for Ecdsa {
     fn verify_signature(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), InvalidSignature> {
-        use p256::ecdsa::signature::hazmat::PrehashVerifier;
         let mut buf = [0u8; 48];
         let prehash = digest(self.hash, message, &mut buf);
-        let ok = match self.curve {
-            Curve::P256 => {
-                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| InvalidSignature)?;
-                let sig = p256::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
-                key.verify_prehash(prehash, &sig).is_ok()
-            }
-            Curve::P384 => {
-                let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| InvalidSignature)?;
-                let sig = p384::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
-                key.verify_prehash(prehash, &sig).is_ok()
-            }
-        };
-        if ok { Ok(()) } else { Err(InvalidSignature) }
+        match self.curve {
+            Curve::P256 => verify_p256(public_key, prehash, signature),
+            Curve::P384 => verify_p384(public_key, prehash, signature),
+        }
     }
 
     fn public_key_alg_id(&self) -> AlgorithmIdentifier {
@@ -117,4 +110,23 @@ impl SignatureVerificationAlgorithm for Ecdsa {
             Hash::Sha384 => alg_id::ECDSA_SHA384,
         }
     }
+}
+
+/// ECDSA P-256 over a prehash. Each curve has its own frame (`#[inline(never)]`): inlined together,
+/// the P-384 locals would sit on the stack during a P-256 verification too.
+#[inline(never)]
+fn verify_p256(public_key: &[u8], prehash: &[u8], signature: &[u8]) -> Result<(), InvalidSignature> {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| InvalidSignature)?;
+    let sig = p256::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
+    key.verify_prehash(prehash, &sig).map_err(|_| InvalidSignature)
+}
+
+/// ECDSA P-384 over a prehash; see [`verify_p256`].
+#[inline(never)]
+fn verify_p384(public_key: &[u8], prehash: &[u8], signature: &[u8]) -> Result<(), InvalidSignature> {
+    use p384::ecdsa::signature::hazmat::PrehashVerifier;
+    let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| InvalidSignature)?;
+    let sig = p384::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
+    key.verify_prehash(prehash, &sig).map_err(|_| InvalidSignature)
 }

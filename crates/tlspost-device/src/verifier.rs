@@ -82,6 +82,7 @@ impl<'r, CipherSuite: TlsCipherSuite> PinnedVerifier<'r, CipherSuite> {
         self.check(host, &ders).map(|k| LeafKeyInfo { kind: k.kind })
     }
 
+    #[inline(never)]
     fn check(&self, host: &str, ders: &[CertificateDer<'_>]) -> Result<LeafKey, VerifyError> {
         let name = ServerName::try_from(host).map_err(|_| VerifyError::InvalidServerName)?;
         let (leaf_der, intermediates) = ders.split_first().ok_or(VerifyError::EmptyChain)?;
@@ -112,6 +113,7 @@ impl<'r, CipherSuite: TlsCipherSuite> PinnedVerifier<'r, CipherSuite> {
         Ok(leaf_key)
     }
 
+    #[inline(never)]
     fn verify_certificate_inner(
         &mut self,
         transcript: &CipherSuite::Hash,
@@ -137,6 +139,7 @@ impl<'r, CipherSuite: TlsCipherSuite> PinnedVerifier<'r, CipherSuite> {
         Ok(())
     }
 
+    #[inline(never)]
     fn verify_signature_inner(&mut self, verify: &CertificateVerifyRef<'_>) -> Result<(), VerifyError> {
         let transcript = self.transcript.take().ok_or(VerifyError::OutOfOrder)?;
         let leaf = self.leaf.take().ok_or(VerifyError::OutOfOrder)?;

@@ -5,7 +5,7 @@ mod common;
 
 use std::net::SocketAddr;
 
-use common::{Ca, P256, now, post, request_bytes};
+use common::{Ca, P256, now, post, post_with_write_buffer, request_bytes};
 use tlspost_capture::{Config, Server};
 use tlspost_device::{ConnectError, VerifyError};
 
@@ -77,6 +77,40 @@ fn serve_for_a_name_it_does_not_hold_is_not_valid_for_name() {
     match post(port(&server), "api.example.com", &[&ca], now()) {
         Err(ConnectError::Verify(e)) => assert_eq!(e, VerifyError::NotValidForName),
         Err(e) => panic!("expected NotValidForName, got {e}"),
+        Ok(a) => panic!("expected refusal, got HTTP {}", a.status),
+    }
+}
+
+/// firmware/rv32-qemu sends with a 512-byte TLS write buffer: every record it writes (the
+/// ClientHello, the client Finished, the request) must fit.
+#[test]
+fn a_512_byte_write_buffer_carries_the_whole_post() {
+    let (server, _dir, ca) = start();
+    let a = post_with_write_buffer(port(&server), HOST, &[&ca], now(), 512).expect("handshake and POST");
+    assert_eq!(a.status, 200);
+    assert!(
+        a.handshake_bytes.1 < 512,
+        "handshake bytes sent: {:?}",
+        a.handshake_bytes
+    );
+}
+
+/// The longest legal host name (253 characters) still fits the ClientHello into 512 bytes: the
+/// server answers (and the verifier then refuses its certificate for that name).
+#[test]
+fn a_512_byte_write_buffer_fits_the_client_hello_for_a_253_character_host() {
+    let (server, _dir, ca) = start();
+    let host = format!(
+        "{}.{}.{}.{}",
+        "a".repeat(63),
+        "b".repeat(63),
+        "c".repeat(63),
+        "d".repeat(61)
+    );
+    assert_eq!(host.len(), 253);
+    match post_with_write_buffer(port(&server), &host, &[&ca], now(), 512) {
+        Err(ConnectError::Verify(e)) => assert_eq!(e, VerifyError::NotValidForName),
+        Err(e) => panic!("expected NotValidForName (the ClientHello went out), got {e}"),
         Ok(a) => panic!("expected refusal, got HTTP {}", a.status),
     }
 }

@@ -1,7 +1,7 @@
 //! The POST through reqwless: TLS with the pinned CA, request out, whole response in, printed.
 //!
 //! The same request (path, `Content-Type: application/json`, body) and the same buffer sizes as
-//! `firmware/rv32-qemu/src/post.rs`: TLS read 16,640, TLS write 1,024, response head 1,024, body
+//! `firmware/rv32-qemu/src/post.rs`: TLS read 16,640, TLS write 512, response head 1,024, body
 //! chunks 256.
 
 use core::fmt::Write as _;
@@ -25,14 +25,19 @@ const BODY: &[u8] = br#"{"device":"rv32-qemu","t":21.5}"#;
 /// Runs the POST; prints what happened; true when a 200 with a body arrived.
 pub fn run(con: &mut Console) -> bool {
     let mut rx = [0u8; 16_640];
-    let mut tx = [0u8; 1_024];
+    let mut tx = [0u8; 512];
     let mut head = [0u8; 1_024];
     let stack = UartStack;
-    let tls = TlsConfig::new(mtime(), &mut rx, &mut tx, TlsVerify::Certificate {
-        ca: ROOT,
-        cert: None,
-        key: None,
-    });
+    let tls = TlsConfig::new(
+        mtime(),
+        &mut rx,
+        &mut tx,
+        TlsVerify::Certificate {
+            ca: ROOT,
+            cert: None,
+            key: None,
+        },
+    );
     let mut client = HttpClient::new_with_tls(&stack, &stack, tls);
     let fut = post(con, &mut client, &mut head);
     let size = core::mem::size_of_val(&fut);
@@ -41,11 +46,7 @@ pub fn run(con: &mut Console) -> bool {
     ok
 }
 
-async fn post(
-    con: &mut Console,
-    client: &mut HttpClient<'_, UartStack, UartStack>,
-    head: &mut [u8],
-) -> bool {
+async fn post(con: &mut Console, client: &mut HttpClient<'_, UartStack, UartStack>, head: &mut [u8]) -> bool {
     let t0 = mtime();
     let handle = match client.request(Method::POST, URL).await {
         Ok(h) => h,

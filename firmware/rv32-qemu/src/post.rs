@@ -25,11 +25,26 @@ fn parse_u64(s: &str) -> u64 {
         .fold(0u64, |a, d| a.wrapping_mul(10).wrapping_add(u64::from(d - b'0')))
 }
 
+type Tls<'a> = TlsConnection<'a, UartLink, Aes128GcmSha256>;
+
 /// Runs the POST; prints what happened; true when a 200 with a body arrived.
+///
+/// Only the TLS buffers and the connection live in this frame. The handshake and the exchange
+/// run in their own frames (`#[inline(never)]`), one after the other, so the HTTP buffers (request
+/// pieces, response head, body chunks) never sit on the stack while the handshake is at its
+/// deepest (certificate verification), and the verifier is gone before the request is written.
 pub fn run(con: &mut Console) -> bool {
     let mut rx = [0u8; 16_640];
-    let mut tx = [0u8; 1_024]; // one record of the request at a time; the ClientHello is ~250 B
-    let mut tls: TlsConnection<'_, UartLink, Aes128GcmSha256> = TlsConnection::new(UartLink::new(), &mut rx, &mut tx);
+    // One outgoing record at a time: the ClientHello is about 190 B plus the host name (at most 253
+    // characters, so under 450 B); a longer request goes out in several records.
+    let mut tx = [0u8; 512];
+    let mut tls: Tls<'_> = TlsConnection::new(UartLink::new(), &mut rx, &mut tx);
+    handshake(con, &mut tls) && exchange(con, &mut tls)
+}
+
+/// The TLS 1.3 handshake with the pinned root; prints the outcome.
+#[inline(never)]
+fn handshake(con: &mut Console, tls: &mut Tls<'_>) -> bool {
     let verifier = match PinnedVerifier::new(ROOTS, parse_u64(BUILD_TIME)) {
         Ok(v) => v,
         Err(e) => {
@@ -40,7 +55,7 @@ pub fn run(con: &mut Console) -> bool {
     let mut provider = DeviceProvider::new(InsecureTestRng::new(mtime()), verifier);
     let cfg = config(HOST);
     let t0 = mtime();
-    match open_blocking(&mut tls, &cfg, &mut provider) {
+    match open_blocking(tls, &cfg, &mut provider) {
         Ok(()) => {}
         Err(ConnectError::Verify(e)) => {
             let _ = writeln!(con, "TLS refused: {e}");
@@ -57,7 +72,12 @@ pub fn run(con: &mut Console) -> bool {
         (mtime() - t0) / 10_000
     );
     con.flush();
+    true
+}
 
+/// The request out and the whole response in, through one tlspost-proto `Exchange`.
+#[inline(never)]
+fn exchange(con: &mut Console, tls: &mut Tls<'_>) -> bool {
     let req = Request::post(HOST, "/api/v1/readings", Body::Json(BODY));
     let Ok(mut ex) = Exchange::new(&req) else {
         con.str("request does not encode\nFAILED\n");

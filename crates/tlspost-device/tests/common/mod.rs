@@ -293,6 +293,17 @@ pub struct Answer {
 /// Opens TLS to 127.0.0.1:`port` as `host`, pinning `roots`, and POSTs a JSON body with a
 /// tlspost-proto `Exchange`. The handshake error, if any, is returned as is.
 pub fn post(port: u16, host: &str, roots: &[&[u8]], now_unix: u64) -> Result<Answer, ConnectError> {
+    post_with_write_buffer(port, host, roots, now_unix, 4096)
+}
+
+/// [`post`] with a TLS write buffer of `write_len` bytes (the firmware uses 512).
+pub fn post_with_write_buffer(
+    port: u16,
+    host: &str,
+    roots: &[&[u8]],
+    now_unix: u64,
+    write_len: usize,
+) -> Result<Answer, ConnectError> {
     let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
     let counts = Rc::new(Cell::new((0, 0)));
@@ -301,7 +312,7 @@ pub fn post(port: u16, host: &str, roots: &[&[u8]], now_unix: u64) -> Result<Ans
         counts: counts.clone(),
     };
     let mut read_buf = vec![0u8; 16_640];
-    let mut write_buf = vec![0u8; 4096];
+    let mut write_buf = vec![0u8; write_len];
     let mut tls: TlsConnection<'_, Io, Aes128GcmSha256> = TlsConnection::new(io, &mut read_buf, &mut write_buf);
     let verifier = PinnedVerifier::new(roots, now_unix).expect("roots parse");
     let mut provider = DeviceProvider::new(rand_core::OsRng, verifier);
