@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod doctor;
 
 /// Make a device's HTTPS POST dependable, and say why when it fails.
 #[derive(Parser)]
@@ -26,6 +27,8 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Explain what is wrong with a raw HTTP request.
     Lint(cmd::lint::LintArgs),
+    /// Walk the path of a device's HTTPS POST (DNS, TCP, TLS, request, edge) and say what is wrong.
+    Doctor(cmd::doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,5 +39,6 @@ fn main() -> ExitCode {
         Command::Certs(a) => cmd::certs::run(a),
         Command::Serve(a) => cmd::serve::run(a),
         Command::Lint(a) => cmd::lint::run(a),
+        Command::Doctor(a) => cmd::doctor::run(a),
     }
 }

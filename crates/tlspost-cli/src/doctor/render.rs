@@ -1,0 +1,71 @@
+//! The report for people (one line per check, `why` and `fix` indented) and as JSON.
+
+use serde_json::{Value, json};
+
+use super::{Mark, Report};
+
+const WIDTH: usize = 8;
+
+/// The report as text: a header, one line per check, then a summary line.
+pub fn text(r: &Report) -> String {
+    let mut s = format!("tlspost doctor {}\n", r.url);
+    for c in &r.checks {
+        let mark = format!("[{}]", c.mark.as_str());
+        s.push_str(&format!(
+            "{mark:<6} {} {:<WIDTH$} {}\n",
+            c.step.number(),
+            c.step.name(),
+            c.title
+        ));
+        let pad = " ".repeat(6 + 1 + 2 + WIDTH + 1);
+        for d in &c.details {
+            s.push_str(&format!("{pad}{d}\n"));
+        }
+        if let Some(w) = &c.why {
+            s.push_str(&format!("{pad}why: {w}\n"));
+        }
+        if let Some(f) = &c.fix {
+            s.push_str(&format!("{pad}fix: {f}\n"));
+        }
+    }
+    let fails = r.count(Mark::Fail);
+    let warns = r.count(Mark::Warn);
+    if fails > 0 {
+        s.push_str(&format!(
+            "\n{fails} FAIL, {warns} warn: fix the FAIL lines from the top; the first one is usually the cause\n"
+        ));
+    } else if warns > 0 {
+        s.push_str(&format!(
+            "\nno FAIL, {warns} warn: the POST should work; the warnings say what will break it later or for some devices\n"
+        ));
+    } else {
+        s.push_str("\nall ok\n");
+    }
+    s
+}
+
+/// The report as one JSON document: `url`, `ok`, `fail`, `warn` and `steps` (one object per check).
+pub fn json(r: &Report) -> Value {
+    let steps: Vec<Value> = r
+        .checks
+        .iter()
+        .map(|c| {
+            json!({
+                "step": c.step.number(),
+                "name": c.step.name(),
+                "mark": c.mark.as_str().to_ascii_lowercase(),
+                "title": c.title,
+                "details": c.details,
+                "why": c.why,
+                "fix": c.fix,
+            })
+        })
+        .collect();
+    json!({
+        "url": r.url,
+        "ok": !r.failed(),
+        "fail": r.count(Mark::Fail),
+        "warn": r.count(Mark::Warn),
+        "steps": steps,
+    })
+}

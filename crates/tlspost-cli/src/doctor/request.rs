@@ -1,0 +1,277 @@
+//! Step 4: the bytes the device sends — built from `tlspost post`'s flags with the same encoder the
+//! device runs, or read from a file — linted with the TLS facts of the connection.
+
+use std::path::PathBuf;
+
+use tlspost::client::{BodySpec, RequestSpec};
+use tlspost_lint::{Context, Severity};
+use tlspost_proto::request::DEFAULT_USER_AGENT;
+use tlspost_proto::url::Url;
+use tlspost_proto::{Body, Encoder, Header, httparse};
+
+use super::{Check, DoctorError, Mark, Step, Target};
+
+/// The body given on the command line, as `tlspost post` takes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum BodyArg {
+    /// No body.
+    #[default]
+    None,
+    /// `--json`: sent with `Content-Type: application/json`.
+    Json(Vec<u8>),
+    /// `-d` or `--data-binary`: sent with `Content-Type: application/x-www-form-urlencoded`, as curl does.
+    Form(Vec<u8>),
+}
+
+/// What the device sends.
+#[derive(Clone, Debug)]
+pub enum DeviceRequest {
+    /// Built from flags, exactly as the device's encoder builds it.
+    Flags {
+        /// `-X`, default `POST`.
+        method: String,
+        /// `-H` headers.
+        headers: Vec<(String, Vec<u8>)>,
+        /// The body.
+        body: BodyArg,
+        /// `-A`; `None`: `tlspost/<version>`.
+        user_agent: Option<String>,
+    },
+    /// `--request FILE`: the exact bytes the device sends.
+    File(PathBuf),
+}
+
+/// The request for tlspost's client with the `User-Agent` to configure it with (`None`: the headers
+/// hold it), or why it cannot be re-sent faithfully.
+pub(super) type Resend = Result<(RequestSpec, Option<String>), String>;
+
+/// The request as the device sends it, and how to re-send it with `--send`.
+#[derive(Clone, Debug)]
+pub(super) struct Built {
+    /// The exact bytes.
+    pub bytes: Vec<u8>,
+    /// Where they came from, for people.
+    pub source: String,
+    /// The method.
+    pub method: String,
+    /// The device's `User-Agent`, `None` when it sends none.
+    pub user_agent: Option<String>,
+    /// How `--send` re-sends it.
+    pub spec: Resend,
+}
+
+fn body_spec(b: &BodyArg) -> BodySpec {
+    match b {
+        BodyArg::None => BodySpec::None,
+        BodyArg::Json(d) => BodySpec::Json(d.clone()),
+        BodyArg::Form(d) => BodySpec::Form(d.clone()),
+    }
+}
+
+fn flag_err(why: String) -> DoctorError {
+    DoctorError::Flag { flag: "-X/-H/-A", why }
+}
+
+/// Builds the device's request (before any I/O: a bad header is a usage error).
+pub(super) fn build(req: &DeviceRequest, url_text: &str) -> Result<Built, DoctorError> {
+    let url = Url::parse(url_text).map_err(|e| DoctorError::Url {
+        url: url_text.to_string(),
+        why: e.to_string(),
+    })?;
+    match req {
+        DeviceRequest::Flags {
+            method,
+            headers,
+            body,
+            user_agent,
+        } => {
+            let hdrs: Vec<Header<'_>> = headers
+                .iter()
+                .map(|(n, v)| Header {
+                    name: n.as_str(),
+                    value: v.as_slice(),
+                })
+                .collect();
+            let mut r = url.request(method);
+            r.headers = &hdrs;
+            r.body = match body {
+                BodyArg::None => Body::None,
+                BodyArg::Json(d) => Body::Json(d),
+                BodyArg::Form(d) => Body::Form(d),
+            };
+            let ua = user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT);
+            r.user_agent = ua;
+            let mut enc = Encoder::new(&r).map_err(|e| flag_err(format!("the request cannot be encoded: {e}")))?;
+            let mut bytes = Vec::with_capacity(enc.total_len());
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = enc
+                    .poll_output(&mut buf)
+                    .map_err(|e| flag_err(format!("the request cannot be encoded: {e}")))?;
+                if n == 0 {
+                    break;
+                }
+                bytes.extend_from_slice(buf.get(..n).unwrap_or_default());
+            }
+            let sent_ua = headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("user-agent"))
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+                .unwrap_or_else(|| ua.to_string());
+            Ok(Built {
+                bytes,
+                source: "built from the flags with the device's encoder".into(),
+                method: method.clone(),
+                user_agent: Some(sent_ua),
+                spec: Ok((
+                    RequestSpec {
+                        method: method.clone(),
+                        url: url_text.to_string(),
+                        headers: headers.clone(),
+                        body: body_spec(body),
+                    },
+                    Some(ua.to_string()),
+                )),
+            })
+        }
+        DeviceRequest::File(path) => {
+            let bytes = std::fs::read(path).map_err(|e| DoctorError::File {
+                flag: "--request",
+                path: path.clone(),
+                why: format!("{e}; give the file holding the exact bytes the device sends (head and body)"),
+            })?;
+            let origin = super::Target::parse(url_text)?.origin();
+            let (method, user_agent, spec) = from_raw(&bytes, &origin);
+            Ok(Built {
+                bytes,
+                source: format!("read from {}", path.display()),
+                method,
+                user_agent,
+                spec,
+            })
+        }
+    }
+}
+
+/// Method, `User-Agent` and an equivalent [`RequestSpec`] of raw request bytes.
+fn from_raw(raw: &[u8], origin: &str) -> (String, Option<String>, Resend) {
+    let mut hs = [httparse::EMPTY_HEADER; 128];
+    let mut r = httparse::Request::new(&mut hs);
+    let head_len = match r.parse(raw) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => {
+            return (
+                "POST".into(),
+                None,
+                Err("the file's request head never ends (no blank line)".into()),
+            );
+        }
+        Err(e) => {
+            return (
+                "POST".into(),
+                None,
+                Err(format!("the file's request head does not parse ({e})")),
+            );
+        }
+    };
+    let method = r.method.unwrap_or("POST").to_string();
+    let ua = r
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("user-agent"))
+        .map(|h| String::from_utf8_lossy(h.value).into_owned());
+    let body = raw.get(head_len..).unwrap_or_default().to_vec();
+    let spec = (|| {
+        let path = r.path.unwrap_or("/");
+        if !path.starts_with('/') {
+            return Err(format!("the request target {path:?} is not a path"));
+        }
+        if ua.is_none() {
+            return Err("the file sends no User-Agent, and tlspost's client always sends one".into());
+        }
+        let mut headers = Vec::new();
+        let mut content_type = None;
+        for h in r.headers.iter() {
+            let n = h.name.to_ascii_lowercase();
+            if n == "transfer-encoding" {
+                return Err("the file's body is chunked; tlspost's client sends bodies with Content-Length".into());
+            }
+            if n == "content-length" {
+                continue;
+            }
+            if n == "content-type" && !body.is_empty() {
+                content_type = Some(String::from_utf8_lossy(h.value).into_owned());
+                continue;
+            }
+            headers.push((h.name.to_string(), h.value.to_vec()));
+        }
+        let body = match (content_type, body.is_empty()) {
+            (_, true) => BodySpec::None,
+            (Some(ct), false) => BodySpec::Bytes {
+                content_type: ct,
+                data: body,
+            },
+            (None, false) => {
+                return Err(
+                    "the file's body has no Content-Type, and tlspost's client always sends one with a \
+                            body"
+                        .into(),
+                );
+            }
+        };
+        Ok((
+            RequestSpec {
+                method: method.clone(),
+                url: format!("{origin}{path}"),
+                headers,
+                body,
+            },
+            None,
+        ))
+    })();
+    (method, ua, spec)
+}
+
+/// The head of `bytes` as text lines, secrets masked, for display.
+fn head_lines(bytes: &[u8]) -> Vec<String> {
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(bytes.len().min(2048));
+    let head = tlspost::trace::mask_secrets(bytes.get(..end).unwrap_or_default());
+    String::from_utf8_lossy(&head)
+        .split("\r\n")
+        .take(40)
+        .map(|l| format!("> {}", l.escape_debug()))
+        .collect()
+}
+
+/// Step 4: one line for the request, then one per lint finding.
+pub(super) fn lint(built: &Built, target: &Target, checks: &mut Vec<Check>) {
+    let sni = (target.https && target.host_ip.is_none()).then_some(target.host.as_str());
+    let ctx = Context {
+        tls: target.https,
+        sni,
+        alpn: None,
+    };
+    let findings = tlspost_lint::lint(&built.bytes, &ctx);
+    let mut head = Check::ok(
+        Step::Request,
+        format!("the device's request: {} bytes, {}", built.bytes.len(), built.source),
+    );
+    for l in head_lines(&built.bytes) {
+        head = head.detail(l);
+    }
+    checks.push(head);
+    if findings.is_empty() {
+        checks.push(Check::ok(Step::Request, "lint: no findings"));
+    }
+    for f in findings {
+        let title = format!("lint {}: {}", f.code, f.title);
+        checks.push(match f.severity {
+            Severity::Error => Check::bad(Step::Request, Mark::Fail, title, f.message, f.fix),
+            Severity::Warning => Check::bad(Step::Request, Mark::Warn, title, f.message, f.fix),
+            _ => Check::ok(Step::Request, title).detail(f.message),
+        });
+    }
+}

@@ -1,0 +1,520 @@
+//! `tlspost doctor` run as the real binary against `tlspost serve` started by each test (default
+//! and `--profile edge`), on ephemeral loopback ports, with PKIs made at test time.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose};
+use serde_json::Value;
+
+/// `tlspost serve` in a child process; killed on drop.
+struct Serve {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Serve {
+    /// Starts `tlspost serve` with its HTTPS listener on an ephemeral port; `prepare` may put a CA
+    /// into the data directory first.
+    fn start(profile: &str, prepare: impl FnOnce(&Path)) -> Serve {
+        let dir = tempfile::tempdir().expect("temp dir");
+        prepare(dir.path());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tlspost"))
+            .args([
+                "serve",
+                "--http",
+                "127.0.0.1:0",
+                "--https",
+                "127.0.0.1:0",
+                "--profile",
+                profile,
+            ])
+            .arg("--data")
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start tlspost serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut port = None;
+        for line in lines.by_ref() {
+            let line = line.expect("serve output");
+            if let Some(rest) = line.split("HTTPS on https://").nth(1) {
+                let addr = rest.trim().trim_end_matches('/');
+                port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
+                break;
+            }
+        }
+        // Keep reading: the server must not die of a closed pipe while printing the rest of its banner.
+        std::thread::spawn(move || lines.for_each(drop));
+        Serve {
+            child,
+            port: port.expect("tlspost serve printed its HTTPS port"),
+            dir,
+        }
+    }
+
+    fn ca(&self) -> String {
+        self.dir.path().join("ca.pem").display().to_string()
+    }
+
+    fn resolve(&self) -> String {
+        format!("localhost:{}:127.0.0.1", self.port)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.port)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn doctor(args: &[&str]) -> (i32, String) {
+    let out: Output = Command::new(env!("CARGO_BIN_EXE_tlspost"))
+        .arg("doctor")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tlspost doctor");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// The report's check lines (`[mark] step name title`) with the given mark.
+fn lines<'a>(text: &'a str, mark: &str) -> Vec<&'a str> {
+    text.lines().filter(|l| l.starts_with(&format!("[{mark}]"))).collect()
+}
+
+/// The `why:` and `fix:` lines right after the first check line containing `needle`.
+fn why_fix(text: &str, needle: &str) -> (String, String) {
+    let mut it = text.lines().skip_while(|l| !(l.starts_with('[') && l.contains(needle)));
+    it.next()
+        .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"));
+    let mut why = String::new();
+    let mut fix = String::new();
+    for l in it.take_while(|l| !l.starts_with('[')) {
+        let l = l.trim();
+        if let Some(w) = l.strip_prefix("why: ") {
+            why = w.to_string();
+        } else if let Some(f) = l.strip_prefix("fix: ") {
+            fix = f.to_string();
+        }
+    }
+    (why, fix)
+}
+
+#[test]
+fn a_good_setup_is_ok_at_every_step_and_send_reads_the_whole_answer() {
+    let s = Serve::start("default", |_| {});
+    let (ca, resolve, url) = (s.ca(), s.resolve(), s.url("/oauth/token"));
+    let base = [
+        "--cacert",
+        &ca,
+        "--resolve",
+        &resolve,
+        "--json",
+        r#"{"grant_type":"client_credentials"}"#,
+        "-A",
+        "acme-sensor/1.2",
+    ];
+    let mut args = base.to_vec();
+    args.push(&url);
+    let (code, out) = doctor(&args);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        lines(&out, "FAIL").is_empty() && lines(&out, "warn").is_empty(),
+        "{out}"
+    );
+    assert!(lines(&out, "skip").is_empty(), "{out}");
+    for step in ["1 dns", "2 tcp", "3 tls", "4 request", "5 edge"] {
+        assert!(
+            lines(&out, "ok").iter().any(|l| l.contains(step)),
+            "no ok line for step {step}:\n{out}"
+        );
+    }
+    assert!(out.contains("the device would accept the server"), "{out}");
+    assert!(out.contains("roots to pin: \"tlspost capture local CA\""), "{out}");
+    assert!(
+        out.contains("without SNI the server answers with the same certificate"),
+        "{out}"
+    );
+    assert!(out.contains("> Content-Type: application/json"), "{out}");
+    assert!(out.contains("the real POST was not sent"), "{out}");
+    assert!(out.trim_end().ends_with("all ok"), "{out}");
+
+    // --send: the device's request once, and the answer read to its end; as JSON.
+    let mut args = base.to_vec();
+    args.extend(["--send", "--json-output", &url]);
+    let (code, out) = doctor(&args);
+    assert_eq!(code, 0, "{out}");
+    let doc: Value = serde_json::from_str(&out).expect("one JSON document");
+    assert_eq!(doc["ok"], true, "{doc}");
+    assert_eq!(doc["fail"], 0, "{doc}");
+    let steps = doc["steps"].as_array().expect("steps");
+    assert!(steps.iter().all(|s| s["mark"] == "ok"), "{doc}");
+    for n in 1..=5 {
+        assert!(steps.iter().any(|s| s["step"] == n), "step {n} missing: {doc}");
+    }
+    let sent = steps
+        .iter()
+        .find(|s| s["title"].as_str().is_some_and(|t| t.starts_with("--send:")))
+        .expect("a --send step");
+    let title = sent["title"].as_str().unwrap_or_default();
+    assert!(title.contains("POST /oauth/token sent once"), "{title}");
+    assert!(title.contains("200 OK, made by the origin"), "{title}");
+    assert!(title.contains("body read completely (Content-Length"), "{title}");
+    // Exactly the bytes step 4 showed: same length on the wire.
+    let built = steps
+        .iter()
+        .find_map(|s| {
+            s["title"]
+                .as_str()
+                .and_then(|t| t.strip_prefix("the device's request: "))
+                .and_then(|t| t.split(' ').next())
+        })
+        .expect("the request line");
+    assert!(
+        title.contains(&format!("sent once ({built} bytes)")),
+        "{title} vs {built}"
+    );
+}
+
+#[test]
+fn b_the_edge_blocking_a_library_user_agent_is_a_fail_with_the_user_agent_fix() {
+    let s = Serve::start("edge", |_| {});
+    let (ca, resolve, url) = (s.ca(), s.resolve(), s.url("/oauth/token"));
+    let (code, out) = doctor(&[
+        "--cacert",
+        &ca,
+        "--resolve",
+        &resolve,
+        "--json",
+        r#"{"grant_type":"client_credentials"}"#,
+        "-A",
+        "ESP32HTTPClient",
+        &url,
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let fails = lines(&out, "FAIL");
+    let edge = fails
+        .iter()
+        .find(|l| l.contains("5 edge"))
+        .unwrap_or_else(|| panic!("no FAIL at the edge:\n{out}"));
+    assert!(
+        edge.contains("blocks the device's User-Agent \"ESP32HTTPClient\""),
+        "{edge}"
+    );
+    assert!(edge.contains("403 (error 1010)"), "{edge}");
+    let (why, fix) = why_fix(&out, "blocks the device's User-Agent");
+    assert!(why.contains("the origin never saw the request"), "{why}");
+    assert!(fix.contains("User-Agent naming your product"), "{fix}");
+    assert!(out.contains("HEAD /oauth/token with tlspost/"), "{out}");
+    // The lint names the same cause before the network does.
+    assert!(fails.iter().any(|l| l.contains("lint TP304")), "{out}");
+    // The edge refuses a ClientHello without SNI: a warning for devices that connect by IP.
+    assert!(
+        lines(&out, "warn")
+            .iter()
+            .any(|l| l.contains("refuses a handshake without SNI")),
+        "{out}"
+    );
+
+    // With a real User-Agent the edge lets the device through: no FAIL, exit 0.
+    let (code, out) = doctor(&[
+        "--cacert",
+        &ca,
+        "--resolve",
+        &resolve,
+        "--json",
+        r#"{"grant_type":"client_credentials"}"#,
+        "-A",
+        "acme-sensor/1.2",
+        &url,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(lines(&out, "FAIL").is_empty(), "{out}");
+    assert!(
+        lines(&out, "ok")
+            .iter()
+            .any(|l| l.contains("5 edge") && l.contains("200 OK")),
+        "{out}"
+    );
+}
+
+#[test]
+fn c_json_sent_with_data_binary_and_no_content_type_is_tp301_with_its_fix() {
+    let s = Serve::start("default", |_| {});
+    let (ca, resolve, url) = (s.ca(), s.resolve(), s.url("/oauth/token"));
+    let args = [
+        "--cacert",
+        ca.as_str(),
+        "--resolve",
+        &resolve,
+        "--data-binary",
+        r#"{"grant_type":"client_credentials"}"#,
+        "-A",
+        "acme-sensor/1.2",
+    ];
+    let mut a = args.to_vec();
+    a.push(&url);
+    let (code, out) = doctor(&a);
+    assert_eq!(code, 1, "{out}");
+    let fails = lines(&out, "FAIL");
+    assert_eq!(fails.len(), 1, "only the request fails:\n{out}");
+    assert!(
+        fails[0].contains("4 request") && fails[0].contains("lint TP301"),
+        "{out}"
+    );
+    let (why, fix) = why_fix(&out, "lint TP301");
+    assert!(why.contains("body is JSON"), "{why}");
+    assert!(fix.contains("Content-Type: application/json"), "{fix}");
+
+    // The same, machine-readable.
+    let mut a = args.to_vec();
+    a.extend(["--json-output", &url]);
+    let (code, out) = doctor(&a);
+    assert_eq!(code, 1, "{out}");
+    let doc: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(doc["ok"], false);
+    let step = doc["steps"]
+        .as_array()
+        .and_then(|s| {
+            s.iter()
+                .find(|s| s["title"].as_str().is_some_and(|t| t.contains("TP301")))
+        })
+        .expect("a TP301 step");
+    assert_eq!(step["step"], 4);
+    assert_eq!(step["mark"], "fail");
+    assert!(
+        step["fix"].as_str().is_some_and(|f| f.contains("application/json")),
+        "{step}"
+    );
+
+    // The bytes a device really sends, from a file: Arduino HTTPClient's POST without addHeader.
+    let file = s.dir.path().join("device.http");
+    let body = r#"{"grant_type":"client_credentials"}"#;
+    let raw = format!(
+        "POST /oauth/token HTTP/1.1\r\nHost: localhost:{}\r\nUser-Agent: ESP32HTTPClient\r\nConnection: keep-alive\r\n\
+         Accept-Encoding: identity;q=1,chunked;q=0.1,*;q=0\r\nContent-Length: {}\r\n\r\n{body}",
+        s.port,
+        body.len()
+    );
+    std::fs::write(&file, raw).expect("write the request file");
+    let file = file.display().to_string();
+    let (code, out) = doctor(&[
+        "--cacert",
+        &ca,
+        "--resolve",
+        &resolve,
+        "--request",
+        &file,
+        "--send",
+        &url,
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let fails = lines(&out, "FAIL");
+    assert!(fails.iter().any(|l| l.contains("lint TP301")), "{out}");
+    assert!(fails.iter().any(|l| l.contains("lint TP304")), "{out}");
+    assert!(out.contains(&format!("read from {file}")), "{out}");
+    // tlspost's client cannot send a body without a Content-Type, so it does not pretend to.
+    let (why, _) = why_fix(&out, "--send: the request file cannot be re-sent");
+    assert!(why.contains("no Content-Type"), "{why}");
+}
+
+/// A self-signed CA certificate with this common name, valid until the end of `until_year`.
+fn ca_cert(cn: &str, org: Option<&str>, until_year: i32) -> (String, KeyPair) {
+    let key = KeyPair::generate().expect("key");
+    let mut p = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, cn);
+    if let Some(o) = org {
+        dn.push(DnType::OrganizationName, o);
+    }
+    p.distinguished_name = dn;
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    p.not_after = rcgen::date_time_ymd(until_year, 12, 31);
+    let cert = p.self_signed(&key).expect("self-sign");
+    (cert.pem(), key)
+}
+
+fn this_year() -> i32 {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    1970 + (secs / 31_556_952) as i32
+}
+
+#[test]
+fn d_a_foreign_pinned_root_fails_and_the_servers_root_is_recommended() {
+    let s = Serve::start("default", |_| {});
+    let (pem, _) = ca_cert("Foreign Test Root", None, this_year() + 20);
+    let foreign: PathBuf = s.dir.path().join("foreign.pem");
+    std::fs::write(&foreign, pem).expect("write");
+    let foreign = foreign.display().to_string();
+    let (resolve, url) = (s.resolve(), s.url("/oauth/token"));
+    let (code, out) = doctor(&["--cacert", &foreign, "--resolve", &resolve, "-A", "acme/1", &url]);
+    assert_eq!(code, 1, "{out}");
+    let fails = lines(&out, "FAIL");
+    assert!(
+        fails
+            .iter()
+            .any(|l| l.contains("3 tls") && l.contains("the device would refuse the server")),
+        "{out}"
+    );
+    let (why, fix) = why_fix(&out, "the device would refuse the server");
+    assert!(why.contains("\"Foreign Test Root\": no path to this root"), "{why}");
+    assert!(
+        fix.contains("pin the self-signed root certificate of \"CN=tlspost capture local CA"),
+        "{fix}"
+    );
+    // Given the server's CA as a candidate, the recommendation names it and the file it is in.
+    let ca = s.ca();
+    let (_, out) = doctor(&[
+        "--cacert",
+        &foreign,
+        "--roots",
+        &ca,
+        "--resolve",
+        &resolve,
+        "-A",
+        "acme/1",
+        &url,
+    ]);
+    let (_, fix) = why_fix(&out, "the device would refuse the server");
+    assert!(
+        fix.contains(&format!("pin \"tlspost capture local CA\" ({ca}")),
+        "{fix}"
+    );
+
+    // Pinning the server's own certificate (the leaf) is called out.
+    let leaf = s.dir.path().join("server.pem").display().to_string();
+    let (_, out) = doctor(&["--cacert", &leaf, "--resolve", &resolve, "-A", "acme/1", &url]);
+    assert!(
+        lines(&out, "warn")
+            .iter()
+            .any(|l| l.contains("which is a leaf") && l.contains("not a root")),
+        "{out}"
+    );
+}
+
+#[test]
+fn d_a_pinned_root_expiring_within_730_days_is_a_warning() {
+    // The server's CA, made here to expire within two years (same name as serve's own CA).
+    let (pem, key) = ca_cert("tlspost capture local CA", Some("tlspost"), this_year() + 1);
+    let s = Serve::start("default", |dir| {
+        std::fs::write(dir.join("ca.pem"), &pem).expect("ca.pem");
+        std::fs::write(dir.join("ca.key"), key.serialize_pem()).expect("ca.key");
+    });
+    let (ca, resolve, url) = (s.ca(), s.resolve(), s.url("/t"));
+    let (code, out) = doctor(&[
+        "--cacert",
+        &ca,
+        "--resolve",
+        &resolve,
+        "--json",
+        "{}",
+        "-A",
+        "acme/1",
+        &url,
+    ]);
+    assert_eq!(code, 0, "a warning is no failure:\n{out}");
+    assert!(out.contains("the device would accept the server"), "{out}");
+    let warn = lines(&out, "warn");
+    assert!(
+        warn.iter().any(
+            |l| l.contains("the pinned root \"tlspost capture local CA\" expires on") && l.contains("within 730 days")
+        ),
+        "{out}"
+    );
+    let (_, fix) = why_fix(&out, "the pinned root \"tlspost capture local CA\" expires on");
+    assert!(fix.contains("ship a second, longer-lived root"), "{fix}");
+}
+
+#[test]
+fn e_a_closed_port_fails_at_tcp_connect_with_the_cause() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let resolve = format!("localhost:{port}:127.0.0.1");
+    let url = format!("https://localhost:{port}/oauth/token");
+    let (code, out) = doctor(&[
+        "--resolve",
+        &resolve,
+        "--connect-timeout",
+        "3",
+        "-A",
+        "acme/1",
+        "--json",
+        "{}",
+        &url,
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let fails = lines(&out, "FAIL");
+    assert_eq!(fails.len(), 1, "{out}");
+    assert!(
+        fails[0].contains("2 tcp") && fails[0].contains("cannot connect: refused"),
+        "{out}"
+    );
+    let (why, fix) = why_fix(&out, "cannot connect: refused");
+    assert!(
+        why.contains(&format!("127.0.0.1:{port}: nothing listens on that port")),
+        "{why}"
+    );
+    assert!(fix.contains(&format!("check the port ({port})")), "{fix}");
+    assert!(
+        lines(&out, "ok")
+            .iter()
+            .any(|l| l.contains("1 dns") && l.contains("from --resolve")),
+        "{out}"
+    );
+    assert!(lines(&out, "skip").iter().any(|l| l.contains("3 tls")), "{out}");
+    assert!(lines(&out, "skip").iter().any(|l| l.contains("5 edge")), "{out}");
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_message_that_says_what_to_give() {
+    let (code, out) = doctor(&["--resolve", "nonsense", "https://localhost:1/"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("expected HOST:PORT:ADDR"), "{out}");
+    let (code, out) = doctor(&["--resolve", "other:1:127.0.0.1", "https://localhost:1/"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("no entry is for the URL's host and port localhost:1"),
+        "{out}"
+    );
+    let (code, out) = doctor(&["ftp://example.com/"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("cannot use URL"), "{out}");
+    let (code, out) = doctor(&["--cacert", "/nonexistent/roots.pem", "https://localhost:1/"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("--cacert /nonexistent/roots.pem"), "{out}");
+    let (code, out) = doctor(&["--request", "x.http", "--json", "{}", "https://localhost:1/"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("cannot be used with"), "{out}");
+    let (code, out) = doctor(&["--json", "{}", "-d", "a=1", "https://localhost:1/"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("use only one of"), "{out}");
+}
