@@ -8,7 +8,8 @@
 # Needs: nginx-light, tshark, curl, openssl, GNU time (Debian packages); run as root (capture on lo).
 # Usage: bench/client-figures.sh [--record]   (--record appends the table to bench/RESULTS.md;
 #        BENCH_KEEP=DIR keeps the packet captures; BENCH_TICKETS=off makes nginx use stateful
-#        TLS 1.3 tickets from its session cache instead of stateless ones)
+#        TLS 1.3 tickets from its session cache instead of stateless ones; BENCH_RUNS=N captures
+#        each case N times, 3 by default: round trips can differ with scheduling)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root_dir=$(pwd)
@@ -129,39 +130,60 @@ capture() {
   kill -INT "$cap_pid"
   wait "$cap_pid" 2>/dev/null || true
   cap_pid=
-  tshark -r "$work/$name.pcap" -T fields -e tcp.stream -e tcp.srcport -e tcp.len -e tcp.flags.syn -e frame.len 2>/dev/null |
-    awk -v port="$port" '
+  tshark -r "$work/$name.pcap" -d "tcp.port==$port,tls" -T fields -E separator=/t -e tcp.stream -e tcp.srcport \
+    -e tcp.len -e tcp.flags.syn -e frame.len -e tls.record.opaque_type -e tls.handshake.type 2>/dev/null |
+    awk -F'\t' -v port="$port" '
+      # A client segment that is only its TLS Finished (one encrypted record, maybe after a
+      # ChangeCipherSpec) right after the ServerHello flight waits for nothing: what the server sends
+      # next (session tickets) is unsolicited and ends no round trip.
       {
         s = $1; server = ($2 == port); len = $3 + 0; syn = ($4 == "1" || $4 == "True"); fl = $5 + 0
         seen[s] = 1
-        if (server) { sb[s] += len; sf[s] += fl; if ((len > 0 || syn) && pending[s]) { rtt[s]++; pending[s] = 0 } }
-        else { cb[s] += len; cf[s] += fl; if (len > 0 || syn) pending[s] = 1 }
+        if (server) {
+          sb[s] += len; sf[s] += fl
+          if ((len > 0 || syn) && pending[s]) { rtt[s]++; pending[s] = 0 }
+          if ($7 ~ /(^|,)2(,|$)/) hello[s] = 1
+        } else {
+          cb[s] += len; cf[s] += fl
+          if (len > 0 && hello[s] == 1) { hello[s] = 2; if (gsub(/23/, "", $6) <= 1) next }
+          if (len > 0 || syn) pending[s] = 1
+        }
       }
       END { for (s in seen) print s, rtt[s] + 0, cb[s] + 0, sb[s] + 0, cf[s] + 0, sf[s] + 0 }' | sort -n
 }
 
 declare -A R
-measure() { # measure CLIENT CMD...  -> fills R[CLIENT.fresh|kept|resumed.*]; curl CMDs end with the URL
+runs=${BENCH_RUNS:-3}
+# measure CLIENT CMD... -> fills R[CLIENT.fresh|kept|resumed] ("rtt cb sb cf sf", bytes from the first
+# run) and R[CLIENT.KIND.rtts] (round trips of every run); curl CMDs end with the URL.
+measure() {
   local c=$1
   shift
-  local fresh kept res keep=()
+  local fresh kept res keep=() run
   [ "$c" = curl-head ] && keep=(-H "Connection: keep-alive")
-  fresh=$(capture "$c-fresh" "$@" "${keep[@]}")
-  read -r _ f_rtt f_cb f_sb f_cf f_sf <<<"$(echo "$fresh" | head -1)"
-  R[$c.fresh]="$f_rtt $f_cb $f_sb $f_cf $f_sf"
-  if [ "$c" = tlspost ]; then
-    kept=$(capture "$c-kept" "$@" --repeat 2)
-    res=$(capture "$c-resumed" "$@" --repeat 2 -H "Connection: close")
-  else
-    # "$@" already ends with the URL; one more makes two requests.
-    kept=$(capture "$c-kept" "$@" "${keep[@]}" "$url")
-    res=$(capture "$c-resumed" "$@" -H "Connection: close" "$url")
-  fi
-  read -r _ k_rtt k_cb k_sb k_cf k_sf <<<"$(echo "$kept" | head -1)"
-  R[$c.kept]="$((k_rtt - f_rtt)) $((k_cb - f_cb)) $((k_sb - f_sb)) $((k_cf - f_cf)) $((k_sf - f_sf))"
-  R[$c.kept_streams]=$(echo "$kept" | wc -l)
-  R[$c.resumed]=$(echo "$res" | sed -n 2p | cut -d' ' -f2-)
-  R[$c.resumed_streams]=$(echo "$res" | wc -l)
+  for run in $(seq "$runs"); do
+    fresh=$(capture "$c-fresh-$run" "$@" "${keep[@]}")
+    read -r _ f_rtt f_cb f_sb f_cf f_sf <<<"$(echo "$fresh" | head -1)"
+    if [ "$c" = tlspost ]; then
+      kept=$(capture "$c-kept-$run" "$@" --repeat 2)
+      res=$(capture "$c-resumed-$run" "$@" --repeat 2 -H "Connection: close")
+    else
+      # "$@" already ends with the URL; one more makes two requests.
+      kept=$(capture "$c-kept-$run" "$@" "${keep[@]}" "$url")
+      res=$(capture "$c-resumed-$run" "$@" -H "Connection: close" "$url")
+    fi
+    read -r _ k_rtt k_cb k_sb k_cf k_sf <<<"$(echo "$kept" | head -1)"
+    read -r r_rtt _ <<<"$(echo "$res" | sed -n 2p | cut -d' ' -f2-)"
+    R[$c.fresh.rtts]+="$f_rtt "
+    R[$c.kept2.rtts]+="$k_rtt "
+    R[$c.resumed.rtts]+="$r_rtt "
+    [ "$run" = 1 ] || continue
+    R[$c.fresh]="$f_rtt $f_cb $f_sb $f_cf $f_sf"
+    R[$c.kept]="$((k_rtt - f_rtt)) $((k_cb - f_cb)) $((k_sb - f_sb)) $((k_cf - f_cf)) $((k_sf - f_sf))"
+    R[$c.kept_streams]=$(echo "$kept" | wc -l)
+    R[$c.resumed]=$(echo "$res" | sed -n 2p | cut -d' ' -f2-)
+    R[$c.resumed_streams]=$(echo "$res" | wc -l)
+  done
 }
 
 measure tlspost "${tl[@]}"
@@ -173,11 +195,26 @@ rss_tl=$(rss "${tl[@]}")
 rss_cu=$(rss "${cu[@]}" "$url")
 heap=$("$heap_bin" "$url" "$work/root.pem" "$host:$port:127.0.0.1" "$json")
 
+minmax() { echo "$2" | tr ' ' '\n' | sed '/^$/d' | sort -n | if [ "$1" = min ]; then head -1; else tail -1; fi; }
 row() { # row LABEL CLIENT KIND
-  read -r rtt cb sb cf sf <<<"${R[$2.$3]}"
+  read -r _ cb sb cf sf <<<"${R[$2.$3]}"
+  # Round trips: the fewest seen over the runs (scheduling can add an apparent wait, e.g. a request
+  # that leaves after the server's unsolicited session tickets, but cannot hide a real one), with
+  # the most seen when a run differed. Kept-alive: the fewest for two POSTs minus the fewest for one
+  # (the apparent waits belong to the handshake, so no range is given for it).
+  local rtt lo hi
+  if [ "$3" = kept ]; then
+    lo=$(($(minmax min "${R[$2.kept2.rtts]}") - $(minmax min "${R[$2.fresh.rtts]}")))
+    hi=$lo
+  else
+    lo=$(minmax min "${R[$2.$3.rtts]}")
+    hi=$(minmax max "${R[$2.$3.rtts]}")
+  fi
+  rtt="**$lo**"
+  [ "$hi" = "$lo" ] || rtt="**$lo** (up to $hi)"
   local name=$2
   [ "$2" = curl-head ] && name="curl, tlspost's head"
-  echo "| $1 | $name | **$rtt** | $cb | $sb | $((cb + sb)) | $((cf + sf)) |"
+  echo "| $1 | $name | $rtt | $cb | $sb | $((cb + sb)) | $((cf + sf)) |"
 }
 total() { read -r _ cb sb _ _ <<<"${R[$1.$2]}"; echo $((cb + sb)); }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -208,9 +245,12 @@ root → intermediate → leaf, served as leaf (${leaf_der} bytes DER: two SANs,
 \`-H "Content-Type: application/json" --data-binary\` and its default head, and again with tlspost's head
 (\`-A tlspost/$tl_version -H 'Accept-Encoding: identity' -H 'Connection: keep-alive' -H 'Accept:'\`, "curl, tlspost's
 head"). Round trips: per TCP stream, each time the client, having sent a SYN or payload, waits for server
-payload (SYN-ACK counts). Bytes: TCP payload (TLS records) per direction, and whole frames (with TCP/IP
-headers) both ways. Kept-alive = (two POSTs on one connection) − (one POST); resumed = the second
-connection of two POSTs sent with \`Connection: close\` (tlspost \`--repeat 2\`, curl two URLs).
+payload (SYN-ACK counts; a segment holding only the client's TLS Finished waits for nothing, so the
+session tickets nginx sends after it end no round trip). Bytes: TCP payload (TLS records) per direction, and whole frames (with TCP/IP
+headers) both ways, from the first of $runs runs; round trips: the fewest seen in $runs runs, and the most when a run differed (kept-alive: the fewest
+for two POSTs minus the fewest for one). Kept-alive =
+(two POSTs on one connection) − (one POST); resumed = the second connection of two POSTs sent with
+\`Connection: close\` (tlspost \`--repeat 2\`, curl two URLs).
 
 | POST | client | round trips | client→server bytes | server→client bytes | payload total | frames total |
 |---|---|---|---|---|---|---|
