@@ -6,15 +6,18 @@
 #   - the capture server stored exactly the bytes the firmware sent, with the SNI and
 #     `Content-Type: application/json`.
 #
-# Needs the Debian packages rustc-web cargo-web rust-web-src lld qemu-system-misc curl openssl, and
-# the workspace's `tlspost` binary (built here with cargo unless TLSPOST_BIN points at one).
-# Prints the firmware's figures (QEMU handshake time, peak stack). Exits non-zero on any problem.
+# Needs the Debian packages rustc-web cargo-web rust-web-src lld qemu-system-misc curl openssl
+# binutils, and the workspace's `tlspost` binary (built here with cargo unless TLSPOST_BIN points at
+# one).
+# Prints the firmware's figures (QEMU handshake time, peak stack) and `figure: NAME VALUE` lines
+# (flash and static RAM from `size -A`, TLS buffers, peak stack) that bench/device-figures.sh
+# collects. Exits non-zero on any problem.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 host=device.tlspost.test
 
-for tool in qemu-system-riscv32:qemu-system-misc curl:curl openssl:openssl; do
+for tool in qemu-system-riscv32:qemu-system-misc curl:curl openssl:openssl size:binutils; do
   command -v "${tool%%:*}" >/dev/null || { echo "rv32-qemu: ${tool%%:*} not found; install the Debian package ${tool##*:}" >&2; exit 1; }
 done
 
@@ -55,6 +58,7 @@ fi
 openssl x509 -in "$work/data/ca.pem" -outform der -out "$work/ca.der"
 echo "building firmware/rv32-qemu with the capture server's CA pinned" >&2
 elf="$(TLSPOST_FW_ROOT_DER="$work/ca.der" TLSPOST_FW_HOST="$host" "$here/build.sh")"
+size -A "$elf" >"$work/size.txt"
 
 rc=0
 timeout 120 qemu-system-riscv32 -machine virt -bios none -display none -monitor none \
@@ -99,4 +103,12 @@ if ((bad)); then
   exit 1
 fi
 echo "rv32-qemu: foreign root refused: $(grep '^TLS refused' "$work/fw-foreign.log")"
+section() { awk -v s="$1" '$1 == s { print $2; f = 1 } END { if (!f) print 0 }' "$work/size.txt"; }
+echo "figure: text $(section .text)"
+echo "figure: rodata $(section .rodata)"
+echo "figure: data $(section .data)"
+echo "figure: bss $(section .bss)"
+echo "figure: root_der $(stat -c %s "$work/ca.der")"
+echo "figure: tls_buffers $(sed -n 's/^TLS buffer bytes (read + write): //p' "$work/fw.log")"
+echo "figure: peak_stack $(sed -n 's/^peak stack bytes (TLS buffers included): //p' "$work/fw.log")"
 echo "rv32-qemu: OK (request stored byte for byte, SNI $host, application/json)"

@@ -27,6 +27,7 @@ pub fn run(con: &mut Console) -> bool {
     let mut rx = [0u8; 16_640];
     let mut tx = [0u8; 512];
     let mut head = [0u8; 1_024];
+    con.line_dec("TLS buffer bytes (read + write): ", (rx.len() + tx.len()) as u64);
     let stack = UartStack;
     let tls = TlsConfig::new(
         mtime(),

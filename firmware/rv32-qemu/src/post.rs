@@ -38,6 +38,7 @@ pub fn run(con: &mut Console) -> bool {
     // One outgoing record at a time: the ClientHello is about 190 B plus the host name (at most 253
     // characters, so under 450 B); a longer request goes out in several records.
     let mut tx = [0u8; 512];
+    con.line_dec("TLS buffer bytes (read + write): ", (rx.len() + tx.len()) as u64);
     let mut tls: Tls<'_> = TlsConnection::new(UartLink::new(), &mut rx, &mut tx);
     handshake(con, &mut tls) && exchange(con, &mut tls)
 }
