@@ -128,7 +128,7 @@ fn lint_into(cap: &mut Capture) {
         .collect();
 }
 
-fn version(minor: u8) -> String {
+pub(crate) fn http_version(minor: u8) -> String {
     if minor == 0 { "HTTP/1.0" } else { "HTTP/1.1" }.into()
 }
 
@@ -136,14 +136,14 @@ fn version(minor: u8) -> String {
 fn fill_head(cap: &mut Capture, head: &Head) {
     cap.method = Some(head.method.clone());
     cap.target = Some(head.target.clone());
-    cap.version = Some(version(head.minor));
+    cap.version = Some(http_version(head.minor));
     cap.headers = head.headers.clone();
     cap.head_len = head.len;
 }
 
 /// The parsed head into the capture, moved (the request is complete and its plan made).
 fn move_head(cap: &mut Capture, head: Head) {
-    cap.version = Some(version(head.minor));
+    cap.version = Some(http_version(head.minor));
     cap.method = Some(head.method);
     cap.target = Some(head.target);
     cap.headers = head.headers;

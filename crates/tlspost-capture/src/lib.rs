@@ -77,7 +77,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Extra names (DNS or IP) for the server certificate, besides localhost, 127.0.0.1 and ::1.
     pub names: Vec<String>,
-    /// Keep at most this many captures (oldest deleted first).
+    /// Keep at most this many captures (oldest deleted first; 0 counts as 1).
     pub keep: Option<u64>,
     /// Scripted responses, first match wins.
     pub rules: Vec<RespondRule>,
