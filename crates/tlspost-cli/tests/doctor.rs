@@ -518,3 +518,95 @@ fn usage_errors_exit_2_with_a_message_that_says_what_to_give() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("use only one of"), "{out}");
 }
+
+/// A plain-HTTP origin on loopback that announces 100 body bytes, sends 10 and closes: the
+/// truncated answer a device that stops reading early cannot tell from a whole one. `HEAD` gets
+/// the head alone, as it should. Returns the port and the requests it saw.
+fn truncating_origin() -> (u16, std::sync::mpsc::Receiver<Vec<u8>>) {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(8) {
+            let Ok(mut s) = conn else { continue };
+            let mut req = Vec::new();
+            let mut buf = [0u8; 4096];
+            // The head, then the body its Content-Length announces.
+            let want = loop {
+                let Ok(n) = s.read(&mut buf) else { break None };
+                if n == 0 {
+                    break None;
+                }
+                req.extend_from_slice(&buf[..n]);
+                if let Some(end) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&req[..end]).to_ascii_lowercase();
+                    let cl = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    break Some(end + 4 + cl);
+                }
+            };
+            let Some(want) = want else { continue };
+            while req.len() < want {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head_only = req.starts_with(b"HEAD ");
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
+            if !head_only {
+                let _ = s.write_all(b"{\"ok\":tru");
+                let _ = tx.send(req);
+            }
+            let _ = s.flush();
+        }
+    });
+    (port, rx)
+}
+
+#[test]
+fn send_reports_a_truncated_answer_and_sends_the_post_only_once() {
+    let (port, seen) = truncating_origin();
+    let url = format!("http://localhost:{port}/v1/telemetry");
+    let resolve = format!("localhost:{port}:127.0.0.1");
+    // Without --send nothing but HEAD probes reach the server.
+    let (code, out) = doctor(&["--resolve", &resolve, "-A", "acme/1", "--json", "{\"t\":1}", &url]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("plain HTTP: nothing is encrypted"), "{out}");
+    assert!(seen.try_recv().is_err(), "a POST was sent without --send");
+
+    let (code, out) = doctor(&[
+        "--resolve",
+        &resolve,
+        "-A",
+        "acme/1",
+        "--json",
+        "{\"t\":1}",
+        "--send",
+        &url,
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let fails = lines(&out, "FAIL");
+    assert_eq!(fails.len(), 1, "{out}");
+    assert!(
+        fails[0].contains("5 edge") && fails[0].contains("--send: POST /v1/telemetry failed"),
+        "{out}"
+    );
+    assert!(fails[0].contains("not retried"), "{out}");
+    let (why, fix) = why_fix(&out, "--send: POST");
+    assert!(why.contains("9") && why.contains("100"), "the byte counts: {why}");
+    assert!(fix.contains("never stop at a read that returns no data yet"), "{fix}");
+    let post = seen.recv_timeout(std::time::Duration::from_secs(5)).expect("the POST");
+    assert!(
+        post.starts_with(b"POST /v1/telemetry HTTP/1.1\r\n"),
+        "{}",
+        String::from_utf8_lossy(&post)
+    );
+    assert!(post.ends_with(b"{\"t\":1}"));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(seen.try_recv().is_err(), "the POST was sent twice");
+}

@@ -375,10 +375,13 @@ fn send(target: &Target, addr: SocketAddr, opts: &Options, built: &Built, tls: &
             checks.push(Check::bad(
                 Step::Edge,
                 Mark::Fail,
-                format!(
-                    "--send: {} {} failed after {written} request byte(s) were written (not retried)",
-                    spec.method, target.path
-                ),
+                match written {
+                    0 => format!("--send: {} {} failed (not retried)", spec.method, target.path),
+                    n => format!(
+                        "--send: {} {} failed after {n} request byte(s) were written (not retried)",
+                        spec.method, target.path
+                    ),
+                },
                 e.to_string(),
                 fix,
             ));

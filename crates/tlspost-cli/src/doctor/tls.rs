@@ -110,7 +110,13 @@ fn advice(analysis: &Analysis) -> String {
 /// A check for a problem of the served chain; `None` for what other lines already say (a missing
 /// issuer is part of "does not verify") or what is harmless (a root sent along).
 fn problem_check(p: &Problem, analysis: &Analysis, host: &str) -> Option<Check> {
+    // The library's closing advice names `tlspost certs` flags; the fix below replaces it.
     let why = p.describe(&analysis.chain);
+    let why = why
+        .split("; the server may not support SNI")
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let (mark, title, fix) = match p {
         Problem::NameMismatch { .. } => (
             Mark::Fail,
@@ -285,10 +291,14 @@ pub(super) fn run(
             Step::Tls,
             format!("the chain verifies against Mozilla's roots (to {})", roots.join(", ")),
         ));
-    } else if state.device_ok == Some(true) {
+    } else if let Some(root) = analysis.anchors().first() {
         checks.push(Check::ok(
             Step::Tls,
-            "the chain is not publicly trusted (a private CA), but the device's pinned roots verify it",
+            format!(
+                "the chain is not publicly trusted (a private CA); it verifies to {:?} ({})",
+                root.cert.short_name(),
+                root.source
+            ),
         ));
     } else {
         chain_failed = true;
@@ -400,7 +410,12 @@ pub(super) fn run(
                 c.why = Some((*w).clone());
                 c.fix = Some("pin a second root that lives longer and ship it to the devices now".into());
             }
-            for w in rec.warnings.iter().filter(|w| !short.contains(w)) {
+            // The name mismatch has its own FAIL line above.
+            for w in rec
+                .warnings
+                .iter()
+                .filter(|w| !short.contains(w) && !w.contains("--servername"))
+            {
                 c = c.detail(w.clone());
             }
             checks.push(c);
