@@ -1,5 +1,9 @@
 //! `tlspost doctor` run as the real binary against `tlspost serve` started by each test (default
-//! and `--profile edge`), on ephemeral loopback ports, with PKIs made at test time.
+//! and `--profile edge`), and against real nginx (Debian's `nginx-light`) in front of a recording
+//! origin, on ephemeral loopback ports, with PKIs made at test time.
+
+#[path = "../../tlspost/tests/common/mod.rs"]
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -609,4 +613,134 @@ fn send_reports_a_truncated_answer_and_sends_the_post_only_once() {
     assert!(post.ends_with(b"{\"t\":1}"));
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(seen.try_recv().is_err(), "the POST was sent twice");
+}
+
+/// Real nginx serving root → intermediate → leaf (and broken variants) in front of an origin.
+#[test]
+fn nginx_chains_pins_truncation_and_an_edge_page_through_a_real_tls_server() {
+    let env = common::Env::start();
+    let n = &env.nginx;
+    let root = env.root_file().display().to_string();
+    let inter = env.dir.path().join("inter.pem");
+    std::fs::write(&inter, &env.pki.inter.pem).expect("write the intermediate");
+    let inter = inter.display().to_string();
+    let run = |port: u16, pin: &str, path: &str, extra: &[&str]| {
+        let resolve = format!("{}:{port}:127.0.0.1", common::HOST);
+        let url = env.url(port, path);
+        let mut args = vec![
+            "--cacert",
+            pin,
+            "--resolve",
+            &resolve,
+            "-A",
+            "acme-sensor/1.2",
+            "--json",
+            "{\"a\":1}",
+        ];
+        args.extend_from_slice(extra);
+        args.push(&url);
+        doctor(&args)
+    };
+
+    // The good chain, the root pinned: no FAIL; nginx refuses a ClientHello without SNI.
+    let (code, out) = run(n.good, &root, "/echo", &["--send"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(lines(&out, "FAIL").is_empty(), "{out}");
+    assert!(out.contains("2 certificate(s) sent"), "{out}");
+    assert!(out.contains("the device would accept the server"), "{out}");
+    assert!(out.contains("roots to pin: \"tlspost Test Root\""), "{out}");
+    assert!(
+        out.contains("do not pin the intermediate \"tlspost Test Issuing CA\""),
+        "{out}"
+    );
+    assert!(
+        lines(&out, "warn")
+            .iter()
+            .any(|l| l.contains("refuses a handshake without SNI")),
+        "{out}"
+    );
+    assert!(out.contains("--send: POST /echo sent once"), "{out}");
+    assert!(
+        out.contains("200 OK, made by the origin; body read completely (Content-Length 7"),
+        "{out}"
+    );
+    let posted: Vec<_> = env
+        .origin
+        .received()
+        .into_iter()
+        .filter(|r| r.head.starts_with(b"POST"))
+        .collect();
+    assert_eq!(posted.len(), 1, "one POST reached the origin");
+    assert_eq!(posted[0].body, b"{\"a\":1}");
+
+    // Pinning the intermediate works today, and is a warning.
+    let (code, out) = run(n.good, &inter, "/echo", &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        lines(&out, "warn")
+            .iter()
+            .any(|l| l.contains("\"tlspost Test Issuing CA\"") && l.contains("which is an intermediate")),
+        "{out}"
+    );
+    let (_, fix) = why_fix(&out, "which is an intermediate");
+    assert!(fix.contains("root certificate of \"CN=tlspost Test Root"), "{fix}");
+    assert!(out.contains("the device's pinned certificates verify it"), "{out}");
+
+    // The leaf alone: the intermediate is missing, and the fix says to send it.
+    let (code, out) = run(n.leaf_only, &root, "/echo", &[]);
+    assert_eq!(code, 1, "{out}");
+    let (_, fix) = why_fix(&out, "the chain does not verify");
+    assert!(
+        fix.contains("\"CN=tlspost Test Issuing CA") || fix.contains("tlspost Test Issuing CA"),
+        "{fix}"
+    );
+    assert!(fix.contains("configure the server to send it after the leaf"), "{fix}");
+    assert!(out.contains("the device would refuse the server"), "{out}");
+
+    // Expired and wrong-name leaves.
+    let (code, out) = run(n.expired, &root, "/echo", &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        lines(&out, "FAIL")
+            .iter()
+            .any(|l| l.contains("a served certificate has expired")),
+        "{out}"
+    );
+    let (code, out) = run(n.wrong_name, &root, "/echo", &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        lines(&out, "FAIL")
+            .iter()
+            .any(|l| l.contains(&format!("the certificate is not valid for {}", common::HOST))),
+        "{out}"
+    );
+
+    // An edge-made 403 (error 1010) for every User-Agent: the edge refuses the request itself.
+    let (code, out) = run(n.good, &root, "/edge1010", &[]);
+    assert_eq!(code, 1, "{out}");
+    let edge = lines(&out, "FAIL");
+    assert!(
+        edge.iter().any(|l| l.contains("5 edge")
+            && l.contains("the Cloudflare edge refuses the device's request: 403 (error 1010), and tlspost's")),
+        "{out}"
+    );
+
+    // A body cut short behind TLS: FAIL, sent once.
+    let before = env.origin.count("/midbody");
+    let (code, out) = run(n.good, &root, "/midbody", &["--send"]);
+    assert_eq!(code, 1, "{out}");
+    let (why, fix) = why_fix(&out, "--send: POST /midbody failed");
+    assert!(why.contains("100"), "{why}");
+    assert!(fix.contains("read until Content-Length bytes"), "{fix}");
+    let posts = env
+        .origin
+        .received()
+        .iter()
+        .filter(|r| r.path.starts_with("/midbody") && r.head.starts_with(b"POST"))
+        .count();
+    assert_eq!(
+        posts, 1,
+        "the POST went out once ({} requests to /midbody before)",
+        before
+    );
 }

@@ -175,7 +175,9 @@ fn probes(
     let mut c = if blocked && verdict.made_by_edge {
         let edge = verdict.edge.clone().unwrap_or_else(|| "CDN".into());
         let code = verdict.code.map(|c| format!(" (error {c})")).unwrap_or_default();
-        let ua_block = own_ok == Some(true) || verdict.code == Some(1010);
+        // tlspost's User-Agent gets through: the device's is what the edge refuses. Without that
+        // comparison, error 1010 (the browser signature) says the same.
+        let ua_block = own_ok == Some(true) || (own_ok.is_none() && verdict.code == Some(1010));
         let title = if ua_block {
             format!(
                 "the {edge} edge blocks the device's User-Agent {}: {}{code}, never reaching the API",
@@ -183,7 +185,15 @@ fn probes(
                 dev.status
             )
         } else {
-            format!("the {edge} edge refuses the device's request: {}{code}", dev.status)
+            let too = if own_ok == Some(false) {
+                ", and tlspost's User-Agent too"
+            } else {
+                ""
+            };
+            format!(
+                "the {edge} edge refuses the device's request: {}{code}{too}",
+                dev.status
+            )
         };
         let fix = if ua_block {
             UA_FIX.to_string()

@@ -107,6 +107,24 @@ fn advice(analysis: &Analysis) -> String {
     )
 }
 
+/// What to do when the chain verifies to no root at all.
+fn no_root_fix(analysis: &Analysis) -> String {
+    let missing = analysis.problems.iter().find_map(|p| match p {
+        Problem::MissingIssuer { issuer, .. } => Some(issuer.clone()),
+        _ => None,
+    });
+    match missing {
+        Some(issuer) => format!(
+            "{issuer:?} is neither sent by the server nor a known root: if it is an intermediate, configure the \
+             server to send it after the leaf (nginx: ssl_certificate holds the leaf, then each intermediate); if \
+             it is a private root, pin it on the device and give it here with --cacert (or --roots)"
+        ),
+        None => "fix the server's chain (the leaf, then each intermediate); for a private CA, pin its root on the \
+                 device and give it here with --cacert"
+            .to_string(),
+    }
+}
+
 /// A check for a problem of the served chain; `None` for what other lines already say (a missing
 /// issuer is part of "does not verify") or what is harmless (a root sent along).
 fn problem_check(p: &Problem, analysis: &Analysis, host: &str) -> Option<Check> {
@@ -300,6 +318,11 @@ pub(super) fn run(
                 root.source
             ),
         ));
+    } else if state.device_ok == Some(true) {
+        checks.push(Check::ok(
+            Step::Tls,
+            "the chain is not publicly trusted, but the device's pinned certificates verify it",
+        ));
     } else {
         chain_failed = true;
         checks.push(Check::bad(
@@ -307,7 +330,7 @@ pub(super) fn run(
             Mark::Fail,
             "the chain does not verify against Mozilla's roots",
             analysis.explain_no_root(),
-            "fix the server's chain; for a private CA, pin its root on the device and give it here with --cacert",
+            no_root_fix(&analysis),
         ));
     }
     for p in &analysis.problems {
@@ -321,7 +344,7 @@ pub(super) fn run(
             checks.push(Check::ok(
                 Step::Tls,
                 format!(
-                    "the device would accept the server: its pinned root {:?} verifies the chain",
+                    "the device would accept the server: its pinned {:?} verifies the chain",
                     d.verified_by.as_deref().unwrap_or("?")
                 ),
             ));
