@@ -5,13 +5,14 @@ use embedded_tls::{
 };
 use heapless::Vec;
 use p256::ecdsa::signature::digest::Digest;
-use pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
+use pki_types::{CertificateDer, ServerName, UnixTime};
 use webpki::{EndEntityCert, KeyUsage};
 
 use crate::error::{KeyKind, VerifyError};
 use crate::spki::{self, LeafKey};
 
-/// Most pinned roots a verifier accepts (each costs about 50 bytes of stack while checking).
+/// Most pinned roots a verifier accepts. Roots are tried one at a time, so more roots cost time
+/// (a failed path attempt per root), not stack.
 pub const MAX_ROOTS: usize = 16;
 /// Most certificates the server may send (embedded-tls' own limit is 16).
 pub const MAX_CHAIN: usize = 16;
@@ -43,9 +44,10 @@ impl<'r, CipherSuite: TlsCipherSuite> PinnedVerifier<'r, CipherSuite> {
     ///
     /// Every root is parsed here so a bad root fails at start-up, not at the first connection.
     pub fn new(roots: &'r [&'r [u8]], now_unix: u64) -> Result<Self, VerifyError> {
-        let ders = root_ders(roots)?;
-        let mut anchors = Vec::<TrustAnchor<'_>, MAX_ROOTS>::new();
-        parse_anchors(&ders, &mut anchors)?;
+        check_root_count(roots)?;
+        for (index, root) in roots.iter().enumerate() {
+            anchor(root, index)?;
+        }
         Ok(Self {
             roots,
             now: now_unix,
@@ -92,25 +94,48 @@ impl<'r, CipherSuite: TlsCipherSuite> PinnedVerifier<'r, CipherSuite> {
         }
         let leaf = EndEntityCert::try_from(leaf_der).map_err(|_| VerifyError::BadEncoding { position: 0 })?;
 
-        let root_ders = root_ders(self.roots)?;
-        let mut anchors = Vec::<TrustAnchor<'_>, MAX_ROOTS>::new();
-        parse_anchors(&root_ders, &mut anchors)?;
-
-        let now = UnixTime::since_unix_epoch(core::time::Duration::from_secs(self.now));
-        leaf.verify_for_usage(
-            crate::algs::ALL,
-            &anchors,
-            intermediates,
-            now,
-            KeyUsage::server_auth(),
-            None,
-            None,
-        )?;
+        self.path_to_a_root(&leaf, intermediates)?;
         leaf.verify_is_valid_for_subject_name(&name)?;
         if let ServerName::DnsName(dns) = &name {
             check_wildcard_breadth(dns.as_ref(), leaf.valid_dns_names())?;
         }
         Ok(leaf_key)
+    }
+
+    /// Builds a path from `leaf` to one pinned root, trying the roots one at a time: only one
+    /// parsed trust anchor is on the stack (not one per pinned root) while webpki builds the path.
+    /// The first error other than "unknown issuer" is the answer when no root is reached (for a
+    /// path that reaches a root but fails there, e.g. expired or a bad signature, is the better
+    /// explanation).
+    fn path_to_a_root(
+        &self,
+        leaf: &EndEntityCert<'_>,
+        intermediates: &[CertificateDer<'_>],
+    ) -> Result<(), VerifyError> {
+        check_root_count(self.roots)?;
+        let now = UnixTime::since_unix_epoch(core::time::Duration::from_secs(self.now));
+        let mut refusal = None;
+        for (index, root) in self.roots.iter().enumerate() {
+            let der = CertificateDer::from(*root);
+            let anchor = webpki::anchor_from_trusted_cert(&der).map_err(|_| VerifyError::BadRoot { index })?;
+            let verified = leaf.verify_for_usage(
+                crate::algs::ALL,
+                core::slice::from_ref(&anchor),
+                intermediates,
+                now,
+                KeyUsage::server_auth(),
+                None,
+                None,
+            );
+            match verified.map_err(VerifyError::from) {
+                Ok(_) => return Ok(()),
+                Err(VerifyError::UnknownIssuer) => {}
+                Err(e) => {
+                    refusal.get_or_insert(e);
+                }
+            }
+        }
+        Err(refusal.unwrap_or(VerifyError::UnknownIssuer))
     }
 
     #[inline(never)]
@@ -188,33 +213,20 @@ pub struct LeafKeyInfo {
     pub kind: KeyKind,
 }
 
-fn root_ders<'r>(roots: &[&'r [u8]]) -> Result<Vec<CertificateDer<'r>, MAX_ROOTS>, VerifyError> {
-    if roots.is_empty() {
-        return Err(VerifyError::NoRoots);
+fn check_root_count(roots: &[&[u8]]) -> Result<(), VerifyError> {
+    match roots.len() {
+        0 => Err(VerifyError::NoRoots),
+        given if given > MAX_ROOTS => Err(VerifyError::TooManyRoots { given, max: MAX_ROOTS }),
+        _ => Ok(()),
     }
-    let mut out = Vec::new();
-    for r in roots {
-        out.push(CertificateDer::from(*r))
-            .map_err(|_| VerifyError::TooManyRoots {
-                given: roots.len(),
-                max: MAX_ROOTS,
-            })?;
-    }
-    Ok(out)
 }
 
-fn parse_anchors<'a>(
-    ders: &'a [CertificateDer<'a>],
-    out: &mut Vec<TrustAnchor<'a>, MAX_ROOTS>,
-) -> Result<(), VerifyError> {
-    for (index, der) in ders.iter().enumerate() {
-        let anchor = webpki::anchor_from_trusted_cert(der).map_err(|_| VerifyError::BadRoot { index })?;
-        out.push(anchor).map_err(|_| VerifyError::TooManyRoots {
-            given: ders.len(),
-            max: MAX_ROOTS,
-        })?;
-    }
-    Ok(())
+/// Checks that a pinned root parses as a trust anchor.
+fn anchor(root: &[u8], index: usize) -> Result<(), VerifyError> {
+    let der = CertificateDer::from(root);
+    webpki::anchor_from_trusted_cert(&der)
+        .map(|_| ())
+        .map_err(|_| VerifyError::BadRoot { index })
 }
 
 /// webpki has already matched `host` to a SAN. Refuse when the only matching SANs are wildcards

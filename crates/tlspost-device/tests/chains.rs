@@ -156,6 +156,41 @@ fn any_of_several_pinned_roots_is_enough() {
     );
 }
 
+/// Roots are tried one at a time: the order does not matter, and a same-name impostor pinned
+/// beside the genuine root does not hide it.
+#[test]
+fn the_matching_root_is_found_wherever_it_is_pinned() {
+    let genuine = Ca::root("Shared Root Name", &P256);
+    let impostor = Ca::root("Shared Root Name", &P256); // same subject, other key
+    let unrelated = Ca::root("Unrelated Root", &P256);
+    let leaf = leaf_for(&genuine, &["api.example.com"]);
+    for roots in [
+        [&impostor.der, &unrelated.der, &genuine.der],
+        [&genuine.der, &impostor.der, &unrelated.der],
+        [&unrelated.der, &genuine.der, &impostor.der],
+    ] {
+        let roots: Vec<&[u8]> = roots.iter().map(|d| d.as_slice()).collect();
+        assert_eq!(check(&roots, "api.example.com", &[&leaf]), Ok(()));
+    }
+}
+
+/// When no pinned root is reached, a path that got to a root but failed there (here: the
+/// impostor's key did not sign the leaf) explains more than "unknown issuer", in either order.
+#[test]
+fn a_failure_at_a_root_wins_over_unknown_issuer() {
+    let genuine = Ca::root("Shared Root Name", &P256);
+    let impostor = Ca::root("Shared Root Name", &P256);
+    let unrelated = Ca::root("Unrelated Root", &P256);
+    let leaf = leaf_for(&genuine, &["api.example.com"]);
+    for roots in [[&impostor.der, &unrelated.der], [&unrelated.der, &impostor.der]] {
+        let roots: Vec<&[u8]> = roots.iter().map(|d| d.as_slice()).collect();
+        assert_eq!(
+            check(&roots, "api.example.com", &[&leaf]),
+            Err(VerifyError::BadSignature)
+        );
+    }
+}
+
 #[test]
 fn bad_roots_and_limits_are_reported_at_construction() {
     let a = Ca::root("Root A", &P256);
