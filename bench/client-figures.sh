@@ -131,11 +131,14 @@ capture() {
   wait "$cap_pid" 2>/dev/null || true
   cap_pid=
   tshark -r "$work/$name.pcap" -d "tcp.port==$port,tls" -T fields -E separator=/t -e tcp.stream -e tcp.srcport \
-    -e tcp.len -e tcp.flags.syn -e frame.len -e tls.record.opaque_type -e tls.handshake.type 2>/dev/null |
+    -e tcp.len -e tcp.flags.syn -e frame.len -e tls.record.opaque_type -e tls.handshake.type \
+    -e tcp.analysis.retransmission 2>/dev/null |
     awk -F'\t' -v port="$port" '
       # A client segment that is only its TLS Finished (one encrypted record, maybe after a
       # ChangeCipherSpec) right after the ServerHello flight waits for nothing: what the server sends
-      # next (session tickets) is unsolicited and ends no round trip.
+      # next (session tickets) is unsolicited and ends no round trip. Retransmitted segments (a busy
+      # machine delays an ACK past the loopback RTO) are not counted.
+      $8 != "" { next }
       {
         s = $1; server = ($2 == port); len = $3 + 0; syn = ($4 == "1" || $4 == "True"); fl = $5 + 0
         seen[s] = 1
@@ -246,7 +249,7 @@ root → intermediate → leaf, served as leaf (${leaf_der} bytes DER: two SANs,
 (\`-A tlspost/$tl_version -H 'Accept-Encoding: identity' -H 'Connection: keep-alive' -H 'Accept:'\`, "curl, tlspost's
 head"). Round trips: per TCP stream, each time the client, having sent a SYN or payload, waits for server
 payload (SYN-ACK counts; a segment holding only the client's TLS Finished waits for nothing, so the
-session tickets nginx sends after it end no round trip). Bytes: TCP payload (TLS records) per direction, and whole frames (with TCP/IP
+session tickets nginx sends after it end no round trip). TCP retransmissions are not counted. Bytes: TCP payload (TLS records) per direction, and whole frames (with TCP/IP
 headers) both ways, from the first of $runs runs; round trips: the fewest seen in $runs runs, and the most when a run differed (kept-alive: the fewest
 for two POSTs minus the fewest for one). Kept-alive =
 (two POSTs on one connection) − (one POST); resumed = the second connection of two POSTs sent with
