@@ -258,6 +258,25 @@ fn b_the_edge_blocking_a_library_user_agent_is_a_fail_with_the_user_agent_fix() 
             .any(|l| l.contains("5 edge") && l.contains("200 OK")),
         "{out}"
     );
+    // A device that sends no User-Agent at all: TP303, and the probe says it used tlspost's.
+    let file = s.dir.path().join("no-ua.http");
+    std::fs::write(
+        &file,
+        format!(
+            "POST /oauth/token HTTP/1.1\r\nHost: localhost:{}\r\nContent-Type: application/json\r\n\
+             Content-Length: 2\r\n\r\n{{}}",
+            s.port
+        ),
+    )
+    .expect("write");
+    let file = file.display().to_string();
+    let (code, out) = doctor(&["--cacert", &ca, "--resolve", &resolve, "--request", &file, &url]);
+    assert_eq!(code, 1, "{out}");
+    assert!(lines(&out, "FAIL").iter().any(|l| l.contains("lint TP303")), "{out}");
+    assert!(
+        out.contains("with the device's User-Agent (none: probed with tlspost's)"),
+        "{out}"
+    );
 }
 
 #[test]

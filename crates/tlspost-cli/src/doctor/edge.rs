@@ -42,24 +42,20 @@ fn client(
     b.build()
 }
 
-/// One request; `ua: None` sends an empty `User-Agent` (the device sends none).
+/// One bodiless request with this `User-Agent`.
 fn probe(
     target: &Target,
     addr: SocketAddr,
     opts: &Options,
     trust: &Trust,
     method: &str,
-    ua: Option<&str>,
+    ua: &str,
 ) -> Result<Response, Error> {
-    let headers = match ua {
-        Some(_) => Vec::new(),
-        None => vec![("User-Agent".to_string(), Vec::new())],
-    };
-    let mut c = client(target, addr, opts, trust.clone(), ua, false)?;
+    let mut c = client(target, addr, opts, trust.clone(), Some(ua), false)?;
     c.send(&RequestSpec {
         method: method.to_string(),
         url: opts.url.clone(),
-        headers,
+        headers: Vec::new(),
         body: tlspost::client::BodySpec::None,
     })
 }
@@ -69,7 +65,7 @@ fn who(a: &Answered, status: u16) -> String {
 }
 
 fn ua_text(ua: Option<&str>) -> String {
-    ua.map_or_else(|| "(none)".to_string(), |u| format!("{u:?}"))
+    ua.map_or_else(|| "(none: probed with tlspost's)".to_string(), |u| format!("{u:?}"))
 }
 
 const UA_FIX: &str = "give the device a User-Agent naming your product and version, e.g. `acme-sensor/1.2` \
@@ -122,8 +118,10 @@ fn probes(
     checks: &mut Vec<Check>,
 ) {
     let dev_ua = built.user_agent.as_deref();
+    // tlspost's client cannot send a request without a User-Agent; step 4's TP303 covers that device.
+    let probe_ua = dev_ua.unwrap_or(DEFAULT_USER_AGENT);
     let path = &target.path;
-    let dev = match probe(target, addr, opts, trust, "HEAD", dev_ua) {
+    let dev = match probe(target, addr, opts, trust, "HEAD", probe_ua) {
         Ok(r) => r,
         Err(e) => {
             checks.push(Check::bad(
@@ -136,8 +134,7 @@ fn probes(
             return;
         }
     };
-    let own = (dev_ua != Some(DEFAULT_USER_AGENT))
-        .then(|| probe(target, addr, opts, trust, "HEAD", Some(DEFAULT_USER_AGENT)));
+    let own = (probe_ua != DEFAULT_USER_AGENT).then(|| probe(target, addr, opts, trust, "HEAD", DEFAULT_USER_AGENT));
     let own_line = match &own {
         Some(Ok(o)) => format!(
             "HEAD {path} with {DEFAULT_USER_AGENT}: {} {}, {}",
@@ -146,6 +143,9 @@ fn probes(
             who(&o.answered_by, o.status)
         ),
         Some(Err(e)) => format!("HEAD {path} with {DEFAULT_USER_AGENT} failed: {e}"),
+        None if dev_ua.is_none() => "the device sends no User-Agent (see TP303 in step 4): edges refuse such \
+                                     requests, but tlspost's client always sends one, so the probe used tlspost's"
+            .to_string(),
         None => format!("the device's User-Agent is {DEFAULT_USER_AGENT}: one probe is enough"),
     };
     let own_ok = match &own {
@@ -158,7 +158,7 @@ fn probes(
     if blocked && !(verdict.made_by_edge && verdict.code.is_some()) {
         // A HEAD answer has no body, and the edge's error code is in the body: read the same page with
         // a GET (no side effects by definition), still with the device's User-Agent.
-        if let Ok(g) = probe(target, addr, opts, trust, "GET", dev_ua)
+        if let Ok(g) = probe(target, addr, opts, trust, "GET", probe_ua)
             && g.status == dev.status
             && g.answered_by.made_by_edge
         {

@@ -69,3 +69,38 @@ pub fn json(r: &Report) -> Value {
         "steps": steps,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::{Check, Step};
+
+    #[test]
+    fn text_puts_why_and_fix_under_the_line_and_json_lists_every_check() {
+        let r = Report {
+            url: "https://h/".into(),
+            checks: vec![
+                Check::ok(Step::Dns, "h → 192.0.2.1").detail("fact"),
+                Check::bad(
+                    Step::Tcp,
+                    Mark::Fail,
+                    "cannot connect: refused",
+                    "nothing listens",
+                    "check the port",
+                ),
+            ],
+        };
+        let t = text(&r);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[1], "[ok]   1 dns      h → 192.0.2.1");
+        assert_eq!(lines[2].trim(), "fact");
+        assert_eq!(lines[3], "[FAIL] 2 tcp      cannot connect: refused");
+        assert_eq!(lines[4].trim(), "why: nothing listens");
+        assert_eq!(lines[5].trim(), "fix: check the port");
+        assert!(t.contains("1 FAIL, 0 warn"));
+        let j = json(&r);
+        assert_eq!(j["ok"], false);
+        assert_eq!(j["steps"][1]["mark"], "fail");
+        assert_eq!(j["steps"][0]["details"][0], "fact");
+    }
+}

@@ -275,3 +275,80 @@ pub(super) fn lint(built: &Built, target: &Target, checks: &mut Vec<Check>) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_build_the_bytes_the_device_encoder_sends() {
+        let req = DeviceRequest::Flags {
+            method: "POST".into(),
+            headers: vec![("X-Key".into(), b"k1".to_vec())],
+            body: BodyArg::Json(br#"{"a":1}"#.to_vec()),
+            user_agent: Some("acme/1".into()),
+        };
+        let b = build(&req, "https://api.example.com:8443/t?x=1").unwrap();
+        assert_eq!(
+            b.bytes,
+            b"POST /t?x=1 HTTP/1.1\r\nHost: api.example.com:8443\r\nUser-Agent: acme/1\r\n\
+              Accept-Encoding: identity\r\nConnection: keep-alive\r\nContent-Type: application/json\r\n\
+              Content-Length: 7\r\nX-Key: k1\r\n\r\n{\"a\":1}"
+        );
+        assert_eq!(b.user_agent.as_deref(), Some("acme/1"));
+        let (spec, ua) = b.spec.unwrap();
+        assert_eq!((spec.method.as_str(), ua.as_deref()), ("POST", Some("acme/1")));
+        // A header the encoder refuses is a usage error, before any I/O.
+        let bad = DeviceRequest::Flags {
+            method: "POST".into(),
+            headers: vec![("X-Bad".into(), b"a\r\nb".to_vec())],
+            body: BodyArg::None,
+            user_agent: None,
+        };
+        assert!(
+            build(&bad, "https://h/")
+                .unwrap_err()
+                .to_string()
+                .contains("cannot be encoded")
+        );
+    }
+
+    #[test]
+    fn raw_requests_are_re_sent_only_when_the_client_can_send_them_as_they_are() {
+        let ok = b"POST /x HTTP/1.1\r\nHost: h\r\nUser-Agent: d/1\r\nContent-Type: application/json\r\n\
+                   Content-Length: 2\r\n\r\n{}";
+        let (m, ua, spec) = from_raw(ok, "https://h:8443");
+        assert_eq!((m.as_str(), ua.as_deref()), ("POST", Some("d/1")));
+        let (spec, ua) = spec.unwrap();
+        assert_eq!(spec.url, "https://h:8443/x");
+        assert_eq!(ua, None);
+        assert!(
+            spec.headers
+                .iter()
+                .all(|(n, _)| !n.eq_ignore_ascii_case("content-length"))
+        );
+        assert_eq!(
+            spec.body,
+            BodySpec::Bytes {
+                content_type: "application/json".into(),
+                data: b"{}".to_vec()
+            }
+        );
+        let no_ct = b"POST /x HTTP/1.1\r\nHost: h\r\nUser-Agent: d/1\r\nContent-Length: 2\r\n\r\n{}";
+        assert!(from_raw(no_ct, "https://h").2.unwrap_err().contains("no Content-Type"));
+        let chunked = b"POST /x HTTP/1.1\r\nHost: h\r\nUser-Agent: d/1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+        assert!(from_raw(chunked, "https://h").2.unwrap_err().contains("chunked"));
+        assert!(
+            from_raw(b"POST /x HTTP/1.1\r\nHost: h\r\n", "https://h")
+                .2
+                .unwrap_err()
+                .contains("never ends")
+        );
+        assert!(
+            from_raw(b"\x00\x01garbage\r\n\r\n", "https://h")
+                .2
+                .unwrap_err()
+                .contains("does not parse")
+        );
+    }
+}
