@@ -72,8 +72,29 @@ pub fn mask_raw(raw: &[u8], head_len: usize) -> Vec<u8> {
         }
         start = end + 1;
     }
+    // The request line's query: `?access_token=…&…` (form-field rules on the first line only).
+    let line_end = out
+        .get(..head_len)
+        .and_then(|h| h.iter().position(|&b| b == b'\n'))
+        .unwrap_or(head_len);
+    if let Some(line) = out.get_mut(..line_end) {
+        if let Some(q) = line.iter().position(|&b| b == b'?') {
+            mask_body(line, q);
+        }
+    }
     mask_body(&mut out, head_len);
     out
+}
+
+/// [`mask_raw`] for a stored capture: when its head never parsed (`head_len` 0), the head is
+/// taken to end at the first empty line, or at the end of the bytes when none arrived (a head
+/// that never ended still has its secret header lines masked).
+pub fn mask_capture(raw: &[u8], head_len: usize) -> Vec<u8> {
+    let head_len = match head_len {
+        0 => crate::framing::head_end(raw).unwrap_or(raw.len()),
+        n => n,
+    };
+    mask_raw(raw, head_len)
 }
 
 /// The secret strings masked in `masked` (runs of bytes that differ from `raw`), longest first.
@@ -208,5 +229,17 @@ mod tests {
         let found = secrets(raw, &mask_raw(raw, raw.len()));
         assert_eq!(found, vec!["abcdef".to_string()]);
         assert_eq!(scrub("cookie abcdef sent", &found), "cookie ****** sent");
+    }
+
+    #[test]
+    fn masks_secret_query_fields_and_heads_that_never_ended() {
+        let raw = b"GET /cb?code=1&access_token=abc123&x=y HTTP/1.1\r\nHost: h\r\n\r\n";
+        let m = String::from_utf8(mask_capture(raw, raw.len())).unwrap();
+        assert_eq!(m, "GET /cb?code=1&access_token=******&x=y HTTP/1.1\r\nHost: h\r\n\r\n");
+        // No head parsed (it never ended): secret header lines are masked all the same.
+        let raw = b"POST / HTTP/1.1\r\nAuthorization: Basic dTpw\r\nX-Pad: aaaa";
+        let m = String::from_utf8(mask_capture(raw, 0)).unwrap();
+        assert!(m.contains("Authorization: Basic ****\r\n"), "{m}");
+        assert_eq!(m.len(), raw.len());
     }
 }

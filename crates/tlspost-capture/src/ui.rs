@@ -64,6 +64,51 @@ fn err500(e: String) -> Response {
 struct ListQuery {
     limit: Option<u32>,
     before: Option<i64>,
+    show_secrets: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct OneQuery {
+    show_secrets: Option<String>,
+}
+
+/// `?show_secrets=1` (any value but `0`, `false`, `no`) opts out of masking.
+fn shows_secrets(v: Option<&str>) -> bool {
+    v.is_some_and(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "0" | "false" | "no" | "off"))
+}
+
+/// A capture for the JSON API with its secrets masked as in the UI: secret header values
+/// (Authorization keeps its scheme), JSON and form fields named *secret*/*password*/*token* in
+/// the body and the query, in the raw bytes (same length, so offsets hold), the parsed head, and
+/// wherever those values appear again (finding messages, the error).
+pub(crate) fn masked(mut c: Capture) -> Capture {
+    let raw = mask::mask_capture(&c.raw, c.head_len);
+    let secrets = mask::secrets(&c.raw, &raw);
+    let scrub = |t: &str| mask::scrub(t, &secrets);
+    let reparsed = (c.method.is_some() && c.head_len > 0)
+        .then(|| raw.get(..c.head_len).map(crate::framing::parse_head))
+        .flatten();
+    match reparsed {
+        Some(Ok(head)) => {
+            c.target = Some(head.target);
+            c.headers = head.headers;
+        }
+        _ => {
+            c.target = c.target.as_deref().map(scrub);
+            c.headers = c
+                .headers
+                .iter()
+                .map(|(n, v)| (n.clone(), scrub(&mask::mask_header_value(n, v))))
+                .collect();
+        }
+    }
+    for f in &mut c.findings {
+        f.message = scrub(&f.message);
+        f.fix = scrub(&f.fix);
+    }
+    c.error = c.error.as_deref().map(scrub);
+    c.raw = raw;
+    c
 }
 
 async fn load_list(state: Arc<State>, limit: u32, before: Option<i64>) -> Result<Vec<Capture>, String> {
@@ -79,18 +124,22 @@ async fn load_one(state: Arc<State>, id: i64) -> Result<Option<Capture>, String>
 }
 
 async fn api_list(AxState(state): St, Query(q): Query<ListQuery>) -> Response {
+    let reveal = shows_secrets(q.show_secrets.as_deref());
     match load_list(state, q.limit.unwrap_or(100).min(1000), q.before).await {
-        Ok(list) => axum::Json(list).into_response(),
+        Ok(list) if reveal => axum::Json(list).into_response(),
+        Ok(list) => axum::Json(list.into_iter().map(masked).collect::<Vec<_>>()).into_response(),
         Err(e) => err500(e),
     }
 }
 
-async fn api_one(AxState(state): St, Path(id): Path<String>) -> Response {
+async fn api_one(AxState(state): St, Path(id): Path<String>, Query(q): Query<OneQuery>) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return (StatusCode::NOT_FOUND, "capture ids are numbers\n").into_response();
     };
+    let reveal = shows_secrets(q.show_secrets.as_deref());
     match load_one(state, id).await {
-        Ok(Some(c)) => axum::Json(c).into_response(),
+        Ok(Some(c)) if reveal => axum::Json(c).into_response(),
+        Ok(Some(c)) => axum::Json(masked(c)).into_response(),
         Ok(None) => (StatusCode::NOT_FOUND, format!("no capture {id}\n")).into_response(),
         Err(e) => err500(e),
     }
@@ -304,7 +353,7 @@ fn capture_html(c: &Capture, reveal: bool) -> String {
     let raw = if reveal {
         c.raw.clone()
     } else {
-        mask::mask_raw(&c.raw, c.head_len)
+        mask::mask_capture(&c.raw, c.head_len)
     };
     // Secret values also appear in finding messages and commands: scrub them there too.
     let secrets = mask::secrets(&c.raw, &raw);
@@ -515,8 +564,8 @@ async fn diff_page(AxState(state): St, Query(q): Query<DiffQuery>) -> Response {
                 .into_response();
         }
     };
-    let ta = escaped_bytes(&mask::mask_raw(&ca.raw, ca.head_len));
-    let tb = escaped_bytes(&mask::mask_raw(&cb.raw, cb.head_len));
+    let ta = escaped_bytes(&mask::mask_capture(&ca.raw, ca.head_len));
+    let tb = escaped_bytes(&mask::mask_capture(&cb.raw, cb.head_len));
     let la: Vec<&str> = ta.lines().collect();
     let lb: Vec<&str> = tb.lines().collect();
     let mut left = String::new();

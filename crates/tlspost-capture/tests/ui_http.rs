@@ -30,8 +30,77 @@ fn capture_page_masks_secrets_and_shows_raw_hex_and_commands() {
 
     let (revealed, _, _) = curl(&[&format!("{page_url}?reveal=1")]);
     assert!(revealed.contains("s3cr3t-value") && revealed.contains("hunter2hunter2"));
-    // The API returns the exact bytes, unmasked.
+    // The store keeps the exact bytes, unmasked.
     assert_eq!(r.capture(id).raw, SECRET_REQ);
+}
+
+#[test]
+fn api_masks_secrets_unless_asked_to_show_them() {
+    let r = start();
+    let req: &[u8] = b"POST /oauth/token?access_token=q5ecret HTTP/1.1\r\nHost: api.example.test\r\nUser-Agent: dev/1\r\nAuthorization: Bearer s3cr3t-value\r\nCookie: sid=c00kie-value\r\nContent-Type: application/json\r\nContent-Length: 47\r\n\r\n{\"client_secret\":\"hunter2hunter2\",\"scope\":\"rw\"}";
+    let id = send_raw(r.http(), &[req]).capture_id();
+    let api = format!("http://{}/_tlspost/api/captures", r.http());
+    let secrets = ["q5ecret", "s3cr3t-value", "c00kie-value", "hunter2hunter2"];
+    let b64 = |v: &serde_json::Value| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(v["raw"].as_str().unwrap())
+            .unwrap()
+    };
+
+    for url in [
+        format!("{api}/{id}"),
+        format!("{api}?limit=1"),
+        format!("{api}/{id}?show_secrets=0"),
+    ] {
+        let (out, _, code) = curl(&[&url]);
+        assert_eq!(code, 0);
+        for s in secrets {
+            assert!(!out.contains(s), "{url}: `{s}` masked by default: {out}");
+        }
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let c = if v.is_array() { &v[0] } else { &v };
+        assert_eq!(c["id"], id);
+        let raw = b64(c);
+        assert_eq!(raw.len(), req.len(), "masking keeps the length, so offsets hold");
+        let raw = String::from_utf8(raw).unwrap();
+        assert!(
+            raw.starts_with("POST /oauth/token?access_token=******* HTTP/1.1\r\n"),
+            "{raw}"
+        );
+        assert!(raw.contains("Authorization: Bearer ************\r\n"), "{raw}");
+        assert!(
+            raw.contains("{\"client_secret\":\"**************\",\"scope\":\"rw\"}"),
+            "{raw}"
+        );
+        let headers = c["headers"].as_array().unwrap();
+        assert!(
+            headers
+                .iter()
+                .any(|h| h[0] == "Authorization" && h[1] == "Bearer ************")
+        );
+        assert!(
+            headers
+                .iter()
+                .any(|h| h[0] == "Cookie" && h[1] == "*".repeat("sid=c00kie-value".len()))
+        );
+        assert!(
+            headers.iter().any(|h| h[0] == "User-Agent" && h[1] == "dev/1"),
+            "others as sent"
+        );
+        assert_eq!(c["target"], "/oauth/token?access_token=*******");
+    }
+
+    for url in [
+        format!("{api}/{id}?show_secrets=1"),
+        format!("{api}?limit=1&show_secrets=1"),
+    ] {
+        let (out, _, _) = curl(&[&url]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let c = if v.is_array() { &v[0] } else { &v };
+        assert_eq!(b64(c), req, "{url}: the exact bytes on request");
+        assert_eq!(c["target"], "/oauth/token?access_token=q5ecret");
+    }
 }
 
 #[test]
