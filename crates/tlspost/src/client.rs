@@ -749,7 +749,7 @@ pub fn tls_summary(info: &TlsInfo) -> String {
     );
     for (i, c) in info.chain.iter().enumerate() {
         s.push_str(&format!(
-            "\n== Info:   cert #{i}: subject {}; issuer {}; not after {} UTC",
+            "\n  cert #{i}: subject {}; issuer {}; not after {} UTC",
             c.subject, c.issuer, c.not_after
         ));
     }

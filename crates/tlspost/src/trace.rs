@@ -200,7 +200,9 @@ pub fn render(events: &[TraceEvent], show_secrets: bool) -> String {
     for e in events {
         match e {
             TraceEvent::Info(m) => {
-                let _ = writeln!(out, "== Info: {m}");
+                for line in m.lines() {
+                    let _ = writeln!(out, "== Info: {line}");
+                }
             }
             TraceEvent::Sent(d) | TraceEvent::Received(d) => {
                 let sent = matches!(e, TraceEvent::Sent(_));

@@ -349,9 +349,6 @@ fn once(a: &CommonArgs, client: &mut Client, spec: &RequestSpec) -> u8 {
             if r.answered_by.made_by_edge || a.verbose {
                 let _ = writeln!(err, "tlspost: {}", r.answered_by.sentence(r.status));
             }
-            if a.verbose {
-                let _ = writeln!(err, "tlspost: timings: {}", r.timings.line());
-            }
             drop(err);
             let failed = a.fail && r.status >= 400;
             if a.json_output {
@@ -391,9 +388,11 @@ fn verbose(events: &[TraceEvent], show: bool) -> String {
     for e in events {
         match e {
             TraceEvent::Info(m) => {
-                s.push_str("* ");
-                s.push_str(m);
-                s.push('\n');
+                for line in m.lines() {
+                    s.push_str("* ");
+                    s.push_str(line);
+                    s.push('\n');
+                }
                 in_req_head = true;
                 in_resp_head = true;
             }
