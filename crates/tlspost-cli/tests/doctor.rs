@@ -551,7 +551,7 @@ fn truncating_origin() -> (u16, std::sync::mpsc::Receiver<Vec<u8>>) {
     let port = listener.local_addr().expect("addr").port();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for conn in listener.incoming().take(8) {
+        for conn in listener.incoming().take(64) {
             let Ok(mut s) = conn else { continue };
             let mut req = Vec::new();
             let mut buf = [0u8; 4096];
@@ -580,9 +580,20 @@ fn truncating_origin() -> (u16, std::sync::mpsc::Receiver<Vec<u8>>) {
                 }
             }
             let head_only = req.starts_with(b"HEAD ");
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
+            if req.windows(7).any(|w| w == b" /close") {
+                // No framing at all: the body ends when the connection closes.
+                let _ = s.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n");
+                if !head_only {
+                    let _ = s.write_all(b"ok until close");
+                }
+            } else {
+                let _ =
+                    s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
+                if !head_only {
+                    let _ = s.write_all(b"{\"ok\":tru");
+                }
+            }
             if !head_only {
-                let _ = s.write_all(b"{\"ok\":tru");
                 let _ = tx.send(req);
             }
             let _ = s.flush();
@@ -632,6 +643,20 @@ fn send_reports_a_truncated_answer_and_sends_the_post_only_once() {
     assert!(post.ends_with(b"{\"t\":1}"));
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(seen.try_recv().is_err(), "the POST was sent twice");
+
+    // A whole answer without framing: it works, with a warning about devices that stop reading early.
+    let url = format!("http://localhost:{port}/close");
+    let (code, out) = doctor(&["--resolve", &resolve, "-A", "acme/1", "--json", "{}", "--send", &url]);
+    assert_eq!(code, 0, "{out}");
+    let warn = lines(&out, "warn");
+    assert!(
+        warn.iter()
+            .any(|l| l.contains("--send: POST /close sent once") && l.contains("ended when the server closed")),
+        "{out}"
+    );
+    let (why, fix) = why_fix(&out, "--send: POST /close");
+    assert!(why.contains("-1 on Arduino's WiFiClient"), "{why}");
+    assert!(fix.contains("read until the connection closes"), "{fix}");
 }
 
 /// Real nginx serving root → intermediate → leaf (and broken variants) in front of an origin.

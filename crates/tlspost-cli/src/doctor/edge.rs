@@ -255,6 +255,14 @@ fn probes(
     checks.push(c);
 }
 
+/// Whether the body of `r` was delimited by the server closing the connection.
+fn close_delimited(r: &Response) -> bool {
+    !(matches!(r.status, 204 | 304) || (100..200).contains(&r.status))
+        && r.header_str("transfer-encoding")
+            .is_none_or(|t| !t.to_ascii_lowercase().contains("chunked"))
+        && r.header("content-length").is_none()
+}
+
 fn framing(r: &Response) -> String {
     let te = r.header_str("transfer-encoding");
     let cl = r.header_str("content-length");
@@ -333,6 +341,15 @@ fn send(target: &Target, addr: SocketAddr, opts: &Options, built: &Built, tls: &
                 framing(&r)
             );
             let c = match r.status {
+                200..=299 if close_delimited(&r) => Check::bad(
+                    Step::Edge,
+                    Mark::Warn,
+                    title,
+                    "the answer has no Content-Length and is not chunked: it ends when the server closes the \
+                     connection, so a device that stops at its first empty read (-1 on Arduino's WiFiClient means \
+                     no data yet, not the end) gets it cut short without noticing",
+                    "on the device, read until the connection closes (or ask the API to send Content-Length)",
+                ),
                 200..=299 => Check::ok(Step::Edge, title),
                 300..=399 => Check::bad(
                     Step::Edge,

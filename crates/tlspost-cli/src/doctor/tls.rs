@@ -208,7 +208,10 @@ pub(super) fn run(
         timeout: opts.connect_timeout,
     };
     let sni = target.host_ip.is_none();
-    let served = match tlspost_certs::fetch_chain(&fetch_target(target.host.clone())) {
+    let started = std::time::Instant::now();
+    let fetched = tlspost_certs::fetch_chain(&fetch_target(target.host.clone()));
+    let took_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let served = match fetched {
         Ok(s) => s,
         Err(e) => {
             let title = if sni {
@@ -252,7 +255,7 @@ pub(super) fn run(
     let mut hs = Check::ok(
         Step::Tls,
         format!(
-            "handshake with {}: {}, {}, {} certificate(s) sent",
+            "handshake with {}: {}, {}, {} certificate(s) sent, {took_ms:.1} ms from here",
             served
                 .sni
                 .as_deref()
@@ -265,6 +268,11 @@ pub(super) fn run(
     for (i, c) in chain.iter().enumerate() {
         hs = hs.detail(cert_line(i, c, now));
     }
+    let bytes: usize = served.chain.iter().map(Vec::len).sum();
+    hs = hs.detail(format!(
+        "{bytes} bytes of certificates: the device's TLS input buffer must hold them (mbedTLS: 16 KB by default); \
+         an ESP32 needs about 1.2–2.6 s for a full handshake"
+    ));
     checks.push(hs);
 
     let mut store = RootStore::mozilla();
