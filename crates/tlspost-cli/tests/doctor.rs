@@ -769,6 +769,18 @@ fn nginx_chains_pins_truncation_and_an_edge_page_through_a_real_tls_server() {
         "{out}"
     );
 
+    // A redirect: works for some devices, not for others: a warning naming the target.
+    let (code, out) = run(n.good, &root, "/r301", &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        lines(&out, "warn")
+            .iter()
+            .any(|l| l.contains("5 edge") && l.contains("301") && l.contains("the URL redirects")),
+        "{out}"
+    );
+    let (why, _) = why_fix(&out, "the URL redirects");
+    assert!(why.starts_with("to /echo;"), "{why}");
+
     // A body cut short behind TLS: FAIL, sent once.
     let before = env.origin.count("/midbody");
     let (code, out) = run(n.good, &root, "/midbody", &["--send"]);

@@ -31,6 +31,11 @@ fn client(
     let t = ms(opts.connect_timeout);
     budgets.connect = Some(t);
     budgets.handshake = Some(t);
+    if !keep_alive {
+        // A probe is a HEAD or GET: half a minute is plenty, and the doctor must not hang for long.
+        budgets.total = Some(30_000);
+        budgets.first_byte = Some(15_000);
+    }
     let mut b = Client::builder()
         .trust(trust)
         .resolve(&target.host, target.port, addr)
@@ -216,6 +221,18 @@ fn probes(
                 who(&verdict, dev.status)
             ),
             UA_FIX,
+        )
+    } else if (300..400).contains(&dev.status) {
+        Check::bad(
+            Step::Edge,
+            Mark::Warn,
+            format!("{dev_line}: the URL redirects"),
+            format!(
+                "to {}; Arduino's HTTPClient does not follow redirects, ESP-IDF's does, and a POST redirected \
+                 with 301, 302 or 303 turns into a GET without its body",
+                dev.header_str("location").unwrap_or_else(|| "(no Location)".into())
+            ),
+            "post to the final URL directly (mind http→https and a trailing slash)",
         )
     } else if dev.status >= 500 {
         Check::bad(
