@@ -160,9 +160,10 @@ fn probes(
     let blocked = dev.status >= 400;
     let mut verdict = dev.answered_by.clone();
     let mut read_by_get = false;
-    if blocked && !(verdict.made_by_edge && verdict.code.is_some()) {
-        // A HEAD answer has no body, and the edge's error code is in the body: read the same page with
-        // a GET (no side effects by definition), still with the device's User-Agent.
+    if blocked && verdict.edge.is_some() && !(verdict.made_by_edge && verdict.code.is_some()) {
+        // An edge is on the path and refused the HEAD, whose answer has no body; the edge's error code
+        // is in the body: read the same page with a GET (no side effects by definition), still with
+        // the device's User-Agent.
         if let Ok(g) = probe(target, addr, opts, trust, "GET", probe_ua)
             && g.status == dev.status
             && g.answered_by.made_by_edge
