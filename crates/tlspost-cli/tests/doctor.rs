@@ -27,41 +27,17 @@ impl Serve {
     fn start(profile: &str, prepare: impl FnOnce(&Path)) -> Serve {
         let dir = tempfile::tempdir().expect("temp dir");
         prepare(dir.path());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tlspost"))
-            .args([
-                "serve",
-                "--http",
-                "127.0.0.1:0",
-                "--https",
-                "127.0.0.1:0",
-                "--profile",
-                profile,
-            ])
-            .arg("--data")
-            .arg(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start tlspost serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let mut port = None;
-        for line in lines.by_ref() {
-            let line = line.expect("serve output");
-            if let Some(rest) = line.split("HTTPS on https://").nth(1) {
-                let addr = rest.trim().trim_end_matches('/');
-                port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
-                break;
-            }
-        }
-        // Keep reading: the server must not die of a closed pipe while printing the rest of its banner.
-        std::thread::spawn(move || lines.for_each(drop));
-        Serve {
-            child,
-            port: port.expect("tlspost serve printed its HTTPS port"),
-            dir,
-        }
+        let (child, port) = launch(profile, dir.path());
+        Serve { child, port, dir }
+    }
+
+    /// Stops the server and starts it again on the same data directory (default profile).
+    fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, port) = launch("default", self.dir.path());
+        self.child = child;
+        self.port = port;
     }
 
     fn ca(&self) -> String {
@@ -75,6 +51,41 @@ impl Serve {
     fn url(&self, path: &str) -> String {
         format!("https://localhost:{}{path}", self.port)
     }
+}
+
+/// Runs `tlspost serve` on `dir` with ephemeral ports; returns the process and its HTTPS port.
+fn launch(profile: &str, dir: &Path) -> (Child, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tlspost"))
+        .args([
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--https",
+            "127.0.0.1:0",
+            "--profile",
+            profile,
+        ])
+        .arg("--data")
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start tlspost serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut port = None;
+    for line in lines.by_ref() {
+        let line = line.expect("serve output");
+        if let Some(rest) = line.split("HTTPS on https://").nth(1) {
+            let addr = rest.trim().trim_end_matches('/');
+            port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
+            break;
+        }
+    }
+    // Keep reading: the server must not die of a closed pipe while printing the rest of its banner.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, port.expect("tlspost serve printed its HTTPS port"))
 }
 
 impl Drop for Serve {
@@ -432,8 +443,30 @@ fn d_a_foreign_pinned_root_fails_and_the_servers_root_is_recommended() {
     );
 
     // Pinning the server's own certificate (the leaf) is called out.
+    pin_the_leaf(&s, &resolve, &url);
+
+    // A server that sends its private root along: the fix names it, with the fingerprint to confirm.
+    let mut s = s;
+    let dir = s.dir.path().to_path_buf();
+    let mut chain = std::fs::read_to_string(dir.join("server.pem")).expect("server.pem");
+    chain.push_str(&std::fs::read_to_string(dir.join("ca.pem")).expect("ca.pem"));
+    std::fs::write(dir.join("server.pem"), chain).expect("write server.pem");
+    s.restart();
+    let (resolve, url) = (s.resolve(), s.url("/oauth/token"));
+    let (code, out) = doctor(&["--cacert", &foreign, "--resolve", &resolve, "-A", "acme/1", &url]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("2 certificate(s) sent"), "{out}");
+    let (_, fix) = why_fix(&out, "the device would refuse the server");
+    assert!(
+        fix.contains("pin \"tlspost capture local CA\", the root the server sends as certificate #2 (SHA-256 "),
+        "{fix}"
+    );
+    assert!(fix.contains("only after confirming that fingerprint"), "{fix}");
+}
+
+fn pin_the_leaf(s: &Serve, resolve: &str, url: &str) {
     let leaf = s.dir.path().join("server.pem").display().to_string();
-    let (_, out) = doctor(&["--cacert", &leaf, "--resolve", &resolve, "-A", "acme/1", &url]);
+    let (_, out) = doctor(&["--cacert", &leaf, "--resolve", resolve, "-A", "acme/1", url]);
     assert!(
         lines(&out, "warn")
             .iter()

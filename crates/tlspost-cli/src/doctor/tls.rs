@@ -82,6 +82,15 @@ fn cert_line(i: usize, c: &CertInfo, now: i64) -> String {
 fn advice(analysis: &Analysis) -> String {
     let anchors = analysis.anchors();
     if anchors.is_empty() {
+        if let Some((i, root)) = analysis.chain.iter().enumerate().rfind(|(_, c)| c.self_signed) {
+            return format!(
+                "pin {:?}, the root the server sends as certificate #{} (SHA-256 {}), only after confirming that \
+                 fingerprint with the server's operator: a root the server sends proves nothing by itself",
+                root.short_name(),
+                i + 1,
+                root.fingerprint()
+            );
+        }
         let top = analysis.chain.last().map(|c| c.issuer.clone()).unwrap_or_default();
         return format!(
             "pin the self-signed root certificate of {top:?}, the CA at the top of the chain the server sends \
