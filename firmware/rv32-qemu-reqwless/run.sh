@@ -72,6 +72,10 @@ if [[ -z "$http_port" || -z "$https_port" ]]; then
   echo "$name: tlspost serve did not start:" >&2; cat "$work/serve.log" >&2; exit 1
 fi
 
+if ! openssl x509 -in "$work/data/server.pem" -noout -subject | grep -q "CN *= *$host\$"; then
+  echo "$name: tlspost serve replaced the seeded leaf (CN $host); has the format of its server.names changed?" >&2
+  exit 1
+fi
 openssl x509 -in "$work/data/ca.pem" -outform der -out "$work/ca.der"
 echo "building firmware/$name with the capture server's CA pinned" >&2
 elf="$(TLSPOST_FW_ROOT_DER="$work/ca.der" TLSPOST_FW_HOST="$host" "$here/build.sh")"
