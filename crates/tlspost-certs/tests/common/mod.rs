@@ -223,6 +223,18 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // nginx runs with a master process (for reloads): SIGKILL would orphan its worker, still
+        // listening. SIGTERM makes the master stop the worker first; SIGKILL only as a last resort.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
