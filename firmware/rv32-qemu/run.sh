@@ -39,6 +39,36 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# TLSPOST_FW_PKI=p384-chain (for bench/device-figures.sh): instead of serve's own P-256 CA and leaf,
+# serve a chain shaped like Let's Encrypt's ECDSA one: P-384 root -> P-384 intermediate -> P-256
+# leaf, both certificate signatures ECDSA P-384/SHA-384, so the peak stack covers P-384 path
+# building. serve keeps a CA and leaf it finds in its data directory when the name list matches.
+pki="${TLSPOST_FW_PKI:-serve}"
+case "$pki" in
+serve) ;;
+p384-chain)
+  mkdir -p "$work/data"
+  (
+    cd "$work/data"
+    p384=(-algorithm EC -pkeyopt ec_paramgen_curve:P-384)
+    openssl genpkey "${p384[@]}" -out ca.key
+    openssl req -x509 -new -key ca.key -sha384 -subj "/CN=P-384 test root" -days 2 -out ca.pem \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+    openssl genpkey "${p384[@]}" -out int.key
+    printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\n' >int.cnf
+    openssl req -new -key int.key -subj "/CN=P-384 test intermediate" |
+      openssl x509 -req -sha384 -CA ca.pem -CAkey ca.key -days 2 -extfile int.cnf -out int.pem
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out server.key
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1,DNS:%s\nextendedKeyUsage=serverAuth\n' "$host" >leaf.cnf
+    openssl req -new -key server.key -subj "/CN=tlspost capture server" |
+      openssl x509 -req -sha384 -CA int.pem -CAkey int.key -days 2 -extfile leaf.cnf -out leaf.pem
+    cat leaf.pem int.pem >server.pem
+    printf 'localhost 127.0.0.1 ::1 %s' "$host" >server.names
+  ) 2>/dev/null
+  ;;
+*) echo "rv32-qemu: TLSPOST_FW_PKI is 'serve' (default) or 'p384-chain', not '$pki'" >&2; exit 1 ;;
+esac
+
 # Start the capture server on ephemeral ports; its banner says which.
 "$TLSPOST_BIN" serve --http 127.0.0.1:0 --https 127.0.0.1:0 --data "$work/data" --name "$host" \
   >"$work/serve.log" 2>&1 &
@@ -55,6 +85,10 @@ if [[ -z "$http_port" || -z "$https_port" ]]; then
   echo "rv32-qemu: tlspost serve did not start:" >&2; cat "$work/serve.log" >&2; exit 1
 fi
 
+if [[ "$pki" == p384-chain ]] && ! grep -q "$(sed -n 2p "$work/data/int.pem")" "$work/data/server.pem"; then
+  echo "rv32-qemu: tlspost serve replaced the seeded chain; has the format of its server.names changed?" >&2
+  exit 1
+fi
 openssl x509 -in "$work/data/ca.pem" -outform der -out "$work/ca.der"
 echo "building firmware/rv32-qemu with the capture server's CA pinned" >&2
 elf="$(TLSPOST_FW_ROOT_DER="$work/ca.der" TLSPOST_FW_HOST="$host" "$here/build.sh")"
