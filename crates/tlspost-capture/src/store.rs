@@ -2,6 +2,7 @@
 //! acknowledged only after its transaction committed, so the response follows a durable record.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -252,9 +253,12 @@ fn writer_loop(
     keep: Option<u64>,
     events: &broadcast::Sender<Arc<Capture>>,
 ) {
-    // Reused across batches: the jobs and each row's JSON.
+    // Reused across batches: the jobs, each row's JSON, the TLS facts keys known to be stored.
     let mut batch: Vec<Job> = Vec::with_capacity(512);
-    let mut json = Vec::with_capacity(1024);
+    let mut scratch = Scratch {
+        json: Vec::with_capacity(1024),
+        facts: HashSet::new(),
+    };
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < 512 {
@@ -263,7 +267,11 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let result = write_batch(c, &mut batch, keep, &mut json);
+        let result = write_batch(c, &mut batch, keep, &mut scratch);
+        if result.is_err() {
+            // Rolled back: facts first stored in this batch are gone again.
+            scratch.facts.clear();
+        }
         for (capture, done) in batch.drain(..) {
             match &result {
                 Ok(()) => {
@@ -281,7 +289,19 @@ fn writer_loop(
     }
 }
 
-fn write_batch(c: &mut Connection, batch: &mut [Job], keep: Option<u64>, json: &mut Vec<u8>) -> Result<(), String> {
+/// The writer's reusable state.
+struct Scratch {
+    /// One row's JSON.
+    json: Vec<u8>,
+    /// Keys of TLS facts already in the table (rows there are never deleted): a connection's
+    /// requests after its first, and every connection with a ClientHello seen before, skip the
+    /// insert. Bounded: cleared when it grows past [`FACTS_KNOWN`].
+    facts: HashSet<String>,
+}
+
+const FACTS_KNOWN: usize = 4096;
+
+fn write_batch(c: &mut Connection, batch: &mut [Job], keep: Option<u64>, scratch: &mut Scratch) -> Result<(), String> {
     let tx = c.transaction().map_err(|e| format!("begin: {e}"))?;
     {
         let mut st = tx
@@ -298,14 +318,21 @@ fn write_batch(c: &mut Connection, batch: &mut [Job], keep: Option<u64>, json: &
             let tls_key = match tls.as_deref() {
                 Some(t) => {
                     let (key, json) = t.keyed_json().map_err(|e| e.to_string())?;
-                    facts
-                        .execute(params![key, json])
-                        .map_err(|e| format!("insert TLS facts: {e}"))?;
+                    if !scratch.facts.contains(key) {
+                        facts
+                            .execute(params![key, json])
+                            .map_err(|e| format!("insert TLS facts: {e}"))?;
+                        if scratch.facts.len() >= FACTS_KNOWN {
+                            scratch.facts.clear();
+                        }
+                        scratch.facts.insert(key.to_string());
+                    }
                     Some(key)
                 }
                 None => None,
             };
             // The bytes go in their own column; the rest as JSON.
+            let json = &mut scratch.json;
             json.clear();
             serde_json::to_writer(&mut *json, &Meta::of(capture)).map_err(|e| e.to_string())?;
             let meta = std::str::from_utf8(json).map_err(|e| e.to_string())?;
