@@ -42,18 +42,39 @@ trap cleanup EXIT
 
 # embedded-tls 0.18's verifier (the one reqwless uses) compares the host name with the leaf's CN,
 # not with its subjectAltNames, and `tlspost serve`'s own leaf has CN "tlspost capture server". So the
-# data directory is seeded with a PKI of the same shape (P-256 CA -> P-256 leaf, ECDSA-SHA256) whose
-# leaf CN is the host name; serve keeps a CA and leaf it finds there when the name list matches.
+# data directory is seeded with a PKI of the same shape as firmware/rv32-qemu's run (P-256 CA -> P-256
+# leaf, ECDSA-SHA256; or with TLSPOST_FW_PKI=p384-chain, P-384 root -> P-384 intermediate -> P-256
+# leaf, signatures P-384/SHA-384) whose leaf CN is the host name; serve keeps a CA and leaf it finds
+# there when the name list matches.
+pki="${TLSPOST_FW_PKI:-serve}"
+case "$pki" in
+serve | p384-chain) ;;
+*) echo "$name: TLSPOST_FW_PKI is 'serve' (default) or 'p384-chain', not '$pki'" >&2; exit 1 ;;
+esac
 mkdir -p "$work/data"
 (
   cd "$work/data"
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key
-  openssl req -x509 -new -key ca.key -subj "/CN=reqwless comparison CA" -days 2 -out ca.pem \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out server.key
   printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1,DNS:%s\nextendedKeyUsage=serverAuth\n' "$host" >ext.cnf
-  openssl req -new -key server.key -subj "/CN=$host" |
-    openssl x509 -req -CA ca.pem -CAkey ca.key -days 2 -extfile ext.cnf -out server.pem
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out server.key
+  if [[ "$pki" == serve ]]; then
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key
+    openssl req -x509 -new -key ca.key -subj "/CN=reqwless comparison CA" -days 2 -out ca.pem \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+    openssl req -new -key server.key -subj "/CN=$host" |
+      openssl x509 -req -CA ca.pem -CAkey ca.key -days 2 -extfile ext.cnf -out server.pem
+  else
+    p384=(-algorithm EC -pkeyopt ec_paramgen_curve:P-384)
+    openssl genpkey "${p384[@]}" -out ca.key
+    openssl req -x509 -new -key ca.key -sha384 -subj "/CN=P-384 test root" -days 2 -out ca.pem \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+    openssl genpkey "${p384[@]}" -out int.key
+    printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\n' >int.cnf
+    openssl req -new -key int.key -subj "/CN=P-384 test intermediate" |
+      openssl x509 -req -sha384 -CA ca.pem -CAkey ca.key -days 2 -extfile int.cnf -out int.pem
+    openssl req -new -key server.key -subj "/CN=$host" |
+      openssl x509 -req -sha384 -CA int.pem -CAkey int.key -days 2 -extfile ext.cnf -out leaf.pem
+    cat leaf.pem int.pem >server.pem
+  fi
   printf 'localhost 127.0.0.1 ::1 %s' "$host" >server.names
 ) 2>/dev/null
 
