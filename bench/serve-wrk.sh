@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Throughput of `tlspost serve` persisting every request, against nginx answering a static 200,
 # both over HTTPS keep-alive with the same certificate, same client (wrk), same machine, one run.
+# The two servers take turns (ROUNDS rounds of one wrk run each), so a change in the machine's load
+# during the run hits both; the ratio reported is the median of the per-round ratios.
 # Appends the figures to bench/RESULTS.md.
 #
-# Needs (Debian): wrk nginx curl. Bounded: DURATION seconds per server (default 10).
+# Needs (Debian): wrk nginx curl python3. Bounded: ROUNDS (default 3) x 2 runs of DURATION seconds
+# (default 10).
 #
 #   bench/serve-wrk.sh            # run and append to bench/RESULTS.md
 #   NO_RECORD=1 bench/serve-wrk.sh  # run only
+#   RESULTS=/tmp/serve.md bench/serve-wrk.sh  # append the section elsewhere
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+RESULTS=${RESULTS:-bench/RESULTS.md}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 for tool in wrk nginx curl; do
@@ -80,32 +86,49 @@ run_wrk() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WO
 rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
 p99() { awk '$1 == "99%" {print $2}' "$1"; }
 
-run_wrk "https://localhost:$CAP_PORT/api/telemetry" | tee "$WORK/capture.wrk"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+for r in $(seq "$ROUNDS"); do
+  echo "round $r/$ROUNDS: tlspost serve" >&2
+  run_wrk "https://localhost:$CAP_PORT/api/telemetry" >"$WORK/capture.$r.wrk"
+  echo "round $r/$ROUNDS: nginx" >&2
+  run_wrk "https://localhost:$NGX_PORT/api/telemetry" >"$WORK/nginx.$r.wrk"
+done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 STORED=$(curl -s "http://127.0.0.1:$HTTP_PORT/_tlspost/api/captures?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
-run_wrk "https://localhost:$NGX_PORT/api/telemetry" | tee "$WORK/nginx.wrk"
 
-CAP_RPS=$(rps "$WORK/capture.wrk"); NGX_RPS=$(rps "$WORK/nginx.wrk")
-CAP_P99=$(p99 "$WORK/capture.wrk"); NGX_P99=$(p99 "$WORK/nginx.wrk")
-RATIO=$(python3 -c "print(f'{$CAP_RPS / $NGX_RPS:.2f}')")
-CAP_REQS=$(awk '/requests in/ {print $1}' "$WORK/capture.wrk")
+# Per round: requests/s, p99 and requests of both; then medians.
+ROWS=""
+for r in $(seq "$ROUNDS"); do
+  c="$WORK/capture.$r.wrk"; n="$WORK/nginx.$r.wrk"
+  ROWS+="$r $(rps "$c") $(p99 "$c") $(awk '/requests in/ {print $1}' "$c") $(rps "$n") $(p99 "$n")"$'\n'
+done
+SUMMARY=$(printf '%s' "$ROWS" | python3 -c '
+import statistics, sys
+rows = [l.split() for l in sys.stdin if l.strip()]
+ratios = [float(r[1]) / float(r[4]) for r in rows]
+med = lambda i: statistics.median(float(r[i]) for r in rows)
+print(f"{med(1):.0f} {med(4):.0f} {statistics.median(ratios):.2f} {min(ratios):.2f} {max(ratios):.2f} {sum(int(r[3]) for r in rows)}")
+')
+read -r CAP_RPS NGX_RPS RATIO RMIN RMAX CAP_REQS <<<"$SUMMARY"
 
-echo "capture: $CAP_RPS req/s p99 $CAP_P99 ($CAP_REQS requests, newest stored id $STORED); nginx: $NGX_RPS req/s p99 $NGX_P99; ratio $RATIO"
+echo "$ROWS" | awk 'NF {printf "round %s: capture %s req/s p99 %s (%s requests); nginx %s req/s p99 %s\n", $1, $2, $3, $4, $5, $6}'
+echo "median: capture $CAP_RPS req/s, nginx $NGX_RPS req/s; ratio $RATIO (rounds $RMIN-$RMAX); $CAP_REQS requests captured, newest stored id $STORED; load $LOAD_BEFORE -> $LOAD_AFTER"
 
 [ -n "${NO_RECORD:-}" ] && exit 0
 {
   echo
   echo "## tlspost serve vs nginx, HTTPS keep-alive POST — $(date -u +%Y-%m-%d) (commit $(git rev-parse --short HEAD))"
   echo
-  echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), shared with the client (wrk)."
+  echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), shared with the client (wrk); load average before/after: $LOAD_BEFORE / $LOAD_AFTER."
   echo "\`tlspost-capture\` release build: every request framed, linted and committed to SQLite (WAL, synchronous=FULL, group commit) before its response."
   echo "nginx $(nginx -v 2>&1 | cut -d/ -f2), worker_processes auto, \`return 200\`, same certificate (ECDSA P-256 from the capture server's CA)."
+  echo "Each round runs \`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -s post.lua https://localhost:PORT/api/telemetry\` against tlspost serve, then against nginx."
   echo
-  echo "| server | requests/s | p99 latency | command |"
-  echo "|---|---|---|---|"
-  echo "| tlspost serve (persisting) | **$CAP_RPS** | $CAP_P99 | \`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -s post.lua https://localhost:PORT/api/telemetry\` |"
-  echo "| nginx static 200 | **$NGX_RPS** | $NGX_P99 | same, against nginx |"
-  echo "| ratio (tlspost ÷ nginx) | **$RATIO** | | target ≥ 0.5 |"
+  echo "| round | tlspost serve (persisting) req/s | p99 | nginx static 200 req/s | p99 | ratio |"
+  echo "|---|---|---|---|---|---|"
+  echo "$ROWS" | awk 'NF {printf "| %s | %s | %s | %s | %s | %.2f |\n", $1, $2, $3, $5, $6, $2 / $5}'
+  echo "| **median** | **$CAP_RPS** | | **$NGX_RPS** | | **$RATIO** (target ≥ 0.5) |"
   echo
-  echo "Body: a 43-byte JSON object with Content-Type and User-Agent set. $CAP_REQS requests were captured in the tlspost run (the store's newest id after it: $STORED). Reproduce: \`bench/serve-wrk.sh\`."
-} >>bench/RESULTS.md
-echo "appended to bench/RESULTS.md"
+  echo "Body: a 43-byte JSON object with Content-Type and User-Agent set. $CAP_REQS requests were captured in the tlspost runs (the store's newest id after them: $STORED). Reproduce: \`bench/serve-wrk.sh\`."
+} >>"$RESULTS"
+echo "appended to $RESULTS"
