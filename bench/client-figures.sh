@@ -240,20 +240,22 @@ table=$(
 
 ## tlspost post vs curl: round trips, bytes, memory per POST — $(date -u +%Y-%m-%d) (commit $commit)
 
-Same nginx ($(nginx -v 2>&1 | sed 's/.*: //'), TLS 1.3 only, \`ssl_session_tickets ${BENCH_TICKETS:-on}\` with a shared session cache, \`return 200\` with a
-40-byte JSON body), loopback, one run: \`$( [ -n "${BENCH_TICKETS:-}" ] && echo "BENCH_TICKETS=$BENCH_TICKETS ")bench/client-figures.sh\`. Chain: ECDSA P-256 throughout,
-root → intermediate → leaf, served as leaf (${leaf_der} bytes DER: two SANs, AIA, CRL point, policy) + intermediate
-(${int_der} bytes); the root (${root_der} bytes) is pinned by both clients (\`--cacert\`). tlspost: release build of
-\`tlspost post\` $tl_version; curl: $(curl --version | head -1 | cut -d' ' -f1-2,4-5). Request: the same 81-byte JSON POST; curl with
-\`-H "Content-Type: application/json" --data-binary\` and its default head, and again with tlspost's head
-(\`-A tlspost/$tl_version -H 'Accept-Encoding: identity' -H 'Connection: keep-alive' -H 'Accept:'\`, "curl, tlspost's
-head"). Round trips: per TCP stream, each time the client, having sent a SYN or payload, waits for server
+Same nginx ($(nginx -v 2>&1 | sed 's/.*: //'), TLS 1.3 only, \`ssl_session_tickets ${BENCH_TICKETS:-on}\` with a shared session
+cache, \`return 200\` with a 40-byte JSON body), loopback, one invocation of
+\`$( [ -n "${BENCH_TICKETS:-}" ] && echo "BENCH_TICKETS=$BENCH_TICKETS ")bench/client-figures.sh\` ($runs runs of every case). Chain: ECDSA P-256 throughout, root →
+intermediate → leaf, served as leaf (${leaf_der} bytes DER: two SANs, AIA, CRL point, policy) + intermediate
+(${int_der} bytes); the root (${root_der} bytes) is pinned by both clients (\`--cacert\`). tlspost: release build
+of \`tlspost post\` $tl_version; curl: $(curl --version | head -1 | cut -d' ' -f1-2,4-5). Request: the same
+81-byte JSON POST; curl with \`-H "Content-Type: application/json" --data-binary\` and its default head,
+and again with tlspost's head (\`-A tlspost/$tl_version -H 'Accept-Encoding: identity' -H 'Connection: keep-alive'
+-H 'Accept:'\`, "curl, tlspost's head").
+Round trips: per TCP stream, each time the client, having sent a SYN or payload, waits for server
 payload (SYN-ACK counts; a segment holding only the client's TLS Finished waits for nothing, so the
-session tickets nginx sends after it end no round trip). TCP retransmissions are not counted. Bytes: TCP payload (TLS records) per direction, and whole frames (with TCP/IP
-headers) both ways, from the first of $runs runs; round trips: the fewest seen in $runs runs, and the most when a run differed (kept-alive: the fewest
-for two POSTs minus the fewest for one). Kept-alive =
-(two POSTs on one connection) − (one POST); resumed = the second connection of two POSTs sent with
-\`Connection: close\` (tlspost \`--repeat 2\`, curl two URLs).
+session tickets nginx sends after it end no round trip); the fewest seen in the $runs runs, and the most
+when a run differed. Bytes: TCP payload (TLS records) per direction, and whole frames (with TCP/IP
+headers; their count varies with delayed ACKs) both ways, from the first run; TCP retransmissions are
+not counted. Kept-alive = (two POSTs on one connection) − (one POST); resumed = the second connection
+of two POSTs sent with \`Connection: close\` (tlspost \`--repeat 2\`, curl two URLs).
 
 | POST | client | round trips | client→server bytes | server→client bytes | payload total | frames total |
 |---|---|---|---|---|---|---|
