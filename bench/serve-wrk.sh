@@ -5,6 +5,8 @@
 # during the run hits both; the ratio reported is the median of the per-round ratios.
 # Appends the figures to bench/RESULTS.md.
 #
+# SYNC=full measures `--sync full` (fsync at every commit) instead of the default `normal`.
+#
 # Needs (Debian): wrk nginx curl python3. Bounded: ROUNDS (default 3) x 2 runs of DURATION seconds
 # (default 10).
 #
@@ -16,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
+SYNC=${SYNC:-normal}
 RESULTS=${RESULTS:-bench/RESULTS.md}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
@@ -41,7 +44,7 @@ CAP_PORT=$(free_port)
 NGX_PORT=$(free_port)
 HTTP_PORT=$(free_port)
 
-"$BIN" --data "$WORK/data" --http "127.0.0.1:$HTTP_PORT" --https "127.0.0.1:$CAP_PORT" >"$WORK/capture.log" 2>&1 &
+"$BIN" --data "$WORK/data" --http "127.0.0.1:$HTTP_PORT" --https "127.0.0.1:$CAP_PORT" --sync "$SYNC" >"$WORK/capture.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do
   curl -sf --cacert "$WORK/data/ca.pem" "https://localhost:$CAP_PORT/ready" -o /dev/null && break
@@ -120,7 +123,7 @@ echo "median: capture $CAP_RPS req/s, nginx $NGX_RPS req/s; ratio $RATIO (rounds
   echo "## tlspost serve vs nginx, HTTPS keep-alive POST — $(date -u +%Y-%m-%d) (commit $(git rev-parse --short HEAD))"
   echo
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), shared with the client (wrk); load average before/after: $LOAD_BEFORE / $LOAD_AFTER."
-  echo "\`tlspost-capture\` release build: every request framed, linted and committed to SQLite (WAL, synchronous=FULL, group commit) before its response."
+  echo "\`tlspost-capture\` release build: every request framed, linted and committed to SQLite (WAL, group commit, \`--sync $SYNC\`) before its response."
   echo "nginx $(nginx -v 2>&1 | cut -d/ -f2), worker_processes auto, \`return 200\`, same certificate (ECDSA P-256 from the capture server's CA)."
   echo "Each round runs \`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -s post.lua https://localhost:PORT/api/telemetry\` against tlspost serve, then against nginx."
   echo

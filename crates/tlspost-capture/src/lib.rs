@@ -38,6 +38,7 @@ mod ui;
 
 pub use record::{Capture, FindingRecord, TlsFacts};
 pub use respond::{Profile, RespondRule, RuleError};
+pub use store::SyncMode;
 
 /// Limits that keep a misbehaving client from taking the server down.
 #[derive(Clone, Debug)]
@@ -87,6 +88,8 @@ pub struct Config {
     pub limits: Limits,
     /// Tokio worker threads (0: one per core).
     pub workers: usize,
+    /// What a commit (and so a response) waits for.
+    pub sync: SyncMode,
 }
 
 impl Config {
@@ -102,6 +105,7 @@ impl Config {
             profile: Profile::Default,
             limits: Limits::default(),
             workers: 0,
+            sync: SyncMode::default(),
         }
     }
 }
@@ -191,7 +195,7 @@ impl Server {
             source,
         })?;
         let pki = pki::load_or_create(&config.data_dir, &config.names)?;
-        let store = store::Store::open(&config.data_dir, config.keep)?;
+        let store = store::Store::open_with(&config.data_dir, config.keep, config.sync)?;
         let acceptor = tls::acceptor(&pki)?;
         let mut rt = tokio::runtime::Builder::new_multi_thread();
         if config.workers > 0 {
@@ -277,9 +281,10 @@ impl Server {
             s += &format!("tlspost serve: HTTPS on https://{a}/\n");
         }
         s += &format!(
-            "data: {} (ca.pem, captures.sqlite3); profile: {}\n\n",
+            "data: {} (ca.pem, captures.sqlite3); profile: {}; sync: {}\n\n",
             self.state.cfg.data_dir.display(),
-            self.state.cfg.profile.name()
+            self.state.cfg.profile.name(),
+            self.state.cfg.sync.name()
         );
         s += &pki::arduino_ca(&self.state.ca_pem);
         s

@@ -56,7 +56,7 @@ pub struct RespondRule {
     pub chunked: bool,
 }
 
-/// Why a `--respond` rule or `--profile` does not parse.
+/// Why a `--respond` rule, `--profile` or `--sync` does not parse.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RuleError {
@@ -70,6 +70,8 @@ pub enum RuleError {
     BadItem(String),
     /// Unknown profile name.
     UnknownProfile(String),
+    /// Unknown `--sync` mode.
+    UnknownSync(String),
 }
 
 impl std::fmt::Display for RuleError {
@@ -82,6 +84,11 @@ impl std::fmt::Display for RuleError {
             RuleError::BadStatus(s) => write!(f, "--respond status `{s}` is not a number from 100 to 999: {FORM}"),
             RuleError::BadItem(i) => write!(f, "--respond item `{i}` is not understood: {FORM}"),
             RuleError::UnknownProfile(p) => write!(f, "--profile `{p}` is unknown: use `default` or `edge`"),
+            RuleError::UnknownSync(m) => write!(
+                f,
+                "--sync `{m}` is unknown: use `normal` (a stored capture survives the server being killed) \
+                 or `full` (it survives a power loss too; slower under load)"
+            ),
         }
     }
 }

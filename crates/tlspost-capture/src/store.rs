@@ -1,5 +1,6 @@
 //! SQLite store (WAL). Writes go through one writer thread that commits in groups; a capture is
-//! acknowledged only after its transaction committed, so the response follows a durable record.
+//! acknowledged only after its transaction committed, so the response follows a durable record
+//! (durable against what, [`SyncMode`] says).
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -25,7 +26,42 @@ pub struct Store {
     pub events: broadcast::Sender<Arc<Capture>>,
 }
 
-fn open(path: &Path) -> Result<Connection, Error> {
+/// When a commit counts as done, and so when a response may be sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SyncMode {
+    /// SQLite `synchronous=NORMAL` in WAL mode: a commit has written its pages to the WAL file
+    /// (the OS holds them), without an fsync. A capture whose response was sent survives the
+    /// server process being killed (`kill -9`) or crashing; an OS crash or power loss can lose
+    /// the commits of the last moments (the database stays consistent). The WAL is fsynced at
+    /// every checkpoint.
+    #[default]
+    Normal,
+    /// SQLite `synchronous=FULL`: the WAL is also fsynced at every commit, so a capture whose
+    /// response was sent survives an OS crash or power loss too (where the disk honours fsync).
+    Full,
+}
+
+impl SyncMode {
+    /// `normal` or `full`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SyncMode::Normal => "normal",
+            SyncMode::Full => "full",
+        }
+    }
+
+    /// Parse `normal` or `full`.
+    pub fn parse(s: &str) -> Result<SyncMode, crate::RuleError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "normal" => Ok(SyncMode::Normal),
+            "full" => Ok(SyncMode::Full),
+            _ => Err(crate::RuleError::UnknownSync(s.to_string())),
+        }
+    }
+}
+
+fn open(path: &Path, sync: SyncMode) -> Result<Connection, Error> {
     let db = |e: rusqlite::Error| Error::Store {
         what: "open the SQLite database",
         path: path.display().to_string(),
@@ -34,7 +70,11 @@ fn open(path: &Path) -> Result<Connection, Error> {
     let c = Connection::open(path).map_err(db)?;
     c.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
     c.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
-    c.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+    let synchronous = match sync {
+        SyncMode::Normal => "NORMAL",
+        SyncMode::Full => "FULL",
+    };
+    c.pragma_update(None, "synchronous", synchronous).map_err(db)?;
     // Ids grow without AUTOINCREMENT (one table update less per row): a new row gets the largest
     // id plus one, and trimming (`--keep`, at least 1) never deletes the newest row, so no id is
     // handed out twice. Stores created with AUTOINCREMENT keep it.
@@ -56,11 +96,17 @@ fn open(path: &Path) -> Result<Connection, Error> {
 }
 
 impl Store {
-    /// Open (or create) `dir/captures.sqlite3` and start the writer thread; keep at most `keep` captures.
+    /// Open (or create) `dir/captures.sqlite3` and start the writer thread; keep at most `keep`
+    /// captures; commits as [`SyncMode::Normal`].
     pub fn open(dir: &Path, keep: Option<u64>) -> Result<Store, Error> {
+        Store::open_with(dir, keep, SyncMode::default())
+    }
+
+    /// [`Store::open`] with the commit durability chosen.
+    pub fn open_with(dir: &Path, keep: Option<u64>, sync: SyncMode) -> Result<Store, Error> {
         let path = dir.join("captures.sqlite3");
-        let mut writer = open(&path)?;
-        let reader = open(&path)?;
+        let mut writer = open(&path, sync)?;
+        let reader = open(&path, sync)?;
         let (tx, mut rx) = mpsc::channel::<Job>(4096);
         let (events, _) = broadcast::channel(1024);
         let ev = events.clone();
@@ -436,6 +482,33 @@ mod tests {
         old.id = id;
         let back = store.get(id).unwrap().unwrap();
         same(&back, &old);
+    }
+
+    #[test]
+    fn sync_modes_parse_and_take_effect() {
+        assert_eq!(SyncMode::parse("normal").unwrap(), SyncMode::Normal);
+        assert_eq!(SyncMode::parse(" FULL ").unwrap(), SyncMode::Full);
+        assert_eq!(SyncMode::default(), SyncMode::Normal);
+        let e = SyncMode::parse("off").unwrap_err().to_string();
+        assert!(e.contains("--sync `off` is unknown") && e.contains("power loss"), "{e}");
+        for (mode, level) in [(SyncMode::Normal, 1), (SyncMode::Full, 2)] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open_with(dir.path(), None, mode).unwrap();
+            let got: i64 = store
+                .reader
+                .lock()
+                .unwrap()
+                .query_row("PRAGMA synchronous", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(got, level, "{mode:?}");
+            let journal: String = store
+                .reader
+                .lock()
+                .unwrap()
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(journal, "wal");
+        }
     }
 
     #[tokio::test]

@@ -15,9 +15,19 @@ use common::read_response;
 /// (capture id, bytes sent) of every request whose response arrived.
 type Acked = Vec<(i64, Vec<u8>)>;
 
-fn start_process(dir: &std::path::Path) -> (std::process::Child, SocketAddr) {
+fn start_process(dir: &std::path::Path, sync: &str) -> (std::process::Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tlspost-capture"))
-        .args(["--http", "127.0.0.1:0", "--https", "off", "--workers", "2", "--data"])
+        .args([
+            "--http",
+            "127.0.0.1:0",
+            "--https",
+            "off",
+            "--workers",
+            "2",
+            "--sync",
+            sync,
+            "--data",
+        ])
         .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -36,10 +46,20 @@ fn start_process(dir: &std::path::Path) -> (std::process::Child, SocketAddr) {
     (child, addr)
 }
 
+/// The default: commits written to the WAL without an fsync; the OS keeps them when the process dies.
 #[test]
 fn kill_9_loses_no_acknowledged_capture() {
+    kill_9_during_load("normal");
+}
+
+#[test]
+fn kill_9_loses_no_acknowledged_capture_with_sync_full() {
+    kill_9_during_load("full");
+}
+
+fn kill_9_during_load(sync: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr) = start_process(dir.path());
+    let (mut child, addr) = start_process(dir.path(), sync);
     let acked: Arc<Mutex<Acked>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let mut clients = Vec::new();
@@ -78,15 +98,19 @@ fn kill_9_loses_no_acknowledged_capture() {
         c.join().unwrap();
     }
     let acked = acked.lock().unwrap();
-    assert!(acked.len() >= 200, "load ran: {} acknowledged", acked.len());
+    assert!(
+        acked.len() >= 200,
+        "--sync {sync}: load ran: {} acknowledged",
+        acked.len()
+    );
 
     let store = tlspost_capture::store::Store::open(dir.path(), None).unwrap();
     for (id, sent) in acked.iter() {
         let c = store
             .get(*id)
             .unwrap()
-            .unwrap_or_else(|| panic!("acknowledged capture {id} lost"));
-        assert_eq!(&c.raw, sent, "capture {id} bytes");
+            .unwrap_or_else(|| panic!("--sync {sync}: acknowledged capture {id} lost"));
+        assert_eq!(&c.raw, sent, "--sync {sync}: capture {id} bytes");
     }
     assert!(store.count().unwrap() >= i64::try_from(acked.len()).unwrap());
 }

@@ -2,11 +2,11 @@
 //! by the crate's process-level tests (`kill -9`) and benchmarks.
 //!
 //! `tlspost-capture [--http ADDR|off] [--https ADDR|off] [--data DIR] [--keep N] [--profile edge]
-//! [--respond RULE]... [--name NAME]... [--workers N]`
+//! [--respond RULE]... [--name NAME]... [--workers N] [--sync normal|full]`
 
 use std::process::ExitCode;
 
-use tlspost_capture::{Config, Profile, RespondRule};
+use tlspost_capture::{Config, Profile, RespondRule, SyncMode};
 
 fn main() -> ExitCode {
     let mut config = Config::new("tlspost-data");
@@ -38,6 +38,9 @@ fn main() -> ExitCode {
                 .parse()
                 .map(|n| config.workers = n)
                 .map_err(|e| format!("--workers: {e}")),
+            "--sync" => SyncMode::parse(&value)
+                .map(|v| config.sync = v)
+                .map_err(|e| e.to_string()),
             "--profile" => Profile::parse(&value)
                 .map(|p| config.profile = p)
                 .map_err(|e| e.to_string()),

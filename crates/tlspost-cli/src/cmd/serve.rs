@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tlspost_capture::{Config, Limits, Profile, RespondRule};
+use tlspost_capture::{Config, Limits, Profile, RespondRule, SyncMode};
 
 /// Arguments of `tlspost serve`.
 #[derive(clap::Args)]
@@ -45,6 +45,11 @@ pub struct ServeArgs {
     /// Most connections served at once.
     #[arg(long, value_name = "N", default_value_t = 2048)]
     pub max_connections: usize,
+    /// When a capture counts as stored (and its response may go): `normal` once written to the
+    /// database's log (survives the server being killed or crashing), `full` once also fsynced
+    /// (survives a power loss or OS crash too; slower under load).
+    #[arg(long, value_name = "MODE", default_value = "normal")]
+    pub sync: String,
 }
 
 fn addr(flag: &str, v: &str) -> Result<Option<SocketAddr>, String> {
@@ -66,6 +71,7 @@ fn config(args: ServeArgs) -> Result<Config, String> {
     c.names = args.names;
     c.keep = args.keep;
     c.profile = Profile::parse(&args.profile).map_err(|e| e.to_string())?;
+    c.sync = SyncMode::parse(&args.sync).map_err(|e| e.to_string())?;
     c.rules = args
         .respond
         .iter()
