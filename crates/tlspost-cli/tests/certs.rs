@@ -128,7 +128,7 @@ fn is_root() -> bool {
 }
 
 /// nginx serving `chain.pem` / `key.pem` from its temp dir. A master process (it reloads on
-/// `SIGHUP`) that is stopped with `SIGTERM` on drop, so that it takes its worker with it.
+/// `nginx -s reload`) that is stopped with `nginx -s stop` on drop, so that it takes its worker with it.
 struct Nginx {
     port: u16,
     dir: tempfile::TempDir,
@@ -177,6 +177,22 @@ impl Nginx {
         panic!("nginx did not start: {last}");
     }
 
+    /// `nginx -s SIGNAL` for this instance (it reads the master's pid file), so that no `kill`
+    /// binary is needed.
+    fn signal(&self, signal: &str) -> std::io::Result<std::process::ExitStatus> {
+        Command::new("nginx")
+            .arg("-p")
+            .arg(self.dir.path())
+            .arg("-c")
+            .arg(self.dir.path().join("nginx.conf"))
+            .arg("-e")
+            .arg(self.dir.path().join("error.log"))
+            .args(["-s", signal])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
     }
@@ -207,16 +223,13 @@ impl Nginx {
         format!("{HOST}:{}:127.0.0.1", self.port)
     }
 
-    /// Serves `pki`'s chain from now on: new files, `kill -HUP` to the master, then waits until the
+    /// Serves `pki`'s chain from now on: new files, `nginx -s reload`, then waits until the
     /// new chain is what `tlspost certs` sees.
     fn switch_to(&self, pki: &Pki, new_issuer: &str) {
         write(self.dir.path(), "chain.pem", &pki.chain);
         write(self.dir.path(), "key.pem", &pki.key);
-        let status = Command::new("kill")
-            .args(["-HUP", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -HUP failed");
+        let status = self.signal("reload").expect("run nginx -s reload");
+        assert!(status.success(), "nginx -s reload failed: {}", self.log());
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let out = tlspost(&["certs", &self.target(), "--resolve", &self.resolve()]);
@@ -231,10 +244,9 @@ impl Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        // SIGKILL would orphan the worker (still listening); SIGTERM makes the master stop it first.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        // SIGKILL would orphan the worker (still listening); `-s stop` (SIGTERM) makes the master
+        // stop it first.
+        let _ = self.signal("stop");
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
