@@ -344,10 +344,19 @@ fn run_inner(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> Result
             },
         )?;
         match &opts.output {
-            Some(path) => std::fs::write(path, &bytes).map_err(|source| CertsError::Io {
-                path: path.clone(),
-                source,
-            })?,
+            Some(path) => {
+                std::fs::write(path, &bytes).map_err(|source| CertsError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                let _ = writeln!(
+                    err,
+                    "wrote {} root(s) as {format:?} to {} ({} bytes)",
+                    certs.len(),
+                    path.display(),
+                    bytes.len()
+                );
+            }
             None => {
                 let _ = out.write_all(&bytes);
             }

@@ -87,6 +87,7 @@ pub enum CertsError {
 impl fmt::Display for CertsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::BadTarget { given, why } if given.is_empty() => write!(f, "nothing to do: {why}"),
             Self::BadTarget { given, why } => write!(f, "cannot use {given:?}: {why}"),
             Self::Resolve { host, source } => write!(
                 f,

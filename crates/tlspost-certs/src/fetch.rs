@@ -130,7 +130,7 @@ pub struct Served {
     pub chain: Vec<Vec<u8>>,
     /// The address connected to.
     pub peer: SocketAddr,
-    /// Negotiated protocol version, e.g. `TLSv1_3`.
+    /// Negotiated protocol version, e.g. `TLSv1.3` (the spelling `tlspost post` and OpenSSL use).
     pub version: String,
     /// Negotiated cipher suite.
     pub suite: String,
@@ -226,7 +226,12 @@ pub fn fetch_chain(target: &Target) -> Result<Served, CertsError> {
             });
         }
     }
-    let version = conn.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
+    let version = match conn.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_string(),
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_string(),
+        Some(other) => format!("{other:?}"),
+        None => String::new(),
+    };
     let suite = conn
         .negotiated_cipher_suite()
         .map(|s| format!("{:?}", s.suite()))
