@@ -399,29 +399,34 @@ async fn write_response<S: AsyncWrite + Unpin>(
     body: &[u8],
     id: i64,
 ) -> std::io::Result<()> {
-    use std::io::Write as _;
     let chunked = plan.chunked && minor >= 1;
     out.clear();
     out.reserve(256 + body.len());
-    write!(
-        out,
-        "HTTP/1.{minor} {} {}\r\n",
-        plan.status,
-        respond::reason(plan.status)
-    )?;
+    out.extend_from_slice(if minor == 0 { b"HTTP/1.0 " } else { b"HTTP/1.1 " });
+    push_decimal(out, u64::from(plan.status));
+    out.push(b' ');
+    out.extend_from_slice(respond::reason(plan.status).as_bytes());
+    out.extend_from_slice(b"\r\n");
     if !plan.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("server")) {
         out.extend_from_slice(b"Server: tlspost-capture\r\n");
     }
     for (n, v) in &plan.headers {
-        write!(out, "{n}: {v}\r\n")?;
+        out.extend_from_slice(n.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
-    if id > 0 {
-        write!(out, "X-Tlspost-Capture: {id}\r\n")?;
+    if let Ok(id @ 1..) = u64::try_from(id) {
+        out.extend_from_slice(b"X-Tlspost-Capture: ");
+        push_decimal(out, id);
+        out.extend_from_slice(b"\r\n");
     }
     if chunked {
         out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
     } else {
-        write!(out, "Content-Length: {}\r\n", body.len())?;
+        out.extend_from_slice(b"Content-Length: ");
+        push_decimal(out, body.len() as u64);
+        out.extend_from_slice(b"\r\n");
     }
     if plan.close {
         out.extend_from_slice(b"Connection: close\r\n");
@@ -432,6 +437,7 @@ async fn write_response<S: AsyncWrite + Unpin>(
     if !is_head && plan.status >= 200 && plan.status != 204 && plan.status != 304 {
         if chunked {
             for part in body.chunks(4096) {
+                use std::io::Write as _;
                 write!(out, "{:x}\r\n", part.len())?;
                 out.extend_from_slice(part);
                 out.extend_from_slice(b"\r\n");
@@ -443,6 +449,23 @@ async fn write_response<S: AsyncWrite + Unpin>(
     }
     s.write_all(out).await?;
     s.flush().await
+}
+
+/// `v` in decimal, appended.
+fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 || i == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(i..).unwrap_or_default());
 }
 
 /// A stream whose first bytes come from a buffer (bytes read before handing the stream on).
@@ -485,5 +508,68 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
     }
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals() {
+        for v in [0, 7, 10, 1_234_567_890, u64::MAX] {
+            let mut out = b"x".to_vec();
+            push_decimal(&mut out, v);
+            assert_eq!(out, format!("x{v}").into_bytes());
+        }
+    }
+
+    #[tokio::test]
+    async fn responses_are_framed_exactly() {
+        let plan = Plan {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            ..Plan::default()
+        };
+        let (mut sent, mut out) = (Vec::new(), Vec::new());
+        write_response(&mut sent, &mut out, 1, false, &plan, b"{}", 42)
+            .await
+            .unwrap();
+        assert_eq!(
+            sent,
+            b"HTTP/1.1 200 OK\r\nServer: tlspost-capture\r\nContent-Type: application/json\r\n\
+              X-Tlspost-Capture: 42\r\nContent-Length: 2\r\n\r\n{}"
+        );
+        let plan = Plan {
+            status: 503,
+            chunked: true,
+            close: true,
+            ..Plan::default()
+        };
+        sent.clear();
+        write_response(&mut sent, &mut out, 1, false, &plan, b"busy", 0)
+            .await
+            .unwrap();
+        assert_eq!(
+            sent,
+            b"HTTP/1.1 503 Service Unavailable\r\nServer: tlspost-capture\r\nTransfer-Encoding: chunked\r\n\
+              Connection: close\r\n\r\n4\r\nbusy\r\n0\r\n\r\n"
+        );
+        // HTTP/1.0: no chunked, keep-alive said; HEAD: the head only.
+        sent.clear();
+        write_response(&mut sent, &mut out, 0, true, &plan_ok(), b"abc", 0)
+            .await
+            .unwrap();
+        assert_eq!(
+            sent,
+            b"HTTP/1.0 200 OK\r\nServer: tlspost-capture\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\n"
+        );
+    }
+
+    fn plan_ok() -> Plan {
+        Plan {
+            status: 200,
+            ..Plan::default()
+        }
     }
 }

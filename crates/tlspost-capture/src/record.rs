@@ -218,13 +218,35 @@ pub fn rfc3339(ms: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60,
-        ms.rem_euclid(1000)
-    )
+    if !(0..=9999).contains(&y) {
+        // Outside four-digit years (never from a real clock): the general formatter.
+        return format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+            sod / 3600,
+            sod / 60 % 60,
+            sod % 60,
+            ms.rem_euclid(1000)
+        );
+    }
+    // Made once per request: digits pushed straight into the string.
+    let mut s = String::with_capacity(24);
+    let fields = [
+        (y, 4, '-'),
+        (m, 2, '-'),
+        (d, 2, 'T'),
+        (sod / 3600, 2, ':'),
+        (sod / 60 % 60, 2, ':'),
+        (sod % 60, 2, '.'),
+        (ms.rem_euclid(1000), 3, 'Z'),
+    ];
+    for (v, width, sep) in fields {
+        for p in (0..width).rev() {
+            let digit = u8::try_from(v / 10_i64.pow(p) % 10).unwrap_or(0);
+            s.push(char::from(b'0' + digit));
+        }
+        s.push(sep);
+    }
+    s
 }
 
 #[cfg(test)]
@@ -236,6 +258,9 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(951_782_400_123), "2000-02-29T00:00:00.123Z");
         assert_eq!(rfc3339(1_700_000_000_000), "2023-11-14T22:13:20.000Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(rfc3339(253_402_300_799_999), "9999-12-31T23:59:59.999Z");
+        assert_eq!(rfc3339(253_402_300_800_000), "10000-01-01T00:00:00.000Z");
     }
 
     #[test]
