@@ -72,6 +72,13 @@ pub enum RuleError {
     UnknownProfile(String),
     /// Unknown `--sync` mode.
     UnknownSync(String),
+    /// A rule in a rules file (`--respond-file`) does not parse.
+    AtLine {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with the rule on it.
+        error: Box<RuleError>,
+    },
 }
 
 impl std::fmt::Display for RuleError {
@@ -84,6 +91,7 @@ impl std::fmt::Display for RuleError {
             RuleError::BadStatus(s) => write!(f, "--respond status `{s}` is not a number from 100 to 999: {FORM}"),
             RuleError::BadItem(i) => write!(f, "--respond item `{i}` is not understood: {FORM}"),
             RuleError::UnknownProfile(p) => write!(f, "--profile `{p}` is unknown: use `default` or `edge`"),
+            RuleError::AtLine { line, error } => write!(f, "line {line}: {error}"),
             RuleError::UnknownSync(m) => write!(
                 f,
                 "--sync `{m}` is unknown: use `normal` (a stored capture survives the server being killed) \
@@ -159,6 +167,21 @@ impl RespondRule {
             }
         }
         Ok(rule)
+    }
+
+    /// Rules from the text of a rules file: one rule per line in the `--respond` form; blank lines
+    /// and lines starting with `#` are skipped. An error names the line.
+    pub fn parse_file(text: &str) -> Result<Vec<RespondRule>, RuleError> {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .map(|(i, l)| {
+                RespondRule::parse(l).map_err(|e| RuleError::AtLine {
+                    line: i + 1,
+                    error: Box::new(e),
+                })
+            })
+            .collect()
     }
 
     fn matches(&self, head: &Head) -> bool {
@@ -397,6 +420,23 @@ mod tests {
                 .to_string()
                 .contains("METHOD PATH=STATUS")
         );
+    }
+
+    #[test]
+    fn rules_files() {
+        let text = "# scripted answers\n\nPOST /oauth/token=200;content-type:application/json;body={\"a\":1}\n  * /api/*=503;delay=5\n";
+        let rules = RespondRule::parse_file(text).unwrap();
+        assert_eq!(rules.len(), 2);
+        assert_eq!((rules[0].path.as_str(), rules[0].status), ("/oauth/token", 200));
+        assert_eq!(rules[0].body, br#"{"a":1}"#);
+        assert_eq!(
+            (rules[1].method.as_str(), rules[1].delay),
+            ("*", Duration::from_millis(5))
+        );
+        let e = RespondRule::parse_file("GET /a=200\n\nGET /b=abc\n").unwrap_err();
+        assert!(matches!(e, RuleError::AtLine { line: 3, .. }), "{e:?}");
+        assert!(e.to_string().starts_with("line 3: --respond status `abc`"), "{e}");
+        assert_eq!(RespondRule::parse_file("# nothing\n").unwrap(), vec![]);
     }
 
     #[test]

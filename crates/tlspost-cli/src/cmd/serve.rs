@@ -30,6 +30,10 @@ pub struct ServeArgs {
     /// first match wins), e.g. 'POST /oauth/token=200;content-type:application/json;body={"ok":1}'.
     #[arg(long = "respond", value_name = "RULE")]
     pub respond: Vec<String>,
+    /// Scripted answers from a file: one RULE per line as for --respond, `#` comments; they come
+    /// after the --respond rules.
+    #[arg(long = "respond-file", value_name = "FILE")]
+    pub respond_file: Option<PathBuf>,
     /// `edge` acts like a strict CDN edge (no SNI, IP as Host, default User-Agent, SNI ≠ Host are refused).
     #[arg(long, value_name = "PROFILE", default_value = "default")]
     pub profile: String,
@@ -77,6 +81,12 @@ fn config(args: ServeArgs) -> Result<Config, String> {
         .iter()
         .map(|r| RespondRule::parse(r).map_err(|e| e.to_string()))
         .collect::<Result<_, _>>()?;
+    if let Some(path) = &args.respond_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--respond-file {}: cannot read it ({e})", path.display()))?;
+        let rules = RespondRule::parse_file(&text).map_err(|e| format!("--respond-file {}: {e}", path.display()))?;
+        c.rules.extend(rules);
+    }
     c.limits = Limits {
         max_head: args.max_head,
         max_body: args.max_body,
@@ -102,5 +112,49 @@ pub fn run(args: ServeArgs) -> ExitCode {
             eprintln!("tlspost serve: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<Config, String> {
+        let cli =
+            Cli::try_parse_from(std::iter::once("serve").chain(args.iter().copied())).map_err(|e| e.to_string())?;
+        config(cli.serve)
+    }
+
+    #[test]
+    fn rules_from_flags_then_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("rules.txt");
+        std::fs::write(&file, "# answers\nGET /b=503;body=busy\n").expect("write rules");
+        let file = file.to_string_lossy().into_owned();
+        let c = parse(&["--respond", "POST /a=201", "--respond-file", &file, "--sync", "full"]).expect("config");
+        let got: Vec<(&str, u16)> = c.rules.iter().map(|r| (r.path.as_str(), r.status)).collect();
+        assert_eq!(got, vec![("/a", 201), ("/b", 503)]);
+        assert_eq!(c.sync, SyncMode::Full);
+        assert_eq!(parse(&[]).expect("defaults").sync, SyncMode::Normal);
+
+        std::fs::write(dir.path().join("bad.txt"), "GET /ok=200\nGET /x=99\n").expect("write rules");
+        let bad = dir.path().join("bad.txt").to_string_lossy().into_owned();
+        let e = parse(&["--respond-file", &bad]).err().expect("a bad line is refused");
+        assert!(e.contains("bad.txt: line 2: --respond status `99`"), "{e}");
+        let e = parse(&["--respond-file", "/nonexistent/rules"])
+            .err()
+            .expect("a missing file is refused");
+        assert!(e.contains("--respond-file /nonexistent/rules: cannot read it"), "{e}");
+        let e = parse(&["--sync", "sometimes"])
+            .err()
+            .expect("an unknown mode is refused");
+        assert!(e.contains("--sync `sometimes` is unknown"), "{e}");
     }
 }
