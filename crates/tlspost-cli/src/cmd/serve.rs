@@ -146,15 +146,11 @@ mod tests {
 
         std::fs::write(dir.path().join("bad.txt"), "GET /ok=200\nGET /x=99\n").expect("write rules");
         let bad = dir.path().join("bad.txt").to_string_lossy().into_owned();
-        let e = parse(&["--respond-file", &bad]).err().expect("a bad line is refused");
+        let e = parse(&["--respond-file", &bad]).expect_err("a bad line is refused");
         assert!(e.contains("bad.txt: line 2: --respond status `99`"), "{e}");
-        let e = parse(&["--respond-file", "/nonexistent/rules"])
-            .err()
-            .expect("a missing file is refused");
+        let e = parse(&["--respond-file", "/nonexistent/rules"]).expect_err("a missing file is refused");
         assert!(e.contains("--respond-file /nonexistent/rules: cannot read it"), "{e}");
-        let e = parse(&["--sync", "sometimes"])
-            .err()
-            .expect("an unknown mode is refused");
+        let e = parse(&["--sync", "sometimes"]).expect_err("an unknown mode is refused");
         assert!(e.contains("--sync `sometimes` is unknown"), "{e}");
     }
 }
