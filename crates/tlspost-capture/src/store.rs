@@ -107,17 +107,44 @@ impl Store {
         let path = dir.join("captures.sqlite3");
         let mut writer = open(&path, sync)?;
         let reader = open(&path, sync)?;
+        let checkpointer = open(&path, sync)?;
+        // The writer checkpoints only what the background checkpointer left (see `Checkpoints`).
+        writer
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(|e| Error::Store {
+                what: "turn off automatic checkpoints on the writer",
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            })?;
         let (tx, mut rx) = mpsc::channel::<Job>(4096);
         let (events, _) = broadcast::channel(1024);
         let ev = events.clone();
-        std::thread::Builder::new()
-            .name("tlspost-store".into())
-            .spawn(move || writer_loop(&mut writer, &mut rx, keep, &ev))
-            .map_err(|e| Error::Io {
-                what: "start the store thread",
-                path: path.display().to_string(),
-                source: e,
-            })?;
+        let (poke, poked) = std::sync::mpsc::sync_channel::<()>(1);
+        let copied = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(f)
+                .map(drop)
+                .map_err(|e| Error::Io {
+                    what: "start the store threads",
+                    path: path.display().to_string(),
+                    source: e,
+                })
+        };
+        let mut checkpoints = Checkpoints {
+            poke,
+            copied: copied.clone(),
+            rows: 0,
+        };
+        spawn(
+            "tlspost-store",
+            Box::new(move || writer_loop(&mut writer, &mut rx, keep, &ev, &mut checkpoints)),
+        )?;
+        spawn(
+            "tlspost-ckpt",
+            Box::new(move || checkpoint_loop(&checkpointer, &poked, &copied)),
+        )?;
         Ok(Store {
             tx,
             reader: Arc::new(Mutex::new(reader)),
@@ -293,11 +320,55 @@ fn row_to_capture(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Capture, Str
     Ok(Ok(c))
 }
 
+/// Checkpoints (copying the WAL into the database file, with an fsync of each) in two steps, so
+/// commits do not wait behind the long part. Every [`CHECKPOINT_ROWS`] rows the writer pokes the
+/// checkpointer thread, which copies the WAL as it is (PASSIVE: commits go on meanwhile). When it
+/// is done, the writer, between two batches, checkpoints the few frames committed since: that
+/// completes the checkpoint, so the next commit starts the WAL from its beginning again and the
+/// WAL stays about as short as with SQLite's automatic checkpoint (1000 pages).
+struct Checkpoints {
+    poke: std::sync::mpsc::SyncSender<()>,
+    /// Set by the checkpointer when it copied what the WAL held.
+    copied: Arc<std::sync::atomic::AtomicBool>,
+    /// Rows committed since the last poke.
+    rows: u64,
+}
+
+/// Rows between checkpoints (several rows fit a 4 KB page: about SQLite's 1000-page default).
+const CHECKPOINT_ROWS: u64 = 3000;
+
+impl Checkpoints {
+    /// After a batch of `rows` was committed and acknowledged.
+    fn after_batch(&mut self, c: &Connection, rows: usize) {
+        use std::sync::atomic::Ordering;
+        if self.copied.swap(false, Ordering::AcqRel) {
+            // Failing (busy: a reader holds old frames) leaves the WAL to the next round.
+            let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        }
+        self.rows += rows as u64;
+        if self.rows >= CHECKPOINT_ROWS {
+            self.rows = 0;
+            // Full: the checkpointer is already asked and takes these rows along.
+            let _ = self.poke.try_send(());
+        }
+    }
+}
+
+/// The checkpointer thread: one PASSIVE checkpoint per poke; ends with the writer.
+fn checkpoint_loop(c: &Connection, poked: &std::sync::mpsc::Receiver<()>, copied: &std::sync::atomic::AtomicBool) {
+    while poked.recv().is_ok() {
+        if c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).is_ok() {
+            copied.store(true, std::sync::atomic::Ordering::Release);
+        }
+    }
+}
+
 fn writer_loop(
     c: &mut Connection,
     rx: &mut mpsc::Receiver<Job>,
     keep: Option<u64>,
     events: &broadcast::Sender<Arc<Capture>>,
+    checkpoints: &mut Checkpoints,
 ) {
     // Reused across batches: the jobs, each row's JSON, the TLS facts keys known to be stored.
     let mut batch: Vec<Job> = Vec::with_capacity(512);
@@ -318,6 +389,7 @@ fn writer_loop(
             // Rolled back: facts first stored in this batch are gone again.
             scratch.facts.clear();
         }
+        let rows = batch.len();
         for (capture, done) in batch.drain(..) {
             match &result {
                 Ok(()) => {
@@ -332,6 +404,7 @@ fn writer_loop(
                 }
             }
         }
+        checkpoints.after_batch(c, rows);
     }
 }
 
@@ -509,6 +582,43 @@ mod tests {
                 .unwrap();
             assert_eq!(journal, "wal");
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn checkpoints_move_the_wal_into_the_database_and_keep_it_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), None).unwrap();
+        let rounds = 3 * CHECKPOINT_ROWS as usize;
+        let mut tasks = Vec::new();
+        for t in 0..16 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..rounds / 16 {
+                    store.put(sample()).await.unwrap();
+                }
+                t
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let len = |name: &str| std::fs::metadata(dir.path().join(name)).map_or(0, |m| m.len());
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while len("captures.sqlite3") < 1 << 20 && std::time::Instant::now() < until {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        // Each row is about 300 bytes: without checkpoints the database file would stay empty
+        // and the WAL would hold every commit's pages (tens of MB).
+        assert!(
+            len("captures.sqlite3") >= 1 << 20,
+            "the checkpointer copied rows into the database"
+        );
+        assert!(
+            len("captures.sqlite3-wal") < 16 << 20,
+            "the WAL restarts instead of growing: {} bytes",
+            len("captures.sqlite3-wal")
+        );
+        assert_eq!(store.count().unwrap(), (rounds / 16 * 16) as i64);
     }
 
     #[tokio::test]
