@@ -45,6 +45,7 @@ NGX_PORT=$(free_port)
 HTTP_PORT=$(free_port)
 
 "$BIN" --data "$WORK/data" --http "127.0.0.1:$HTTP_PORT" --https "127.0.0.1:$CAP_PORT" --sync "$SYNC" >"$WORK/capture.log" 2>&1 &
+CAP_PID=$!
 PIDS+=($!)
 for _ in $(seq 100); do
   curl -sf --cacert "$WORK/data/ca.pem" "https://localhost:$CAP_PORT/ready" -o /dev/null && break
@@ -72,6 +73,7 @@ http {
 }
 NGINX
 nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
+NGX_PID=$!
 PIDS+=($!)
 for _ in $(seq 100); do
   curl -sf --cacert "$WORK/data/ca.pem" "https://localhost:$NGX_PORT/" -o /dev/null && break
@@ -90,12 +92,20 @@ rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
 p99() { awk '$1 == "99%" {print $2}' "$1"; }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+# CPU time (user + system, clock ticks) of a process and its children: the server's own cost per
+# request, which depends less on what else the machine runs than requests per second do.
+ticks() { for p in "$@" $(pgrep -P "$1" || true); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null; done | awk '{s += $1} END {print s + 0}'; }
 for r in $(seq "$ROUNDS"); do
   echo "round $r/$ROUNDS: tlspost serve" >&2
+  t0=$(ticks "$CAP_PID")
   run_wrk "https://localhost:$CAP_PORT/api/telemetry" >"$WORK/capture.$r.wrk"
+  echo $(( $(ticks "$CAP_PID") - t0 )) >"$WORK/capture.$r.ticks"
   echo "round $r/$ROUNDS: nginx" >&2
+  t0=$(ticks "$NGX_PID")
   run_wrk "https://localhost:$NGX_PORT/api/telemetry" >"$WORK/nginx.$r.wrk"
+  echo $(( $(ticks "$NGX_PID") - t0 )) >"$WORK/nginx.$r.ticks"
 done
+HZ=$(getconf CLK_TCK)
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 STORED=$(curl -s "http://127.0.0.1:$HTTP_PORT/_tlspost/api/captures?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 
@@ -103,7 +113,10 @@ STORED=$(curl -s "http://127.0.0.1:$HTTP_PORT/_tlspost/api/captures?limit=1" | p
 ROWS=""
 for r in $(seq "$ROUNDS"); do
   c="$WORK/capture.$r.wrk"; n="$WORK/nginx.$r.wrk"
-  ROWS+="$r $(rps "$c") $(p99 "$c") $(awk '/requests in/ {print $1}' "$c") $(rps "$n") $(p99 "$n")"$'\n'
+  # µs of server CPU per request: ticks × 1e6 / HZ / requests.
+  cus=$(awk -v t="$(cat "$WORK/capture.$r.ticks")" -v hz="$HZ" '/requests in/ {printf "%.1f", t * 1e6 / hz / $1}' "$c")
+  nus=$(awk -v t="$(cat "$WORK/nginx.$r.ticks")" -v hz="$HZ" '/requests in/ {printf "%.1f", t * 1e6 / hz / $1}' "$n")
+  ROWS+="$r $(rps "$c") $(p99 "$c") $(awk '/requests in/ {print $1}' "$c") $(rps "$n") $(p99 "$n") $cus $nus"$'\n'
 done
 SUMMARY=$(printf '%s' "$ROWS" | python3 -c '
 import statistics, sys
@@ -114,7 +127,7 @@ print(f"{med(1):.0f} {med(4):.0f} {statistics.median(ratios):.2f} {min(ratios):.
 ')
 read -r CAP_RPS NGX_RPS RATIO RMIN RMAX CAP_REQS <<<"$SUMMARY"
 
-echo "$ROWS" | awk 'NF {printf "round %s: capture %s req/s p99 %s (%s requests); nginx %s req/s p99 %s\n", $1, $2, $3, $4, $5, $6}'
+echo "$ROWS" | awk 'NF {printf "round %s: capture %s req/s p99 %s (%s requests, %s µs CPU each); nginx %s req/s p99 %s (%s µs CPU each)\n", $1, $2, $3, $4, $7, $5, $6, $8}'
 echo "median: capture $CAP_RPS req/s, nginx $NGX_RPS req/s; ratio $RATIO (rounds $RMIN-$RMAX); $CAP_REQS requests captured, newest stored id $STORED; load $LOAD_BEFORE -> $LOAD_AFTER"
 
 [ -n "${NO_RECORD:-}" ] && exit 0
@@ -127,10 +140,10 @@ echo "median: capture $CAP_RPS req/s, nginx $NGX_RPS req/s; ratio $RATIO (rounds
   echo "nginx $(nginx -v 2>&1 | cut -d/ -f2), worker_processes auto, \`return 200\`, same certificate (ECDSA P-256 from the capture server's CA)."
   echo "Each round runs \`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -s post.lua https://localhost:PORT/api/telemetry\` against tlspost serve, then against nginx."
   echo
-  echo "| round | tlspost serve (persisting) req/s | p99 | nginx static 200 req/s | p99 | ratio |"
-  echo "|---|---|---|---|---|---|"
-  echo "$ROWS" | awk 'NF {printf "| %s | %s | %s | %s | %s | %.2f |\n", $1, $2, $3, $5, $6, $2 / $5}'
-  echo "| **median** | **$CAP_RPS** | | **$NGX_RPS** | | **$RATIO** (target ≥ 0.5) |"
+  echo "| round | tlspost serve (persisting) req/s | p99 | server CPU per request | nginx static 200 req/s | p99 | nginx CPU per request | ratio |"
+  echo "|---|---|---|---|---|---|---|---|"
+  echo "$ROWS" | awk 'NF {printf "| %s | %s | %s | %s µs | %s | %s | %s µs | %.2f |\n", $1, $2, $3, $7, $5, $6, $8, $2 / $5}'
+  echo "| **median** | **$CAP_RPS** | | | **$NGX_RPS** | | | **$RATIO** (target ≥ 0.5) |"
   echo
   echo "Body: a 43-byte JSON object with Content-Type and User-Agent set. $CAP_REQS requests were captured in the tlspost runs (the store's newest id after them: $STORED). Reproduce: \`bench/serve-wrk.sh\`."
 } >>"$RESULTS"
