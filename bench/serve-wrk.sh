@@ -5,7 +5,7 @@
 # during the run hits both; the ratio reported is the median of the per-round ratios.
 # Appends the figures to bench/RESULTS.md.
 #
-# SYNC=full measures `--sync full` (fsync at every commit) instead of the default `normal`.
+# SYNC=normal measures `--sync normal` (no fsync per commit) instead of the default `full`.
 #
 # Needs (Debian): wrk nginx curl python3. Bounded: ROUNDS (default 3) x 2 runs of DURATION seconds
 # (default 10).
@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
-SYNC=${SYNC:-normal}
+SYNC=${SYNC:-full}
 RESULTS=${RESULTS:-bench/RESULTS.md}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}

@@ -35,10 +35,11 @@ pub enum SyncMode {
     /// server process being killed (`kill -9`) or crashing; an OS crash or power loss can lose
     /// the commits of the last moments (the database stays consistent). The WAL is fsynced at
     /// every checkpoint.
-    #[default]
     Normal,
-    /// SQLite `synchronous=FULL`: the WAL is also fsynced at every commit, so a capture whose
-    /// response was sent survives an OS crash or power loss too (where the disk honours fsync).
+    /// SQLite `synchronous=FULL` (the default): the WAL is also fsynced at every commit, so a
+    /// capture whose response was sent survives an OS crash or power loss too (where the disk
+    /// honours fsync).
+    #[default]
     Full,
 }
 
@@ -561,7 +562,7 @@ mod tests {
     fn sync_modes_parse_and_take_effect() {
         assert_eq!(SyncMode::parse("normal").unwrap(), SyncMode::Normal);
         assert_eq!(SyncMode::parse(" FULL ").unwrap(), SyncMode::Full);
-        assert_eq!(SyncMode::default(), SyncMode::Normal);
+        assert_eq!(SyncMode::default(), SyncMode::Full);
         let e = SyncMode::parse("off").unwrap_err().to_string();
         assert!(e.contains("--sync `off` is unknown") && e.contains("power loss"), "{e}");
         for (mode, level) in [(SyncMode::Normal, 1), (SyncMode::Full, 2)] {

@@ -49,10 +49,10 @@ pub struct ServeArgs {
     /// Most connections served at once.
     #[arg(long, value_name = "N", default_value_t = 2048)]
     pub max_connections: usize,
-    /// When a capture counts as stored (and its response may go): `normal` once written to the
-    /// database's log (survives the server being killed or crashing), `full` once also fsynced
-    /// (survives a power loss or OS crash too; slower under load).
-    #[arg(long, value_name = "MODE", default_value = "normal")]
+    /// When a capture counts as stored (and its response may go): `full` once fsynced (survives a
+    /// power loss or OS crash too), `normal` once written to the database's log (survives the
+    /// server being killed or crashing; faster under load).
+    #[arg(long, value_name = "MODE", default_value = "full")]
     pub sync: String,
 }
 
@@ -138,11 +138,11 @@ mod tests {
         let file = dir.path().join("rules.txt");
         std::fs::write(&file, "# answers\nGET /b=503;body=busy\n").expect("write rules");
         let file = file.to_string_lossy().into_owned();
-        let c = parse(&["--respond", "POST /a=201", "--respond-file", &file, "--sync", "full"]).expect("config");
+        let c = parse(&["--respond", "POST /a=201", "--respond-file", &file, "--sync", "normal"]).expect("config");
         let got: Vec<(&str, u16)> = c.rules.iter().map(|r| (r.path.as_str(), r.status)).collect();
         assert_eq!(got, vec![("/a", 201), ("/b", 503)]);
-        assert_eq!(c.sync, SyncMode::Full);
-        assert_eq!(parse(&[]).expect("defaults").sync, SyncMode::Normal);
+        assert_eq!(c.sync, SyncMode::Normal);
+        assert_eq!(parse(&[]).expect("defaults").sync, SyncMode::Full);
 
         std::fs::write(dir.path().join("bad.txt"), "GET /ok=200\nGET /x=99\n").expect("write rules");
         let bad = dir.path().join("bad.txt").to_string_lossy().into_owned();
