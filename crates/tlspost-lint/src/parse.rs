@@ -1,5 +1,10 @@
 //! A tolerant request-head parser: it records what it saw (line endings, folds, stray bytes)
 //! instead of giving up, so malformed requests still yield findings.
+//!
+//! Parsing borrows from the input: a request without folded lines costs one allocation (the
+//! field list).
+
+use std::borrow::Cow;
 
 /// How a line ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,8 +31,9 @@ pub(crate) enum Version {
 pub(crate) struct Field<'a> {
     /// The name as sent, without trailing whitespace.
     pub name: &'a [u8],
-    /// The value with leading and trailing whitespace removed (continuations joined with a space).
-    pub value: Vec<u8>,
+    /// The value with leading and trailing whitespace removed (continuations joined with a space,
+    /// the only case that copies it).
+    pub value: Cow<'a, [u8]>,
     /// Whitespace between the name and the colon.
     pub space_before_colon: bool,
     /// Continuation lines that were folded into this field.
@@ -43,8 +49,9 @@ impl Field<'_> {
         String::from_utf8_lossy(self.name).into_owned()
     }
 
-    pub(crate) fn value_str(&self) -> String {
-        String::from_utf8_lossy(&self.value).into_owned()
+    /// The value as text (invalid UTF-8 replaced); borrowed unless it had to be replaced.
+    pub(crate) fn value_str(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.value)
     }
 }
 
@@ -88,14 +95,11 @@ impl<'a> Head<'a> {
     }
 
     /// Comma-separated list elements over all fields with this name, trimmed, empty ones kept.
-    pub(crate) fn list(&self, name: &str) -> Vec<Vec<u8>> {
-        let mut out = Vec::new();
-        for f in self.all(name) {
-            for part in f.value.split(|&b| b == b',') {
-                out.push(trim(part).to_vec());
-            }
-        }
-        out
+    pub(crate) fn list<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s [u8]> + Clone + 's {
+        self.fields
+            .iter()
+            .filter(move |f| f.is(name))
+            .flat_map(|f| f.value.split(|&b| b == b',').map(trim))
     }
 
     pub(crate) fn method_is(&self, m: &str) -> bool {
@@ -153,17 +157,18 @@ fn parse_version(v: &[u8]) -> Version {
 
 fn parse_request_line<'a>(head: &mut Head<'a>, line: &'a [u8]) {
     head.request_line = line;
-    let parts: Vec<&[u8]> = line
-        .split(|&b| b == b' ' || b == b'\t')
-        .filter(|p| !p.is_empty())
-        .collect();
+    let mut parts = line.split(|&b| b == b' ' || b == b'\t').filter(|p| !p.is_empty());
     let single_spaced = line.split(|&b| b == b' ').all(|p| !p.is_empty()) && !line.contains(&b'\t');
-    head.request_line_irregular = parts.len() != 3 || !single_spaced;
-    let mut it = parts.iter();
-    head.method = it.next().copied().unwrap_or_default();
-    head.target = it.next().copied().unwrap_or_default();
-    head.version_raw = it.next().copied().unwrap_or_default();
-    head.version = Some(if parts.len() >= 3 {
+    let mut count = 0usize;
+    for slot in [&mut head.method, &mut head.target, &mut head.version_raw] {
+        if let Some(p) = parts.next() {
+            *slot = p;
+            count = count.saturating_add(1);
+        }
+    }
+    let more = parts.next().is_some();
+    head.request_line_irregular = count != 3 || more || !single_spaced;
+    head.version = Some(if count >= 3 {
         parse_version(head.version_raw)
     } else {
         Version::Invalid
@@ -187,7 +192,7 @@ fn parse_field<'a>(head: &mut Head<'a>, line_no: usize, line: &'a [u8]) -> bool 
     }
     head.fields.push(Field {
         name,
-        value: trim(value).to_vec(),
+        value: Cow::Borrowed(trim(value)),
         space_before_colon: name.len() != raw_name.len(),
         folds: 0,
     });
@@ -222,6 +227,8 @@ pub(crate) fn parse(raw: &[u8]) -> Head<'_> {
         }
         if line_no == 1 {
             parse_request_line(&mut head, line);
+            // Room for a typical head's fields in one allocation.
+            head.fields = Vec::with_capacity(16);
             continue;
         }
         if line.is_empty() {
@@ -236,10 +243,11 @@ pub(crate) fn parse(raw: &[u8]) -> Head<'_> {
                     f.folds = f.folds.saturating_add(1);
                     let cont = trim(line);
                     if !cont.is_empty() {
-                        if !f.value.is_empty() {
-                            f.value.push(b' ');
+                        let value = f.value.to_mut();
+                        if !value.is_empty() {
+                            value.push(b' ');
                         }
-                        f.value.extend_from_slice(cont);
+                        value.extend_from_slice(cont);
                     }
                 }
                 _ => head.orphan_folds = head.orphan_folds.saturating_add(1),
@@ -267,7 +275,7 @@ mod tests {
         assert_eq!(h.version, Some(Version::Http11));
         assert!(!h.request_line_irregular);
         assert_eq!(h.fields.len(), 2);
-        assert_eq!(h.first("x").unwrap().value, b"b c");
+        assert_eq!(&*h.first("x").unwrap().value, b"b c");
         assert_eq!(h.bare_lf_lines, 0);
     }
 
@@ -281,7 +289,7 @@ mod tests {
         let host = h.first("host").unwrap();
         assert!(host.space_before_colon);
         assert_eq!(host.folds, 2);
-        assert_eq!(host.value, b"a X-A: 1 more");
+        assert_eq!(&*host.value, b"a X-A: 1 more");
     }
 
     #[test]
@@ -289,7 +297,7 @@ mod tests {
         let h = parse(b"POST / HTTP/1.1\r\nHost: a\r\nnonsense\r\nUser-Agent: x");
         assert!(!h.complete);
         assert_eq!(h.colonless, vec![(3, &b"nonsense"[..])]);
-        assert_eq!(h.first("user-agent").unwrap().value, b"x");
+        assert_eq!(&*h.first("user-agent").unwrap().value, b"x");
     }
 
     #[test]

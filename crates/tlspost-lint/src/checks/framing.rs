@@ -1,5 +1,7 @@
 //! Framing (TP1xx): line endings, header syntax, and where the body ends.
 
+use std::borrow::Cow;
+
 use super::{BodyView, excerpt};
 use crate::chunked::{self, Outcome};
 use crate::parse::{Head, Version, is_tchar};
@@ -25,7 +27,7 @@ fn push(out: &mut Vec<Finding>, rule: &Rule, message: String) {
     out.push(Finding::new(rule, message));
 }
 
-pub(super) fn check(head: &Head<'_>, raw: &[u8], out: &mut Vec<Finding>) -> BodyView {
+pub(super) fn check<'a>(head: &Head<'_>, raw: &'a [u8], out: &mut Vec<Finding>) -> BodyView<'a> {
     syntax(head, raw, out);
     let framing = framing(head, out);
     body(head, raw, framing, out)
@@ -179,19 +181,29 @@ fn syntax(head: &Head<'_>, raw: &[u8], out: &mut Vec<Finding>) {
     }
 }
 
+/// A Content-Length list element as a number: plain decimal digits that fit in 64 bits.
+fn content_length(v: &[u8]) -> Option<u64> {
+    if !v.is_empty() && v.iter().all(u8::is_ascii_digit) {
+        std::str::from_utf8(v).ok().and_then(|s| s.parse::<u64>().ok())
+    } else {
+        None
+    }
+}
+
 fn framing(head: &Head<'_>, out: &mut Vec<Finding>) -> Framing {
     let cl_fields = head.all("content-length").count();
     let cls = head.list("content-length");
-    let mut lengths: Vec<u64> = Vec::new();
+    let cl_count = cls.clone().count();
+    // The first valid length, and whether another valid one differs from it.
+    let mut first: Option<u64> = None;
+    let mut differ = false;
     let mut cl_bad = false;
-    for v in &cls {
-        let parsed = if !v.is_empty() && v.iter().all(u8::is_ascii_digit) {
-            std::str::from_utf8(v).ok().and_then(|s| s.parse::<u64>().ok())
-        } else {
-            None
-        };
-        match parsed {
-            Some(n) => lengths.push(n),
+    for v in cls.clone() {
+        match content_length(v) {
+            Some(n) => match first {
+                None => first = Some(n),
+                Some(f) => differ |= f != n,
+            },
             None => {
                 cl_bad = true;
                 let why = if !v.is_empty() && v.iter().all(u8::is_ascii_digit) {
@@ -211,13 +223,13 @@ fn framing(head: &Head<'_>, out: &mut Vec<Finding>) -> Framing {
             }
         }
     }
-    let distinct = {
-        let mut d = lengths.clone();
-        d.sort_unstable();
-        d.dedup();
-        d
-    };
-    if distinct.len() > 1 {
+    if differ {
+        let distinct = {
+            let mut d: Vec<u64> = cls.clone().filter_map(content_length).collect();
+            d.sort_unstable();
+            d.dedup();
+            d
+        };
         push(
             out,
             &CL_CONFLICT,
@@ -227,23 +239,20 @@ fn framing(head: &Head<'_>, out: &mut Vec<Finding>) -> Framing {
                  another disagree on where the body ends (request smuggling)"
             ),
         );
-    } else if cls.len() > 1 && !cl_bad {
+    } else if cl_count > 1 && !cl_bad {
         push(
             out,
             &CL_DUPLICATE,
             format!(
                 "Content-Length is sent {} times with the same value {}; RFC 9112 lets a server \
                  accept that, but many proxies, WAFs and CDN edges answer 400",
-                cls.len(),
-                distinct.first().copied().unwrap_or_default()
+                cl_count,
+                first.unwrap_or_default()
             ),
         );
     }
-    let cl = match (cl_bad, distinct.as_slice()) {
-        (false, [n]) => Some(*n),
-        _ => None,
-    };
-    let cl_ambiguous = cl_bad || distinct.len() > 1;
+    let cl_ambiguous = cl_bad || differ;
+    let cl = if cl_ambiguous { None } else { first };
 
     let te_present = head.has("transfer-encoding");
     if !te_present {
@@ -253,14 +262,14 @@ fn framing(head: &Head<'_>, out: &mut Vec<Finding>) -> Framing {
             cl.map_or(Framing::None, Framing::Length)
         };
     }
-    let te_text = head
-        .all("transfer-encoding")
-        .map(|f| f.value_str())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let te_text = || {
+        head.all("transfer-encoding")
+            .map(|f| f.value_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let codings: Vec<String> = head
         .list("transfer-encoding")
-        .iter()
         .map(|c| {
             let name = c.split(|&b| b == b';').next().unwrap_or_default();
             String::from_utf8_lossy(crate::parse::trim(name)).to_ascii_lowercase()
@@ -278,7 +287,7 @@ fn framing(head: &Head<'_>, out: &mut Vec<Finding>) -> Framing {
                     "Transfer-Encoding `{}` names the coding `{}`, which servers do not know; \
                      RFC 9112 §6.1 calls for 501, and hops that ignore it frame the body \
                      differently from hops that reject it",
-                    excerpt(te_text.as_bytes(), 64),
+                    excerpt(te_text().as_bytes(), 64),
                     excerpt(shown.as_bytes(), 32)
                 ),
             );
@@ -295,7 +304,7 @@ fn framing(head: &Head<'_>, out: &mut Vec<Finding>) -> Framing {
                     "Transfer-Encoding `{}` lists `{c}` more than once; chunked applied twice is \
                      invalid (RFC 9112 §6.1) and servers answer 400 or decode it once and misread \
                      the rest",
-                    excerpt(te_text.as_bytes(), 64)
+                    excerpt(te_text().as_bytes(), 64)
                 ),
             );
             break;
@@ -311,11 +320,11 @@ fn framing(head: &Head<'_>, out: &mut Vec<Finding>) -> Framing {
             format!(
                 "Transfer-Encoding `{}` does not end with `chunked`, so a server cannot tell where \
                  a request body ends; RFC 9112 §6.3 requires a 400",
-                excerpt(te_text.as_bytes(), 64)
+                excerpt(te_text().as_bytes(), 64)
             ),
         );
     }
-    if !cls.is_empty() {
+    if cl_count > 0 {
         push(
             out,
             &CL_WITH_TE,
@@ -324,14 +333,14 @@ fn framing(head: &Head<'_>, out: &mut Vec<Finding>) -> Framing {
                  wins (RFC 9112 §6.3) but servers may answer 400, and a hop that uses \
                  Content-Length instead reads a different body (request smuggling)",
                 excerpt(
-                    &cls.iter()
+                    &cls.clone()
                         .map(|c| c.escape_ascii().to_string())
                         .collect::<Vec<_>>()
                         .join(", ")
                         .into_bytes(),
                     32
                 ),
-                excerpt(te_text.as_bytes(), 32)
+                excerpt(te_text().as_bytes(), 32)
             ),
         );
     }
@@ -343,7 +352,7 @@ fn framing(head: &Head<'_>, out: &mut Vec<Finding>) -> Framing {
                 "an HTTP/1.0 request carries Transfer-Encoding `{}`; HTTP/1.0 has no transfer \
                  codings, so RFC 9112 §6.1 makes the server treat the framing as faulty and close \
                  the connection",
-                excerpt(te_text.as_bytes(), 32)
+                excerpt(te_text().as_bytes(), 32)
             ),
         );
         faulty = true;
@@ -393,9 +402,9 @@ fn extra_message(extra: &[u8], end: &str) -> String {
     format!("{} byte(s) arrived after {end}: {what}", extra.len())
 }
 
-fn body(head: &Head<'_>, raw: &[u8], framing: Framing, out: &mut Vec<Finding>) -> BodyView {
+fn body<'a>(head: &Head<'_>, raw: &'a [u8], framing: Framing, out: &mut Vec<Finding>) -> BodyView<'a> {
     let incomplete = BodyView {
-        bytes: Vec::new(),
+        bytes: Cow::Borrowed(&[]),
         complete: false,
     };
     if !head.complete {
@@ -406,7 +415,7 @@ fn body(head: &Head<'_>, raw: &[u8], framing: Framing, out: &mut Vec<Finding>) -
     let method = String::from_utf8_lossy(head.method);
     match framing {
         Framing::Faulty => BodyView {
-            bytes: arrived.to_vec(),
+            bytes: Cow::Borrowed(arrived),
             complete: false,
         },
         Framing::Length(n) => {
@@ -435,7 +444,7 @@ fn body(head: &Head<'_>, raw: &[u8], framing: Framing, out: &mut Vec<Finding>) -
                     ),
                 );
                 BodyView {
-                    bytes: arrived.to_vec(),
+                    bytes: Cow::Borrowed(arrived),
                     complete: false,
                 }
             } else {
@@ -449,7 +458,7 @@ fn body(head: &Head<'_>, raw: &[u8], framing: Framing, out: &mut Vec<Finding>) -
                     );
                 }
                 BodyView {
-                    bytes: body.to_vec(),
+                    bytes: Cow::Borrowed(body),
                     complete: true,
                 }
             }
@@ -500,7 +509,7 @@ fn body(head: &Head<'_>, raw: &[u8], framing: Framing, out: &mut Vec<Finding>) -
                 }
             };
             BodyView {
-                bytes: c.data,
+                bytes: Cow::Owned(c.data),
                 complete,
             }
         }
@@ -528,7 +537,7 @@ fn body(head: &Head<'_>, raw: &[u8], framing: Framing, out: &mut Vec<Finding>) -
                 );
             }
             BodyView {
-                bytes: arrived.to_vec(),
+                bytes: Cow::Borrowed(arrived),
                 complete: true,
             }
         }

@@ -21,8 +21,8 @@ const SINGLETONS: &[&str] = &["Content-Type", "Authorization", "User-Agent"];
 
 fn singletons(head: &Head<'_>, out: &mut Vec<Finding>) {
     for name in SINGLETONS {
-        let values: Vec<String> = head.all(name).map(|f| format!("`{}`", excerpt(&f.value, 40))).collect();
-        if values.len() > 1 {
+        if head.all(name).nth(1).is_some() {
+            let values: Vec<String> = head.all(name).map(|f| format!("`{}`", excerpt(&f.value, 40))).collect();
             out.push(Finding::new(
                 &SINGLETON_REPEATED,
                 format!(
@@ -36,8 +36,13 @@ fn singletons(head: &Head<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// `true` when `s` starts with `prefix`, ignoring ASCII case.
+fn starts_with_ignore_case(s: &[u8], prefix: &[u8]) -> bool {
+    s.get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+}
+
 fn request_line(head: &Head<'_>, out: &mut Vec<Finding>) {
-    let line = excerpt(head.request_line, 80);
+    let line = || excerpt(head.request_line, 80);
     if head.request_line.starts_with(&[0x16, 0x03]) {
         out.push(
             Finding::new(
@@ -51,8 +56,9 @@ fn request_line(head: &Head<'_>, out: &mut Vec<Finding>) {
         out.push(Finding::new(
             &BAD_REQUEST_LINE,
             format!(
-                "the request line `{line}` is not `METHOD SP target SP HTTP/1.1` with single \
-                 spaces; servers answer 400 (or read a part as the wrong thing)"
+                "the request line `{}` is not `METHOD SP target SP HTTP/1.1` with single \
+                 spaces; servers answer 400 (or read a part as the wrong thing)",
+                line()
             ),
         ));
     } else if head.method.iter().any(|&b| !is_tchar(b)) {
@@ -67,9 +73,10 @@ fn request_line(head: &Head<'_>, out: &mut Vec<Finding>) {
         out.push(Finding::new(
             &BAD_REQUEST_LINE,
             format!(
-                "`{}` in the request line `{line}` is not an HTTP version (expected `HTTP/1.1`); \
+                "`{}` in the request line `{}` is not an HTTP version (expected `HTTP/1.1`); \
                  servers answer 400",
-                excerpt(head.version_raw, 32)
+                excerpt(head.version_raw, 32),
+                line()
             ),
         ));
     }
@@ -98,10 +105,9 @@ fn request_line(head: &Head<'_>, out: &mut Vec<Finding>) {
         ));
     }
     let target = head.target;
-    let lower = target.to_ascii_lowercase();
     if target.is_empty() {
         // already reported as an irregular request line
-    } else if lower.starts_with(b"http://") || lower.starts_with(b"https://") {
+    } else if starts_with_ignore_case(target, b"http://") || starts_with_ignore_case(target, b"https://") {
         out.push(Finding::new(
             &ABSOLUTE_FORM,
             format!(
@@ -193,8 +199,8 @@ fn host_problem(v: &[u8]) -> Option<&'static str> {
 }
 
 fn host(head: &Head<'_>, out: &mut Vec<Finding>) {
-    let hosts: Vec<_> = head.all("host").collect();
-    if hosts.is_empty() {
+    let count = head.all("host").count();
+    if count == 0 {
         if head.complete {
             let why = if head.version == Some(Version::Http10) {
                 "HTTP/1.0 does not require Host, but a CDN or any server with more than one site \
@@ -210,19 +216,22 @@ fn host(head: &Head<'_>, out: &mut Vec<Finding>) {
         }
         return;
     }
-    if hosts.len() > 1 {
-        let values: Vec<String> = hosts.iter().map(|f| format!("`{}`", excerpt(&f.value, 40))).collect();
+    if count > 1 {
+        let values: Vec<String> = head
+            .all("host")
+            .map(|f| format!("`{}`", excerpt(&f.value, 40)))
+            .collect();
         out.push(Finding::new(
             &HOST_DUPLICATE,
             format!(
                 "Host appears {} times ({}); RFC 9112 §3.2 requires a 400, and hops that pick \
                  different ones route the request to different sites",
-                hosts.len(),
+                count,
                 values.join(", ")
             ),
         ));
     }
-    for f in &hosts {
+    for f in head.all("host") {
         if let Some(why) = host_problem(&f.value) {
             out.push(Finding::new(
                 &HOST_INVALID,
@@ -237,7 +246,6 @@ fn host(head: &Head<'_>, out: &mut Vec<Finding>) {
 
 fn expect(head: &Head<'_>, out: &mut Vec<Finding>) {
     for v in head.list("expect") {
-        let text = excerpt(&v, 40);
         let message = if v.eq_ignore_ascii_case(b"100-continue") {
             "the client asks the server to answer `100 Continue` before it sends the body; \
              embedded clients rarely wait for it correctly (the body is sent anyway, or never), \
@@ -245,8 +253,9 @@ fn expect(head: &Head<'_>, out: &mut Vec<Finding>) {
                 .to_string()
         } else {
             format!(
-                "`Expect: {text}` is not an expectation servers know; they answer 417 \
-                 Expectation Failed"
+                "`Expect: {}` is not an expectation servers know; they answer 417 \
+                 Expectation Failed",
+                excerpt(v, 40)
             )
         };
         out.push(Finding::new(&EXPECT_CONTINUE, message));

@@ -1,4 +1,10 @@
 //! The checks, one module per rule category. Each appends findings; none can fail.
+//!
+//! `tlspost serve` lints every request it captures, so a check that finds nothing must not
+//! allocate: messages and excerpts are built only when a finding is pushed, and names and
+//! patterns are compared with `eq_ignore_ascii_case` instead of lowercased copies.
+
+use std::borrow::Cow;
 
 use crate::parse::Head;
 use crate::{Context, Finding};
@@ -9,8 +15,9 @@ mod tls;
 mod traps;
 
 /// The request body as far as it arrived, after removing chunked framing.
-pub(crate) struct BodyView {
-    pub bytes: Vec<u8>,
+pub(crate) struct BodyView<'a> {
+    /// Borrowed from the request unless chunked framing had to be removed.
+    pub bytes: Cow<'a, [u8]>,
     /// All of the announced body arrived and its framing was unambiguous.
     pub complete: bool,
 }
@@ -54,6 +61,11 @@ pub(crate) fn excerpt(bytes: &[u8], max: usize) -> String {
 
 /// Host name part of a Host value or SNI: port removed, brackets removed, lower case, no trailing dot.
 pub(crate) fn host_name(value: &str) -> String {
+    host_part(value).to_ascii_lowercase()
+}
+
+/// [`host_name`] without the lower-casing (compare it with `eq_ignore_ascii_case`).
+pub(crate) fn host_part(value: &str) -> &str {
     let v = value.trim();
     let name = if let Some(rest) = v.strip_prefix('[') {
         rest.split(']').next().unwrap_or_default()
@@ -63,7 +75,7 @@ pub(crate) fn host_name(value: &str) -> String {
             _ => v,
         }
     };
-    name.trim_end_matches('.').to_ascii_lowercase()
+    name.trim_end_matches('.')
 }
 
 /// `true` for an IPv4 or IPv6 literal (with or without brackets).
@@ -91,5 +103,8 @@ mod tests {
         assert!(is_ip("203.0.113.7"));
         assert!(is_ip("[2001:db8::1]"));
         assert!(!is_ip("api.example.com"));
+        // `is_ip` of the name as sent and of its lower case agree (hex digits in either case).
+        assert!(is_ip(host_part("[2001:DB8::A]:443")) && is_ip(&host_name("[2001:DB8::A]:443")));
+        assert_eq!(host_part("API.example.com.:8443"), "API.example.com");
     }
 }

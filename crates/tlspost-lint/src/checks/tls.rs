@@ -1,6 +1,6 @@
 //! TLS facts (TP4xx): SNI presence, SNI as an IP, SNI vs Host, ALPN.
 
-use super::{excerpt, host_name, is_ip};
+use super::{excerpt, host_name, host_part, is_ip};
 use crate::parse::Head;
 use crate::rules::*;
 use crate::{Context, Finding};
@@ -29,7 +29,7 @@ pub(super) fn check(head: &Head<'_>, ctx: &Context<'_>, out: &mut Vec<Finding>) 
     }
     if let (Some(s), Some(host)) = (sni, head.first("host")) {
         let host_value = host.value_str();
-        if !host_value.is_empty() && host_name(&host_value) != host_name(s) {
+        if !host_value.is_empty() && !host_part(&host_value).eq_ignore_ascii_case(host_part(s)) {
             out.push(
                 Finding::new(
                     &HOST_SNI_MISMATCH,

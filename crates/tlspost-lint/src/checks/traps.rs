@@ -1,6 +1,6 @@
 //! API and CDN traps (TP3xx): content types, user agents, compression, IP hosts, credentials.
 
-use super::{BodyView, excerpt, host_name, is_ip};
+use super::{BodyView, excerpt, host_part, is_ip};
 use crate::parse::{Head, trim};
 use crate::rules::*;
 use crate::{Context, Finding};
@@ -17,15 +17,15 @@ const LIBRARY_USER_AGENTS: &[(&str, &str)] = &[
 /// Content codings a device usually cannot decode.
 const COMPRESSED: &[&str] = &["gzip", "x-gzip", "br", "deflate", "zstd", "compress", "x-compress", "*"];
 
-pub(super) fn check(head: &Head<'_>, body: &BodyView, ctx: &Context<'_>, out: &mut Vec<Finding>) {
+pub(super) fn check(head: &Head<'_>, body: &BodyView<'_>, ctx: &Context<'_>, out: &mut Vec<Finding>) {
     json(head, body, out);
     if head.complete {
         user_agent(head, out);
     }
     accept_encoding(head, out);
     for f in head.all("host") {
-        let name = host_name(&f.value_str());
-        if is_ip(&name) {
+        // The IP parser takes hex digits in either case, so the name need not be lowercased.
+        if is_ip(host_part(&f.value_str())) {
             out.push(Finding::new(
                 &HOST_IP,
                 format!(
@@ -54,11 +54,25 @@ pub(super) fn check(head: &Head<'_>, body: &BodyView, ctx: &Context<'_>, out: &m
     }
 }
 
-fn media_type(head: &Head<'_>) -> Option<String> {
+/// The Content-Type's media type as sent (parameters and whitespace removed).
+fn media_type<'h>(head: &'h Head<'_>) -> Option<&'h [u8]> {
     head.first("content-type").map(|f| {
         let mt = f.value.split(|&b| b == b';').next().unwrap_or_default();
-        String::from_utf8_lossy(trim(mt)).to_ascii_lowercase()
+        trim(mt)
     })
+}
+
+/// A media type as messages show it: lower case, invalid UTF-8 replaced.
+fn media_type_text(mt: &[u8]) -> String {
+    String::from_utf8_lossy(mt).to_ascii_lowercase()
+}
+
+/// `true` when `s` ends with `suffix`, ignoring ASCII case.
+fn ends_with_ignore_case(s: &[u8], suffix: &[u8]) -> bool {
+    s.len()
+        .checked_sub(suffix.len())
+        .and_then(|start| s.get(start..))
+        .is_some_and(|end| end.eq_ignore_ascii_case(suffix))
 }
 
 fn skip_ws(b: &[u8]) -> &[u8] {
@@ -66,28 +80,28 @@ fn skip_ws(b: &[u8]) -> &[u8] {
     b.get(start..).unwrap_or_default()
 }
 
-fn json(head: &Head<'_>, body: &BodyView, out: &mut Vec<Finding>) {
+fn json(head: &Head<'_>, body: &BodyView<'_>, out: &mut Vec<Finding>) {
     if head.has("content-encoding") || body.bytes.is_empty() {
         return; // a compressed body cannot be judged; an empty one has nothing to judge
     }
     let mt = media_type(head);
-    let ct_is_json = mt
-        .as_deref()
-        .is_some_and(|m| m == "application/json" || m.ends_with("+json"));
+    let ct_is_json =
+        mt.is_some_and(|m| m.eq_ignore_ascii_case(b"application/json") || ends_with_ignore_case(m, b"+json"));
     let starts_json = skip_ws(&body.bytes).first().is_some_and(|&b| b == b'{' || b == b'[');
     let parsed = serde_json::from_slice::<serde::de::IgnoredAny>(&body.bytes);
     let n = body.bytes.len();
     let json_without_ct = !ct_is_json && starts_json && (parsed.is_ok() || !body.complete);
     if json_without_ct {
-        let ct = match &mt {
+        let ct = match mt {
             None => "there is no Content-Type, so servers treat it as application/octet-stream or \
                      guess"
                 .to_string(),
-            Some(m) if m == "application/x-www-form-urlencoded" => format!(
-                "Content-Type is `{m}` (ESP-IDF's esp_http_client default), so the server parses \
-                 it as form fields"
+            Some(m) if m.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") => format!(
+                "Content-Type is `{}` (ESP-IDF's esp_http_client default), so the server parses \
+                 it as form fields",
+                media_type_text(m)
             ),
-            Some(m) => format!("Content-Type is `{m}`"),
+            Some(m) => format!("Content-Type is `{}`", media_type_text(m)),
         };
         out.push(Finding::new(
             &JSON_WITHOUT_CT,
@@ -121,7 +135,7 @@ fn json(head: &Head<'_>, body: &BodyView, out: &mut Vec<Finding>) {
                 format!(
                     "Content-Type is `{}` but the {n}-byte body is not valid JSON{hint}: {e} \
                      (body starts `{}`); the API answers 400 or reports missing fields",
-                    mt.as_deref().unwrap_or_default(),
+                    media_type_text(mt.unwrap_or_default()),
                     excerpt(&body.bytes, 40)
                 ),
             ));
@@ -130,12 +144,13 @@ fn json(head: &Head<'_>, body: &BodyView, out: &mut Vec<Finding>) {
 }
 
 fn library_default(ua: &str) -> Option<&'static str> {
-    let lower = ua.to_ascii_lowercase();
+    let ua = ua.as_bytes();
     LIBRARY_USER_AGENTS.iter().find_map(|&(pat, lib)| {
-        let pat = pat.to_ascii_lowercase();
         let hit = match pat.strip_suffix('*') {
-            Some(prefix) => lower.starts_with(prefix),
-            None => lower == pat,
+            Some(prefix) => ua
+                .get(..prefix.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes())),
+            None => ua.eq_ignore_ascii_case(pat.as_bytes()),
         };
         hit.then_some(lib)
     })
@@ -181,14 +196,23 @@ fn q_is_zero(q: &str) -> bool {
 }
 
 fn accept_encoding(head: &Head<'_>, out: &mut Vec<Finding>) {
-    let mut allowed: Vec<String> = Vec::new();
+    let mut allowed: Vec<&str> = Vec::new();
     for item in head.list("accept-encoding") {
-        let item = String::from_utf8_lossy(&item).to_ascii_lowercase();
+        let item = String::from_utf8_lossy(item);
         let mut parts = item.split(';');
-        let coding = parts.next().unwrap_or_default().trim().to_string();
-        let zero = parts.any(|p| p.trim().strip_prefix("q=").is_some_and(q_is_zero));
-        if !zero && COMPRESSED.contains(&coding.as_str()) && !allowed.contains(&coding) {
-            allowed.push(coding);
+        let coding = parts.next().unwrap_or_default().trim();
+        let zero = parts.any(|p| {
+            let p = p.trim();
+            p.get(..2).is_some_and(|q| q.eq_ignore_ascii_case("q=")) && q_is_zero(p.get(2..).unwrap_or_default())
+        });
+        if zero {
+            continue;
+        }
+        // The list's own (lower-case) spelling, so `GZIP` and `gzip` count once.
+        if let Some(&known) = COMPRESSED.iter().find(|c| c.eq_ignore_ascii_case(coding)) {
+            if !allowed.contains(&known) {
+                allowed.push(known);
+            }
         }
     }
     if allowed.is_empty() {
