@@ -167,7 +167,9 @@ fn new_capture_appears_live_and_its_page_shows_the_finding() {
     b.call("Page.navigate", json!({"url": format!("{base}captures/{id}")}));
     let text = b.wait_until(
         "the capture page",
-        "document.getElementById('findings') ? document.body.innerText : ''",
+        // The capture page, wholly loaded (not the list page still showing, nor a half-parsed one).
+        "location.pathname.includes('/captures/') && document.readyState === 'complete' \
+         && document.getElementById('findings') ? document.body.innerText : ''",
         |v| v.as_str().is_some_and(|s| !s.is_empty()),
     );
     let text = text.as_str().unwrap();
