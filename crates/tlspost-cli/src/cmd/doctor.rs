@@ -1,14 +1,14 @@
 //! `tlspost doctor URL`: the one command to run when a device's HTTPS POST to URL fails. Argument
 //! parsing and printing only: the steps live in `crate::doctor`.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
 
-use crate::doctor::{self, BodyArg, DeviceRequest, Options};
+use crate::doctor::{self, DeviceRequest, Options};
+use tlspost::client::BodySpec;
 
 /// Arguments of `tlspost doctor`.
 #[derive(Args, Debug, Clone)]
@@ -66,47 +66,8 @@ pub struct DoctorArgs {
 
 const USAGE: u8 = 2;
 
-/// `DATA`, `@FILE` or `@-`.
-fn load(flag: &str, arg: &str) -> Result<Vec<u8>, String> {
-    match arg.strip_prefix('@') {
-        Some("-") => {
-            let mut v = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut v)
-                .map_err(|e| format!("{flag} @-: cannot read stdin: {e}"))?;
-            Ok(v)
-        }
-        Some(path) => std::fs::read(path).map_err(|e| format!("{flag} @{path}: cannot read it: {e}")),
-        None => Ok(arg.as_bytes().to_vec()),
-    }
-}
-
-fn body(a: &DoctorArgs) -> Result<BodyArg, String> {
-    let kinds = usize::from(a.json.is_some()) + usize::from(!a.data.is_empty()) + usize::from(a.data_binary.is_some());
-    if kinds > 1 {
-        return Err("use only one of --json, -d/--data and --data-binary".into());
-    }
-    if let Some(j) = &a.json {
-        return Ok(BodyArg::Json(load("--json", j)?));
-    }
-    if let Some(b) = &a.data_binary {
-        return Ok(BodyArg::Form(load("--data-binary", b)?));
-    }
-    if !a.data.is_empty() {
-        let mut out = Vec::new();
-        for (i, d) in a.data.iter().enumerate() {
-            if i > 0 {
-                out.push(b'&');
-            }
-            let mut v = load("-d", d)?;
-            if d.starts_with('@') {
-                v.retain(|&b| b != b'\r' && b != b'\n');
-            }
-            out.extend_from_slice(&v);
-        }
-        return Ok(BodyArg::Form(out));
-    }
-    Ok(BodyArg::None)
+fn body(a: &DoctorArgs) -> Result<BodySpec, String> {
+    super::post::request_body(a.json.as_deref(), &a.data, a.data_binary.as_deref())
 }
 
 fn options(a: &DoctorArgs) -> Result<Options, String> {

@@ -147,39 +147,44 @@ fn usage(msg: &str) -> u8 {
     exit::USAGE
 }
 
-/// `DATA`, `@FILE` or `@-`.
-fn load(arg: &str) -> Result<Vec<u8>, String> {
+/// `DATA`, `@FILE` or `@-`, for `flag`.
+fn load(flag: &str, arg: &str) -> Result<Vec<u8>, String> {
     match arg.strip_prefix('@') {
         Some("-") => {
             let mut v = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut v)
-                .map_err(|e| format!("cannot read stdin: {e}"))?;
+                .map_err(|e| format!("{flag} @-: cannot read stdin: {e}"))?;
             Ok(v)
         }
-        Some(path) => std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}")),
+        Some(path) => std::fs::read(path).map_err(|e| format!("{flag} @{path}: cannot read it: {e}")),
         None => Ok(arg.as_bytes().to_vec()),
     }
 }
 
 fn body(a: &CommonArgs) -> Result<BodySpec, String> {
-    let kinds = usize::from(a.json.is_some()) + usize::from(!a.data.is_empty()) + usize::from(a.data_binary.is_some());
+    request_body(a.json.as_deref(), &a.data, a.data_binary.as_deref())
+}
+
+/// The body from curl's flags (`--json`, `-d/--data`, `--data-binary`), as `post` and `doctor` take them.
+pub(crate) fn request_body(json: Option<&str>, data: &[String], data_binary: Option<&str>) -> Result<BodySpec, String> {
+    let kinds = usize::from(json.is_some()) + usize::from(!data.is_empty()) + usize::from(data_binary.is_some());
     if kinds > 1 {
         return Err("use only one of --json, -d/--data and --data-binary".to_string());
     }
-    if let Some(j) = &a.json {
-        return Ok(BodySpec::Json(load(j)?));
+    if let Some(j) = json {
+        return Ok(BodySpec::Json(load("--json", j)?));
     }
-    if let Some(b) = &a.data_binary {
-        return Ok(BodySpec::Form(load(b)?));
+    if let Some(b) = data_binary {
+        return Ok(BodySpec::Form(load("--data-binary", b)?));
     }
-    if !a.data.is_empty() {
+    if !data.is_empty() {
         let mut out = Vec::new();
-        for (i, d) in a.data.iter().enumerate() {
+        for (i, d) in data.iter().enumerate() {
             if i > 0 {
                 out.push(b'&');
             }
-            let mut v = load(d)?;
+            let mut v = load("-d", d)?;
             if d.starts_with('@') {
                 v.retain(|&b| b != b'\r' && b != b'\n');
             }

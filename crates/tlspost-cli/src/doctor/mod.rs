@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use render::{json, text};
-pub use request::{BodyArg, DeviceRequest};
+pub use request::DeviceRequest;
 
 /// How a check came out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,18 +11,6 @@ use tlspost_proto::{Body, Encoder, Header, httparse};
 
 use super::{Check, DoctorError, Mark, Step, Target};
 
-/// The body given on the command line, as `tlspost post` takes it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum BodyArg {
-    /// No body.
-    #[default]
-    None,
-    /// `--json`: sent with `Content-Type: application/json`.
-    Json(Vec<u8>),
-    /// `-d` or `--data-binary`: sent with `Content-Type: application/x-www-form-urlencoded`, as curl does.
-    Form(Vec<u8>),
-}
-
 /// What the device sends.
 #[derive(Clone, Debug)]
 pub enum DeviceRequest {
@@ -33,7 +21,7 @@ pub enum DeviceRequest {
         /// `-H` headers.
         headers: Vec<(String, Vec<u8>)>,
         /// The body.
-        body: BodyArg,
+        body: BodySpec,
         /// `-A`; `None`: `tlspost/<version>`.
         user_agent: Option<String>,
     },
@@ -58,14 +46,6 @@ pub(super) struct Built {
     pub user_agent: Option<String>,
     /// How `--send` re-sends it.
     pub spec: Resend,
-}
-
-fn body_spec(b: &BodyArg) -> BodySpec {
-    match b {
-        BodyArg::None => BodySpec::None,
-        BodyArg::Json(d) => BodySpec::Json(d.clone()),
-        BodyArg::Form(d) => BodySpec::Form(d.clone()),
-    }
 }
 
 fn flag_err(why: String) -> DoctorError {
@@ -95,9 +75,10 @@ pub(super) fn build(req: &DeviceRequest, url_text: &str) -> Result<Built, Doctor
             let mut r = url.request(method);
             r.headers = &hdrs;
             r.body = match body {
-                BodyArg::None => Body::None,
-                BodyArg::Json(d) => Body::Json(d),
-                BodyArg::Form(d) => Body::Form(d),
+                BodySpec::None => Body::None,
+                BodySpec::Json(d) => Body::Json(d),
+                BodySpec::Form(d) => Body::Form(d),
+                BodySpec::Bytes { content_type, data } => Body::Bytes { content_type, data },
             };
             let ua = user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT);
             r.user_agent = ua;
@@ -128,7 +109,7 @@ pub(super) fn build(req: &DeviceRequest, url_text: &str) -> Result<Built, Doctor
                         method: method.clone(),
                         url: url_text.to_string(),
                         headers: headers.clone(),
-                        body: body_spec(body),
+                        body: body.clone(),
                     },
                     Some(ua.to_string()),
                 )),
@@ -285,7 +266,7 @@ mod tests {
         let req = DeviceRequest::Flags {
             method: "POST".into(),
             headers: vec![("X-Key".into(), b"k1".to_vec())],
-            body: BodyArg::Json(br#"{"a":1}"#.to_vec()),
+            body: BodySpec::Json(br#"{"a":1}"#.to_vec()),
             user_agent: Some("acme/1".into()),
         };
         let b = build(&req, "https://api.example.com:8443/t?x=1").unwrap();
@@ -302,7 +283,7 @@ mod tests {
         let bad = DeviceRequest::Flags {
             method: "POST".into(),
             headers: vec![("X-Bad".into(), b"a\r\nb".to_vec())],
-            body: BodyArg::None,
+            body: BodySpec::None,
             user_agent: None,
         };
         assert!(
