@@ -403,7 +403,7 @@ async fn write_response<S: AsyncWrite + Unpin>(
     out.clear();
     out.reserve(256 + body.len());
     out.extend_from_slice(if minor == 0 { b"HTTP/1.0 " } else { b"HTTP/1.1 " });
-    push_decimal(out, u64::from(plan.status));
+    crate::json::uint(out, u64::from(plan.status));
     out.push(b' ');
     out.extend_from_slice(respond::reason(plan.status).as_bytes());
     out.extend_from_slice(b"\r\n");
@@ -418,14 +418,14 @@ async fn write_response<S: AsyncWrite + Unpin>(
     }
     if let Ok(id @ 1..) = u64::try_from(id) {
         out.extend_from_slice(b"X-Tlspost-Capture: ");
-        push_decimal(out, id);
+        crate::json::uint(out, id);
         out.extend_from_slice(b"\r\n");
     }
     if chunked {
         out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
     } else {
         out.extend_from_slice(b"Content-Length: ");
-        push_decimal(out, body.len() as u64);
+        crate::json::uint(out, body.len() as u64);
         out.extend_from_slice(b"\r\n");
     }
     if plan.close {
@@ -449,23 +449,6 @@ async fn write_response<S: AsyncWrite + Unpin>(
     }
     s.write_all(out).await?;
     s.flush().await
-}
-
-/// `v` in decimal, appended.
-fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (v % 10) as u8;
-        }
-        v /= 10;
-        if v == 0 || i == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(digits.get(i..).unwrap_or_default());
 }
 
 /// A stream whose first bytes come from a buffer (bytes read before handing the stream on).
@@ -514,15 +497,6 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decimals() {
-        for v in [0, 7, 10, 1_234_567_890, u64::MAX] {
-            let mut out = b"x".to_vec();
-            push_decimal(&mut out, v);
-            assert_eq!(out, format!("x{v}").into_bytes());
-        }
-    }
 
     #[tokio::test]
     async fn responses_are_framed_exactly() {

@@ -28,6 +28,7 @@ use std::time::Duration;
 pub mod clienthello;
 mod conn;
 pub mod framing;
+mod json;
 mod mask;
 pub mod pki;
 pub mod record;

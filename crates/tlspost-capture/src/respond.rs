@@ -297,36 +297,6 @@ pub fn plan(profile: Profile, rules: &[RespondRule], head: &Head, capture: &Capt
     }
 }
 
-#[derive(serde::Serialize)]
-struct EchoTls<'a> {
-    sni: &'a Option<String>,
-    alpn: &'a Option<String>,
-    version: &'a Option<String>,
-    cipher: &'a Option<String>,
-    ja4: &'a str,
-}
-
-#[derive(serde::Serialize)]
-struct Echo<'a> {
-    id: i64,
-    method: &'a Option<String>,
-    target: &'a Option<String>,
-    version: &'a Option<String>,
-    headers: &'a [(String, String)],
-    body: std::borrow::Cow<'a, str>,
-    body_bytes: usize,
-    peer: &'a str,
-    tls: Option<EchoTls<'a>>,
-    findings: &'a [crate::record::FindingRecord],
-    #[serde(serialize_with = "capture_link")]
-    capture: i64,
-}
-
-/// The capture's UI page, written straight into the output.
-fn capture_link<S: serde::Serializer>(id: &i64, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&format_args!("/_tlspost/captures/{id}"))
-}
-
 /// The JSON echo of a stored capture.
 pub fn echo(c: &Capture) -> Vec<u8> {
     let mut out = Vec::new();
@@ -335,33 +305,84 @@ pub fn echo(c: &Capture) -> Vec<u8> {
 }
 
 /// The JSON echo of a stored capture, appended to `out` (a buffer reused per connection).
+///
+/// Written by hand (it is made for every request the server answers by default), in the layout
+/// of `serde_json`'s pretty printer: two-space indents, one element per line. A test holds it to
+/// that printer's output.
 pub fn echo_into(c: &Capture, out: &mut Vec<u8>) {
+    use crate::json;
     let body = c.raw_body();
-    let e = Echo {
-        id: c.id,
-        method: &c.method,
-        target: &c.target,
-        version: &c.version,
-        headers: &c.headers,
-        body: String::from_utf8_lossy(body),
-        body_bytes: body.len(),
-        peer: &c.peer,
-        tls: c.tls.as_ref().map(|t| EchoTls {
-            sni: &t.sni,
-            alpn: &t.alpn,
-            version: &t.version,
-            cipher: &t.cipher,
-            ja4: &t.ja4,
-        }),
-        findings: &c.findings,
-        capture: c.id,
-    };
-    let start = out.len();
-    if serde_json::to_writer_pretty(&mut *out, &e).is_err() {
-        // Serializing borrowed strings and numbers does not fail; never send half a document.
-        out.truncate(start);
+    out.reserve(512 + c.raw.len() + c.headers.len() * 32);
+    out.extend_from_slice(b"{\n  \"id\": ");
+    json::int(out, c.id);
+    out.extend_from_slice(b",\n  \"method\": ");
+    json::opt_str(out, c.method.as_deref());
+    out.extend_from_slice(b",\n  \"target\": ");
+    json::opt_str(out, c.target.as_deref());
+    out.extend_from_slice(b",\n  \"version\": ");
+    json::opt_str(out, c.version.as_deref());
+    out.extend_from_slice(b",\n  \"headers\": [");
+    for (i, (n, v)) in c.headers.iter().enumerate() {
+        out.extend_from_slice(if i == 0 {
+            b"\n    [\n      "
+        } else {
+            b",\n    [\n      "
+        });
+        json::str(out, n);
+        out.extend_from_slice(b",\n      ");
+        json::str(out, v);
+        out.extend_from_slice(b"\n    ]");
     }
-    out.push(b'\n');
+    if !c.headers.is_empty() {
+        out.extend_from_slice(b"\n  ");
+    }
+    out.extend_from_slice(b"],\n  \"body\": ");
+    json::str(out, &String::from_utf8_lossy(body));
+    out.extend_from_slice(b",\n  \"body_bytes\": ");
+    json::int(out, i64::try_from(body.len()).unwrap_or(i64::MAX));
+    out.extend_from_slice(b",\n  \"peer\": ");
+    json::str(out, &c.peer);
+    out.extend_from_slice(b",\n  \"tls\": ");
+    match &c.tls {
+        None => out.extend_from_slice(b"null"),
+        Some(t) => {
+            out.extend_from_slice(b"{\n    \"sni\": ");
+            json::opt_str(out, t.sni.as_deref());
+            out.extend_from_slice(b",\n    \"alpn\": ");
+            json::opt_str(out, t.alpn.as_deref());
+            out.extend_from_slice(b",\n    \"version\": ");
+            json::opt_str(out, t.version.as_deref());
+            out.extend_from_slice(b",\n    \"cipher\": ");
+            json::opt_str(out, t.cipher.as_deref());
+            out.extend_from_slice(b",\n    \"ja4\": ");
+            json::str(out, &t.ja4);
+            out.extend_from_slice(b"\n  }");
+        }
+    }
+    out.extend_from_slice(b",\n  \"findings\": [");
+    for (i, f) in c.findings.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"\n    {" } else { b",\n    {" });
+        let fields = [
+            ("code", &f.code),
+            ("severity", &f.severity),
+            ("title", &f.title),
+            ("message", &f.message),
+            ("fix", &f.fix),
+        ];
+        for (j, (name, value)) in fields.into_iter().enumerate() {
+            out.extend_from_slice(if j == 0 { b"\n      \"" } else { b",\n      \"" });
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\": ");
+            json::str(out, value);
+        }
+        out.extend_from_slice(b"\n    }");
+    }
+    if !c.findings.is_empty() {
+        out.extend_from_slice(b"\n  ");
+    }
+    out.extend_from_slice(b"],\n  \"capture\": \"/_tlspost/captures/");
+    json::int(out, c.id);
+    out.extend_from_slice(b"\"\n}\n");
 }
 
 /// Reason phrase for a status.
@@ -391,6 +412,114 @@ pub fn reason(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The echo as `serde_json`'s pretty printer writes it: what the hand-written one must match.
+    fn echo_by_serde(c: &Capture) -> Vec<u8> {
+        #[derive(serde::Serialize)]
+        struct EchoTls<'a> {
+            sni: &'a Option<String>,
+            alpn: &'a Option<String>,
+            version: &'a Option<String>,
+            cipher: &'a Option<String>,
+            ja4: &'a str,
+        }
+        #[derive(serde::Serialize)]
+        struct Echo<'a> {
+            id: i64,
+            method: &'a Option<String>,
+            target: &'a Option<String>,
+            version: &'a Option<String>,
+            headers: &'a [(String, String)],
+            body: std::borrow::Cow<'a, str>,
+            body_bytes: usize,
+            peer: &'a str,
+            tls: Option<EchoTls<'a>>,
+            findings: &'a [crate::record::FindingRecord],
+            capture: String,
+        }
+        let body = c.raw_body();
+        let e = Echo {
+            id: c.id,
+            method: &c.method,
+            target: &c.target,
+            version: &c.version,
+            headers: &c.headers,
+            body: String::from_utf8_lossy(body),
+            body_bytes: body.len(),
+            peer: &c.peer,
+            tls: c.tls.as_ref().map(|t| EchoTls {
+                sni: &t.sni,
+                alpn: &t.alpn,
+                version: &t.version,
+                cipher: &t.cipher,
+                ja4: &t.ja4,
+            }),
+            findings: &c.findings,
+            capture: format!("/_tlspost/captures/{}", c.id),
+        };
+        let mut out = serde_json::to_vec_pretty(&e).unwrap();
+        out.push(b'\n');
+        out
+    }
+
+    #[test]
+    fn echo_matches_the_pretty_printer() {
+        let head = "POST /a?b=\"c\" HTTP/1.1\r\nHost: h\r\n\r\n";
+        let mut c = Capture {
+            id: 1234,
+            method: Some("POST".into()),
+            target: Some("/a?b=\"c\"".into()),
+            version: Some("HTTP/1.1".into()),
+            headers: vec![
+                ("Host".into(), "h".into()),
+                (
+                    "X-Odd".into(),
+                    "tab\there \\ \u{1} \u{1f} \u{7f} é 😀 \u{8}\u{c}\r\n".into(),
+                ),
+            ],
+            peer: "[::1]:5000".into(),
+            head_len: head.len(),
+            raw: [head.as_bytes(), b"{\"k\":\"v\"}\n\xff\x00 end"].concat(),
+            ..Capture::default()
+        };
+        assert_eq!(
+            String::from_utf8(echo(&c)).unwrap(),
+            String::from_utf8(echo_by_serde(&c)).unwrap()
+        );
+        c.tls = Some(std::sync::Arc::new(crate::record::TlsFacts {
+            sni: Some("api.example".into()),
+            alpn: None,
+            version: Some("TLSv1.3".into()),
+            cipher: Some("TLS13_AES_128_GCM_SHA256".into()),
+            ja4: "t13d1516h2_8daaf6152771_b0da82dd1658".into(),
+            ..Default::default()
+        }));
+        c.findings = vec![
+            crate::record::FindingRecord {
+                code: "TP301".into(),
+                severity: "error".into(),
+                title: "t".into(),
+                message: "the \"quoted\" value".into(),
+                fix: "f\nx".into(),
+            };
+            2
+        ];
+        assert_eq!(
+            String::from_utf8(echo(&c)).unwrap(),
+            String::from_utf8(echo_by_serde(&c)).unwrap()
+        );
+        // Nothing parsed (a request that never framed), no peer, no body.
+        let bare = Capture {
+            id: 0,
+            ..Capture::default()
+        };
+        assert_eq!(echo(&bare), echo_by_serde(&bare));
+        let big = Capture {
+            id: i64::MIN,
+            ..Capture::default()
+        };
+        assert_eq!(echo(&big), echo_by_serde(&big));
+    }
 
     #[test]
     fn rule_syntax() {

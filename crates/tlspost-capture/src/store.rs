@@ -237,6 +237,8 @@ struct Meta<'a> {
 }
 
 impl<'a> Meta<'a> {
+    /// What [`write_meta`] writes, as `serde_json` would write it.
+    #[cfg(test)]
     fn of(c: &'a Capture) -> Meta<'a> {
         Meta {
             peer: Cow::Borrowed(&c.peer),
@@ -258,6 +260,55 @@ impl<'a> Meta<'a> {
             headers: None,
         }
     }
+}
+
+/// A row's `meta` column: [`Meta`] as JSON, written by hand (once per request; the test
+/// `meta_by_hand_reads_as_serde_writes_it` holds it to `serde_json`'s output).
+fn write_meta(out: &mut Vec<u8>, c: &Capture) {
+    use crate::json;
+    out.extend_from_slice(b"{\"peer\":");
+    json::str(out, &c.peer);
+    out.extend_from_slice(b",\"scheme\":");
+    json::str(out, &c.scheme);
+    out.extend_from_slice(b",\"complete\":");
+    json::bool(out, c.complete);
+    out.extend_from_slice(b",\"error\":");
+    json::opt_str(out, c.error.as_deref());
+    out.extend_from_slice(b",\"head_len\":");
+    json::uint(out, c.head_len as u64);
+    out.extend_from_slice(b",\"body_len\":");
+    json::uint(out, c.body_len);
+    out.extend_from_slice(b",\"timing\":{\"first_byte_us\":");
+    json::uint(out, c.timing.first_byte_us);
+    out.extend_from_slice(b",\"head_us\":");
+    json::opt_uint(out, c.timing.head_us);
+    out.extend_from_slice(b",\"body_us\":");
+    json::opt_uint(out, c.timing.body_us);
+    out.extend_from_slice(b"},\"reads\":");
+    json::uint(out, c.reads as u64);
+    out.extend_from_slice(b",\"conn\":");
+    json::uint(out, c.conn);
+    out.extend_from_slice(b",\"seq\":");
+    json::uint(out, u64::from(c.seq));
+    out.extend_from_slice(b",\"sni\":");
+    json::opt_str(out, c.sni.as_deref());
+    out.extend_from_slice(b",\"findings\":[");
+    for (i, f) in c.findings.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"{\"code\":" } else { b",{\"code\":" });
+        json::str(out, &f.code);
+        out.extend_from_slice(b",\"severity\":");
+        json::str(out, &f.severity);
+        out.extend_from_slice(b",\"title\":");
+        json::str(out, &f.title);
+        out.extend_from_slice(b",\"message\":");
+        json::str(out, &f.message);
+        out.extend_from_slice(b",\"fix\":");
+        json::str(out, &f.fix);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"],\"status\":");
+    json::uint(out, u64::from(c.status));
+    out.push(b'}');
 }
 
 fn row_to_capture(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Capture, String>> {
@@ -421,56 +472,65 @@ struct Scratch {
 
 const FACTS_KNOWN: usize = 4096;
 
+/// One transaction for the batch. `BEGIN` and `COMMIT` are cached statements like the inserts
+/// (a transaction made through `Connection::transaction` parses both anew each time).
 fn write_batch(c: &mut Connection, batch: &mut [Job], keep: Option<u64>, scratch: &mut Scratch) -> Result<(), String> {
-    let tx = c.transaction().map_err(|e| format!("begin: {e}"))?;
-    {
-        let mut st = tx
-            .prepare_cached("INSERT INTO captures (time_ms, raw, meta, tls_key) VALUES (?1, ?2, ?3, ?4)")
-            .map_err(|e| e.to_string())?;
-        let mut facts = tx
-            .prepare_cached("INSERT OR IGNORE INTO tls_facts (key, json) VALUES (?1, ?2)")
-            .map_err(|e| e.to_string())?;
-        for (capture, _) in batch.iter_mut() {
-            let capture = Arc::get_mut(capture).ok_or("a queued capture is shared before it is stored")?;
-            // TLS facts are the same for every request on a connection (and often across
-            // connections): stored once, by content.
-            let tls = capture.tls.take();
-            let tls_key = match tls.as_deref() {
-                Some(t) => {
-                    let (key, json) = t.keyed_json().map_err(|e| e.to_string())?;
-                    if !scratch.facts.contains(key) {
-                        facts
-                            .execute(params![key, json])
-                            .map_err(|e| format!("insert TLS facts: {e}"))?;
-                        if scratch.facts.len() >= FACTS_KNOWN {
-                            scratch.facts.clear();
-                        }
-                        scratch.facts.insert(key.to_string());
+    let exec = |c: &Connection, sql: &str| c.prepare_cached(sql).and_then(|mut st| st.execute([])).map(drop);
+    exec(c, "BEGIN").map_err(|e| format!("begin: {e}"))?;
+    let written =
+        insert_rows(c, batch, keep, scratch).and_then(|()| exec(c, "COMMIT").map_err(|e| format!("commit: {e}")));
+    if written.is_err() && !c.is_autocommit() {
+        // Still in the transaction (an insert failed, or the commit did and left it open).
+        let _ = exec(c, "ROLLBACK");
+    }
+    written
+}
+
+fn insert_rows(c: &Connection, batch: &mut [Job], keep: Option<u64>, scratch: &mut Scratch) -> Result<(), String> {
+    let mut st = c
+        .prepare_cached("INSERT INTO captures (time_ms, raw, meta, tls_key) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(|e| e.to_string())?;
+    let mut facts = c
+        .prepare_cached("INSERT OR IGNORE INTO tls_facts (key, json) VALUES (?1, ?2)")
+        .map_err(|e| e.to_string())?;
+    for (capture, _) in batch.iter_mut() {
+        let capture = Arc::get_mut(capture).ok_or("a queued capture is shared before it is stored")?;
+        // TLS facts are the same for every request on a connection (and often across
+        // connections): stored once, by content.
+        let tls = capture.tls.take();
+        let tls_key = match tls.as_deref() {
+            Some(t) => {
+                let (key, json) = t.keyed_json().map_err(|e| e.to_string())?;
+                if !scratch.facts.contains(key) {
+                    facts
+                        .execute(params![key, json])
+                        .map_err(|e| format!("insert TLS facts: {e}"))?;
+                    if scratch.facts.len() >= FACTS_KNOWN {
+                        scratch.facts.clear();
                     }
-                    Some(key)
+                    scratch.facts.insert(key.to_string());
                 }
-                None => None,
-            };
-            // The bytes go in their own column; the rest as JSON.
-            let json = &mut scratch.json;
-            json.clear();
-            serde_json::to_writer(&mut *json, &Meta::of(capture)).map_err(|e| e.to_string())?;
-            let meta = std::str::from_utf8(json).map_err(|e| e.to_string())?;
-            st.execute(params![capture.time_ms, capture.raw, meta, tls_key])
-                .map_err(|e| format!("insert: {e}"))?;
-            capture.tls = tls;
-            capture.id = tx.last_insert_rowid();
-        }
+                Some(key)
+            }
+            None => None,
+        };
+        // The bytes go in their own column; the rest as JSON.
+        let json = &mut scratch.json;
+        json.clear();
+        write_meta(json, capture);
+        let meta = std::str::from_utf8(json).map_err(|e| e.to_string())?;
+        st.execute(params![capture.time_ms, capture.raw, meta, tls_key])
+            .map_err(|e| format!("insert: {e}"))?;
+        capture.tls = tls;
+        capture.id = c.last_insert_rowid();
     }
     if let Some(keep) = keep {
         let keep = i64::try_from(keep.max(1)).unwrap_or(i64::MAX);
-        tx.execute(
-            "DELETE FROM captures WHERE id <= (SELECT max(id) FROM captures) - ?1",
-            params![keep],
-        )
-        .map_err(|e| format!("trim to --keep: {e}"))?;
+        c.prepare_cached("DELETE FROM captures WHERE id <= (SELECT max(id) FROM captures) - ?1")
+            .and_then(|mut st| st.execute(params![keep]))
+            .map_err(|e| format!("trim to --keep: {e}"))?;
     }
-    tx.commit().map_err(|e| format!("commit: {e}"))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -505,6 +565,28 @@ mod tests {
             }],
             ..Capture::default()
         }
+    }
+
+    #[test]
+    fn meta_by_hand_reads_as_serde_writes_it() {
+        let mut c = sample();
+        let check = |c: &Capture| {
+            let mut by_hand = Vec::new();
+            write_meta(&mut by_hand, c);
+            let by_hand: serde_json::Value = serde_json::from_slice(&by_hand).unwrap();
+            assert_eq!(by_hand, serde_json::to_value(Meta::of(c)).unwrap());
+        };
+        check(&c);
+        c.error = Some("bad \u{1}\"x\"\n".into());
+        c.sni = Some("api.example".into());
+        c.timing = Timing {
+            first_byte_us: u64::MAX,
+            head_us: Some(3),
+            body_us: None,
+        };
+        c.findings.push(c.findings[0].clone());
+        check(&c);
+        check(&Capture::default());
     }
 
     fn same(a: &Capture, b: &Capture) {
