@@ -34,6 +34,14 @@ fn micros(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
+/// An accepted connection on its way to a worker.
+enum Socket {
+    /// The worker is the accepting runtime.
+    Here(tokio::net::TcpStream),
+    /// Taken out of the accepting runtime, to be registered with the worker's.
+    Moved(std::net::TcpStream),
+}
+
 pub(crate) async fn accept_loop(state: Arc<State>, listener: TcpListener, tls: bool) {
     loop {
         let Ok(permit) = state.slots.clone().acquire_owned().await else {
@@ -49,8 +57,26 @@ pub(crate) async fn accept_loop(state: Arc<State>, listener: TcpListener, tls: b
         };
         let _ = tcp.set_nodelay(true);
         let st = state.clone();
-        tokio::spawn(async move {
+        let here = tokio::runtime::Handle::current();
+        let worker = state.worker().cloned().unwrap_or_else(|| here.clone());
+        // To another worker's runtime the socket moves as a plain one and is registered there.
+        let socket = if worker.id() == here.id() {
+            Socket::Here(tcp)
+        } else {
+            match tcp.into_std() {
+                Ok(s) => Socket::Moved(s),
+                Err(_) => continue,
+            }
+        };
+        worker.spawn(async move {
             let _permit = permit;
+            let tcp = match socket {
+                Socket::Here(t) => t,
+                Socket::Moved(s) => match tokio::net::TcpStream::from_std(s) {
+                    Ok(t) => t,
+                    Err(_) => return,
+                },
+            };
             let info = ConnInfo {
                 peer: peer.to_string(),
                 tls: None,

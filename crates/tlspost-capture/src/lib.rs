@@ -22,7 +22,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 pub mod clienthello;
@@ -87,7 +87,8 @@ pub struct Config {
     pub profile: Profile,
     /// Limits.
     pub limits: Limits,
-    /// Tokio worker threads (0: one per core).
+    /// Connection threads, each running its own single-threaded runtime; connections are handed
+    /// to them in turn (0: one per core).
     pub workers: usize,
     /// What a commit (and so a response) waits for.
     pub sync: SyncMode,
@@ -179,11 +180,104 @@ pub(crate) struct State {
     pub slots: Arc<tokio::sync::Semaphore>,
     pub http_addr: Option<SocketAddr>,
     pub https_addr: Option<SocketAddr>,
+    /// The worker runtimes connections are handed to, in turn.
+    pub workers: Vec<tokio::runtime::Handle>,
+    pub next_worker: AtomicUsize,
+}
+
+impl State {
+    /// The worker runtime for the next connection (round robin).
+    pub(crate) fn worker(&self) -> Option<&tokio::runtime::Handle> {
+        let n = self.next_worker.fetch_add(1, Ordering::Relaxed);
+        self.workers.get(n % self.workers.len().max(1))
+    }
+}
+
+/// The connection threads: each runs a single-threaded runtime that owns the connections handed
+/// to it, as nginx's worker processes do. Per request, nothing moves between threads but the
+/// capture to the store and its acknowledgement: no work stealing, no waking a second worker to
+/// look for work (with tokio's multi-threaded scheduler that cost more CPU than the requests'
+/// TLS records).
+struct Workers {
+    handles: Vec<tokio::runtime::Handle>,
+    stops: Vec<tokio::sync::oneshot::Sender<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Workers {
+    /// `n` workers (0: one per core).
+    fn start(n: usize) -> Result<Workers, Error> {
+        let n = if n == 0 {
+            std::thread::available_parallelism().map_or(1, usize::from)
+        } else {
+            n
+        };
+        let mut w = Workers {
+            handles: Vec::with_capacity(n),
+            stops: Vec::with_capacity(n),
+            threads: Vec::with_capacity(n),
+        };
+        for _ in 0..n {
+            let failed = |source| Error::Io {
+                what: "start the async runtime",
+                path: String::new(),
+                source,
+            };
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .thread_name("tlspost-serve")
+                .build()
+                .map_err(failed)?;
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            w.handles.push(rt.handle().clone());
+            w.stops.push(stop);
+            let thread = std::thread::Builder::new()
+                .name("tlspost-serve".into())
+                .spawn(move || {
+                    rt.block_on(async {
+                        let _ = stopped.await;
+                    });
+                    rt.shutdown_timeout(Duration::from_secs(2));
+                })
+                .map_err(failed)?;
+            w.threads.push(thread);
+        }
+        Ok(w)
+    }
+
+    fn stop(&mut self) {
+        for s in self.stops.drain(..) {
+            let _ = s.send(());
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A listening socket on `addr` (address reuse on, as `TcpListener::bind` sets it), in the
+/// current runtime.
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 /// A running capture server; dropping it stops it.
 pub struct Server {
-    runtime: Option<tokio::runtime::Runtime>,
+    workers: Option<Workers>,
     state: Arc<State>,
 }
 
@@ -198,28 +292,21 @@ impl Server {
         let pki = pki::load_or_create(&config.data_dir, &config.names)?;
         let store = store::Store::open_with(&config.data_dir, config.keep, config.sync)?;
         let acceptor = tls::acceptor(&pki)?;
-        let mut rt = tokio::runtime::Builder::new_multi_thread();
-        if config.workers > 0 {
-            rt.worker_threads(config.workers);
-        }
-        let runtime = rt
-            .enable_all()
-            .thread_name("tlspost-serve")
-            .build()
-            .map_err(|source| Error::Io {
-                what: "start the async runtime",
-                path: String::new(),
-                source,
-            })?;
+        let workers = Workers::start(config.workers)?;
+        let first = workers.handles.first().cloned().ok_or_else(|| Error::Io {
+            what: "start the async runtime",
+            path: String::new(),
+            source: std::io::Error::other("no worker runtime"),
+        })?;
         let bind = |addr: Option<SocketAddr>| -> Result<Option<tokio::net::TcpListener>, Error> {
             addr.map(|a| {
-                runtime
-                    .block_on(tokio::net::TcpListener::bind(a))
-                    .map_err(|source| Error::Io {
-                        what: "listen",
-                        path: a.to_string(),
-                        source,
-                    })
+                // Registered with the first worker, which runs the accept loops.
+                let _in_runtime = first.enter();
+                listen(a).map_err(|source| Error::Io {
+                    what: "listen",
+                    path: a.to_string(),
+                    source,
+                })
             })
             .transpose()
         };
@@ -234,15 +321,17 @@ impl Server {
             acceptor,
             ca_pem: pki.ca_pem,
             conns: AtomicU64::new(0),
+            workers: workers.handles.clone(),
+            next_worker: AtomicUsize::new(0),
         });
         if let Some(l) = http {
-            runtime.spawn(conn::accept_loop(state.clone(), l, false));
+            first.spawn(conn::accept_loop(state.clone(), l, false));
         }
         if let Some(l) = https {
-            runtime.spawn(conn::accept_loop(state.clone(), l, true));
+            first.spawn(conn::accept_loop(state.clone(), l, true));
         }
         Ok(Server {
-            runtime: Some(runtime),
+            workers: Some(workers),
             state,
         })
     }
@@ -294,8 +383,8 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_timeout(Duration::from_secs(2));
+        if let Some(mut w) = self.workers.take() {
+            w.stop();
         }
     }
 }
