@@ -73,7 +73,17 @@ pub(crate) fn str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    // Eight bytes at a time while none needs an escape (the usual case), then byte by byte.
+    let mut start = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        if needs_escape(u64::from_le_bytes(w)) {
+            break;
+        }
+        start += 8;
+    }
+    for (i, &b) in bytes.iter().enumerate().skip(start) {
         let esc = ESCAPE[usize::from(b)];
         if esc == 0 {
             continue;
@@ -92,6 +102,15 @@ pub(crate) fn str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Whether any of the eight bytes in `w` is below 0x20, `"` or `\\` (exact, no false negatives).
+fn needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte below n (n <= 0x80) leaves its high bit set in (w - n) & !w.
+    let below = |w: u64, n: u64| w.wrapping_sub(ONES * n) & !w & HIGH;
+    below(w, 0x20) | below(w ^ (ONES * u64::from(b'"')), 1) | below(w ^ (ONES * u64::from(b'\\')), 1) != 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +127,21 @@ mod tests {
             let mut out = Vec::new();
             int(&mut out, v);
             assert_eq!(out, v.to_string().into_bytes());
+        }
+        // Every byte value at every position of an eight-byte word.
+        for b in 0u8..=0x7f {
+            for pos in 0..12 {
+                let mut t = "abcdefghijkl".to_string().into_bytes();
+                t[pos] = b;
+                let t = String::from_utf8(t).unwrap();
+                let mut out = Vec::new();
+                str(&mut out, &t);
+                assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&t).unwrap());
+            }
+        }
+        for b in 0u8..=0xff {
+            let w = u64::from_le_bytes([b'a', b'b', b, b'c', b'd', b'e', b'f', b'g']);
+            assert_eq!(needs_escape(w), b < 0x20 || b == b'"' || b == b'\\', "byte {b:#x}");
         }
         let mut out = Vec::new();
         uint(&mut out, u64::MAX);

@@ -1,6 +1,7 @@
 //! What the server answers: a JSON echo by default, scripted `--respond` rules, or what a strict CDN
 //! edge would answer (`--profile edge`).
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::framing::Head;
@@ -200,8 +201,8 @@ impl RespondRule {
 pub struct Plan {
     /// Status code.
     pub status: u16,
-    /// Extra headers.
-    pub headers: Vec<(String, String)>,
+    /// Extra headers (names and values mostly fixed text, so not copied per response).
+    pub headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     /// Body; `None` means the JSON echo (built once the capture has its id).
     pub body: Option<Vec<u8>>,
     /// Delay before answering.
@@ -230,7 +231,7 @@ fn edge_page(status: u16, code: u32, title: &str, why: &str) -> Plan {
         headers: vec![
             ("Content-Type".into(), "text/html; charset=UTF-8".into()),
             ("Server".into(), "tlspost-edge".into()),
-            ("CF-RAY".into(), ray()),
+            ("CF-RAY".into(), ray().into()),
         ],
         body: Some(body.into_bytes()),
         ..Plan::default()
@@ -282,7 +283,11 @@ pub fn plan(profile: Profile, rules: &[RespondRule], head: &Head, capture: &Capt
     if let Some(r) = rules.iter().find(|r| r.matches(head)) {
         return Plan {
             status: r.status,
-            headers: r.headers.clone(),
+            headers: r
+                .headers
+                .iter()
+                .map(|(n, v)| (Cow::Owned(n.clone()), Cow::Owned(v.clone())))
+                .collect(),
             body: Some(r.body.clone()),
             delay: r.delay,
             chunked: r.chunked,
