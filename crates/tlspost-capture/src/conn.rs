@@ -126,19 +126,53 @@ impl ReadEnd {
     }
 }
 
+/// The read timeout of one connection: one timer, kept registered across reads and moved only
+/// when it fires early or must fire sooner. A fresh `tokio::time::timeout` per read would register
+/// and cancel a timer for every request, and registering one that is due sooner than anything
+/// else wakes the runtime's driver (a syscall).
+struct ReadTimer {
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl ReadTimer {
+    fn new() -> ReadTimer {
+        // Far off: the first read sets it.
+        let far = tokio::time::Instant::now() + std::time::Duration::from_secs(86_400);
+        ReadTimer {
+            sleep: Box::pin(tokio::time::sleep_until(far)),
+        }
+    }
+}
+
+/// Read more bytes into `buf`, giving up `idle` after now or at `deadline`, whichever is sooner.
 async fn read_more<S: AsyncRead + Unpin>(
     s: &mut S,
     buf: &mut Vec<u8>,
+    timer: &mut ReadTimer,
     idle: std::time::Duration,
     deadline: Instant,
 ) -> Result<usize, ReadEnd> {
     buf.reserve(16 * 1024);
-    let wait = idle.min(deadline.saturating_duration_since(Instant::now()));
-    match tokio::time::timeout(wait, s.read_buf(buf)).await {
-        Err(_) => Err(ReadEnd::Timeout),
-        Ok(Ok(0)) => Err(ReadEnd::Eof),
-        Ok(Ok(n)) => Ok(n),
-        Ok(Err(e)) => Err(ReadEnd::Io(e)),
+    let due = tokio::time::Instant::from_std(deadline.min(Instant::now() + idle));
+    if due < timer.sleep.deadline() {
+        timer.sleep.as_mut().reset(due);
+    }
+    loop {
+        tokio::select! {
+            biased;
+            r = s.read_buf(buf) => return match r {
+                Ok(0) => Err(ReadEnd::Eof),
+                Ok(n) => Ok(n),
+                Err(e) => Err(ReadEnd::Io(e)),
+            },
+            () = timer.sleep.as_mut() => {
+                // Set for an earlier read: this one may wait longer.
+                if tokio::time::Instant::now() >= due {
+                    return Err(ReadEnd::Timeout);
+                }
+                timer.sleep.as_mut().reset(due);
+            }
+        }
     }
 }
 
@@ -186,11 +220,12 @@ where
     // Reused for every response on this connection: the echo body and the bytes sent.
     let mut echo = Vec::new();
     let mut out = Vec::new();
+    let mut timer = ReadTimer::new();
     loop {
         let mut reads = 0usize;
         if buf.is_empty() {
             let far = Instant::now() + limits.read_timeout;
-            match read_more(&mut s, &mut buf, limits.read_timeout, far).await {
+            match read_more(&mut s, &mut buf, &mut timer, limits.read_timeout, far).await {
                 Ok(_) => reads += 1,
                 Err(end) => {
                     // An idle keep-alive connection ended: nothing to record. But a TLS connection
@@ -236,7 +271,7 @@ where
                 fail(&state, &mut s, cap, 431).await;
                 return;
             }
-            match read_more(&mut s, &mut buf, limits.read_timeout, deadline).await {
+            match read_more(&mut s, &mut buf, &mut timer, limits.read_timeout, deadline).await {
                 Ok(_) => reads += 1,
                 Err(end) => {
                     let timeout = matches!(end, ReadEnd::Timeout);
@@ -335,7 +370,7 @@ where
                     return;
                 }
             }
-            match read_more(&mut s, &mut buf, limits.read_timeout, deadline).await {
+            match read_more(&mut s, &mut buf, &mut timer, limits.read_timeout, deadline).await {
                 Ok(_) => reads += 1,
                 Err(e) => {
                     let timeout = matches!(e, ReadEnd::Timeout);
@@ -523,6 +558,46 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_read_timer_times_each_read_from_its_own_start() {
+        use std::time::Duration;
+        let (mut client, mut server) = tokio::io::duplex(1024);
+        let mut timer = ReadTimer::new();
+        let mut buf = Vec::new();
+        let ms = Duration::from_millis;
+        let far = Instant::now() + Duration::from_secs(60);
+        // Data that is there is read at once.
+        client.write_all(b"a").await.unwrap();
+        assert_eq!(
+            read_more(&mut server, &mut buf, &mut timer, ms(300), far).await.ok(),
+            Some(1)
+        );
+        // A read that waits: data after 200 ms of a 300 ms allowance arrives in time.
+        let (r, ()) = tokio::join!(read_more(&mut server, &mut buf, &mut timer, ms(300), far), async {
+            tokio::time::sleep(ms(200)).await;
+            client.write_all(b"b").await.unwrap();
+        });
+        assert_eq!(r.ok(), Some(1));
+        // The timer still stands at the first read's end (about 100 ms from now); this read's
+        // allowance is another 300 ms, so data after 250 ms still counts.
+        let (r, ()) = tokio::join!(read_more(&mut server, &mut buf, &mut timer, ms(300), far), async {
+            tokio::time::sleep(ms(250)).await;
+            client.write_all(b"c").await.unwrap();
+        });
+        assert_eq!(r.ok(), Some(1));
+        // Nothing arrives: the read ends after its allowance, not before and not much after.
+        let t = Instant::now();
+        let r = read_more(&mut server, &mut buf, &mut timer, ms(300), far).await;
+        assert!(matches!(r, Err(ReadEnd::Timeout)));
+        assert!(t.elapsed() >= ms(300) && t.elapsed() < ms(900), "{:?}", t.elapsed());
+        // A sooner deadline than the timer's moves it forward.
+        let t = Instant::now();
+        let r = read_more(&mut server, &mut buf, &mut timer, ms(5_000), t + ms(200)).await;
+        assert!(matches!(r, Err(ReadEnd::Timeout)));
+        assert!(t.elapsed() >= ms(200) && t.elapsed() < ms(800), "{:?}", t.elapsed());
+        assert_eq!(buf, b"abc");
+    }
 
     #[tokio::test]
     async fn responses_are_framed_exactly() {

@@ -217,7 +217,7 @@ impl Workers {
             stops: Vec::with_capacity(n),
             threads: Vec::with_capacity(n),
         };
-        for _ in 0..n {
+        for i in 0..n {
             let failed = |source| Error::Io {
                 what: "start the async runtime",
                 path: String::new(),
@@ -234,6 +234,7 @@ impl Workers {
             let thread = std::thread::Builder::new()
                 .name("tlspost-serve".into())
                 .spawn(move || {
+                    store::Store::mark_lane(i);
                     rt.block_on(async {
                         let _ = stopped.await;
                     });
@@ -293,6 +294,16 @@ impl Server {
         let store = store::Store::open_with(&config.data_dir, config.keep, config.sync)?;
         let acceptor = tls::acceptor(&pki)?;
         let workers = Workers::start(config.workers)?;
+        let lanes = workers
+            .handles
+            .iter()
+            .map(|h| {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                h.spawn(store::deliver(rx));
+                tx
+            })
+            .collect();
+        store.set_lanes(lanes);
         let first = workers.handles.first().cloned().ok_or_else(|| Error::Io {
             what: "start the async runtime",
             path: String::new(),

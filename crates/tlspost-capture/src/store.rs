@@ -13,9 +13,23 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::Error;
 use crate::record::{Capture, FindingRecord, Timing, rfc3339};
 
-/// A capture to write and where to acknowledge it. The capture is already in its `Arc` (the
-/// writer holds the only reference until it acknowledges), so nothing is copied on the way back.
-type Job = (Arc<Capture>, oneshot::Sender<Result<Arc<Capture>, String>>);
+/// Where a capture's outcome goes.
+type Reply = oneshot::Sender<Result<Arc<Capture>, String>>;
+
+/// A capture to write, where to acknowledge it and through which lane (see [`Store::set_lanes`];
+/// [`NO_LANE`]: directly). The capture is already in its `Arc` (the writer holds the only
+/// reference until it acknowledges), so nothing is copied on the way back.
+type Job = (Arc<Capture>, Reply, usize);
+
+/// Acknowledgements handed to a lane: each reply with its outcome.
+pub(crate) type Acks = Vec<(Reply, Result<Arc<Capture>, String>)>;
+
+const NO_LANE: usize = usize::MAX;
+
+std::thread_local! {
+    /// The acknowledgement lane of the runtime on this thread.
+    static LANE: std::cell::Cell<usize> = const { std::cell::Cell::new(NO_LANE) };
+}
 
 /// Handle to the store: clone freely.
 #[derive(Clone)]
@@ -24,6 +38,7 @@ pub struct Store {
     reader: Arc<Mutex<Connection>>,
     /// Summaries of stored captures, for the live list.
     pub events: broadcast::Sender<Arc<Capture>>,
+    lanes: Arc<std::sync::OnceLock<Vec<mpsc::UnboundedSender<Acks>>>>,
 }
 
 /// When a commit counts as done, and so when a response may be sent.
@@ -133,6 +148,8 @@ impl Store {
                     source: e,
                 })
         };
+        let lanes = Arc::new(std::sync::OnceLock::new());
+        let lanes_w = lanes.clone();
         let mut checkpoints = Checkpoints {
             poke,
             copied: copied.clone(),
@@ -140,7 +157,7 @@ impl Store {
         };
         spawn(
             "tlspost-store",
-            Box::new(move || writer_loop(&mut writer, &mut rx, keep, &ev, &mut checkpoints)),
+            Box::new(move || writer_loop(&mut writer, &mut rx, keep, &ev, &lanes_w, &mut checkpoints)),
         )?;
         spawn(
             "tlspost-ckpt",
@@ -150,15 +167,31 @@ impl Store {
             tx,
             reader: Arc::new(Mutex::new(reader)),
             events,
+            lanes,
         })
+    }
+
+    /// Acknowledge through lanes: lane `i` carries the acknowledgements of captures put from
+    /// threads marked with [`Store::mark_lane`]`(i)`, a batch's at once, to a task on that thread's
+    /// runtime ([`deliver`]) which hands them out. Waking a task from the writer thread costs a
+    /// syscall per task (the runtime's driver is woken each time); through a lane it costs one per
+    /// batch and runtime. Set once; later calls are ignored.
+    pub(crate) fn set_lanes(&self, lanes: Vec<mpsc::UnboundedSender<Acks>>) {
+        let _ = self.lanes.set(lanes);
+    }
+
+    /// Mark the current thread's puts for lane `i`.
+    pub(crate) fn mark_lane(i: usize) {
+        LANE.with(|l| l.set(i));
     }
 
     /// Store a capture; resolves once committed, to the capture with its id set.
     pub async fn put(&self, capture: Capture) -> Result<Arc<Capture>, String> {
         let (done, wait) = oneshot::channel();
+        let lane = LANE.with(std::cell::Cell::get);
         // The queue is bounded: when the disk falls behind, connections wait here.
         self.tx
-            .send((Arc::new(capture), done))
+            .send((Arc::new(capture), done, lane))
             .await
             .map_err(|_| "the store thread stopped".to_string())?;
         wait.await.map_err(|_| "the store thread stopped".to_string())?
@@ -420,8 +453,10 @@ fn writer_loop(
     rx: &mut mpsc::Receiver<Job>,
     keep: Option<u64>,
     events: &broadcast::Sender<Arc<Capture>>,
+    lanes: &std::sync::OnceLock<Vec<mpsc::UnboundedSender<Acks>>>,
     checkpoints: &mut Checkpoints,
 ) {
+    let mut per_lane: Vec<Acks> = Vec::new();
     // Reused across batches: the jobs, each row's JSON, the TLS facts keys known to be stored.
     let mut batch: Vec<Job> = Vec::with_capacity(512);
     let mut scratch = Scratch {
@@ -442,21 +477,42 @@ fn writer_loop(
             scratch.facts.clear();
         }
         let rows = batch.len();
-        for (capture, done) in batch.drain(..) {
-            match &result {
+        let lanes = lanes.get().map_or(&[][..], Vec::as_slice);
+        per_lane.resize_with(lanes.len(), Vec::new);
+        for (capture, done, lane) in batch.drain(..) {
+            let outcome = match &result {
                 Ok(()) => {
                     // Only keep captures around for the live list when someone is watching.
                     if events.receiver_count() > 0 {
                         let _ = events.send(capture.clone());
                     }
-                    let _ = done.send(Ok(capture));
+                    Ok(capture)
                 }
-                Err(e) => {
-                    let _ = done.send(Err(e.clone()));
+                Err(e) => Err(e.clone()),
+            };
+            match per_lane.get_mut(lane) {
+                Some(acks) => acks.push((done, outcome)),
+                None => {
+                    let _ = done.send(outcome);
                 }
             }
         }
+        for (acks, lane) in per_lane.iter_mut().zip(lanes) {
+            if !acks.is_empty() {
+                // A lane whose runtime stopped drops the replies: those puts fail.
+                let _ = lane.send(std::mem::take(acks));
+            }
+        }
         checkpoints.after_batch(c, rows);
+    }
+}
+
+/// A lane's task: hand out the acknowledgements the writer sends, on this runtime's thread.
+pub(crate) async fn deliver(mut acks: mpsc::UnboundedReceiver<Acks>) {
+    while let Some(batch) = acks.recv().await {
+        for (reply, outcome) in batch {
+            let _ = reply.send(outcome);
+        }
     }
 }
 
@@ -493,7 +549,7 @@ fn insert_rows(c: &Connection, batch: &mut [Job], keep: Option<u64>, scratch: &m
     let mut facts = c
         .prepare_cached("INSERT OR IGNORE INTO tls_facts (key, json) VALUES (?1, ?2)")
         .map_err(|e| e.to_string())?;
-    for (capture, _) in batch.iter_mut() {
+    for (capture, _, _) in batch.iter_mut() {
         let capture = Arc::get_mut(capture).ok_or("a queued capture is shared before it is stored")?;
         // TLS facts are the same for every request on a connection (and often across
         // connections): stored once, by content.
