@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// `tlspost serve` allocates a little for every request it captures; mimalloc's thread-local free
+// lists make that cheaper than glibc's malloc (about a tenth of the server's CPU per request).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cmd;
 mod doctor;
 
