@@ -123,7 +123,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Head, FrameError> {
         headers: req
             .headers
             .iter()
-            .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+            .map(|h| (h.name.to_string(), crate::json::lossy(h.value).into_owned()))
             .collect(),
         len,
     })

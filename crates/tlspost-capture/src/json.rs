@@ -1,6 +1,15 @@
 //! JSON written by hand for what the server writes per request (the echo, a row's metadata):
 //! the same text `serde_json` writes, without its per-value dispatch.
 
+/// Bytes as text, invalid UTF-8 replaced; validated the fast way first (`str::from_utf8`), as
+/// nearly everything that arrives is valid.
+pub(crate) fn lossy(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
 /// `v` in decimal.
 pub(crate) fn uint(out: &mut Vec<u8>, mut v: u64) {
     let mut digits = [0u8; 20];
@@ -72,31 +81,36 @@ pub(crate) fn str(out: &mut Vec<u8>, s: &str) {
     out.reserve(s.len() + 2);
     out.push(b'"');
     let bytes = s.as_bytes();
+    // Copied in runs; eight bytes are checked at a time, and a word with a byte to escape byte
+    // by byte.
     let mut run = 0;
-    // Eight bytes at a time while none needs an escape (the usual case), then byte by byte.
-    let mut start = 0;
-    for chunk in bytes.chunks_exact(8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
-        if needs_escape(u64::from_le_bytes(w)) {
-            break;
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            if !needs_escape(u64::from_le_bytes(w)) {
+                i += 8;
+                continue;
+            }
         }
-        start += 8;
-    }
-    for (i, &b) in bytes.iter().enumerate().skip(start) {
-        let esc = ESCAPE[usize::from(b)];
-        if esc == 0 {
-            continue;
+        let end = (i + 8).min(bytes.len());
+        for (j, &b) in bytes.iter().enumerate().take(end).skip(i) {
+            let esc = ESCAPE[usize::from(b)];
+            if esc == 0 {
+                continue;
+            }
+            out.extend_from_slice(bytes.get(run..j).unwrap_or_default());
+            run = j + 1;
+            out.push(b'\\');
+            out.push(esc);
+            if esc == b'u' {
+                out.extend_from_slice(b"00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+            }
         }
-        out.extend_from_slice(bytes.get(run..i).unwrap_or_default());
-        run = i + 1;
-        out.push(b'\\');
-        out.push(esc);
-        if esc == b'u' {
-            out.extend_from_slice(b"00");
-            out.push(HEX[usize::from(b >> 4)]);
-            out.push(HEX[usize::from(b & 0xf)]);
-        }
+        i = end;
     }
     out.extend_from_slice(bytes.get(run..).unwrap_or_default());
     out.push(b'"');

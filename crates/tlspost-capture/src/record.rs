@@ -239,10 +239,15 @@ pub fn rfc3339(ms: i64) -> String {
         (sod % 60, 2, '.'),
         (ms.rem_euclid(1000), 3, 'Z'),
     ];
+    let mut digits = [0u8; 4];
     for (v, width, sep) in fields {
-        for p in (0..width).rev() {
-            let digit = u8::try_from(v / 10_i64.pow(p) % 10).unwrap_or(0);
-            s.push(char::from(b'0' + digit));
+        let mut v = v;
+        for d in digits.iter_mut().take(width).rev() {
+            *d = b'0' + u8::try_from(v % 10).unwrap_or(0);
+            v /= 10;
+        }
+        for &d in digits.iter().take(width) {
+            s.push(char::from(d));
         }
         s.push(sep);
     }

@@ -342,7 +342,7 @@ pub fn echo_into(c: &Capture, out: &mut Vec<u8>) {
         out.extend_from_slice(b"\n  ");
     }
     out.extend_from_slice(b"],\n  \"body\": ");
-    json::str(out, &String::from_utf8_lossy(body));
+    json::str(out, &json::lossy(body));
     out.extend_from_slice(b",\n  \"body_bytes\": ");
     json::int(out, i64::try_from(body.len()).unwrap_or(i64::MAX));
     out.extend_from_slice(b",\n  \"peer\": ");
