@@ -574,7 +574,9 @@ fn insert_rows(c: &Connection, batch: &mut [Job], keep: Option<u64>, scratch: &m
         let json = &mut scratch.json;
         json.clear();
         write_meta(json, capture);
-        let meta = std::str::from_utf8(json).map_err(|e| e.to_string())?;
+        // Text from bytes: `write_meta` writes UTF-8 (it copies `&str`s and ASCII), no need to
+        // check it again.
+        let meta = rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(json));
         st.execute(params![capture.time_ms, capture.raw, meta, tls_key])
             .map_err(|e| format!("insert: {e}"))?;
         capture.tls = tls;
