@@ -7,7 +7,7 @@
 #
 # SYNC=normal measures `--sync normal` (no fsync per commit) instead of the default `full`.
 #
-# Needs (Debian): wrk nginx curl python3. Bounded: ROUNDS (default 3) x 2 runs of DURATION seconds
+# Needs (Debian): wrk nginx curl python3. Bounded: ROUNDS (default 5) x 2 runs of DURATION seconds
 # (default 10).
 #
 #   bench/serve-wrk.sh            # run and append to bench/RESULTS.md
@@ -17,7 +17,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 SYNC=${SYNC:-full}
 RESULTS=${RESULTS:-bench/RESULTS.md}
 CONNECTIONS=${CONNECTIONS:-32}
