@@ -18,27 +18,15 @@ set -euo pipefail
 ROUNDS=${ROUNDS:-4}
 DURATION=${DURATION:-5}
 [ $# -ge 2 ] || { echo "usage: bench/serve-ab.sh SERVER_BINARY SERVER_BINARY..." >&2; exit 2; }
-for tool in wrk curl python3; do
-  command -v "$tool" >/dev/null || { echo "serve-ab.sh: $tool is missing (apt-get install $tool)" >&2; exit 2; }
-done
+# The builds as absolute paths, before moving to the repository's top.
+abs=()
+for b in "$@"; do abs+=("$(readlink -f "$b")"); done
+set -- "${abs[@]}"
+cd "$(dirname "$0")/.."
+# shellcheck source=bench/serve-common.sh
+. bench/serve-common.sh
+need wrk curl python3
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-cat >"$WORK/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"device":"esp32-c3","seq":42,"temp":21.5}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["User-Agent"] = "tlspost-bench/1"
-LUA
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORTS=()
 i=0
 for bin in "$@"; do

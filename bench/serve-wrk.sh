@@ -22,24 +22,14 @@ SYNC=${SYNC:-full}
 RESULTS=${RESULTS:-bench/RESULTS.md}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
-for tool in wrk nginx curl; do
-  command -v "$tool" >/dev/null || { echo "serve-wrk.sh: $tool is missing (apt-get install $tool)" >&2; exit 2; }
-done
+# shellcheck source=bench/serve-common.sh
+. bench/serve-common.sh
+need wrk nginx curl python3
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target/bench-serve}
 cargo build --release --locked -q -p tlspost-capture --bin tlspost-capture
 BIN="$CARGO_TARGET_DIR/release/tlspost-capture"
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 CAP_PORT=$(free_port)
 NGX_PORT=$(free_port)
 HTTP_PORT=$(free_port)
@@ -79,13 +69,6 @@ for _ in $(seq 100); do
   curl -sf --cacert "$WORK/data/ca.pem" "https://localhost:$NGX_PORT/" -o /dev/null && break
   sleep 0.1
 done
-
-cat >"$WORK/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"device":"esp32-c3","seq":42,"temp":21.5}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["User-Agent"] = "tlspost-bench/1"
-LUA
 
 run_wrk() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/post.lua" "$1"; }
 rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }

@@ -320,28 +320,22 @@ pub fn echo_into(c: &Capture, out: &mut Vec<u8>) {
     out.reserve(512 + c.raw.len() + c.headers.len() * 32);
     out.extend_from_slice(b"{\n  \"id\": ");
     json::int(out, c.id);
-    out.extend_from_slice(b",\n  \"method\": ");
-    json::opt_str(out, c.method.as_deref());
-    out.extend_from_slice(b",\n  \"target\": ");
-    json::opt_str(out, c.target.as_deref());
-    out.extend_from_slice(b",\n  \"version\": ");
-    json::opt_str(out, c.version.as_deref());
-    out.extend_from_slice(b",\n  \"headers\": [");
-    for (i, (n, v)) in c.headers.iter().enumerate() {
-        out.extend_from_slice(if i == 0 {
-            b"\n    [\n      "
-        } else {
-            b",\n    [\n      "
-        });
+    let request_line = [("method", &c.method), ("target", &c.target), ("version", &c.version)];
+    for (name, value) in request_line {
+        out.extend_from_slice(b",\n  \"");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\": ");
+        json::opt_str(out, value.as_deref());
+    }
+    out.extend_from_slice(b",\n  \"headers\": ");
+    pretty_array(out, &c.headers, |out, (n, v)| {
+        out.extend_from_slice(b"[\n      ");
         json::str(out, n);
         out.extend_from_slice(b",\n      ");
         json::str(out, v);
         out.extend_from_slice(b"\n    ]");
-    }
-    if !c.headers.is_empty() {
-        out.extend_from_slice(b"\n  ");
-    }
-    out.extend_from_slice(b"],\n  \"body\": ");
+    });
+    out.extend_from_slice(b",\n  \"body\": ");
     json::str(out, &json::lossy(body));
     out.extend_from_slice(b",\n  \"body_bytes\": ");
     json::int(out, i64::try_from(body.len()).unwrap_or(i64::MAX));
@@ -351,43 +345,62 @@ pub fn echo_into(c: &Capture, out: &mut Vec<u8>) {
     match &c.tls {
         None => out.extend_from_slice(b"null"),
         Some(t) => {
-            out.extend_from_slice(b"{\n    \"sni\": ");
-            json::opt_str(out, t.sni.as_deref());
-            out.extend_from_slice(b",\n    \"alpn\": ");
-            json::opt_str(out, t.alpn.as_deref());
-            out.extend_from_slice(b",\n    \"version\": ");
-            json::opt_str(out, t.version.as_deref());
-            out.extend_from_slice(b",\n    \"cipher\": ");
-            json::opt_str(out, t.cipher.as_deref());
-            out.extend_from_slice(b",\n    \"ja4\": ");
-            json::str(out, &t.ja4);
-            out.extend_from_slice(b"\n  }");
+            let fields = [
+                ("sni", t.sni.as_deref()),
+                ("alpn", t.alpn.as_deref()),
+                ("version", t.version.as_deref()),
+                ("cipher", t.cipher.as_deref()),
+                ("ja4", Some(t.ja4.as_str())),
+            ];
+            pretty_object(out, 2, fields);
         }
     }
-    out.extend_from_slice(b",\n  \"findings\": [");
-    for (i, f) in c.findings.iter().enumerate() {
-        out.extend_from_slice(if i == 0 { b"\n    {" } else { b",\n    {" });
+    out.extend_from_slice(b",\n  \"findings\": ");
+    pretty_array(out, &c.findings, |out, f| {
         let fields = [
-            ("code", &f.code),
-            ("severity", &f.severity),
-            ("title", &f.title),
-            ("message", &f.message),
-            ("fix", &f.fix),
+            ("code", Some(f.code.as_str())),
+            ("severity", Some(f.severity.as_str())),
+            ("title", Some(f.title.as_str())),
+            ("message", Some(f.message.as_str())),
+            ("fix", Some(f.fix.as_str())),
         ];
-        for (j, (name, value)) in fields.into_iter().enumerate() {
-            out.extend_from_slice(if j == 0 { b"\n      \"" } else { b",\n      \"" });
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(b"\": ");
-            json::str(out, value);
-        }
-        out.extend_from_slice(b"\n    }");
-    }
-    if !c.findings.is_empty() {
-        out.extend_from_slice(b"\n  ");
-    }
-    out.extend_from_slice(b"],\n  \"capture\": \"/_tlspost/captures/");
+        pretty_object(out, 3, fields);
+    });
+    out.extend_from_slice(b",\n  \"capture\": \"/_tlspost/captures/");
     json::int(out, c.id);
     out.extend_from_slice(b"\"\n}\n");
+}
+
+/// A top-level field's array, laid out as `serde_json`'s pretty printer does: each element on its
+/// own line at the second indent level, `[]` when empty.
+fn pretty_array<T>(out: &mut Vec<u8>, items: &[T], mut element: impl FnMut(&mut Vec<u8>, &T)) {
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+        element(out, item);
+    }
+    if !items.is_empty() {
+        out.extend_from_slice(b"\n  ");
+    }
+    out.push(b']');
+}
+
+/// An object of text fields (`null` for `None`) whose fields sit at indent level `level`, laid
+/// out as `serde_json`'s pretty printer does.
+fn pretty_object<'a>(out: &mut Vec<u8>, level: usize, fields: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) {
+    const PAD: &[u8] = b"        ";
+    let pad = PAD.get(..2 * level).unwrap_or(PAD);
+    for (j, (name, value)) in fields.into_iter().enumerate() {
+        out.extend_from_slice(if j == 0 { b"{\n" } else { b",\n" });
+        out.extend_from_slice(pad);
+        out.push(b'"');
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\": ");
+        crate::json::opt_str(out, value);
+    }
+    out.push(b'\n');
+    out.extend_from_slice(pad.get(2..).unwrap_or_default());
+    out.push(b'}');
 }
 
 /// Reason phrase for a status.

@@ -1,0 +1,28 @@
+# Shared by bench/serve-wrk.sh and bench/serve-ab.sh (sourced): the tool check, a work directory
+# cleaned up with the servers started, a free port, the request wrk sends, CPU ticks of a process.
+
+# need TOOL...: exit 2 naming the first one missing.
+need() {
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "$(basename "$0"): $tool is missing (apt-get install $tool)" >&2; exit 2; }
+  done
+}
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# The POST every run sends: a small JSON body, as a device would.
+cat >"$WORK/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"device":"esp32-c3","seq":42,"temp":21.5}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["User-Agent"] = "tlspost-bench/1"
+LUA
