@@ -13,6 +13,7 @@
 #   bench/serve-wrk.sh            # run and append to bench/RESULTS.md
 #   NO_RECORD=1 bench/serve-wrk.sh  # run only
 #   RESULTS=/tmp/serve.md bench/serve-wrk.sh  # append the section elsewhere
+#   BIN=/tmp/old/tlspost-capture NO_RECORD=1 bench/serve-wrk.sh  # another build (an absolute path)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -26,9 +27,11 @@ THREADS=${THREADS:-2}
 . bench/serve-common.sh
 need wrk nginx curl python3
 
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target/bench-serve}
-cargo build --release --locked -q -p tlspost-capture --bin tlspost-capture
-BIN="$CARGO_TARGET_DIR/release/tlspost-capture"
+if [ -z "${BIN:-}" ]; then
+  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target/bench-serve}
+  cargo build --release --locked -q -p tlspost-capture --bin tlspost-capture
+  BIN="$CARGO_TARGET_DIR/release/tlspost-capture"
+fi
 
 CAP_PORT=$(free_port)
 NGX_PORT=$(free_port)
