@@ -13,7 +13,7 @@ use tlspost::{Client, ConnectFailure, Error, RequestSpec, TlsError, Trust};
 fn builder(env: &Env) -> ClientBuilder {
     let n = &env.nginx;
     let mut b = Client::builder().trust(Trust::pinned_files(&[env.root_file()]).expect("root"));
-    for p in [n.good, n.expired, n.wrong_name, n.leaf_only] {
+    for p in [n.good, n.expired, n.wrong_name, n.leaf_only, n.future] {
         b = b.resolve(HOST, p, Env::addr(p));
         b = b.resolve("unknown.tlspost.test", p, Env::addr(p));
     }
@@ -106,6 +106,18 @@ fn certificate_failures_each_have_their_own_error() {
         }
         other => panic!("expired: {other:?}"),
     }
+    match tls_error(post(&mut c, env.nginx.future)) {
+        TlsError::NotYetValid {
+            not_before, subject, ..
+        } => {
+            assert_eq!(not_before, "2099-01-01 00:00:00");
+            assert!(subject.contains(HOST), "{subject}");
+        }
+        other => panic!("not yet valid: {other:?}"),
+    }
+    let e = post(&mut c, env.nginx.future).expect_err("refused");
+    assert!(e.to_string().contains("not valid before 2099-01-01"), "{e}");
+    assert!(e.to_string().contains("clock"), "the fix names the clock: {e}");
     match tls_error(post(&mut c, env.nginx.wrong_name)) {
         TlsError::NotValidForName { expected, names } => {
             assert_eq!(expected, HOST);

@@ -87,6 +87,8 @@ pub struct Pki {
     pub wrong_name: (String, String),
     /// The leaf alone, without its intermediate.
     pub leaf_only: (String, String),
+    /// A leaf whose validity starts in 2099.
+    pub future: (String, String),
     /// A root nothing here is signed by.
     pub other_root: Ca,
 }
@@ -102,8 +104,13 @@ impl Pki {
             p.not_before = rcgen::date_time_ymd(2020, 1, 1);
             p.not_after = rcgen::date_time_ymd(2021, 1, 1);
         });
+        let (fl, fk) = inter.leaf(&[HOST], |p| {
+            p.not_before = rcgen::date_time_ymd(2099, 1, 1);
+            p.not_after = rcgen::date_time_ymd(2100, 1, 1);
+        });
         let (wl, wk) = inter.leaf(&["other.tlspost.test", "www.other.tlspost.test"], |_| {});
         Pki {
+            future: (format!("{fl}{}", inter.pem), fk),
             expired: (format!("{el}{}", inter.pem), ek),
             wrong_name: (format!("{wl}{}", inter.pem), wk),
             good,
@@ -293,6 +300,7 @@ pub struct Nginx {
     pub expired: u16,
     pub wrong_name: u16,
     pub leaf_only: u16,
+    pub future: u16,
     dir: tempfile::TempDir,
     child: Child,
 }
@@ -314,17 +322,19 @@ impl Nginx {
                 ("expired", &pki.expired),
                 ("wrong", &pki.wrong_name),
                 ("leafonly", &pki.leaf_only),
+                ("future", &pki.future),
             ] {
                 std::fs::write(dir.path().join(format!("{name}.pem")), chain).expect("write chain");
                 std::fs::write(dir.path().join(format!("{name}.key")), key).expect("write key");
             }
-            let ports = [free_port(), free_port(), free_port(), free_port()];
+            let ports = [free_port(), free_port(), free_port(), free_port(), free_port()];
             let child = spawn(dir.path(), ports, origin_port);
             let mut n = Nginx {
                 good: ports[0],
                 expired: ports[1],
                 wrong_name: ports[2],
                 leaf_only: ports[3],
+                future: ports[4],
                 dir,
                 child,
             };
@@ -350,7 +360,7 @@ impl Nginx {
                 }
                 return Err(format!("nginx exited with {status}: {err} {}", self.log()));
             }
-            let all = [self.good, self.expired, self.wrong_name, self.leaf_only]
+            let all = [self.good, self.expired, self.wrong_name, self.leaf_only, self.future]
                 .iter()
                 .all(|p| TcpStream::connect(("127.0.0.1", *p)).is_ok());
             if all {
@@ -369,10 +379,10 @@ impl Drop for Nginx {
     }
 }
 
-fn spawn(dir: &Path, ports: [u16; 4], origin: u16) -> Child {
+fn spawn(dir: &Path, ports: [u16; 5], origin: u16) -> Child {
     let d = dir.display();
     let mut servers = String::new();
-    for (port, name) in ports.iter().zip(["good", "expired", "wrong", "leafonly"]) {
+    for (port, name) in ports.iter().zip(["good", "expired", "wrong", "leafonly", "future"]) {
         servers.push_str(&format!(
             "  server {{\n    listen 127.0.0.1:{port} ssl default_server;\n    server_name _;\n    ssl_reject_handshake on;\n  }}\n\
              server {{\n    listen 127.0.0.1:{port} ssl;\n    server_name {HOST};\n\
