@@ -1,0 +1,60 @@
+//! The connect budget against a peer that never answers the SYN, made on loopback: a listener with
+//! a backlog of 0 that never accepts. Once its accept queue is full the kernel drops further SYNs,
+//! as a firewall that drops packets (or an address nothing answers) does. A test binary of its
+//! own, so other tests do not compete with it for the CPU while it measures time.
+
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Socket, Type};
+use tlspost::proto::retry::RetryPolicy;
+use tlspost::proto::{Budgets, Phase};
+use tlspost::{Client, Error, RequestSpec, Trust};
+
+/// A loopback address whose SYNs go unanswered, with the connections that filled its queue.
+fn black_hole() -> (Socket, Vec<TcpStream>, SocketAddr) {
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    s.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into()).expect("bind");
+    s.listen(0).expect("listen");
+    let addr = s.local_addr().expect("addr").as_socket().expect("inet");
+    let mut filled = Vec::new();
+    for _ in 0..16 {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(c) => filled.push(c),
+            Err(_) => return (s, filled, addr),
+        }
+    }
+    panic!("the accept queue of a backlog-0 listener never filled");
+}
+
+#[test]
+fn connect_timeout_fires_on_a_silent_peer() {
+    let (_listener, _filled, addr) = black_hole();
+    let mut c = Client::builder()
+        .trust(Trust::Mozilla)
+        .resolve("silent.tlspost.test", addr.port(), addr)
+        .budgets(Budgets {
+            connect: Some(500),
+            ..Budgets::default()
+        })
+        .retry(RetryPolicy::NEVER)
+        .build()
+        .expect("client");
+    let url = format!("https://silent.tlspost.test:{}/", addr.port());
+    let start = Instant::now();
+    let e = c.send(&RequestSpec::json(&url, b"{}".to_vec())).expect_err("timeout");
+    let took = start.elapsed();
+    assert_eq!(
+        e,
+        Error::Timeout {
+            phase: Phase::Connect,
+            budget_ms: Some(500)
+        }
+    );
+    assert!(
+        took >= Duration::from_millis(500) && took <= Duration::from_millis(800),
+        "fired after {took:?}"
+    );
+    let text = e.to_string();
+    assert!(text.contains("connect"), "the message names the phase: {text}");
+}
