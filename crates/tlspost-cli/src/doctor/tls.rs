@@ -78,6 +78,17 @@ fn cert_line(i: usize, c: &CertInfo, now: i64) -> String {
     )
 }
 
+/// A root to pin as the advice names it: `"Name" (source, expires D, N days left)`.
+fn root_line(r: &Root, now: i64) -> String {
+    format!(
+        "{:?} ({}, expires {}, {} days left)",
+        r.cert.short_name(),
+        r.source,
+        r.cert.not_after_date(),
+        r.cert.days_left(now)
+    )
+}
+
 /// "pin X (source, expires D, N days left)" for the roots the chain verifies to, or which root to get.
 fn advice(analysis: &Analysis) -> String {
     let anchors = analysis.anchors();
@@ -98,18 +109,7 @@ fn advice(analysis: &Analysis) -> String {
              checks a candidate), then ship it to the devices"
         );
     }
-    let names: Vec<String> = anchors
-        .iter()
-        .map(|r| {
-            format!(
-                "{:?} ({}, expires {}, {} days left)",
-                r.cert.short_name(),
-                r.source,
-                r.cert.not_after_date(),
-                r.cert.days_left(analysis.now)
-            )
-        })
-        .collect();
+    let names: Vec<String> = anchors.iter().map(|r| root_line(r, analysis.now)).collect();
     format!(
         "pin {} (`tlspost certs HOST --format arduino` prints it for the sketch); never the leaf or an intermediate",
         names.join(" and ")
@@ -426,19 +426,7 @@ pub(super) fn run(
     // What to pin.
     match analysis.recommend(opts.warn_days) {
         Ok(rec) => {
-            let list: Vec<String> = rec
-                .roots
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{:?} ({}, expires {}, {} days left)",
-                        r.cert.short_name(),
-                        r.source,
-                        r.cert.not_after_date(),
-                        r.cert.days_left(now)
-                    )
-                })
-                .collect();
+            let list: Vec<String> = rec.roots.iter().map(|r| root_line(r, now)).collect();
             let short: Vec<&String> = rec
                 .warnings
                 .iter()
