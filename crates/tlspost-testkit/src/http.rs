@@ -1,0 +1,129 @@
+//! Minimal HTTP/1.1 reading for tests: a request as an origin receives it, a response as a client
+//! reads it. Deliberately simple (Content-Length or close-delimited bodies): the code under test is
+//! tlspost's, not this.
+
+use std::io::Read;
+
+/// One request as received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The head, up to and including the blank line.
+    pub head: Vec<u8>,
+    /// The body (Content-Length bytes).
+    pub body: Vec<u8>,
+    /// The request target.
+    pub path: String,
+}
+
+impl Received {
+    /// The first header with this name.
+    pub fn header(&self, name: &str) -> Option<String> {
+        header_in(&String::from_utf8_lossy(&self.head), name)
+    }
+}
+
+fn header_in(head: &str, name: &str) -> Option<String> {
+    head.split("\r\n").skip(1).find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+    })
+}
+
+/// Reads one request; `None` at end of stream or on an error.
+pub fn read_request(s: &mut impl Read) -> Option<Received> {
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 4096];
+    let head_end = loop {
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+        let n = s.read(&mut tmp).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&tmp[..n]);
+    };
+    let head = buf[..head_end].to_vec();
+    let text = String::from_utf8_lossy(&head).to_string();
+    let path = text.split(' ').nth(1).unwrap_or("/").to_string();
+    let len: usize = header_in(&text, "content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < len {
+        let n = s.read(&mut tmp).ok()?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&tmp[..n]);
+    }
+    Some(Received { head, body, path })
+}
+
+/// A response as read.
+#[derive(Debug)]
+pub struct Resp {
+    /// The status code.
+    pub status: u16,
+    /// The head as text.
+    pub head: String,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    /// The first header with this name.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+        })
+    }
+
+    /// The body as text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Reads one response (Content-Length or close-delimited) from a stream.
+pub fn read_response(s: &mut impl Read) -> std::io::Result<Resp> {
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 8192];
+    let head_end = loop {
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+        let n = s.read(&mut tmp)?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "closed before a response head",
+            ));
+        }
+        buf.extend_from_slice(&tmp[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let status = head.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
+    let mut r = Resp {
+        status,
+        head,
+        body: buf[head_end..].to_vec(),
+    };
+    if let Some(len) = r.header("content-length") {
+        let len: usize = len
+            .parse()
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad Content-Length"))?;
+        while r.body.len() < len {
+            let n = s.read(&mut tmp)?;
+            if n == 0 {
+                break;
+            }
+            r.body.extend_from_slice(&tmp[..n]);
+        }
+        r.body.truncate(len);
+    } else {
+        s.read_to_end(&mut r.body)?;
+    }
+    Ok(r)
+}

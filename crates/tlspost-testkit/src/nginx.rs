@@ -1,0 +1,276 @@
+//! nginx (Debian's `nginx-light`) on loopback: one TLS site per port, from a temporary directory.
+//!
+//! ```no_run
+//! use tlspost_testkit::{Ca, nginx::{Nginx, Site}};
+//! let root = Ca::root("Root");
+//! let leaf = root.leaf(&["api.example.test"]);
+//! let nginx = Nginx::start(&[Site::new("main", &leaf.chain(&[]), &leaf.key_pem)]);
+//! let port = nginx.port(0);
+//! # let _ = port;
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use rustix::process::Signal;
+
+use crate::proc::{Proc, StartError, free_port, start_retrying};
+use crate::write;
+
+/// One TLS server block, on a port of its own.
+#[derive(Clone, Debug)]
+pub struct Site {
+    /// File stem of its chain and key in the fixture's directory (`NAME.pem`, `NAME.key`).
+    pub name: String,
+    /// Certificate chain PEM, leaf first.
+    pub chain: String,
+    /// Private key PEM.
+    pub key: String,
+    /// `server_name` (default `_`: any).
+    pub server_name: String,
+    /// Refuse handshakes for any other SNI name (a `default_server` with `ssl_reject_handshake on`).
+    pub reject_other_names: bool,
+    /// `ssl_protocols` (default `TLSv1.2 TLSv1.3`).
+    pub protocols: String,
+    /// Directives inside the server block after the certificate lines (default: every location
+    /// answers 200 `ok`).
+    pub directives: String,
+}
+
+impl Site {
+    /// A site serving `chain` with `key`, answering `200 ok` everywhere.
+    pub fn new(name: &str, chain: &str, key: &str) -> Site {
+        Site {
+            name: name.to_string(),
+            chain: chain.to_string(),
+            key: key.to_string(),
+            server_name: "_".into(),
+            reject_other_names: false,
+            protocols: "TLSv1.2 TLSv1.3".into(),
+            directives: "location / { return 200 \"ok\\n\"; }".into(),
+        }
+    }
+
+    /// Sets `server_name`; with `reject_others`, handshakes for other names are refused.
+    pub fn server_name(mut self, name: &str, reject_others: bool) -> Site {
+        self.server_name = name.to_string();
+        self.reject_other_names = reject_others;
+        self
+    }
+
+    /// Sets `ssl_protocols`.
+    pub fn protocols(mut self, p: &str) -> Site {
+        self.protocols = p.to_string();
+        self
+    }
+
+    /// Replaces the directives after the certificate lines.
+    pub fn directives(mut self, d: &str) -> Site {
+        self.directives = d.to_string();
+        self
+    }
+}
+
+/// How nginx runs.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// A master process that re-reads its configuration on [`Nginx::reload`]. Without it, nginx is
+    /// one process (nothing can be orphaned).
+    pub reloadable: bool,
+    /// Extra directives at `http` level.
+    pub http: String,
+}
+
+/// A running nginx; stopped by pid on drop.
+pub struct Nginx {
+    ports: Vec<u16>,
+    sites: Vec<Site>,
+    dir: tempfile::TempDir,
+    proc: Proc,
+}
+
+impl Nginx {
+    /// Starts nginx serving `sites`, each on a fresh ephemeral port.
+    pub fn start(sites: &[Site]) -> Nginx {
+        Nginx::start_with(sites, &Options::default())
+    }
+
+    /// [`Nginx::start`] with options.
+    pub fn start_with(sites: &[Site], opts: &Options) -> Nginx {
+        start_retrying("nginx", || {
+            let ports: Vec<u16> = sites.iter().map(|_| free_port()).collect();
+            Nginx::try_start_on(sites, opts, &ports)
+        })
+    }
+
+    /// Starts nginx on the given ports (one per site); fails with [`StartError::PortTaken`] when
+    /// one of them is another process's.
+    pub fn try_start_on(sites: &[Site], opts: &Options, ports: &[u16]) -> Result<Nginx, StartError> {
+        assert_eq!(sites.len(), ports.len(), "one port per site");
+        let dir = tempfile::tempdir().expect("temp dir");
+        for s in sites {
+            write(dir.path(), &format!("{}.pem", s.name), &s.chain);
+            write(dir.path(), &format!("{}.key", s.name), &s.key);
+        }
+        write(dir.path(), "nginx.conf", config(dir.path(), sites, opts, ports));
+        let mut cmd = Command::new("nginx");
+        cmd.arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(dir.path().join("nginx.conf"))
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .stdout(Stdio::null());
+        let mut proc = Proc::spawn("nginx", cmd, Some(dir.path().join("error.log")));
+        proc.wait_listening(ports)?;
+        Ok(Nginx {
+            ports: ports.to_vec(),
+            sites: sites.to_vec(),
+            dir,
+            proc,
+        })
+    }
+
+    /// The port of site `i` (in the order given).
+    pub fn port(&self, i: usize) -> u16 {
+        self.ports[i]
+    }
+
+    /// The port of the site named `name`.
+    pub fn port_of(&self, name: &str) -> u16 {
+        let i = self
+            .sites
+            .iter()
+            .position(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no site {name}"));
+        self.ports[i]
+    }
+
+    /// The master's (or single process's) pid.
+    pub fn pid(&self) -> u32 {
+        self.proc.pid()
+    }
+
+    /// The fixture's directory (configuration, certificates, logs).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The error log so far.
+    pub fn log(&self) -> String {
+        self.proc.output()
+    }
+
+    /// Replaces the chain and key files of site `name` (nginx reads them on [`Nginx::reload`]).
+    pub fn replace_certificate(&self, name: &str, chain: &str, key: &str) -> (PathBuf, PathBuf) {
+        (
+            write(self.dir(), &format!("{name}.pem"), chain),
+            write(self.dir(), &format!("{name}.key"), key),
+        )
+    }
+
+    /// SIGHUP to the master: re-read the configuration and certificates. Needs
+    /// [`Options::reloadable`]; the new files are served once the new worker runs, so wait for them.
+    pub fn reload(&self) {
+        self.proc.signal(Signal::HUP);
+    }
+}
+
+fn config(dir: &Path, sites: &[Site], opts: &Options, ports: &[u16]) -> String {
+    let d = dir.display();
+    let mut servers = String::new();
+    for (s, port) in sites.iter().zip(ports) {
+        if s.reject_other_names {
+            servers.push_str(&format!(
+                "  server {{\n    listen 127.0.0.1:{port} ssl default_server;\n    server_name _;\n    ssl_reject_handshake on;\n  }}\n"
+            ));
+        }
+        servers.push_str(&format!(
+            "  server {{\n    listen 127.0.0.1:{port} ssl;\n    server_name {name};\n    ssl_protocols {protocols};\n\
+             \x20   ssl_certificate {d}/{file}.pem;\n    ssl_certificate_key {d}/{file}.key;\n    {directives}\n  }}\n",
+            name = s.server_name,
+            protocols = s.protocols,
+            file = s.name,
+            directives = s.directives,
+        ));
+    }
+    // A master process switches its workers to another user when started as root; that user could
+    // not read the temporary directory, so the workers stay root.
+    let process = if opts.reloadable {
+        let user = if rustix::process::geteuid().is_root() {
+            "user root;\n"
+        } else {
+            ""
+        };
+        format!("master_process on;\nworker_processes 1;\n{user}")
+    } else {
+        "master_process off;\n".to_string()
+    };
+    format!(
+        "daemon off;\n{process}pid {d}/nginx.pid;\nerror_log {d}/error.log info;\n\
+         events {{ worker_connections 128; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+         \x20 fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  {http}\n{servers}}}\n",
+        http = opts.http,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Ca;
+
+    fn site() -> Site {
+        let root = Ca::root("Kit nginx Root");
+        let leaf = root.leaf(&["kit.test"]);
+        Site::new("main", &leaf.chain(&[]), &leaf.key_pem)
+    }
+
+    #[test]
+    fn a_second_nginx_on_the_same_port_knows_the_listener_is_not_its_own() {
+        let first = Nginx::start(&[site()]);
+        let port = first.port(0);
+        match Nginx::try_start_on(&[site()], &Options::default(), &[port]) {
+            Err(StartError::PortTaken { port: p, holder, .. }) => {
+                assert_eq!(p, port);
+                assert_eq!(holder, Some(first.pid()), "the holder named is the first nginx");
+            }
+            Err(e) => panic!("expected PortTaken, got {e}"),
+            Ok(second) => panic!("the second nginx (pid {}) claimed a port the first holds", second.pid()),
+        }
+        // The first one is untouched and still its port's owner.
+        assert!(crate::proc::owns_listener(first.pid(), port));
+    }
+
+    #[test]
+    fn a_port_held_by_a_plain_listener_is_noticed() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        match Nginx::try_start_on(&[site()], &Options::default(), &[port]) {
+            Err(StartError::PortTaken { holder, .. }) => assert_eq!(holder, Some(std::process::id())),
+            Err(e) => panic!("expected PortTaken, got {e}"),
+            Ok(_) => panic!("nginx claimed a port this test holds"),
+        }
+    }
+
+    #[test]
+    fn a_dropped_nginx_leaves_no_process_and_no_listener() {
+        let n = Nginx::start_with(
+            &[site()],
+            &Options {
+                reloadable: true,
+                ..Options::default()
+            },
+        );
+        let (pid, port) = (n.pid(), n.port(0));
+        drop(n);
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "nginx {pid} outlived its fixture"
+        );
+        assert!(
+            crate::proc::listening_inodes(port).is_empty(),
+            "port {port} still listened on"
+        );
+    }
+}

@@ -1,0 +1,390 @@
+//! Test PKIs made with rcgen at test time: roots, intermediates, cross-signed copies and leaves.
+//!
+//! ```no_run
+//! use tlspost_testkit::pki::{Alg, Ca, Validity};
+//! let root = Ca::root("Test Root");
+//! let inter = root.intermediate("Test Issuing CA");
+//! let leaf = inter.leaf(&["api.example.test"]);
+//! let expired = inter.leaf_builder(&["api.example.test"]).validity(Validity::expired()).issue();
+//! let rsa = inter.leaf_builder(&["api.example.test"]).alg(Alg::Rsa2048).issue();
+//! let chain = leaf.chain(&[&inter]); // leaf + intermediate, as a server sends it
+//! # let _ = (expired, rsa, chain);
+//! ```
+
+use std::process::Command;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use time::{Duration, OffsetDateTime};
+
+/// The organisation name the kit puts into every CA's subject unless told otherwise.
+pub const ORG: &str = "tlspost test PKI";
+
+/// A key algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Alg {
+    /// ECDSA with P-256 and SHA-256 (the default).
+    P256,
+    /// ECDSA with P-384 and SHA-384.
+    P384,
+    /// RSA-2048 with SHA-256; the key comes from `openssl genpkey` (ring cannot make RSA keys).
+    Rsa2048,
+}
+
+impl Alg {
+    /// A new key of this algorithm.
+    pub fn key(self) -> KeyPair {
+        match self {
+            Alg::P256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("P-256 key"),
+            Alg::P384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("P-384 key"),
+            Alg::Rsa2048 => rsa_key(),
+        }
+    }
+}
+
+/// An RSA-2048 key made by `openssl genpkey`.
+pub fn rsa_key() -> KeyPair {
+    let out = Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+        .output()
+        .expect("openssl must be installed (Debian package openssl)");
+    assert!(
+        out.status.success(),
+        "openssl genpkey failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pem = String::from_utf8(out.stdout).expect("PEM is text");
+    KeyPair::from_pem_and_sign_algo(&pem, &rcgen::PKCS_RSA_SHA256).expect("RSA key")
+}
+
+/// A validity window.
+#[derive(Clone, Copy, Debug)]
+pub struct Validity {
+    /// notBefore.
+    pub from: OffsetDateTime,
+    /// notAfter.
+    pub to: OffsetDateTime,
+}
+
+impl Validity {
+    /// From `from` days to `to` days relative to now (negative: in the past).
+    pub fn days(from: i64, to: i64) -> Validity {
+        let now = OffsetDateTime::now_utc();
+        Validity {
+            from: now + Duration::days(from),
+            to: now + Duration::days(to),
+        }
+    }
+
+    /// Fixed calendar dates, `(year, month, day)` each, at midnight UTC.
+    pub fn dates(from: (i32, u8, u8), to: (i32, u8, u8)) -> Validity {
+        Validity {
+            from: rcgen::date_time_ymd(from.0, from.1, from.2),
+            to: rcgen::date_time_ymd(to.0, to.1, to.2),
+        }
+    }
+
+    /// 2020-01-01 to 2021-01-01: expired.
+    pub fn expired() -> Validity {
+        Validity::dates((2020, 1, 1), (2021, 1, 1))
+    }
+
+    /// 2099-01-01 to 2100-01-01: not yet valid.
+    pub fn not_yet_valid() -> Validity {
+        Validity::dates((2099, 1, 1), (2100, 1, 1))
+    }
+
+    fn apply(self, p: &mut CertificateParams) {
+        p.not_before = self.from;
+        p.not_after = self.to;
+    }
+}
+
+/// A certificate authority: what it signs with, and its certificate.
+pub struct Ca {
+    /// Its parameters (the issuer name and extensions of what it signs).
+    pub params: CertificateParams,
+    /// Its key.
+    pub key: KeyPair,
+    /// Its certificate, DER.
+    pub der: Vec<u8>,
+    /// Its certificate, PEM.
+    pub pem: String,
+}
+
+/// How to make a CA; see [`Ca::builder`].
+pub struct CaBuilder {
+    cn: String,
+    org: String,
+    alg: Alg,
+    key: Option<KeyPair>,
+    validity: Option<Validity>,
+    digital_signature: bool,
+}
+
+impl CaBuilder {
+    /// The subject's organisation (default [`ORG`]).
+    pub fn org(mut self, org: &str) -> Self {
+        self.org = org.to_string();
+        self
+    }
+
+    /// The key algorithm (default P-256).
+    pub fn alg(mut self, alg: Alg) -> Self {
+        self.alg = alg;
+        self
+    }
+
+    /// A given key instead of a new one.
+    pub fn key(mut self, key: KeyPair) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// The validity window (default rcgen's: 1975 to 4096).
+    pub fn validity(mut self, v: Validity) -> Self {
+        self.validity = Some(v);
+        self
+    }
+
+    /// Whether key usage includes digitalSignature beside keyCertSign and cRLSign (default yes).
+    pub fn digital_signature(mut self, yes: bool) -> Self {
+        self.digital_signature = yes;
+        self
+    }
+
+    fn params(&self) -> CertificateParams {
+        let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::OrganizationName, self.org.as_str());
+        dn.push(DnType::CommonName, self.cn.as_str());
+        p.distinguished_name = dn;
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        if self.digital_signature {
+            p.key_usages.push(KeyUsagePurpose::DigitalSignature);
+        }
+        if let Some(v) = self.validity {
+            v.apply(&mut p);
+        }
+        p
+    }
+
+    /// A self-signed root.
+    pub fn self_signed(self) -> Ca {
+        let params = self.params();
+        let key = self.key.unwrap_or_else(|| self.alg.key());
+        let cert = params.self_signed(&key).expect("self-sign");
+        Ca {
+            der: cert.der().to_vec(),
+            pem: cert.pem(),
+            params,
+            key,
+        }
+    }
+
+    /// A CA issued by `issuer`.
+    pub fn signed_by(self, issuer: &Ca) -> Ca {
+        let params = self.params();
+        let key = self.key.unwrap_or_else(|| self.alg.key());
+        let cert = params
+            .signed_by(&key, &Issuer::from_params(&issuer.params, &issuer.key))
+            .expect("sign CA");
+        Ca {
+            der: cert.der().to_vec(),
+            pem: cert.pem(),
+            params,
+            key,
+        }
+    }
+}
+
+impl Ca {
+    /// How to make a CA named `cn`.
+    pub fn builder(cn: &str) -> CaBuilder {
+        CaBuilder {
+            cn: cn.to_string(),
+            org: ORG.to_string(),
+            alg: Alg::P256,
+            key: None,
+            validity: None,
+            digital_signature: true,
+        }
+    }
+
+    /// A self-signed P-256 root named `cn`.
+    pub fn root(cn: &str) -> Ca {
+        Ca::builder(cn).self_signed()
+    }
+
+    /// A P-256 intermediate named `cn` issued by `self`.
+    pub fn intermediate(&self, cn: &str) -> Ca {
+        Ca::builder(cn).signed_by(self)
+    }
+
+    /// `self`'s own name and key, signed by `by`: the cross-signed copy of `self`.
+    pub fn cross_signed_by(&self, by: &Ca) -> Ca {
+        let cert = self
+            .params
+            .signed_by(&self.key, &Issuer::from_params(&by.params, &by.key))
+            .expect("cross-sign");
+        Ca {
+            der: cert.der().to_vec(),
+            pem: cert.pem(),
+            params: self.params.clone(),
+            key: KeyPair::from_pem(&self.key.serialize_pem()).expect("key copy"),
+        }
+    }
+
+    /// A server leaf for `names` (DNS names or IP addresses), P-256, issued by `self`.
+    pub fn leaf(&self, names: &[&str]) -> Leaf {
+        self.leaf_builder(names).issue()
+    }
+
+    /// How to make a server leaf for `names` issued by `self`.
+    pub fn leaf_builder<'a>(&'a self, names: &[&str]) -> LeafBuilder<'a> {
+        LeafBuilder {
+            issuer: self,
+            names: names.iter().map(|s| s.to_string()).collect(),
+            cn: None,
+            alg: Alg::P256,
+            key: None,
+            validity: None,
+        }
+    }
+}
+
+/// How to make a server leaf; see [`Ca::leaf_builder`].
+pub struct LeafBuilder<'a> {
+    issuer: &'a Ca,
+    names: Vec<String>,
+    cn: Option<String>,
+    alg: Alg,
+    key: Option<KeyPair>,
+    validity: Option<Validity>,
+}
+
+impl LeafBuilder<'_> {
+    /// The subject CN (default: the first name).
+    pub fn cn(mut self, cn: &str) -> Self {
+        self.cn = Some(cn.to_string());
+        self
+    }
+
+    /// The key algorithm (default P-256).
+    pub fn alg(mut self, alg: Alg) -> Self {
+        self.alg = alg;
+        self
+    }
+
+    /// A given key instead of a new one.
+    pub fn key(mut self, key: KeyPair) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// The validity window (default rcgen's: 1975 to 4096).
+    pub fn validity(mut self, v: Validity) -> Self {
+        self.validity = Some(v);
+        self
+    }
+
+    /// Signs the leaf.
+    pub fn issue(self) -> Leaf {
+        let mut p = CertificateParams::new(self.names.clone()).expect("names");
+        p.distinguished_name = DistinguishedName::new();
+        let cn = self
+            .cn
+            .or_else(|| self.names.first().cloned())
+            .unwrap_or_else(|| "leaf".into());
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        if let Some(v) = self.validity {
+            v.apply(&mut p);
+        }
+        let key = self.key.unwrap_or_else(|| self.alg.key());
+        let cert = p
+            .signed_by(&key, &Issuer::from_params(&self.issuer.params, &self.issuer.key))
+            .expect("sign leaf");
+        Leaf {
+            der: cert.der().to_vec(),
+            pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+}
+
+/// A server certificate and its key.
+#[derive(Clone, Debug)]
+pub struct Leaf {
+    /// The certificate, DER.
+    pub der: Vec<u8>,
+    /// The certificate, PEM.
+    pub pem: String,
+    /// Its private key, PKCS#8 PEM.
+    pub key_pem: String,
+}
+
+impl Leaf {
+    /// The leaf followed by `cas`' certificates: a chain file as a server sends it.
+    pub fn chain(&self, cas: &[&Ca]) -> String {
+        let mut s = self.pem.clone();
+        for ca in cas {
+            s.push_str(&ca.pem);
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn der_contains(der: &[u8], needle: &[u8]) -> bool {
+        der.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn a_chain_is_leaf_then_cas_and_names_land_in_the_certificates() {
+        let root = Ca::builder("Kit Root").org("Kit Org").self_signed();
+        let inter = root.intermediate("Kit Issuing");
+        let leaf = inter.leaf(&["api.kit.test"]);
+        let chain = leaf.chain(&[&inter]);
+        assert!(chain.starts_with(&leaf.pem) && chain.ends_with(&inter.pem));
+        assert!(der_contains(&root.der, b"Kit Org") && der_contains(&root.der, b"Kit Root"));
+        assert!(der_contains(&leaf.der, b"api.kit.test"));
+        // A cross-signed copy keeps the subject's key: its SubjectPublicKeyInfo is the same bytes.
+        let other = Ca::root("Kit Other Root");
+        let cross = inter.cross_signed_by(&other);
+        assert_ne!(cross.der, inter.der);
+        assert_eq!(cross.key.public_key_pem(), inter.key.public_key_pem());
+    }
+
+    #[test]
+    fn validity_windows_are_written_as_asked() {
+        let root = Ca::root("Kit Root");
+        let expired = root.leaf_builder(&["a.kit.test"]).validity(Validity::expired()).issue();
+        // UTCTime 2020-01-01 00:00:00Z and 2021-01-01 00:00:00Z.
+        assert!(der_contains(&expired.der, b"200101000000Z"));
+        assert!(der_contains(&expired.der, b"210101000000Z"));
+        let future = root
+            .leaf_builder(&["a.kit.test"])
+            .validity(Validity::not_yet_valid())
+            .issue();
+        // GeneralizedTime for years from 2050 on.
+        assert!(der_contains(&future.der, b"20990101000000Z"));
+    }
+
+    #[test]
+    fn p384_and_rsa_keys_are_what_was_asked() {
+        let root = Ca::builder("Kit P-384 Root").alg(Alg::P384).self_signed();
+        assert_eq!(root.key.algorithm(), &rcgen::PKCS_ECDSA_P384_SHA384);
+        let leaf = root.leaf_builder(&["rsa.kit.test"]).alg(Alg::Rsa2048).issue();
+        assert!(leaf.key_pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+        let key = KeyPair::from_pem_and_sign_algo(&leaf.key_pem, &rcgen::PKCS_RSA_SHA256).expect("RSA");
+        assert_eq!(key.algorithm(), &rcgen::PKCS_RSA_SHA256);
+    }
+}

@@ -1,0 +1,83 @@
+//! `openssl s_server` on loopback: for TLS versions, ciphers and behaviours nginx will not serve.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::proc::{Proc, StartError, free_port, start_retrying};
+use crate::write;
+
+/// A running `openssl s_server`; stopped by pid on drop.
+pub struct SServer {
+    port: u16,
+    dir: tempfile::TempDir,
+    proc: Proc,
+}
+
+impl SServer {
+    /// Starts `openssl s_server -www` with `chain` (PEM, leaf first) and `key` on an ephemeral
+    /// port, with `args` added (e.g. `["-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"]`).
+    pub fn start(chain: &str, key: &str, args: &[&str]) -> SServer {
+        start_retrying("openssl s_server", || {
+            SServer::try_start_on(chain, key, args, free_port())
+        })
+    }
+
+    /// [`SServer::start`] on a given port; fails with [`StartError::PortTaken`] when another
+    /// process holds it.
+    pub fn try_start_on(chain: &str, key: &str, args: &[&str], port: u16) -> Result<SServer, StartError> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cert = write(dir.path(), "chain.pem", chain);
+        let key = write(dir.path(), "key.pem", key);
+        let mut cmd = Command::new("openssl");
+        cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-www"])
+            .arg("-cert")
+            .arg(&cert)
+            .arg("-cert_chain")
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .args(args)
+            .stdout(Stdio::null());
+        let mut proc = Proc::spawn("openssl s_server", cmd, None);
+        proc.wait_listening(&[port])?;
+        Ok(SServer { port, dir, proc })
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its pid.
+    pub fn pid(&self) -> u32 {
+        self.proc.pid()
+    }
+
+    /// The fixture's directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// What it wrote to stderr so far.
+    pub fn log(&self) -> String {
+        self.proc.output()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Ca;
+
+    #[test]
+    fn an_s_server_on_a_port_this_test_holds_says_so() {
+        let root = Ca::root("Kit s_server Root");
+        let leaf = root.leaf(&["kit.test"]);
+        let first = SServer::start(&leaf.pem, &leaf.key_pem, &[]);
+        match SServer::try_start_on(&leaf.pem, &leaf.key_pem, &[], first.port()) {
+            Err(StartError::PortTaken { holder, .. }) => assert_eq!(holder, Some(first.pid())),
+            Err(e) => panic!("expected PortTaken, got {e}"),
+            Ok(_) => panic!("the second s_server claimed the first one's port"),
+        }
+    }
+}
