@@ -21,7 +21,7 @@
 //! # impl embedded_io::Read for Io { fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> { std::io::Read::read(&mut self.0, b) } }
 //! # impl embedded_io::Write for Io { fn write(&mut self, b: &[u8]) -> std::io::Result<usize> { std::io::Write::write(&mut self.0, b) } fn flush(&mut self) -> std::io::Result<()> { Ok(()) } }
 //! let mut read_buf = [0u8; 16_640]; // 2^14 + 256: a full TLS record
-//! let mut write_buf = [0u8; 4096];
+//! let mut write_buf = [0u8; 512]; // one outgoing record: the ClientHello fits for any host name
 //! let mut tls: TlsConnection<_, Aes128GcmSha256> =
 //!     TlsConnection::new(Io(socket), &mut read_buf, &mut write_buf);
 //! let verifier = PinnedVerifier::new(ROOTS, now_unix)?;
