@@ -11,10 +11,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 
-use crate::proc::{Proc, StartError, free_port, start_retrying};
+use crate::proc::{Proc, START_TIMEOUT, StartError, free_port, owns_listener, start_retrying};
 use crate::write;
 
 /// One TLS server block, on a port of its own.
@@ -174,6 +175,57 @@ impl Nginx {
     pub fn reload(&self) {
         self.proc.signal(Signal::HUP);
     }
+
+    /// [`Nginx::reload`], then waits until only workers started by the reload accept: every worker
+    /// that listened before has closed its listeners (or exited), and a new one listens on every
+    /// port. Needs [`Options::reloadable`].
+    ///
+    /// Seeing the new certificate once is not enough: nginx starts the new workers first and tells
+    /// the old ones to stop about 100 ms later, and until then a connection may reach either.
+    pub fn reload_and_wait(&self) {
+        let listens = |pid: u32| self.ports.iter().all(|&p| owns_listener(pid, p));
+        let old: Vec<u32> = children(self.pid()).into_iter().filter(|&w| listens(w)).collect();
+        assert!(
+            !old.is_empty(),
+            "no nginx worker listens: reload_and_wait needs Options::reloadable"
+        );
+        self.reload();
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let old_gone = old.iter().all(|&w| self.ports.iter().all(|&p| !owns_listener(w, p)));
+            if old_gone
+                && children(self.pid())
+                    .into_iter()
+                    .any(|w| !old.contains(&w) && listens(w))
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not reload within {START_TIMEOUT:?}: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// The pids whose parent is `pid` (from `/proc/*/stat`).
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&child| {
+            // pid (comm) state ppid …; comm may hold spaces and parentheses.
+            std::fs::read_to_string(format!("/proc/{child}/stat")).is_ok_and(|stat| {
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                    == Some(pid)
+            })
+        })
+        .collect()
 }
 
 fn config(dir: &Path, sites: &[Site], opts: &Options, ports: &[u16]) -> String {
@@ -181,8 +233,11 @@ fn config(dir: &Path, sites: &[Site], opts: &Options, ports: &[u16]) -> String {
     let mut servers = String::new();
     for (s, port) in sites.iter().zip(ports) {
         if s.reject_other_names {
+            // The default server's protocols are the ones negotiated (the SNI name picks the
+            // certificate, not the version): nginx 1.22's default lacks TLSv1.3.
             servers.push_str(&format!(
-                "  server {{\n    listen 127.0.0.1:{port} ssl default_server;\n    server_name _;\n    ssl_reject_handshake on;\n  }}\n"
+                "  server {{\n    listen 127.0.0.1:{port} ssl default_server;\n    server_name _;\n    ssl_protocols {protocols};\n    ssl_reject_handshake on;\n  }}\n",
+                protocols = s.protocols,
             ));
         }
         servers.push_str(&format!(
@@ -251,6 +306,32 @@ mod tests {
             Err(e) => panic!("expected PortTaken, got {e}"),
             Ok(_) => panic!("nginx claimed a port this test holds"),
         }
+    }
+
+    #[test]
+    fn after_reload_and_wait_only_a_new_worker_listens() {
+        let n = Nginx::start_with(
+            &[site()],
+            &Options {
+                reloadable: true,
+                ..Options::default()
+            },
+        );
+        let port = n.port(0);
+        let before = children(n.pid());
+        let root = Ca::root("Kit nginx Root 2");
+        let leaf = root.leaf(&["kit.test"]);
+        n.replace_certificate("main", &leaf.chain(&[]), &leaf.key_pem);
+        n.reload_and_wait();
+        let listening: Vec<u32> = children(n.pid())
+            .into_iter()
+            .filter(|&w| owns_listener(w, port))
+            .collect();
+        assert!(!listening.is_empty(), "a worker listens");
+        assert!(
+            listening.iter().all(|w| !before.contains(w)),
+            "only new workers listen: {listening:?}, before {before:?}"
+        );
     }
 
     #[test]

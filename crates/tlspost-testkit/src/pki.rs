@@ -122,6 +122,8 @@ pub struct CaBuilder {
     key: Option<KeyPair>,
     validity: Option<Validity>,
     digital_signature: bool,
+    cn_first: bool,
+    path_len: Option<u8>,
 }
 
 impl CaBuilder {
@@ -155,13 +157,34 @@ impl CaBuilder {
         self
     }
 
+    /// A path length constraint (default none): 0 for a CA that issues only leaves.
+    pub fn path_len(mut self, n: u8) -> Self {
+        self.path_len = Some(n);
+        self
+    }
+
+    /// The subject as `CN=…, O=…` instead of `O=…, CN=…` (default no): the order of a CA made
+    /// elsewhere whose name a copy must match byte for byte (an issuer name is compared as encoded).
+    pub fn cn_first(mut self, yes: bool) -> Self {
+        self.cn_first = yes;
+        self
+    }
+
     fn params(&self) -> CertificateParams {
         let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
         let mut dn = DistinguishedName::new();
-        dn.push(DnType::OrganizationName, self.org.as_str());
-        dn.push(DnType::CommonName, self.cn.as_str());
+        if self.cn_first {
+            dn.push(DnType::CommonName, self.cn.as_str());
+            dn.push(DnType::OrganizationName, self.org.as_str());
+        } else {
+            dn.push(DnType::OrganizationName, self.org.as_str());
+            dn.push(DnType::CommonName, self.cn.as_str());
+        }
         p.distinguished_name = dn;
-        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.is_ca = IsCa::Ca(match self.path_len {
+            Some(n) => BasicConstraints::Constrained(n),
+            None => BasicConstraints::Unconstrained,
+        });
         p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         if self.digital_signature {
             p.key_usages.push(KeyUsagePurpose::DigitalSignature);
@@ -211,6 +234,8 @@ impl Ca {
             key: None,
             validity: None,
             digital_signature: true,
+            cn_first: false,
+            path_len: None,
         }
     }
 
@@ -361,6 +386,15 @@ mod tests {
         let cross = inter.cross_signed_by(&other);
         assert_ne!(cross.der, inter.der);
         assert_eq!(cross.key.public_key_pem(), inter.key.public_key_pem());
+    }
+
+    #[test]
+    fn cn_first_puts_the_common_name_before_the_organisation() {
+        let pos = |der: &[u8], needle: &[u8]| der.windows(needle.len()).position(|w| w == needle);
+        let usual = Ca::builder("Kit Root").org("Kit Org").self_signed();
+        assert!(pos(&usual.der, b"Kit Org") < pos(&usual.der, b"Kit Root"));
+        let cn_first = Ca::builder("Kit Root").org("Kit Org").cn_first(true).self_signed();
+        assert!(pos(&cn_first.der, b"Kit Root") < pos(&cn_first.der, b"Kit Org"));
     }
 
     #[test]
