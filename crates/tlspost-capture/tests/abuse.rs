@@ -2,13 +2,13 @@
 //! ClientHello. The server records what it can and keeps answering well-formed requests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::*;
+use support::*;
 
 fn still_answers(r: &Running) {
     let t = Instant::now();

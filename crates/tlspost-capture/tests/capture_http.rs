@@ -1,13 +1,13 @@
 //! Plain HTTP captures: exact bytes from a raw socket and from curl, framing, pipelining, the API.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod support;
 
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::*;
+use support::*;
 
 #[test]
 fn arduino_request_stored_byte_exact_with_findings() {

@@ -2,13 +2,13 @@
 //! negotiated parameters; the edge profile.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::io::{Read, Write};
+use std::process::{ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
 
-use common::*;
+use support::*;
 
 #[test]
 fn curl_https_records_sni_alpn_versions_and_ja4() {
@@ -50,31 +50,49 @@ fn curl_https_records_sni_alpn_versions_and_ja4() {
     assert!(codes(&c).is_empty(), "{:?}", codes(&c));
 }
 
+/// Waits until `s_client` has taken everything written to its stdin. It reads its input only once
+/// the handshake is done, and sends what one read returned as one TLS record: what was written
+/// before this returned and what is written after travel in separate records.
+fn wait_taken(s_client: &mut Reaped, stdin: &ChildStdin) {
+    let until = Instant::now() + Duration::from_secs(15);
+    while rustix::io::ioctl_fionread(stdin).expect("FIONREAD on the pipe") > 0 {
+        if let Some(status) = s_client.0.try_wait().unwrap() {
+            let mut err = String::new();
+            if let Some(e) = s_client.0.stderr.as_mut() {
+                let _ = e.read_to_string(&mut err);
+            }
+            panic!("openssl s_client exited with {status}: {err}");
+        }
+        assert!(Instant::now() < until, "openssl s_client took no input within 15 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 #[test]
 fn openssl_s_client_arduino_request_byte_exact() {
     let r = start();
-    let mut child = Command::new("openssl")
-        .args(["s_client", "-quiet", "-connect"])
-        .arg(r.https().to_string())
-        .args(["-servername", "api.example.test", "-CAfile"])
-        .arg(r.ca_path())
-        .args(["-verify_return_error", "-tls1_2"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("openssl (Debian package openssl) runs");
-    {
-        let stdin = child.stdin.as_mut().unwrap();
-        stdin.write_all(ARDUINO_HEAD).unwrap();
-        stdin.flush().unwrap();
-        std::thread::sleep(Duration::from_millis(100));
-        stdin.write_all(ARDUINO_BODY).unwrap();
-        stdin.flush().unwrap();
-    }
+    let mut s_client = Reaped(
+        Command::new("openssl")
+            .args(["s_client", "-quiet", "-connect"])
+            .arg(r.https().to_string())
+            .args(["-servername", "api.example.test", "-CAfile"])
+            .arg(r.ca_path())
+            .args(["-verify_return_error", "-tls1_2"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("openssl (Debian package openssl) runs"),
+    );
+    // Head and body in separate writes, as the device sends them; stdin stays open until the end
+    // (-quiet ignores its end anyway).
+    let mut stdin = s_client.0.stdin.take().unwrap();
+    stdin.write_all(ARDUINO_HEAD).unwrap();
+    wait_taken(&mut s_client, &stdin);
+    stdin.write_all(ARDUINO_BODY).unwrap();
     let c = r.wait_for("the s_client request", |c| c.target.as_deref() == Some("/oauth/token"));
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(s_client);
+    drop(stdin);
     assert_eq!(
         c.raw,
         [ARDUINO_HEAD, ARDUINO_BODY].concat(),

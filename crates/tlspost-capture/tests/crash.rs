@@ -1,49 +1,38 @@
 //! `kill -9` during a bounded load run loses no capture whose response was sent.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::io::Write;
+use std::net::TcpStream;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::read_response;
+use support::{CaptureId, read_response};
+use tlspost_testkit::serve::Serve;
 
 /// (capture id, bytes sent) of every request whose response arrived.
 type Acked = Vec<(i64, Vec<u8>)>;
 
-fn start_process(dir: &std::path::Path, sync: &str) -> (std::process::Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tlspost-capture"))
-        .args([
-            "--http",
-            "127.0.0.1:0",
-            "--https",
-            "off",
-            "--workers",
-            "2",
-            "--sync",
-            sync,
-            "--data",
-        ])
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {first}"))
-        .parse()
-        .unwrap();
-    std::thread::spawn(move || for _ in lines {});
-    (child, addr)
+/// The `tlspost-capture` binary on an ephemeral port, proven listening on it (its banner names the
+/// address, `/proc` shows the listener is the child's own); stopped by pid on drop.
+fn start_process(dir: &std::path::Path, sync: &str) -> Serve {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlspost-capture"));
+    cmd.args([
+        "--http",
+        "127.0.0.1:0",
+        "--https",
+        "off",
+        "--workers",
+        "2",
+        "--sync",
+        sync,
+        "--data",
+    ])
+    .arg(dir);
+    Serve::spawn(cmd, dir).unwrap_or_else(|e| panic!("tlspost-capture --sync {sync} did not start: {e}"))
 }
 
 /// The default: commits written to the WAL without an fsync; the OS keeps them when the process dies.
@@ -59,7 +48,8 @@ fn kill_9_loses_no_acknowledged_capture_with_sync_full() {
 
 fn kill_9_during_load(sync: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr) = start_process(dir.path(), sync);
+    let mut server = start_process(dir.path(), sync);
+    let addr = server.http();
     let acked: Arc<Mutex<Acked>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let mut clients = Vec::new();
@@ -91,8 +81,7 @@ fn kill_9_during_load(sync: &str) {
     while acked.lock().unwrap().len() < 200 && t.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(10));
     }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    server.kill(); // SIGKILL, and reaped
     stop.store(true, Ordering::Relaxed);
     for c in clients {
         c.join().unwrap();

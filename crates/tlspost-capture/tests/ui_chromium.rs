@@ -2,21 +2,25 @@
 //! a new capture appears live in the list, and its page shows the lint finding.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
 use serde_json::{Value, json};
+use support::*;
+use tlspost_testkit::proc::{Proc, START_TIMEOUT};
 
 struct Browser {
-    _child: Guard,
-    _profile: tempfile::TempDir,
     ws: tungstenite::WebSocket<TcpStream>,
     next: u64,
+    /// Stopped by pid when the test ends, also on a panic during launch (SIGTERM, which takes its
+    /// helper processes down with it; SIGKILL after 5 s), and reaped.
+    proc: Proc,
+    /// Removed only once the browser is gone.
+    _profile: tempfile::TempDir,
 }
 
 fn http_get(addr: &str, path: &str) -> Option<String> {
@@ -29,58 +33,59 @@ fn http_get(addr: &str, path: &str) -> Option<String> {
     Some(resp.text())
 }
 
-/// Kills the browser when the test ends, also on a panic during launch.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// The DevTools port from the `DevToolsActivePort` file Chromium writes into its profile once it
+/// listens (the port, then the browser target's path); `None` until both lines are there.
+fn devtools_port(profile: &std::path::Path) -> Option<u16> {
+    let text = std::fs::read_to_string(profile.join("DevToolsActivePort")).ok()?;
+    let mut lines = text.lines();
+    let port = lines.next()?.trim().parse().ok()?;
+    lines.next()?.starts_with("/devtools/browser/").then_some(port)
 }
 
 impl Browser {
     fn launch() -> Browser {
         let profile = tempfile::tempdir().unwrap();
-        let mut child = Command::new("chromium")
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-breakpad",
-                "--disable-crash-reporter",
-                "--remote-debugging-port=0",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg("about:blank")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("chromium (Debian package chromium) runs");
-        let stderr = child.stderr.take().unwrap();
-        let child = Guard(child);
-        let mut lines = BufReader::new(stderr).lines();
-        let ws_url = loop {
-            let line = lines
-                .next()
-                .unwrap_or_else(|| panic!("chromium exited before printing its DevTools address"))
-                .unwrap();
-            if let Some(url) = line.strip_prefix("DevTools listening on ") {
-                break url.trim().to_string();
+        let mut cmd = Command::new("chromium");
+        cmd.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-breakpad",
+            "--disable-crash-reporter",
+            "--remote-debugging-port=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("about:blank")
+        .stdout(Stdio::null());
+        let mut proc = Proc::spawn("chromium", cmd, None);
+        // Chromium picks its DevTools port itself (port 0) and names it in the profile; the port is
+        // ready only when /proc shows the listener there is the browser's own.
+        let until = Instant::now() + START_TIMEOUT;
+        let port = loop {
+            if let Some(port) = devtools_port(profile.path()) {
+                break port;
             }
+            if let Some(status) = proc.exited() {
+                panic!(
+                    "chromium exited with {status} before naming its DevTools port: {}",
+                    proc.output()
+                );
+            }
+            assert!(
+                Instant::now() < until,
+                "chromium named no DevTools port within {START_TIMEOUT:?}: {}",
+                proc.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
         };
-        std::thread::spawn(move || for _ in lines {});
-        let authority = ws_url
-            .trim_start_matches("ws://")
-            .split('/')
-            .next()
-            .unwrap()
-            .to_string();
+        proc.wait_listening(&[port])
+            .unwrap_or_else(|e| panic!("chromium's DevTools port {port}: {e}"));
+        let authority = format!("127.0.0.1:{port}");
         // The page target of about:blank.
         let until = Instant::now() + Duration::from_secs(10);
         let page_ws = loop {
@@ -94,17 +99,17 @@ impl Browser {
             {
                 break u.to_string();
             }
-            assert!(Instant::now() < until, "chromium shows no page target");
+            assert!(Instant::now() < until, "chromium shows no page target: {list}");
             std::thread::sleep(Duration::from_millis(100));
         };
         let stream = TcpStream::connect(&authority).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
         let (ws, _) = tungstenite::client(page_ws.as_str(), stream).unwrap();
         Browser {
-            _child: child,
-            _profile: profile,
             ws,
             next: 0,
+            proc,
+            _profile: profile,
         }
     }
 
@@ -112,9 +117,14 @@ impl Browser {
         self.next += 1;
         let id = self.next;
         let msg = json!({"id": id, "method": method, "params": params}).to_string();
-        self.ws.send(tungstenite::Message::text(msg)).unwrap();
+        if let Err(e) = self.ws.send(tungstenite::Message::text(msg)) {
+            panic!("{method}: {e}: {}", self.proc.output());
+        }
         loop {
-            let m = self.ws.read().unwrap();
+            let m = match self.ws.read() {
+                Ok(m) => m,
+                Err(e) => panic!("{method}: {e}: {}", self.proc.output()),
+            };
             if let tungstenite::Message::Text(t) = m {
                 let v: Value = serde_json::from_str(t.as_str()).unwrap();
                 if v["id"] == id {

@@ -2,12 +2,12 @@
 //! connection cap.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod support;
 
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::*;
+use support::*;
 
 const SECRET_REQ: &[u8] = b"POST /oauth/token HTTP/1.1\r\nHost: api.example.test\r\nUser-Agent: dev/1\r\nAuthorization: Bearer s3cr3t-value\r\nContent-Type: application/json\r\nContent-Length: 47\r\n\r\n{\"client_secret\":\"hunter2hunter2\",\"scope\":\"rw\"}";
 
@@ -146,7 +146,10 @@ fn connection_cap_queues_extra_clients_until_a_slot_frees() {
         c.limits.read_timeout = Duration::from_secs(1);
     });
     let idle: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(r.http()).unwrap()).collect();
-    std::thread::sleep(Duration::from_millis(100));
+    // Both hold their slot: the server has accepted them (their read timeout runs from there).
+    for s in &idle {
+        tcp::wait_accepted(s);
+    }
     let t = Instant::now();
     let resp = send_raw(r.http(), &[b"GET /queued HTTP/1.1\r\nHost: h\r\n\r\n"]);
     assert_eq!(resp.status, 200);

@@ -1,13 +1,20 @@
-//! Helpers shared by the capture server's integration tests.
+//! What the capture server's integration tests share, and only they: the in-process
+//! [`tlspost_capture::Server`] (it binds port 0 itself, so its ports are its own), requests sent
+//! the way devices send them, and the capture id a response names. Generic HTTP reading is
+//! [`tlspost_testkit::http`]; server processes are [`tlspost_testkit::serve`].
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{Read, Write};
+pub mod tcp;
+
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use tlspost_capture::{Capture, Config, Server};
+pub use tlspost_testkit::http::{Resp, read_response};
 
+/// The in-process capture server with its data directory.
 pub struct Running {
     pub server: Server,
     pub dir: tempfile::TempDir,
@@ -65,80 +72,32 @@ pub fn start() -> Running {
     start_with(|_| {})
 }
 
-/// A parsed HTTP response.
-#[derive(Debug)]
-pub struct Resp {
-    pub status: u16,
-    pub head: String,
-    pub body: Vec<u8>,
+/// The capture a response of the capture server names (`X-Tlspost-Capture`).
+pub trait CaptureId {
+    fn capture_id(&self) -> i64;
 }
 
-impl Resp {
-    pub fn header(&self, name: &str) -> Option<String> {
-        self.head.lines().skip(1).find_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
-        })
-    }
-    pub fn capture_id(&self) -> i64 {
+impl CaptureId for Resp {
+    fn capture_id(&self) -> i64 {
         self.header("x-tlspost-capture")
             .unwrap_or_else(|| panic!("no X-Tlspost-Capture in {}", self.head))
             .parse()
             .unwrap()
     }
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
 }
 
-/// Read one response (Content-Length or close-delimited) from a stream.
-pub fn read_response(s: &mut impl Read) -> std::io::Result<Resp> {
-    let mut buf = Vec::new();
-    let mut tmp = [0u8; 8192];
-    let head_end = loop {
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p + 4;
-        }
-        let n = s.read(&mut tmp)?;
-        if n == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "closed before a response head",
-            ));
-        }
-        buf.extend_from_slice(&tmp[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let status = head.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
-    let mut r = Resp {
-        status,
-        head,
-        body: buf[head_end..].to_vec(),
-    };
-    if let Some(len) = r.header("content-length") {
-        let len: usize = len.parse().unwrap();
-        while r.body.len() < len {
-            let n = s.read(&mut tmp)?;
-            if n == 0 {
-                break;
-            }
-            r.body.extend_from_slice(&tmp[..n]);
-        }
-        r.body.truncate(len);
-    } else {
-        s.read_to_end(&mut r.body)?;
-    }
-    Ok(r)
-}
-
-/// Send `parts` (each its own write) over a fresh plain connection, read one response.
+/// Send `parts` over a fresh plain connection, read one response. Each part reaches the server
+/// in a read of its own, as a device's separate writes do: the next part is written only once the
+/// server has read everything before it ([`tcp::wait_read_by_peer`]).
 pub fn send_raw(addr: SocketAddr, parts: &[&[u8]]) -> Resp {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     s.set_nodelay(true).unwrap();
-    for p in parts {
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            tcp::wait_read_by_peer(&s);
+        }
         s.write_all(p).unwrap();
-        std::thread::sleep(Duration::from_millis(20));
     }
     read_response(&mut s).unwrap()
 }
@@ -157,6 +116,17 @@ pub fn curl(args: &[&str]) -> (String, String, i32) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
         out.status.code().unwrap_or(-1),
     )
+}
+
+/// A child process a test talks to over its stdin (which the kit's `Proc` cannot give): killed
+/// and reaped when dropped, on every path, a failed assertion included.
+pub struct Reaped(pub Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 pub fn codes(c: &Capture) -> Vec<String> {
