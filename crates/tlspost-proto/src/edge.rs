@@ -224,7 +224,7 @@ pub static SIGNATURES: &[Signature] = &[
         Matcher::BodyCode(1015),
         Some(1015),
         "rate limited",
-        "send fewer requests: back off and honour Retry-After (RetryPolicy::honor_retry_after)",
+        "send fewer requests: back off and wait as long as Retry-After says",
     ),
     sig(
         Vendor::Cloudflare,

@@ -105,11 +105,11 @@ impl fmt::Display for EncodeError {
             EncodeError::Empty { field } => write!(f, "{field} is empty; it must have a value"),
             EncodeError::ReservedHeader { index } => write!(
                 f,
-                "header #{index} is Content-Length or Transfer-Encoding, which tlspost sets itself from the body; \
-                 remove it"
+                "header #{index} is Content-Length or Transfer-Encoding, which the encoder sets itself from the \
+                 body; remove it"
             ),
             EncodeError::AlreadyStarted => {
-                f.write_str("the request head was already partly written; keep calling poll_output")
+                f.write_str("the request head was already partly written; it can only be continued where it stopped")
             }
         }
     }
@@ -226,7 +226,7 @@ impl fmt::Display for HeadError {
             }
             HeadError::ClosedBeforeHead { received: 0 } => f.write_str(
                 "the connection closed before any response byte arrived; the server or an edge dropped the \
-                 request (check `tlspost serve` or the server log)",
+                 request (the server's log, or a capture of the request as sent, says why)",
             ),
             HeadError::ClosedBeforeHead { received } => write!(
                 f,

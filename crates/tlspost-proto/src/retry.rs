@@ -164,7 +164,7 @@ impl fmt::Display for GiveUpReason {
         match *self {
             GiveUpReason::AttemptsExhausted { attempts } => write!(
                 f,
-                "gave up after {attempts} attempt(s): raise RetryPolicy::max_attempts or find out why each attempt failed"
+                "gave up after {attempts} attempt(s), the policy's limit: find out why each attempt failed"
             ),
             GiveUpReason::NotIdempotent { status: Some(code) } => write!(
                 f,
@@ -183,8 +183,8 @@ impl fmt::Display for GiveUpReason {
             ),
             GiveUpReason::RetryAfterTooLong { seconds, max_delay_ms } => write!(
                 f,
-                "not retried: the server asked to wait {seconds} s (Retry-After), longer than the \
-                 {max_delay_ms} ms RetryPolicy::max_delay_ms; try again later or raise max_delay_ms"
+                "not retried: the server asked to wait {seconds} s (Retry-After), longer than the policy's \
+                 longest wait of {max_delay_ms} ms; try again later"
             ),
         }
     }
@@ -627,7 +627,7 @@ mod tests {
     #[test]
     fn give_up_reasons_say_what_to_do() {
         let cases: &[(GiveUpReason, &str)] = &[
-            (GiveUpReason::AttemptsExhausted { attempts: 3 }, "max_attempts"),
+            (GiveUpReason::AttemptsExhausted { attempts: 3 }, "3 attempt(s)"),
             (GiveUpReason::NotIdempotent { status: None }, "Idempotency-Key"),
             (GiveUpReason::NotIdempotent { status: Some(502) }, "502"),
             (GiveUpReason::StatusNotRetryable { code: 400 }, "400"),
@@ -643,6 +643,8 @@ mod tests {
             let text = reason.to_string();
             assert!(text.contains(needle), "{text}");
             assert!(!text.contains("{"), "{text}");
+            // Facts and fixes, not the names of this crate's items: a person reads this.
+            assert!(!text.contains("::") && !text.contains("max_"), "{text}");
         }
     }
 }

@@ -93,7 +93,7 @@ impl<E: fmt::Debug> fmt::Display for DriverError<E> {
             DriverError::ClosedWhileSending { written } => write!(
                 f,
                 "the server closed the connection after {written} request byte(s) were written; it may refuse \
-                 the request size or framing: check its logs or capture the request with `tlspost serve`"
+                 the request size or framing: check its logs, or capture the request as sent"
             ),
             DriverError::Http(e) => fmt::Display::fmt(e, f),
             DriverError::BodyRejected { received } => write!(

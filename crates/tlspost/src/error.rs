@@ -84,7 +84,7 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// The client setup is unusable (e.g. a `--cacert` file without certificates).
+    /// The client setup is unusable (e.g. a CA file without certificates).
     Config(String),
     /// The host name did not resolve.
     Dns {
@@ -203,8 +203,8 @@ impl fmt::Display for TlsError {
                 if let Some(last) = chain.last() {
                     write!(
                         f,
-                        "\n  Trust the root that issued \"{}\" (--cacert ROOT.pem), or check that you pinned the right \
-                         roots (`tlspost certs HOST` lists them); never pin the leaf or an intermediate",
+                        "\n  Trust the root that issued \"{}\", or check that the pinned roots are the right ones; \
+                         never pin the leaf or an intermediate",
                         last.issuer
                     )?;
                 }
@@ -224,7 +224,7 @@ impl fmt::Display for TlsError {
             TlsError::NotValidForName { expected, names } => write!(
                 f,
                 "the certificate is not valid for \"{expected}\"; it holds: {}. Use a URL with one of those names \
-                 (--resolve NAME:PORT:ADDR to reach an address by name), or fix the server's certificate",
+                 (mapping that name to the server's address if DNS does not), or fix the server's certificate",
                 list(names)
             ),
             TlsError::Expired {
@@ -262,8 +262,8 @@ impl fmt::Display for Error {
             Error::Config(m) => f.write_str(m),
             Error::Dns { host, detail } => write!(
                 f,
-                "cannot resolve host {host:?} ({detail}): check the spelling and DNS, or pin an address with \
-                 --resolve {host}:PORT:ADDR"
+                "cannot resolve host {host:?} ({detail}): check the spelling and DNS, or map the name to a \
+                 known address"
             ),
             Error::Connect { addr, failure, detail } => match failure {
                 ConnectFailure::Refused => write!(
@@ -273,7 +273,7 @@ impl fmt::Display for Error {
                 ConnectFailure::TimedOut => write!(
                     f,
                     "connecting to {addr} timed out: a firewall drops the packets or the host is down; raise \
-                     --connect-timeout only if the network is just slow"
+                     the connect budget only if the network is just slow"
                 ),
                 ConnectFailure::Unreachable => {
                     write!(
@@ -319,7 +319,7 @@ impl fmt::Display for Error {
             Error::BodyTooLarge { limit } => {
                 write!(
                     f,
-                    "the response body exceeds the {limit}-byte limit; raise the limit (max_body)"
+                    "the response body exceeds the client's limit of {limit} bytes; it was not read further"
                 )
             }
         }
@@ -333,8 +333,8 @@ impl std::error::Error for TlsError {}
 pub fn alert_hint(alert: &str) -> &'static str {
     match alert {
         "unrecognized_name" | "UnrecognisedName" | "UnrecognizedName" => {
-            "the server does not serve this name: it needs SNI (connect by host name, not by IP address; use \
-             --resolve NAME:PORT:ADDR to choose the address) or the name is wrong"
+            "the server does not serve this name: it needs SNI (connect by host name, not by IP address, \
+             mapping the name to the address if DNS does not) or the name is wrong"
         }
         "handshake_failure" | "HandshakeFailure" => {
             "no cipher suite, group or signature scheme in common, or the server requires SNI or a client certificate"
