@@ -8,7 +8,8 @@
 //!
 //! Head layout: request line, `Host`, `User-Agent`, `Accept-Encoding: identity`, `Connection`,
 //! `Content-Type`, `Content-Length`, then the caller's headers, then the body. A caller header named
-//! `Host`, `User-Agent`, `Accept-Encoding`, `Connection` or `Content-Type` replaces the encoder's own.
+//! `Host`, `User-Agent`, `Accept-Encoding`, `Connection` or `Content-Type` replaces the encoder's own;
+//! [`Request::omit`] leaves out `User-Agent`, `Accept-Encoding`, `Connection` or `Content-Type`.
 
 use crate::error::{EncodeError, Field};
 use crate::request::{Body, Connection, Request, Version};
@@ -37,7 +38,7 @@ pub struct Encoder<'a> {
     port_len: u8,
     content_length: [u8; 20],
     content_length_len: u8,
-    /// Bit per default slot that the caller's headers replace.
+    /// Bit per default slot that the caller's headers replace or [`Request::omit`] leaves out.
     replaced: u8,
     piece: usize,
     offset: usize,
@@ -89,6 +90,17 @@ impl<'a> Encoder<'a> {
                 continue;
             };
             enc.replaced |= 1 << slot;
+        }
+        let omit = req.omit;
+        for (left_out, slot) in [
+            (omit.user_agent, SLOT_USER_AGENT),
+            (omit.accept_encoding, SLOT_ACCEPT_ENCODING),
+            (omit.connection, SLOT_CONNECTION),
+            (omit.content_type, SLOT_CONTENT_TYPE),
+        ] {
+            if left_out {
+                enc.replaced |= 1 << slot;
+            }
         }
         if enc.replaced & (1 << SLOT_USER_AGENT) == 0 {
             check_value(req.user_agent.as_bytes(), Field::UserAgent)?;
@@ -279,7 +291,14 @@ impl<'a> Encoder<'a> {
                 &[],
             ],
             p if p >= SLOT_CALLER => match r.headers.get(p.saturating_sub(SLOT_CALLER)) {
-                Some(h) => [h.name.as_bytes(), b": ", h.value, b"\r\n", &[]],
+                // An empty value is written `Name:`, as curl writes `-H "Name;"`, with no trailing space.
+                Some(h) => [
+                    h.name.as_bytes(),
+                    if h.value.is_empty() { b":" } else { b": " },
+                    h.value,
+                    b"\r\n",
+                    &[],
+                ],
                 None if p == self.pieces().saturating_sub(1) => [b"\r\n", &[], &[], &[], &[]],
                 None => NO_PARTS,
             },
@@ -509,6 +528,42 @@ mod tests {
         assert!(!out.contains("identity"));
         assert!(!out.contains("application/json"));
         assert!(out.contains("Accept-encoding: *\r\n"));
+    }
+
+    #[test]
+    fn omitted_defaults_are_left_out_but_framing_and_host_stay() {
+        use crate::request::{NotOmittable, Omit};
+        let mut omit = Omit::NONE;
+        for name in ["content-type", "User-Agent", "ACCEPT-ENCODING", "Connection"] {
+            assert_eq!(omit.field(name), Ok(true), "{name}");
+        }
+        assert_eq!(omit.field("X-Other"), Ok(false));
+        assert_eq!(omit.field("host"), Err(NotOmittable::Host));
+        assert_eq!(omit.field("Content-Length"), Err(NotOmittable::Framing));
+        assert_eq!(omit.field("transfer-encoding"), Err(NotOmittable::Framing));
+        // The Arduino HTTPClient request: its own User-Agent, no Content-Type.
+        let hdrs = [Header::new("User-Agent", "ESP32HTTPClient"), Header::new("X-Empty", "")];
+        let mut req = Request::post("h", "/", Body::Form(b"{}"));
+        req.headers = &hdrs;
+        req.omit = Omit {
+            content_type: true,
+            user_agent: true,
+            ..Omit::NONE
+        };
+        let out = String::from_utf8(all(&mut Encoder::new(&req).unwrap(), 7)).unwrap();
+        assert_eq!(
+            out,
+            "POST / HTTP/1.1\r\nHost: h\r\nAccept-Encoding: identity\r\nConnection: keep-alive\r\n\
+             Content-Length: 2\r\nUser-Agent: ESP32HTTPClient\r\nX-Empty:\r\n\r\n{}"
+        );
+        // Everything removable gone, and an empty default User-Agent no longer matters.
+        req.headers = &[];
+        req.user_agent = "";
+        req.omit = omit;
+        let mut enc = Encoder::new(&req).unwrap();
+        let out = String::from_utf8(all(&mut enc, 64)).unwrap();
+        assert_eq!(out, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n{}");
+        assert_eq!(enc.total_len(), out.len());
     }
 
     #[test]

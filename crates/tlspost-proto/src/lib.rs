@@ -84,4 +84,4 @@ pub use error::{BodyError, EncodeError, Error, Field, HeadError};
 pub use exchange::Exchange;
 pub use framing::{BodyFraming, CloseReason, Framing};
 pub use head::{HeadReader, HeadStatus, ResponseHead};
-pub use request::{Body, Connection, Header, Request, Scheme, Version};
+pub use request::{Body, Connection, Header, NotOmittable, Omit, Request, Scheme, Version};

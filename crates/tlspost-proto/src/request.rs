@@ -123,6 +123,8 @@ pub struct Request<'a> {
     /// Headers added after the ones the encoder writes. A caller `User-Agent`, `Content-Type`,
     /// `Accept-Encoding`, `Connection` or `Host` replaces the encoder's own.
     pub headers: &'a [Header<'a>],
+    /// Automatic headers to leave out (default: none).
+    pub omit: Omit,
     /// The body.
     pub body: Body<'a>,
     /// The HTTP version.
@@ -132,6 +134,84 @@ pub struct Request<'a> {
     /// The `User-Agent` to send when the headers hold none; never empty.
     pub user_agent: &'a str,
 }
+
+/// Automatic header fields the encoder leaves out of the head, as curl does for `-H "Name:"`.
+///
+/// Only fields a request can do without: `Host` (every HTTP/1.1 request must carry it, RFC 9112
+/// §3.2) and the body's framing (`Content-Length`) cannot be left out. A caller header of the same
+/// name is still sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Omit {
+    /// Send no `User-Agent` (unless a caller header gives one).
+    pub user_agent: bool,
+    /// Send no `Accept-Encoding` (without it, a server may pick any content coding).
+    pub accept_encoding: bool,
+    /// Send no `Connection` (HTTP/1.1 then means keep-alive, HTTP/1.0 close).
+    pub connection: bool,
+    /// Send no `Content-Type` even with a body.
+    pub content_type: bool,
+}
+
+/// Why a header field cannot be left out of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotOmittable {
+    /// `Host`: every HTTP/1.1 request must carry it (RFC 9112 §3.2).
+    Host,
+    /// `Content-Length` or `Transfer-Encoding`: they say where the body ends (RFC 9112 §6).
+    Framing,
+}
+
+impl core::fmt::Display for NotOmittable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            NotOmittable::Host => f.write_str(
+                "Host cannot be left out: every HTTP/1.1 request must carry it (RFC 9112 §3.2), and servers \
+                 answer 400 without it",
+            ),
+            NotOmittable::Framing => f.write_str(
+                "Content-Length and Transfer-Encoding cannot be left out or given: they frame the body, so \
+                 they always follow the body actually sent (RFC 9112 §6)",
+            ),
+        }
+    }
+}
+
+impl Omit {
+    /// Leave nothing out.
+    pub const NONE: Omit = Omit {
+        user_agent: false,
+        accept_encoding: false,
+        connection: false,
+        content_type: false,
+    };
+
+    /// Leaves out the automatic field called `name` (ASCII case-insensitive). `Ok(true)`: it will
+    /// be left out; `Ok(false)`: the encoder writes no field of that name, so there is nothing to
+    /// leave out; `Err`: the request cannot do without it.
+    pub fn field(&mut self, name: &str) -> Result<bool, NotOmittable> {
+        let is = |n: &str| name.eq_ignore_ascii_case(n);
+        let flag = if is("host") {
+            return Err(NotOmittable::Host);
+        } else if is("content-length") || is("transfer-encoding") {
+            return Err(NotOmittable::Framing);
+        } else if is("user-agent") {
+            &mut self.user_agent
+        } else if is("accept-encoding") {
+            &mut self.accept_encoding
+        } else if is("connection") {
+            &mut self.connection
+        } else if is("content-type") {
+            &mut self.content_type
+        } else {
+            return Ok(false);
+        };
+        *flag = true;
+        Ok(true)
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for NotOmittable {}
 
 /// The `User-Agent` tlspost sends by default: `tlspost/<version>`.
 pub const DEFAULT_USER_AGENT: &str = concat!("tlspost/", env!("CARGO_PKG_VERSION"));
@@ -146,6 +226,7 @@ impl<'a> Request<'a> {
             port: None,
             target,
             headers: &[],
+            omit: Omit::NONE,
             body: Body::None,
             version: Version::Http11,
             connection: Connection::KeepAlive,
