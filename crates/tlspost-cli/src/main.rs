@@ -11,6 +11,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod cmd;
 mod doctor;
+mod exit;
 
 /// Make a device's HTTPS POST dependable, and say why when it fails.
 #[derive(Parser)]

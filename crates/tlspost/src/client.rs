@@ -24,7 +24,7 @@ use tlspost_proto::redirect::{self, RedirectDecision, RedirectPolicy};
 use tlspost_proto::request::DEFAULT_USER_AGENT;
 use tlspost_proto::retry::{self, RetryDecision, RetryPolicy};
 use tlspost_proto::url::Url;
-use tlspost_proto::{Body, Budgets, Deadlines, Header, Millis, Phase, Request, Scheme, Version, httparse};
+use tlspost_proto::{Body, Budgets, Deadlines, Header, Millis, Omit, Phase, Request, Scheme, Version, httparse};
 
 pub use crate::conn::TlsInfo;
 use crate::conn::{self, Embedded, Stream};
@@ -61,6 +61,9 @@ pub struct RequestSpec {
     pub url: String,
     /// Extra headers; one named like an automatic one (`User-Agent`, `Content-Type`, ...) replaces it.
     pub headers: Vec<(String, Vec<u8>)>,
+    /// Automatic headers to leave out (`User-Agent`, `Accept-Encoding`, `Connection`,
+    /// `Content-Type`); `Host` and the body's framing are always sent.
+    pub omit: Omit,
     /// The body.
     pub body: BodySpec,
 }
@@ -72,6 +75,7 @@ impl RequestSpec {
             method: "POST".to_string(),
             url: url.to_string(),
             headers: Vec::new(),
+            omit: Omit::NONE,
             body: BodySpec::Json(body),
         }
     }
@@ -363,7 +367,7 @@ impl Client {
         let mut redirects = Vec::new();
         let mut hops: u8 = 0;
         loop {
-            let mut resp = self.send_with_retries(&method, &url, &spec.headers, &body)?;
+            let mut resp = self.send_with_retries(&method, &url, &spec.headers, spec.omit, &body)?;
             let next = {
                 let parsed = Url::parse(&url).map_err(|e| Error::Url {
                     url: url.clone(),
@@ -417,6 +421,7 @@ impl Client {
         method: &str,
         url: &str,
         headers: &[(String, Vec<u8>)],
+        omit: Omit,
         body: &BodySpec,
     ) -> Result<Response, Error> {
         let hdrs: Vec<Header<'_>> = headers
@@ -432,7 +437,7 @@ impl Client {
         loop {
             attempt = attempt.saturating_add(1);
             self.attempts = attempt;
-            let result = self.attempt(method, url, &hdrs, body);
+            let result = self.attempt(method, url, &hdrs, omit, body);
             let failure = match &result {
                 Ok(r) if matches!(r.status, 408 | 429 | 502 | 503 | 504) => {
                     let hs: Vec<httparse::Header<'_>> = r
@@ -481,6 +486,7 @@ impl Client {
         method: &str,
         url_text: &str,
         headers: &[Header<'_>],
+        omit: Omit,
         body: &BodySpec,
     ) -> Result<Response, (Error, u64)> {
         let url = Url::parse(url_text).map_err(|e| {
@@ -494,6 +500,7 @@ impl Client {
         })?;
         let mut req: Request<'_> = url.request(method);
         req.headers = headers;
+        req.omit = omit;
         req.body = match body {
             BodySpec::None => Body::None,
             BodySpec::Json(d) => Body::Json(d),

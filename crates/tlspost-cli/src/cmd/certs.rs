@@ -8,14 +8,17 @@ use std::time::Duration;
 use tlspost_certs::app::{self, CheckOptions, Options};
 use tlspost_certs::{BundleFormat, Format};
 
+use crate::exit;
+
 /// Arguments of `tlspost certs`.
 #[derive(clap::Args)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "The connection made to fetch a chain carries no data: it handshakes, records the \
-                  certificates, and closes. Exit status: 0 when a root to pin is found (and --cacert, \
-                  if given, verifies), 1 when not or a host cannot be reached, 2 on usage or file errors. \
-                  See docs/certs.md."
+    after_help = exit::help(
+        "The connection made to fetch a chain carries no data: it handshakes, records the certificates, \
+         and closes. See docs/certs.md.",
+        exit::CERTS
+    )
 )]
 pub struct CertsArgs {
     #[command(subcommand)]
@@ -81,6 +84,7 @@ enum CertsCommand {
 }
 
 #[derive(clap::Args)]
+#[command(after_help = exit::help("", exit::CERTS_CHECK))]
 struct CheckArgs {
     /// Servers to check, as HOST[:PORT].
     #[arg(value_name = "HOST[:PORT]", required = true)]
@@ -124,7 +128,7 @@ pub fn run(args: CertsArgs) -> ExitCode {
         Some(Ok(f)) => Some(f),
         Some(Err(e)) => {
             eprintln!("tlspost certs: {e}");
-            return ExitCode::from(app::EXIT_USAGE);
+            return ExitCode::from(exit::USAGE);
         }
     };
     let opts = Options {

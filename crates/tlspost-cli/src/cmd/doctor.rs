@@ -8,14 +8,17 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::doctor::{self, DeviceRequest, Options};
+use crate::exit;
 use tlspost::client::BodySpec;
 
 /// Arguments of `tlspost doctor`.
 #[derive(Args, Debug, Clone)]
 #[command(
-    after_help = "Steps: 1 dns, 2 tcp, 3 tls, 4 request (lint), 5 edge. Each line is ok, warn or FAIL; \
-                        non-ok lines say why and the fix. Exit status: 0 when no FAIL, 1 when any, 2 on usage \
-                        errors. See docs/doctor.md."
+    after_help = exit::help(
+        "Steps: 1 dns, 2 tcp, 3 tls, 4 request (lint), 5 edge. Each line is ok, warn or FAIL; non-ok lines \
+         say why and the fix. See docs/doctor.md.",
+        exit::DOCTOR
+    )
 )]
 pub struct DoctorArgs {
     /// The URL the device posts to (`https://host[:port]/path`).
@@ -47,7 +50,8 @@ pub struct DoctorArgs {
     /// The device sends these bytes (`@FILE` as is), with the form content type, as curl does.
     #[arg(long = "data-binary", value_name = "DATA")]
     pub data_binary: Option<String>,
-    /// A header the device sends: `-H "Name: value"` (repeatable).
+    /// A header the device sends: `-H "Name: value"` (repeatable); `-H "Name:"` leaves out an
+    /// automatic header, `-H "Name;"` sends it empty, as in `tlspost post`.
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
     /// The device's `User-Agent` (default `tlspost/<version>`), e.g. `ESP32HTTPClient`.
@@ -64,8 +68,6 @@ pub struct DoctorArgs {
     pub json_output: bool,
 }
 
-const USAGE: u8 = 2;
-
 fn body(a: &DoctorArgs) -> Result<BodySpec, String> {
     super::post::request_body(a.json.as_deref(), &a.data, a.data_binary.as_deref())
 }
@@ -77,19 +79,11 @@ fn options(a: &DoctorArgs) -> Result<Options, String> {
     let request = match &a.request {
         Some(p) => DeviceRequest::File(p.clone()),
         None => {
-            let headers = a
-                .headers
-                .iter()
-                .map(|h| {
-                    let (n, v) = h
-                        .split_once(':')
-                        .ok_or_else(|| format!("-H {h:?}: expected \"Name: value\""))?;
-                    Ok((n.trim().to_string(), v.trim().as_bytes().to_vec()))
-                })
-                .collect::<Result<Vec<_>, String>>()?;
+            let (headers, omit) = super::post::parse_headers(&a.headers)?;
             DeviceRequest::Flags {
                 method: a.method.clone(),
                 headers,
+                omit,
                 body: body(a)?,
                 user_agent: a.user_agent.clone(),
             }
@@ -113,7 +107,7 @@ pub fn run(a: DoctorArgs) -> ExitCode {
     match report {
         Err(e) => {
             eprintln!("tlspost doctor: {e}");
-            ExitCode::from(USAGE)
+            ExitCode::from(exit::USAGE)
         }
         Ok(r) => {
             if a.json_output {
@@ -121,7 +115,7 @@ pub fn run(a: DoctorArgs) -> ExitCode {
             } else {
                 print!("{}", doctor::text(&r));
             }
-            ExitCode::from(u8::from(r.failed()))
+            ExitCode::from(if r.failed() { exit::FAILED } else { exit::OK })
         }
     }
 }

@@ -9,22 +9,39 @@ use std::time::Duration;
 
 use tlspost_lint::{CapturedRequest, Context, Severity};
 
+use crate::exit;
+
+/// `docs/lint.md`, the one text of every code's entry, compiled in for `--explain`.
+const LINT_MD: &str = include_str!("../../../../docs/lint.md");
+
+/// `tlspost serve`'s default HTTP listener, where `--capture` asks unless `--server` says otherwise.
+pub const DEFAULT_SERVER: &str = "127.0.0.1:8080";
+
 /// Arguments of `tlspost lint`.
 #[derive(clap::Args)]
-#[command(
-    after_help = "Exit status: 0 when no error-severity finding, 1 when any, 2 on usage or \
-                        I/O errors. Every code is explained in docs/lint.md."
-)]
+#[command(after_help = exit::help(
+    "`tlspost lint --explain CODE` explains a code (what, why, fix, example); `--explain` alone lists \
+     every code.",
+    exit::LINT
+))]
 pub struct LintArgs {
     /// File holding the exact bytes of one request (head and body); `-` reads stdin.
-    #[arg(value_name = "FILE", required_unless_present = "capture", conflicts_with = "capture")]
+    #[arg(
+        value_name = "FILE",
+        required_unless_present_any = ["capture", "explain"],
+        conflicts_with_all = ["capture", "explain"]
+    )]
     pub file: Option<PathBuf>,
     /// Lint capture ID from a running `tlspost serve` instead of a file (its bytes, TLS and SNI).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with = "explain")]
     pub capture: Option<String>,
-    /// The capture server's HTTP listener, for --capture.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    pub server: String,
+    /// The capture server's HTTP listener, for --capture [default: 127.0.0.1:8080, `tlspost serve`'s].
+    #[arg(long, value_name = "ADDR")]
+    pub server: Option<String>,
+    /// Explain CODE (e.g. TP301): what it means, why it matters, the fix, an example. Without CODE,
+    /// list every code.
+    #[arg(long, value_name = "CODE")]
+    pub explain: Option<Option<String>>,
     /// The request arrived over TLS (enables the SNI and ALPN checks).
     #[arg(long)]
     pub tls: bool,
@@ -72,8 +89,12 @@ fn fetch_capture(server: &str, id: &str) -> Result<CapturedRequest, String> {
         .next()
         .ok_or_else(|| format!("--server {server}: `{authority}` resolves to no address"))?;
     let timeout = Duration::from_secs(5);
-    let mut stream = TcpStream::connect_timeout(&addr, timeout)
-        .map_err(|e| format!("cannot connect to the capture server at {addr} ({e}); is `tlspost serve` running?"))?;
+    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| {
+        format!(
+            "cannot reach a capture server at {addr} ({e}): is `tlspost serve` running there? Give its HTTP \
+             listener with --server ADDR (`tlspost serve` prints it when it starts, e.g. 127.0.0.1:8080)"
+        )
+    })?;
     stream.set_read_timeout(Some(timeout)).ok();
     stream.set_write_timeout(Some(timeout)).ok();
     let path = format!("/_tlspost/api/captures/{id}");
@@ -121,10 +142,67 @@ fn fetch_capture(server: &str, id: &str) -> Result<CapturedRequest, String> {
     CapturedRequest::from_json(body).map_err(|e| format!("capture {id} from {addr}: {e}"))
 }
 
+/// The entry of `code` in docs/lint.md: from its `### CODE · title` heading to the next heading
+/// (or HTML comment), with the Markdown emphasis taken off.
+fn explain(code: &str) -> Option<String> {
+    let code = code.trim().to_ascii_uppercase();
+    let heading = format!("### {code} · ");
+    let mut lines = LINT_MD.lines().skip_while(|l| !l.starts_with(&heading));
+    let title = lines.next()?.strip_prefix("### ")?;
+    let mut out = format!("{title}\n");
+    for line in lines.take_while(|l| !l.starts_with('#') && !l.starts_with("<!--")) {
+        out.push_str(&line.replace("**", ""));
+        out.push('\n');
+    }
+    Some(out.trim_end().to_string())
+}
+
+/// Every code with its severity and title, from the catalogue.
+fn list_codes() -> String {
+    let mut out = String::new();
+    for r in tlspost_lint::rules() {
+        out.push_str(&format!("{}  {:<7}  {}\n", r.code, r.severity.as_str(), r.title));
+    }
+    out.push_str("\n`tlspost lint --explain CODE` explains one.");
+    out
+}
+
 /// Runs `tlspost lint`.
 pub fn run(args: LintArgs) -> ExitCode {
+    match &args.explain {
+        Some(None) => {
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = writeln!(std::io::stdout(), "{}", list_codes());
+            return ExitCode::from(exit::OK);
+        }
+        Some(Some(code)) => {
+            return match explain(code) {
+                Some(text) => {
+                    let _ = writeln!(std::io::stdout(), "{text}");
+                    ExitCode::from(exit::OK)
+                }
+                None => {
+                    eprintln!(
+                        "tlspost lint: no code {code:?}; codes look like TP301: `tlspost lint --explain` lists \
+                         them all"
+                    );
+                    ExitCode::from(exit::USAGE)
+                }
+            };
+        }
+        None => {}
+    }
     let captured = match (&args.capture, &args.file) {
-        (Some(id), _) => fetch_capture(&args.server, id),
+        (Some(id), _) => {
+            let server = args.server.as_deref().unwrap_or(DEFAULT_SERVER);
+            let how = if args.server.is_none() {
+                " (the default; --server ADDR for another)"
+            } else {
+                ""
+            };
+            eprintln!("tlspost lint: capture {id} from tlspost serve at {server}{how}");
+            fetch_capture(server, id)
+        }
         (None, Some(file)) => read_input(file)
             .map(|raw| CapturedRequest {
                 raw,
@@ -146,7 +224,7 @@ pub fn run(args: LintArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!("tlspost lint: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(exit::USAGE);
         }
     };
     let raw = &captured.raw;
@@ -170,7 +248,7 @@ pub fn run(args: LintArgs) -> ExitCode {
             println!("no findings ({} bytes checked)", raw.len());
         } else {
             println!(
-                "{} error(s), {} warning(s), {} info ({} bytes checked; codes are explained in docs/lint.md)",
+                "{} error(s), {} warning(s), {} info ({} bytes checked; `tlspost lint --explain CODE` explains a code)",
                 count(Severity::Error),
                 count(Severity::Warning),
                 count(Severity::Info),
@@ -179,9 +257,9 @@ pub fn run(args: LintArgs) -> ExitCode {
         }
     }
     if tlspost_lint::has_errors(&findings) {
-        ExitCode::from(1)
+        ExitCode::from(exit::FAILED)
     } else {
-        ExitCode::SUCCESS
+        ExitCode::from(exit::OK)
     }
 }
 
@@ -201,12 +279,28 @@ mod tests {
         LintArgs {
             file,
             capture: None,
-            server: "127.0.0.1:8080".into(),
+            server: None,
+            explain: None,
             tls: false,
             sni: None,
             alpn: None,
             json: false,
         }
+    }
+
+    #[test]
+    fn every_code_is_explained_from_the_compiled_in_doc() {
+        for r in tlspost_lint::rules() {
+            let text = explain(&r.code.to_ascii_lowercase()).unwrap_or_else(|| panic!("{} has no entry", r.code));
+            assert!(
+                text.starts_with(&format!("{} · {}\n{}.", r.code, r.title, r.severity)),
+                "{text}"
+            );
+            assert!(text.contains("Fix:") && !text.contains("###"), "{text}");
+        }
+        assert_eq!(explain("TP999"), None);
+        assert_eq!(explain("TP30"), None);
+        assert!(list_codes().lines().filter(|l| l.starts_with("TP")).count() == tlspost_lint::rules().len());
     }
 
     #[test]
@@ -269,7 +363,7 @@ mod tests {
         // Nothing listens on this port any more.
         let free = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
         let e = fetch_capture(&free.to_string(), "1").unwrap_err();
-        assert!(e.contains("is `tlspost serve` running?"), "{e}");
+        assert!(e.contains(&free.to_string()) && e.contains("--server ADDR"), "{e}");
 
         let mut a = args(None);
         a.capture = Some("1".into());
@@ -278,7 +372,7 @@ mod tests {
                 .unwrap_err()
                 .contains("capture id")
         );
-        a.server = free.to_string();
+        a.server = Some(free.to_string());
         assert_eq!(run(a), ExitCode::from(2));
     }
 }

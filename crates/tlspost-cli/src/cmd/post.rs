@@ -11,34 +11,11 @@ use tlspost::client::{BodySpec, RequestSpec, Response};
 use tlspost::proto::Budgets;
 use tlspost::proto::redirect::RedirectPolicy;
 use tlspost::proto::retry::RetryPolicy;
+use tlspost::proto::{NotOmittable, Omit};
 use tlspost::trace::{TraceEvent, mask_secrets, render};
-use tlspost::{Client, Error, Trust};
+use tlspost::{Client, Error, TlsError, Trust};
 
-/// Exit codes, one per failure class (documented in docs/post.md).
-pub mod exit {
-    /// The request was answered (with `--fail`: with a status below 400).
-    pub const OK: u8 = 0;
-    /// Bad arguments, an unreadable file, or an unusable URL or CA file.
-    pub const USAGE: u8 = 2;
-    /// The host name did not resolve.
-    pub const DNS: u8 = 4;
-    /// TCP connect failed (refused, unreachable).
-    pub const CONNECT: u8 = 5;
-    /// The server's certificate was refused (unknown issuer, incomplete chain, name, dates).
-    pub const TLS_CERTIFICATE: u8 = 6;
-    /// The TLS handshake failed otherwise (alert, protocol version).
-    pub const TLS_HANDSHAKE: u8 = 7;
-    /// A phase's budget ran out (connect, TLS, send, first byte, body, total).
-    pub const TIMEOUT: u8 = 8;
-    /// The exchange broke: connection lost, malformed or truncated response, body too large.
-    pub const HTTP: u8 = 9;
-    /// A redirect was refused (e.g. a 301 that would turn the POST into a GET).
-    pub const REDIRECT: u8 = 10;
-    /// `--fail` and the status was 400 or above.
-    pub const HTTP_STATUS: u8 = 22;
-    /// The body could not be written to the output.
-    pub const WRITE: u8 = 23;
-}
+use crate::exit;
 
 /// Options shared by `post` and `request`, spelled as curl spells them.
 #[derive(Args, Debug, Clone)]
@@ -56,6 +33,8 @@ pub struct CommonArgs {
     #[arg(long = "data-binary", value_name = "DATA")]
     pub data_binary: Option<String>,
     /// Add a header: `-H "Name: value"` (repeatable); replaces an automatic header of that name.
+    /// `-H "Name:"` removes the automatic header (e.g. `Content-Type`, `User-Agent`), `-H "Name;"`
+    /// sends it with an empty value, as in curl.
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
     /// The `User-Agent` (default `tlspost/<version>`).
@@ -117,6 +96,7 @@ pub struct CommonArgs {
 
 /// Arguments of `tlspost post`.
 #[derive(Args, Debug, Clone)]
+#[command(after_help = exit::help("", exit::POST))]
 pub struct PostArgs {
     #[command(flatten)]
     common: CommonArgs,
@@ -124,6 +104,7 @@ pub struct PostArgs {
 
 /// Arguments of `tlspost request`.
 #[derive(Args, Debug, Clone)]
+#[command(after_help = exit::help("", exit::POST))]
 pub struct RequestArgs {
     /// The method.
     #[arg(short = 'X', long = "request", value_name = "METHOD", default_value = "GET")]
@@ -269,16 +250,88 @@ fn build(a: &CommonArgs) -> Result<Client, String> {
     b.build().map_err(|e| e.to_string())
 }
 
-fn headers(a: &CommonArgs) -> Result<Vec<(String, Vec<u8>)>, String> {
-    a.headers
-        .iter()
-        .map(|h| {
-            let (n, v) = h
-                .split_once(':')
-                .ok_or_else(|| format!("-H {h:?}: expected \"Name: value\""))?;
-            Ok((n.trim().to_string(), v.trim().as_bytes().to_vec()))
-        })
-        .collect()
+/// Header fields to send, in order.
+pub(crate) type Headers = Vec<(String, Vec<u8>)>;
+
+/// curl's `-H` forms: `Name: value` adds (or replaces an automatic header), `Name:` removes an
+/// automatic header, `Name;` sends the header with an empty value. `Host`, `Content-Length` and
+/// `Transfer-Encoding` cannot be removed: the request needs them.
+pub(crate) fn parse_headers(given: &[String]) -> Result<(Headers, Omit), String> {
+    let mut headers = Vec::new();
+    let mut omit = Omit::NONE;
+    let refuse = |h: &str, e: NotOmittable| {
+        let fix = match e {
+            NotOmittable::Host => "-H \"Host: NAME\" sends another value",
+            NotOmittable::Framing => "the body flags (--json, -d, --data-binary) decide them",
+        };
+        format!("-H {h:?}: {e}; {fix}")
+    };
+    for h in given {
+        match h.split_once(':') {
+            Some((n, v)) if v.trim().is_empty() => {
+                omit.field(n.trim()).map_err(|e| refuse(h, e))?;
+            }
+            Some((n, _))
+                if ["content-length", "transfer-encoding"]
+                    .iter()
+                    .any(|f| n.trim().eq_ignore_ascii_case(f)) =>
+            {
+                return Err(refuse(h, NotOmittable::Framing));
+            }
+            Some((n, v)) => headers.push((n.trim().to_string(), v.trim().as_bytes().to_vec())),
+            None => match h.trim_end().strip_suffix(';') {
+                Some(n) if !n.trim().is_empty() => headers.push((n.trim().to_string(), Vec::new())),
+                _ => {
+                    return Err(format!(
+                        "-H {h:?}: expected \"Name: value\" (or \"Name:\" to remove an automatic header, \
+                         \"Name;\" to send it empty)"
+                    ));
+                }
+            },
+        }
+    }
+    Ok((headers, omit))
+}
+
+/// What the CLI adds to a library error: the flag of this tool that fixes it, where one exists.
+pub(crate) fn hint(e: &Error) -> Option<String> {
+    match e {
+        Error::Dns { host, .. } => Some(format!(
+            "--resolve {host}:PORT:ADDR connects to a known address without asking DNS"
+        )),
+        Error::Timeout {
+            phase: tlspost::proto::Phase::Connect,
+            ..
+        }
+        | Error::Connect {
+            failure: tlspost::ConnectFailure::TimedOut,
+            ..
+        } => Some("--connect-timeout SECS sets the connect budget (default 5 s)".into()),
+        Error::Timeout {
+            phase: tlspost::proto::Phase::Total,
+            ..
+        } => Some("--max-time SECS sets the budget of the whole request (default 60 s)".into()),
+        Error::Tls { host, error } => match &**error {
+            TlsError::UnknownIssuer { .. } => Some(format!(
+                "--cacert ROOT.pem trusts a root (pin roots, never the leaf); `tlspost certs {host}` says \
+                 which root to pin"
+            )),
+            TlsError::NotValidForName { .. } => {
+                Some("--resolve NAME:PORT:ADDR reaches an address under a name the certificate holds".into())
+            }
+            TlsError::Alert { hint, .. } if *hint == tlspost::error::alert_hint("unrecognized_name") => {
+                Some("--resolve NAME:PORT:ADDR connects to ADDR while sending NAME as SNI and Host".into())
+            }
+            _ => None,
+        },
+        Error::Http {
+            error: tlspost::proto::Error::Head(tlspost::proto::HeadError::ClosedBeforeHead { received: 0 }),
+            ..
+        } => Some(
+            "`tlspost serve` records a request exactly as it arrives: send it there to see what the server got".into(),
+        ),
+        _ => None,
+    }
 }
 
 /// The exit code for an error.
@@ -300,7 +353,7 @@ fn run(method: &str, a: &CommonArgs) -> u8 {
         Ok(b) => b,
         Err(m) => return usage(&m),
     };
-    let headers = match headers(a) {
+    let (headers, omit) = match parse_headers(&a.headers) {
         Ok(h) => h,
         Err(m) => return usage(&m),
     };
@@ -312,6 +365,7 @@ fn run(method: &str, a: &CommonArgs) -> u8 {
         method: method.to_string(),
         url: a.url.clone(),
         headers,
+        omit,
         body,
     };
     let mut last = exit::OK;
@@ -337,6 +391,9 @@ fn once(a: &CommonArgs, client: &mut Client, spec: &RequestSpec) -> u8 {
             let code = exit_code(&e);
             let attempts = client.last_attempts();
             let _ = writeln!(err, "tlspost: error: {e}");
+            if let Some(h) = hint(&e) {
+                let _ = writeln!(err, "tlspost: hint: {h}");
+            }
             if attempts > 1 {
                 let _ = writeln!(err, "tlspost: {attempts} attempts were made");
             }
@@ -344,7 +401,7 @@ fn once(a: &CommonArgs, client: &mut Client, spec: &RequestSpec) -> u8 {
                 let doc = json!({
                     "url": a.url,
                     "attempts": attempts,
-                    "error": { "class": e.class(), "message": e.to_string(), "exit_code": code },
+                    "error": { "class": e.class(), "message": e.to_string(), "hint": hint(&e), "exit_code": code },
                 });
                 println!("{doc}");
             }
@@ -353,6 +410,11 @@ fn once(a: &CommonArgs, client: &mut Client, spec: &RequestSpec) -> u8 {
         Ok(r) => {
             if r.answered_by.made_by_edge || a.verbose {
                 let _ = writeln!(err, "tlspost: {}", r.answered_by.sentence(r.status));
+            }
+            if !a.location {
+                if let Some(note) = redirect_note(&spec.method, &r) {
+                    let _ = writeln!(err, "tlspost: {note}");
+                }
             }
             drop(err);
             let failed = a.fail && r.status >= 400;
@@ -369,6 +431,50 @@ fn once(a: &CommonArgs, client: &mut Client, spec: &RequestSpec) -> u8 {
             exit::OK
         }
     }
+}
+
+/// A redirect answered without `-L`: where it points, and what `-L` would do with it (the same
+/// decision the client makes with `-L`).
+fn redirect_note(method: &str, r: &Response) -> Option<String> {
+    use tlspost::proto::redirect::{self, RedirectDecision, RedirectError};
+    if !matches!(r.status, 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let status = r.status;
+    let Some(raw) = r.header("location") else {
+        return Some(format!(
+            "{status} redirect without a Location header: it points nowhere"
+        ));
+    };
+    let location = String::from_utf8_lossy(raw);
+    let here = tlspost::proto::url::Url::parse(&r.url).ok()?;
+    let follow = RedirectPolicy {
+        follow: true,
+        ..RedirectPolicy::default()
+    };
+    let what = match redirect::decide(&follow, method, &here, status, Some(raw), 0) {
+        Ok(RedirectDecision::Follow(to)) => format!(
+            "use -L to follow it: {} {}{}",
+            to.method_str(method),
+            to.target,
+            if to.keep_body && method != "GET" && method != "HEAD" {
+                ", with the same body"
+            } else {
+                ""
+            }
+        ),
+        Err(RedirectError::MethodWouldChange { from, .. }) => format!(
+            "-L refuses it too: a {status} turns a {from} into a GET without the body; have the server \
+             answer 307 or 308, or send the {from} to that URL directly"
+        ),
+        Err(RedirectError::Downgrade { .. }) => "-L never follows https to http".to_string(),
+        Err(RedirectError::OtherHost { .. }) => {
+            "-L follows only to the same host and port; send the request to that URL directly".to_string()
+        }
+        Err(e) => format!("-L cannot follow it: {e}"),
+        Ok(_) => return None,
+    };
+    Some(format!("{status} redirect to {location} not followed ({what})"))
 }
 
 fn output(a: &CommonArgs, r: &Response, failed: bool) -> std::io::Result<()> {

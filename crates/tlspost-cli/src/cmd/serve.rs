@@ -7,9 +7,14 @@ use std::time::Duration;
 
 use tlspost_capture::{Config, Limits, Profile, RespondRule, SyncMode};
 
+use crate::exit;
+
 /// Arguments of `tlspost serve`.
 #[derive(clap::Args)]
-#[command(after_help = "The UI and JSON API are under /_tlspost/ on the HTTP listener. See docs/serve.md.")]
+#[command(after_help = exit::help(
+    "The UI and JSON API are under /_tlspost/ on the HTTP listener. See docs/serve.md.",
+    exit::SERVE
+))]
 pub struct ServeArgs {
     /// Plain HTTP listener (captures, UI and API); `off` disables it.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
@@ -103,14 +108,14 @@ pub fn run(args: ServeArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!("tlspost serve: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(exit::USAGE);
         }
     };
     match tlspost_capture::serve_blocking(config) {
         Ok(never) => match never {},
         Err(e) => {
             eprintln!("tlspost serve: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(exit::FAILED)
         }
     }
 }

@@ -61,6 +61,7 @@ fn probe(
         method: method.to_string(),
         url: opts.url.clone(),
         headers: Vec::new(),
+        omit: tlspost_proto::Omit::NONE,
         body: tlspost::client::BodySpec::None,
     })
 }

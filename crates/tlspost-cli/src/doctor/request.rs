@@ -7,7 +7,7 @@ use tlspost::client::{BodySpec, RequestSpec};
 use tlspost_lint::{Context, Severity};
 use tlspost_proto::request::DEFAULT_USER_AGENT;
 use tlspost_proto::url::Url;
-use tlspost_proto::{Body, Encoder, Header, httparse};
+use tlspost_proto::{Body, Encoder, Header, Omit, httparse};
 
 use super::{Check, DoctorError, Mark, Step, Target};
 
@@ -20,6 +20,8 @@ pub enum DeviceRequest {
         method: String,
         /// `-H` headers.
         headers: Vec<(String, Vec<u8>)>,
+        /// Automatic headers left out with `-H "Name:"`.
+        omit: Omit,
         /// The body.
         body: BodySpec,
         /// `-A`; `None`: `tlspost/<version>`.
@@ -62,6 +64,7 @@ pub(super) fn build(req: &DeviceRequest, url_text: &str) -> Result<Built, Doctor
         DeviceRequest::Flags {
             method,
             headers,
+            omit,
             body,
             user_agent,
         } => {
@@ -74,6 +77,7 @@ pub(super) fn build(req: &DeviceRequest, url_text: &str) -> Result<Built, Doctor
                 .collect();
             let mut r = url.request(method);
             r.headers = &hdrs;
+            r.omit = *omit;
             r.body = match body {
                 BodySpec::None => Body::None,
                 BodySpec::Json(d) => Body::Json(d),
@@ -98,17 +102,18 @@ pub(super) fn build(req: &DeviceRequest, url_text: &str) -> Result<Built, Doctor
                 .iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case("user-agent"))
                 .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-                .unwrap_or_else(|| ua.to_string());
+                .or_else(|| (!omit.user_agent).then(|| ua.to_string()));
             Ok(Built {
                 bytes,
                 source: "built from the flags with the device's encoder".into(),
                 method: method.clone(),
-                user_agent: Some(sent_ua),
+                user_agent: sent_ua,
                 spec: Ok((
                     RequestSpec {
                         method: method.clone(),
                         url: url_text.to_string(),
                         headers: headers.clone(),
+                        omit: *omit,
                         body: body.clone(),
                     },
                     Some(ua.to_string()),
@@ -205,6 +210,7 @@ fn from_raw(raw: &[u8], origin: &str) -> (String, Option<String>, Resend) {
                 method: method.clone(),
                 url: format!("{origin}{path}"),
                 headers,
+                omit: Omit::NONE,
                 body,
             },
             None,
@@ -266,6 +272,7 @@ mod tests {
         let req = DeviceRequest::Flags {
             method: "POST".into(),
             headers: vec![("X-Key".into(), b"k1".to_vec())],
+            omit: Omit::NONE,
             body: BodySpec::Json(br#"{"a":1}"#.to_vec()),
             user_agent: Some("acme/1".into()),
         };
@@ -279,10 +286,28 @@ mod tests {
         assert_eq!(b.user_agent.as_deref(), Some("acme/1"));
         let (spec, ua) = b.spec.unwrap();
         assert_eq!((spec.method.as_str(), ua.as_deref()), ("POST", Some("acme/1")));
+        // `-H "User-Agent:" -H "Content-Type:"`: the device sends neither, and the re-send does the same.
+        let (headers, omit) = crate::cmd::post::parse_headers(&["User-Agent:".into(), "Content-Type:".into()]).unwrap();
+        let bare = DeviceRequest::Flags {
+            method: "POST".into(),
+            headers,
+            omit,
+            body: BodySpec::Json(b"{}".to_vec()),
+            user_agent: None,
+        };
+        let b = build(&bare, "https://h/").unwrap();
+        assert_eq!(
+            b.bytes,
+            b"POST / HTTP/1.1\r\nHost: h\r\nAccept-Encoding: identity\r\nConnection: keep-alive\r\n\
+              Content-Length: 2\r\n\r\n{}"
+        );
+        assert_eq!(b.user_agent, None);
+        assert_eq!(b.spec.unwrap().0.omit, omit);
         // A header the encoder refuses is a usage error, before any I/O.
         let bad = DeviceRequest::Flags {
             method: "POST".into(),
             headers: vec![("X-Bad".into(), b"a\r\nb".to_vec())],
+            omit: Omit::NONE,
             body: BodySpec::None,
             user_agent: None,
         };

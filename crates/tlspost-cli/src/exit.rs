@@ -1,0 +1,158 @@
+//! Exit codes: the one place every subcommand's codes are defined, and where the "Exit status"
+//! section of each command's `--help` comes from (docs/post.md lists `post`'s as a table).
+
+use tlspost_certs::app::{EXIT_FAIL, EXIT_OK, EXIT_USAGE};
+
+/// The command did what was asked: the request was answered (with `--fail`: with a status below
+/// 400), no error-severity finding, no FAIL, a root to pin found.
+pub const OK: u8 = 0;
+/// The check found a problem: `lint` an error-severity finding, `doctor` a FAIL, `certs` no root
+/// to pin or a host not reached; `serve` stopped on an error.
+pub const FAILED: u8 = 1;
+/// Bad arguments, an unreadable file, or an unusable URL or CA file (clap's own usage errors are 2 too).
+pub const USAGE: u8 = 2;
+/// The host name did not resolve.
+pub const DNS: u8 = 4;
+/// TCP connect failed (refused, unreachable).
+pub const CONNECT: u8 = 5;
+/// The server's certificate was refused (unknown issuer, incomplete chain, name, dates).
+pub const TLS_CERTIFICATE: u8 = 6;
+/// The TLS handshake failed otherwise (alert, protocol version).
+pub const TLS_HANDSHAKE: u8 = 7;
+/// A phase's budget ran out (connect, TLS, send, first byte, body, total).
+pub const TIMEOUT: u8 = 8;
+/// The exchange broke: connection lost, malformed or truncated response, body too large.
+pub const HTTP: u8 = 9;
+/// A redirect was refused (e.g. a 301 that would turn the POST into a GET).
+pub const REDIRECT: u8 = 10;
+/// `--fail` and the status was 400 or above.
+pub const HTTP_STATUS: u8 = 22;
+/// The body could not be written to the output.
+pub const WRITE: u8 = 23;
+
+/// One exit code of a command and what it means there.
+pub type Code = (u8, &'static str);
+
+/// `tlspost post` and `tlspost request`.
+pub const POST: &[Code] = &[
+    (OK, "answered, whatever the status (with --fail: a status below 400)"),
+    (
+        USAGE,
+        "bad arguments, an unreadable @FILE or --cacert file, a URL that is not http(s)://",
+    ),
+    (DNS, "the host name does not resolve"),
+    (CONNECT, "TCP connect failed (refused, unreachable)"),
+    (
+        TLS_CERTIFICATE,
+        "the server's certificate was refused (unknown issuer, incomplete chain, name, dates)",
+    ),
+    (
+        TLS_HANDSHAKE,
+        "the TLS handshake failed otherwise (an alert, no common protocol version)",
+    ),
+    (
+        TIMEOUT,
+        "a phase's budget ran out (connect, TLS, send, first byte, body, total)",
+    ),
+    (
+        HTTP,
+        "the exchange broke: connection lost, malformed or truncated response, body too large",
+    ),
+    (
+        REDIRECT,
+        "a redirect was refused (with -L: 301/302/303 on a POST, https to http, another host, too many hops)",
+    ),
+    (HTTP_STATUS, "--fail and the status was 400 or above"),
+    (WRITE, "the body could not be written to the output"),
+];
+
+/// `tlspost certs` (the codes are `tlspost_certs::app`'s, which does the work).
+pub const CERTS: &[Code] = &[
+    (
+        EXIT_OK,
+        "a root to pin was found (and the --cacert roots, if given, verify the chain)",
+    ),
+    (EXIT_FAIL, "no root to pin, or a host cannot be reached"),
+    (EXIT_USAGE, "bad arguments, or a file that cannot be read or parsed"),
+];
+
+/// `tlspost certs check`.
+pub const CERTS_CHECK: &[Code] = &[
+    (
+        EXIT_OK,
+        "the pinned roots verify what every HOST serves now, and live --warn-days more",
+    ),
+    (
+        EXIT_FAIL,
+        "a pin does not verify, or expires within --warn-days, or a host cannot be reached",
+    ),
+    (EXIT_USAGE, "bad arguments, or a file that cannot be read or parsed"),
+];
+
+/// `tlspost lint`.
+pub const LINT: &[Code] = &[
+    (OK, "no error-severity finding (warnings and info may remain)"),
+    (FAILED, "at least one error-severity finding"),
+    (
+        USAGE,
+        "bad arguments or I/O errors: an unreadable file, the capture server unreachable, an unknown \
+         capture or code",
+    ),
+];
+
+/// `tlspost doctor`.
+pub const DOCTOR: &[Code] = &[
+    (OK, "no step FAILed (warnings may remain)"),
+    (FAILED, "at least one step FAILed"),
+    (USAGE, "bad arguments or an unreadable file"),
+];
+
+/// `tlspost serve` (it runs until stopped).
+pub const SERVE: &[Code] = &[
+    (
+        FAILED,
+        "the server could not start or stopped on an error (e.g. an address in use, an unusable --data directory)",
+    ),
+    (USAGE, "bad arguments or an unreadable --respond-file"),
+];
+
+/// A command's `after_help`: `intro` (may be empty), then its exit codes.
+pub fn help(intro: &str, codes: &[Code]) -> String {
+    let mut s = String::new();
+    if !intro.is_empty() {
+        s.push_str(intro);
+        s.push_str("\n\n");
+    }
+    s.push_str("Exit status:");
+    for (code, meaning) in codes {
+        s.push_str(&format!("\n  {code:>2}  {meaning}"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certs_codes_agree_with_the_shared_ones() {
+        assert_eq!((EXIT_OK, EXIT_FAIL, EXIT_USAGE), (OK, FAILED, USAGE));
+    }
+
+    #[test]
+    fn help_lists_every_code_once_in_order() {
+        for codes in [POST, CERTS, CERTS_CHECK, LINT, DOCTOR, SERVE] {
+            let text = help("", codes);
+            assert!(text.starts_with("Exit status:"));
+            let listed: Vec<u8> = text
+                .lines()
+                .skip(1)
+                .map(|l| l.split_whitespace().next().and_then(|c| c.parse().ok()).unwrap_or(255))
+                .collect();
+            let mut sorted = listed.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(listed, sorted, "{text}");
+        }
+    }
+}
