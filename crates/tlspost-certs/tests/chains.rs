@@ -1,10 +1,16 @@
 //! The chain cases of issue 4 against real nginx and caddy serving PKIs generated at test time.
 
-mod common;
+mod support;
 
-use common::*;
+use std::path::Path;
+
+use support::*;
 use tlspost_certs::app::Options;
 use tlspost_certs::{Analysis, Format, Problem, Role};
+use tlspost_testkit::caddy::Caddy;
+use tlspost_testkit::nginx::{Nginx, Site};
+use tlspost_testkit::pki::{Ca, Leaf, Validity};
+use tlspost_testkit::write;
 
 const HOST: &str = "device-api.test";
 
@@ -15,17 +21,20 @@ struct Pki {
 }
 
 fn pki(prefix: &str) -> Pki {
-    let root = root(&format!("{prefix} Root CA"), -10, 3650);
-    let int = intermediate(&format!("{prefix} Issuing CA 1"), &root, -5, 1000);
-    let leaf = leaf(&[HOST], &int);
+    let root = Ca::builder(&format!("{prefix} Root CA"))
+        .validity(Validity::days(-10, 3650))
+        .self_signed();
+    let int = Ca::builder(&format!("{prefix} Issuing CA 1"))
+        .validity(Validity::days(-5, 1000))
+        .signed_by(&root);
+    let leaf = leaf(&int, &[HOST]);
     Pki { root, int, leaf }
 }
 
-fn recommends_root_not_intermediate(kind: Kind) {
-    let p = pki(&format!("{kind:?}"));
-    let server = Server::start(kind, HOST, &chain_pem(&[&p.leaf.pem, &p.int.pem]), &p.leaf.key_pem);
-    let roots = write(server.dir.path(), "roots.pem", &p.root.pem);
-    let served = fetch(&server, HOST);
+/// `p`'s leaf and intermediate are served on `port`; `dir` takes the roots file.
+fn recommends_root_not_intermediate(p: &Pki, port: u16, dir: &Path) {
+    let roots = write(dir, "roots.pem", &p.root.pem);
+    let served = fetch(port, HOST);
     assert_eq!(served.chain, vec![p.leaf.der.clone(), p.int.der.clone()]);
     assert_eq!(served.sni.as_deref(), Some(HOST));
 
@@ -48,8 +57,8 @@ fn recommends_root_not_intermediate(kind: Kind) {
 
     // Through the CLI's engine: PEM output is byte-identical to the root's PEM.
     let opts = Options {
-        targets: vec![server.target(HOST)],
-        resolve: vec![server.resolve(HOST)],
+        targets: vec![target(HOST, port)],
+        resolve: vec![resolve(HOST, port)],
         roots: vec![roots.clone()],
         format: Some(Format::Pem),
         ..Options::default()
@@ -71,12 +80,16 @@ fn recommends_root_not_intermediate(kind: Kind) {
 
 #[test]
 fn nginx_leaf_and_intermediate_recommends_the_root() {
-    recommends_root_not_intermediate(Kind::Nginx);
+    let p = pki("Nginx");
+    let server = Nginx::start(&[Site::new("main", &p.leaf.chain(&[&p.int]), &p.leaf.key_pem)]);
+    recommends_root_not_intermediate(&p, server.port(0), server.dir());
 }
 
 #[test]
 fn caddy_leaf_and_intermediate_recommends_the_root() {
-    recommends_root_not_intermediate(Kind::Caddy);
+    let p = pki("Caddy");
+    let server = Caddy::start(HOST, &p.leaf.chain(&[&p.int]), &p.leaf.key_pem);
+    recommends_root_not_intermediate(&p, server.port(), server.dir());
 }
 
 fn now() -> i64 {
@@ -86,9 +99,10 @@ fn now() -> i64 {
 #[test]
 fn leaf_only_is_reported_incomplete() {
     let p = pki("LeafOnly");
-    let server = Server::start(Kind::Nginx, HOST, &p.leaf.pem, &p.leaf.key_pem);
-    let roots = write(server.dir.path(), "roots.pem", &p.root.pem);
-    let a = Analysis::new(parse(&fetch(&server, HOST)), Some(HOST), &store_with(&[&roots]), now());
+    let server = Nginx::start(&[Site::new("main", &p.leaf.pem, &p.leaf.key_pem)]);
+    let port = server.port(0);
+    let roots = write(server.dir(), "roots.pem", &p.root.pem);
+    let a = Analysis::new(parse(&fetch(port, HOST)), Some(HOST), &store_with(&[&roots]), now());
     assert!(
         a.problems.iter().any(
             |pr| matches!(pr, Problem::MissingIssuer { index: 0, issuer } if issuer.contains("LeafOnly Issuing CA 1"))
@@ -107,8 +121,8 @@ fn leaf_only_is_reported_incomplete() {
     assert!(err.contains("--roots"), "{err}");
 
     let (code, _, err) = run_certs(&Options {
-        targets: vec![server.target(HOST)],
-        resolve: vec![server.resolve(HOST)],
+        targets: vec![target(HOST, port)],
+        resolve: vec![resolve(HOST, port)],
         roots: vec![roots],
         format: Some(Format::Pem),
         ..Options::default()
@@ -119,19 +133,25 @@ fn leaf_only_is_reported_incomplete() {
 
 #[test]
 fn out_of_order_chain_is_reported_and_still_pins_the_root() {
-    let root = root("Order Root", -10, 3650);
-    let int1 = intermediate("Order Policy CA", &root, -5, 2000);
-    let int2 = intermediate("Order Issuing CA", &int1, -5, 1000);
-    let leaf = leaf(&[HOST], &int2);
+    let root = Ca::builder("Order Root")
+        .validity(Validity::days(-10, 3650))
+        .self_signed();
+    let int1 = Ca::builder("Order Policy CA")
+        .validity(Validity::days(-5, 2000))
+        .signed_by(&root);
+    let int2 = Ca::builder("Order Issuing CA")
+        .validity(Validity::days(-5, 1000))
+        .signed_by(&int1);
+    let leaf = leaf(&int2, &[HOST]);
     // Sent as leaf, int1, int2: int2 (the leaf's issuer) comes last.
-    let server = Server::start(
-        Kind::Nginx,
-        HOST,
-        &chain_pem(&[&leaf.pem, &int1.pem, &int2.pem]),
-        &leaf.key_pem,
+    let server = Nginx::start(&[Site::new("main", &leaf.chain(&[&int1, &int2]), &leaf.key_pem)]);
+    let roots = write(server.dir(), "roots.pem", &root.pem);
+    let a = Analysis::new(
+        parse(&fetch(server.port(0), HOST)),
+        Some(HOST),
+        &store_with(&[&roots]),
+        now(),
     );
-    let roots = write(server.dir.path(), "roots.pem", &root.pem);
-    let a = Analysis::new(parse(&fetch(&server, HOST)), Some(HOST), &store_with(&[&roots]), now());
     assert!(
         a.problems.contains(&Problem::OutOfOrder {
             index: 0,
@@ -147,12 +167,21 @@ fn out_of_order_chain_is_reported_and_still_pins_the_root() {
 
 #[test]
 fn expired_intermediate_is_reported() {
-    let root = root("Expiry Root", -1000, 3650);
-    let int = intermediate("Expired Issuing CA", &root, -900, -3);
-    let leaf = leaf(&[HOST], &int);
-    let server = Server::start(Kind::Nginx, HOST, &chain_pem(&[&leaf.pem, &int.pem]), &leaf.key_pem);
-    let roots = write(server.dir.path(), "roots.pem", &root.pem);
-    let a = Analysis::new(parse(&fetch(&server, HOST)), Some(HOST), &store_with(&[&roots]), now());
+    let root = Ca::builder("Expiry Root")
+        .validity(Validity::days(-1000, 3650))
+        .self_signed();
+    let int = Ca::builder("Expired Issuing CA")
+        .validity(Validity::days(-900, -3))
+        .signed_by(&root);
+    let leaf = leaf(&int, &[HOST]);
+    let server = Nginx::start(&[Site::new("main", &leaf.chain(&[&int]), &leaf.key_pem)]);
+    let roots = write(server.dir(), "roots.pem", &root.pem);
+    let a = Analysis::new(
+        parse(&fetch(server.port(0), HOST)),
+        Some(HOST),
+        &store_with(&[&roots]),
+        now(),
+    );
     assert!(a.problems.contains(&Problem::Expired { index: 1 }), "{:?}", a.problems);
     assert!(a.paths.is_empty());
     assert_eq!(a.failures.len(), 1);
@@ -168,12 +197,21 @@ fn expired_intermediate_is_reported() {
 
 #[test]
 fn root_expiring_within_the_window_is_warned() {
-    let root = root("Short-lived Root", -10, 100);
-    let int = intermediate("Short Issuing CA", &root, -5, 90);
-    let leaf = leaf(&[HOST], &int);
-    let server = Server::start(Kind::Caddy, HOST, &chain_pem(&[&leaf.pem, &int.pem]), &leaf.key_pem);
-    let roots = write(server.dir.path(), "roots.pem", &root.pem);
-    let a = Analysis::new(parse(&fetch(&server, HOST)), Some(HOST), &store_with(&[&roots]), now());
+    let root = Ca::builder("Short-lived Root")
+        .validity(Validity::days(-10, 100))
+        .self_signed();
+    let int = Ca::builder("Short Issuing CA")
+        .validity(Validity::days(-5, 90))
+        .signed_by(&root);
+    let leaf = leaf(&int, &[HOST]);
+    let server = Caddy::start(HOST, &leaf.chain(&[&int]), &leaf.key_pem);
+    let roots = write(server.dir(), "roots.pem", &root.pem);
+    let a = Analysis::new(
+        parse(&fetch(server.port(), HOST)),
+        Some(HOST),
+        &store_with(&[&roots]),
+        now(),
+    );
     let rec = a.recommend(730).expect("root");
     assert!(
         rec.warnings

@@ -1,28 +1,39 @@
 //! `tlspost certs check`: exit 0 on a good pin; non-zero with a reason after the server switches to
 //! a chain from another root; anchors expiring within --warn-days fail; unreachable hosts fail.
 
-mod common;
+mod support;
 
-use common::*;
+use support::*;
 use tlspost_certs::app::CheckOptions;
+use tlspost_testkit::caddy::Caddy;
+use tlspost_testkit::nginx::{Nginx, Options, Site};
+use tlspost_testkit::pki::{Ca, Validity};
+use tlspost_testkit::write;
 
 const HOST: &str = "pinned.test";
 
 #[test]
 fn check_passes_then_fails_after_the_server_switches_root() {
-    let old_root = root("Check Root A", -10, 3650);
-    let old_int = intermediate("Check Issuing A1", &old_root, -5, 900);
-    let old_leaf = leaf(&[HOST], &old_int);
-    let server = Server::start(
-        Kind::Nginx,
-        HOST,
-        &chain_pem(&[&old_leaf.pem, &old_int.pem]),
-        &old_leaf.key_pem,
+    let old_root = Ca::builder("Check Root A")
+        .validity(Validity::days(-10, 3650))
+        .self_signed();
+    let old_int = Ca::builder("Check Issuing A1")
+        .validity(Validity::days(-5, 900))
+        .signed_by(&old_root);
+    let old_leaf = leaf(&old_int, &[HOST]);
+    // A master process, so that the certificate can be switched with a reload.
+    let server = Nginx::start_with(
+        &[Site::new("main", &old_leaf.chain(&[&old_int]), &old_leaf.key_pem)],
+        &Options {
+            reloadable: true,
+            ..Options::default()
+        },
     );
-    let pinned = write(server.dir.path(), "pinned.pem", &old_root.pem);
+    let port = server.port(0);
+    let pinned = write(server.dir(), "pinned.pem", &old_root.pem);
     let opts = CheckOptions {
-        targets: vec![server.target(HOST)],
-        resolve: vec![server.resolve(HOST)],
+        targets: vec![target(HOST, port)],
+        resolve: vec![resolve(HOST, port)],
         cacert: vec![pinned.clone()],
         ..CheckOptions::default()
     };
@@ -32,16 +43,17 @@ fn check_passes_then_fails_after_the_server_switches_root() {
     assert!(out.contains("all pins hold"), "{out}");
 
     // The server moves to another CA.
-    let new_root = root("Check Root B", -10, 3650);
-    let new_int = intermediate("Check Issuing B1", &new_root, -5, 900);
-    let new_leaf = leaf(&[HOST], &new_int);
-    server.switch_chain(
-        HOST,
-        &chain_pem(&[&new_leaf.pem, &new_int.pem]),
-        &new_leaf.key_pem,
-        &new_leaf.der,
-    );
-    let known = write(server.dir.path(), "known.pem", &new_root.pem);
+    let new_root = Ca::builder("Check Root B")
+        .validity(Validity::days(-10, 3650))
+        .self_signed();
+    let new_int = Ca::builder("Check Issuing B1")
+        .validity(Validity::days(-5, 900))
+        .signed_by(&new_root);
+    let new_leaf = leaf(&new_int, &[HOST]);
+    server.replace_certificate("main", &new_leaf.chain(&[&new_int]), &new_leaf.key_pem);
+    server.reload_and_wait();
+    wait_until_served(port, HOST, &new_leaf.der);
+    let known = write(server.dir(), "known.pem", &new_root.pem);
     let (code, out, err) = run_check(&CheckOptions {
         roots: vec![known],
         ..opts.clone()
@@ -68,11 +80,7 @@ fn check_passes_then_fails_after_the_server_switches_root() {
     assert_eq!(v["anchors"][0]["ok"], true);
 
     // Pinning both roots holds again.
-    let both = write(
-        server.dir.path(),
-        "both.pem",
-        &chain_pem(&[&old_root.pem, &new_root.pem]),
-    );
+    let both = write(server.dir(), "both.pem", format!("{}{}", old_root.pem, new_root.pem));
     let (code, out, _) = run_check(&CheckOptions {
         cacert: vec![both],
         ..opts
@@ -82,14 +90,18 @@ fn check_passes_then_fails_after_the_server_switches_root() {
 
 #[test]
 fn check_fails_when_a_pinned_root_expires_within_warn_days() {
-    let r = root("Check Short Root", -10, 200);
-    let int = intermediate("Check Short Issuing", &r, -5, 150);
-    let l = leaf(&[HOST], &int);
-    let server = Server::start(Kind::Caddy, HOST, &chain_pem(&[&l.pem, &int.pem]), &l.key_pem);
-    let pinned = write(server.dir.path(), "pinned.pem", &r.pem);
+    let r = Ca::builder("Check Short Root")
+        .validity(Validity::days(-10, 200))
+        .self_signed();
+    let int = Ca::builder("Check Short Issuing")
+        .validity(Validity::days(-5, 150))
+        .signed_by(&r);
+    let l = leaf(&int, &[HOST]);
+    let server = Caddy::start(HOST, &l.chain(&[&int]), &l.key_pem);
+    let pinned = write(server.dir(), "pinned.pem", &r.pem);
     let opts = CheckOptions {
-        targets: vec![server.target(HOST)],
-        resolve: vec![server.resolve(HOST)],
+        targets: vec![target(HOST, server.port())],
+        resolve: vec![resolve(HOST, server.port())],
         cacert: vec![pinned],
         ..CheckOptions::default()
     };
@@ -103,7 +115,9 @@ fn check_fails_when_a_pinned_root_expires_within_warn_days() {
 
 #[test]
 fn check_reports_an_unreachable_host() {
-    let r = root("Check Lonely Root", -10, 3650);
+    let r = Ca::builder("Check Lonely Root")
+        .validity(Validity::days(-10, 3650))
+        .self_signed();
     let dir = tempfile::tempdir().expect("dir");
     let pinned = write(dir.path(), "pinned.pem", &r.pem);
     // A port nothing listens on: bind, note, close.

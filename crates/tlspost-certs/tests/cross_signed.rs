@@ -1,12 +1,16 @@
 //! A cross-signed chain (a new root also cross-signed by an old root): both paths, both roots, and
 //! `--cover` choosing the smallest set.
 
-mod common;
+mod support;
 
-use common::*;
+use support::*;
 use tlspost_certs::app::Options;
 use tlspost_certs::cover::{HostRoots, cover};
 use tlspost_certs::{Analysis, Format, Role};
+use tlspost_testkit::caddy::Caddy;
+use tlspost_testkit::nginx::{Nginx, Site};
+use tlspost_testkit::pki::{Ca, Validity};
+use tlspost_testkit::write;
 
 fn now() -> i64 {
     tlspost_certs::analyze::now_unix()
@@ -14,40 +18,35 @@ fn now() -> i64 {
 
 #[test]
 fn cross_signed_chain_has_two_paths_and_cover_picks_correctly() {
-    let old = root("Old Root X1", -3000, 1500);
-    let new = root("New Root X2", -100, 7000);
-    let new_by_old = cross_sign(&new, &old);
-    let int_new = intermediate("Issuing CA R11", &new, -50, 1000);
-    let int_old = intermediate("Legacy Issuing CA", &old, -50, 1000);
+    let old = Ca::builder("Old Root X1")
+        .validity(Validity::days(-3000, 1500))
+        .self_signed();
+    let new = Ca::builder("New Root X2")
+        .validity(Validity::days(-100, 7000))
+        .self_signed();
+    let new_by_old = new.cross_signed_by(&old);
+    let int_new = Ca::builder("Issuing CA R11")
+        .validity(Validity::days(-50, 1000))
+        .signed_by(&new);
+    let int_old = Ca::builder("Legacy Issuing CA")
+        .validity(Validity::days(-50, 1000))
+        .signed_by(&old);
 
     // a.test: leaf ← R11 ← (X2 cross-signed by X1) — verifies to X2 and to X1.
-    let leaf_a = leaf(&["a.test"], &int_new);
-    let a_srv = Server::start(
-        Kind::Caddy,
-        "a.test",
-        &chain_pem(&[&leaf_a.pem, &int_new.pem, &new_by_old.pem]),
-        &leaf_a.key_pem,
-    );
+    let leaf_a = leaf(&int_new, &["a.test"]);
+    let a_srv = Caddy::start("a.test", &leaf_a.chain(&[&int_new, &new_by_old]), &leaf_a.key_pem);
+    let a_port = a_srv.port();
     // b.test: only under the old root.
-    let leaf_b = leaf(&["b.test"], &int_old);
-    let b_srv = Server::start(
-        Kind::Nginx,
-        "b.test",
-        &chain_pem(&[&leaf_b.pem, &int_old.pem]),
-        &leaf_b.key_pem,
-    );
+    let leaf_b = leaf(&int_old, &["b.test"]);
+    let b_srv = Nginx::start(&[Site::new("b", &leaf_b.chain(&[&int_old]), &leaf_b.key_pem)]);
+    let b_port = b_srv.port(0);
     // c.test: only under the new root, no cross-sign.
-    let leaf_c = leaf(&["c.test"], &int_new);
-    let c_srv = Server::start(
-        Kind::Nginx,
-        "c.test",
-        &chain_pem(&[&leaf_c.pem, &int_new.pem]),
-        &leaf_c.key_pem,
-    );
-    let roots = write(a_srv.dir.path(), "roots.pem", &chain_pem(&[&old.pem, &new.pem]));
+    let leaf_c = leaf(&int_new, &["c.test"]);
+    let c_srv = Nginx::start(&[Site::new("c", &leaf_c.chain(&[&int_new]), &leaf_c.key_pem)]);
+    let roots = write(a_srv.dir(), "roots.pem", format!("{}{}", old.pem, new.pem));
     let store = store_with(&[&roots]);
 
-    let a = Analysis::new(parse(&fetch(&a_srv, "a.test")), Some("a.test"), &store, now());
+    let a = Analysis::new(parse(&fetch(a_port, "a.test")), Some("a.test"), &store, now());
     assert_eq!(a.roles, vec![Role::Leaf, Role::Intermediate, Role::CrossSigned]);
     let mut paths: Vec<(String, Vec<usize>)> = a
         .paths
@@ -97,8 +96,8 @@ fn cross_signed_chain_has_two_paths_and_cover_picks_correctly() {
         rec.warnings
     );
 
-    let b = Analysis::new(parse(&fetch(&b_srv, "b.test")), Some("b.test"), &store, now());
-    let c = Analysis::new(parse(&fetch(&c_srv, "c.test")), Some("c.test"), &store, now());
+    let b = Analysis::new(parse(&fetch(b_port, "b.test")), Some("b.test"), &store, now());
+    let c = Analysis::new(parse(&fetch(c_srv.port(0), "c.test")), Some("c.test"), &store, now());
     let host = |h: &str, an: &Analysis| HostRoots {
         host: h.into(),
         roots: an.anchors(),
@@ -118,8 +117,8 @@ fn cross_signed_chain_has_two_paths_and_cover_picks_correctly() {
 
     // Through the CLI's engine: --cover over a, b emits the old root only.
     let (code, out, err) = run_certs(&Options {
-        targets: vec![a_srv.target("a.test"), b_srv.target("b.test")],
-        resolve: vec![a_srv.resolve("a.test"), b_srv.resolve("b.test")],
+        targets: vec![target("a.test", a_port), target("b.test", b_port)],
+        resolve: vec![resolve("a.test", a_port), resolve("b.test", b_port)],
         roots: vec![roots.clone()],
         cover: true,
         format: Some(Format::Pem),
@@ -131,8 +130,8 @@ fn cross_signed_chain_has_two_paths_and_cover_picks_correctly() {
 
     // JSON report lists both paths for a.test.
     let (code, out, err) = run_certs(&Options {
-        targets: vec![a_srv.target("a.test")],
-        resolve: vec![a_srv.resolve("a.test")],
+        targets: vec![target("a.test", a_port)],
+        resolve: vec![resolve("a.test", a_port)],
         roots: vec![roots],
         json: true,
         ..Options::default()

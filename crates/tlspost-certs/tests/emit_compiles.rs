@@ -1,39 +1,43 @@
 //! The emitted formats, used the way firmware uses them: compiled with gcc and rustc, and the
 //! ESP-IDF bundle read back by an independent reader written here from the documented format.
 
-mod common;
+mod support;
 
 use std::path::Path;
 use std::process::Command;
 
-use common::*;
+use support::*;
 use tlspost_certs::app::Options;
 use tlspost_certs::{BundleFormat, Format};
+use tlspost_testkit::nginx::{Nginx, Site};
+use tlspost_testkit::pki::{Ca, Validity};
+use tlspost_testkit::write;
 use x509_parser::prelude::*;
 
 const HOST: &str = "emit.test";
 
 /// Two roots (cross-signed chain), so multi-certificate output is exercised too.
 struct Setup {
-    server: Server,
+    server: Nginx,
     roots_file: std::path::PathBuf,
     old: Ca,
     new: Ca,
 }
 
 fn setup() -> Setup {
-    let old = root("Emit Old Root", -100, 4000);
-    let new = root("Emit New Root", -10, 6000);
-    let cross = cross_sign(&new, &old);
-    let int = intermediate("Emit Issuing CA", &new, -5, 900);
-    let leaf = leaf(&[HOST], &int);
-    let server = Server::start(
-        Kind::Nginx,
-        HOST,
-        &chain_pem(&[&leaf.pem, &int.pem, &cross.pem]),
-        &leaf.key_pem,
-    );
-    let roots_file = write(server.dir.path(), "roots.pem", &chain_pem(&[&old.pem, &new.pem]));
+    let old = Ca::builder("Emit Old Root")
+        .validity(Validity::days(-100, 4000))
+        .self_signed();
+    let new = Ca::builder("Emit New Root")
+        .validity(Validity::days(-10, 6000))
+        .self_signed();
+    let cross = new.cross_signed_by(&old);
+    let int = Ca::builder("Emit Issuing CA")
+        .validity(Validity::days(-5, 900))
+        .signed_by(&new);
+    let leaf = leaf(&int, &[HOST]);
+    let server = Nginx::start(&[Site::new("main", &leaf.chain(&[&int, &cross]), &leaf.key_pem)]);
+    let roots_file = write(server.dir(), "roots.pem", format!("{}{}", old.pem, new.pem));
     Setup {
         server,
         roots_file,
@@ -44,8 +48,8 @@ fn setup() -> Setup {
 
 fn emit(s: &Setup, format: Format, only: Option<usize>, bundle: BundleFormat) -> Vec<u8> {
     let (code, out, err) = run_certs(&Options {
-        targets: vec![s.server.target(HOST)],
-        resolve: vec![s.server.resolve(HOST)],
+        targets: vec![target(HOST, s.server.port(0))],
+        resolve: vec![resolve(HOST, s.server.port(0))],
         roots: vec![s.roots_file.clone()],
         format: Some(format),
         only,
@@ -115,7 +119,7 @@ fn arduino_output_compiles_and_holds_the_roots_pem() {
         "gnu11",
         &header,
         &program,
-        &chain_pem(&[&s.new.pem, &s.old.pem]),
+        &format!("{}{}", s.new.pem, s.old.pem),
     );
     // Arduino sketches are C++: the same header and program compile as C++11 too.
     run(Command::new("g++")

@@ -1,21 +1,29 @@
 //! Errors that help: no SNI, wrong name, unreachable host, bad input files.
 
-mod common;
+mod support;
 
-use common::*;
+use support::*;
 use tlspost_certs::app::Options;
 use tlspost_certs::{Analysis, Problem, Target};
+use tlspost_testkit::caddy::Caddy;
+use tlspost_testkit::nginx::{Nginx, Site};
+use tlspost_testkit::pki::{Ca, Validity};
+use tlspost_testkit::write;
 
 const HOST: &str = "sni-only.test";
 
 #[test]
 fn no_sni_is_explained() {
-    let r = root("SNI Root", -10, 3650);
-    let int = intermediate("SNI Issuing", &r, -5, 900);
-    let l = leaf(&[HOST], &int);
+    let r = Ca::builder("SNI Root")
+        .validity(Validity::days(-10, 3650))
+        .self_signed();
+    let int = Ca::builder("SNI Issuing")
+        .validity(Validity::days(-5, 900))
+        .signed_by(&r);
+    let l = leaf(&int, &[HOST]);
     // caddy serves the certificate only for its site name: without SNI it refuses.
-    let server = Server::start(Kind::Caddy, HOST, &chain_pem(&[&l.pem, &int.pem]), &l.key_pem);
-    let t = Target::parse(&format!("127.0.0.1:{}", server.port)).expect("target");
+    let server = Caddy::start(HOST, &l.chain(&[&int]), &l.key_pem);
+    let t = Target::parse(&format!("127.0.0.1:{}", server.port())).expect("target");
     let err = tlspost_certs::fetch_chain(&t).expect_err("no SNI, no certificate");
     let msg = err.to_string();
     assert!(msg.contains("no SNI was sent"), "{msg}");
@@ -23,9 +31,9 @@ fn no_sni_is_explained() {
 
     // With --servername the same address works.
     let (code, out, err) = run_certs(&Options {
-        targets: vec![format!("127.0.0.1:{}", server.port)],
+        targets: vec![format!("127.0.0.1:{}", server.port())],
         servername: Some(HOST.into()),
-        roots: vec![write(server.dir.path(), "roots.pem", &r.pem)],
+        roots: vec![write(server.dir(), "roots.pem", &r.pem)],
         ..Options::default()
     });
     assert_eq!(code, 0, "{err}");
@@ -35,13 +43,17 @@ fn no_sni_is_explained() {
 
 #[test]
 fn a_leaf_for_another_name_is_reported() {
-    let r = root("Name Root", -10, 3650);
-    let int = intermediate("Name Issuing", &r, -5, 900);
-    let l = leaf(&["other.test"], &int);
-    let server = Server::start(Kind::Nginx, "other.test", &chain_pem(&[&l.pem, &int.pem]), &l.key_pem);
-    let roots = write(server.dir.path(), "roots.pem", &r.pem);
+    let r = Ca::builder("Name Root")
+        .validity(Validity::days(-10, 3650))
+        .self_signed();
+    let int = Ca::builder("Name Issuing")
+        .validity(Validity::days(-5, 900))
+        .signed_by(&r);
+    let l = leaf(&int, &["other.test"]);
+    let server = Nginx::start(&[Site::new("main", &l.chain(&[&int]), &l.key_pem)]);
+    let roots = write(server.dir(), "roots.pem", &r.pem);
     let a = Analysis::new(
-        parse(&fetch(&server, "wanted.test")),
+        parse(&fetch(server.port(0), "wanted.test")),
         Some("wanted.test"),
         &store_with(&[&roots]),
         tlspost_certs::analyze::now_unix(),
@@ -75,11 +87,15 @@ fn unreachable_host_is_explained() {
 
 #[test]
 fn saved_chain_file_works_offline_and_bad_files_are_usage_errors() {
-    let r = root("File Root", -10, 3650);
-    let int = intermediate("File Issuing", &r, -5, 900);
-    let l = leaf(&["file.test"], &int);
+    let r = Ca::builder("File Root")
+        .validity(Validity::days(-10, 3650))
+        .self_signed();
+    let int = Ca::builder("File Issuing")
+        .validity(Validity::days(-5, 900))
+        .signed_by(&r);
+    let l = leaf(&int, &["file.test"]);
     let dir = tempfile::tempdir().expect("dir");
-    let chain = write(dir.path(), "chain.pem", &chain_pem(&[&l.pem, &int.pem]));
+    let chain = write(dir.path(), "chain.pem", l.chain(&[&int]));
     let roots = write(dir.path(), "roots.pem", &r.pem);
     let (code, out, err) = run_certs(&Options {
         targets: vec!["file.test".into()],

@@ -2,91 +2,18 @@
 //! `nginx-light`) on an ephemeral loopback port, serving a PKI made at test time (root →
 //! intermediate → leaf, ECDSA P-256, served as leaf + intermediate).
 
-use std::io::Read;
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, date_time_ymd,
-};
+use tlspost_testkit::nginx::{Nginx, Options, Site};
+use tlspost_testkit::pki::{Ca, Validity};
+use tlspost_testkit::write;
 
 /// The name the server answers to; reached with `--resolve`.
 const HOST: &str = "api.certs-cli.test";
 
-fn this_year() -> i32 {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    1970 + (secs / 31_556_952) as i32
-}
-
-/// A CA: parameters and key to sign with, and its certificate as PEM.
-struct Ca {
-    params: CertificateParams,
-    key: KeyPair,
-    pem: String,
-}
-
-fn ca_params(cn: &str, years: i32) -> CertificateParams {
-    let mut p = CertificateParams::default();
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::OrganizationName, "tlspost CLI tests");
-    dn.push(DnType::CommonName, cn);
-    p.distinguished_name = dn;
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let y = this_year();
-    p.not_before = date_time_ymd(y - 1, 1, 1);
-    p.not_after = date_time_ymd(y + years, 1, 1);
-    p
-}
-
-impl Ca {
-    fn root(cn: &str) -> Ca {
-        let key = KeyPair::generate().expect("key");
-        let params = ca_params(cn, 20);
-        let cert = params.self_signed(&key).expect("self-sign");
-        Ca {
-            pem: cert.pem(),
-            params,
-            key,
-        }
-    }
-
-    fn intermediate(&self, cn: &str) -> Ca {
-        let key = KeyPair::generate().expect("key");
-        let params = ca_params(cn, 3);
-        let cert = params
-            .signed_by(&key, &Issuer::from_params(&self.params, &self.key))
-            .expect("sign");
-        Ca {
-            pem: cert.pem(),
-            params,
-            key,
-        }
-    }
-
-    /// A server leaf for HOST: (certificate PEM, key PEM).
-    fn leaf(&self) -> (String, String) {
-        let key = KeyPair::generate().expect("key");
-        let mut p = CertificateParams::new(vec![HOST.to_string()]).expect("names");
-        p.distinguished_name = DistinguishedName::new();
-        p.distinguished_name.push(DnType::CommonName, HOST);
-        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let y = this_year();
-        p.not_before = date_time_ymd(y - 1, 1, 1);
-        p.not_after = date_time_ymd(y + 1, 12, 31);
-        let cert = p
-            .signed_by(&key, &Issuer::from_params(&self.params, &self.key))
-            .expect("sign leaf");
-        (cert.pem(), key.serialize_pem())
-    }
-}
+/// The organisation in the CAs' names.
+const ORG: &str = "tlspost CLI tests";
 
 /// A root, its intermediate, and the leaf + intermediate chain nginx serves.
 struct Pki {
@@ -95,167 +22,55 @@ struct Pki {
     key: String,
 }
 
+/// Root (20 years) → intermediate (3 years) → leaf for HOST (a year), each valid since a year ago;
+/// the CAs' key usage is keyCertSign and cRLSign only.
 fn pki(tag: &str) -> Pki {
-    let root = Ca::root(&format!("CLI Root {tag}"));
-    let int = root.intermediate(&format!("CLI Issuing {tag}1"));
-    let (leaf, key) = int.leaf();
+    let root = Ca::builder(&format!("CLI Root {tag}"))
+        .org(ORG)
+        .digital_signature(false)
+        .validity(Validity::days(-365, 20 * 365))
+        .self_signed();
+    let int = Ca::builder(&format!("CLI Issuing {tag}1"))
+        .org(ORG)
+        .digital_signature(false)
+        .validity(Validity::days(-365, 3 * 365))
+        .signed_by(&root);
+    let leaf = int.leaf_builder(&[HOST]).validity(Validity::days(-365, 365)).issue();
     Pki {
-        chain: format!("{leaf}{}", int.pem),
-        key,
+        chain: leaf.chain(&[&int]),
+        key: leaf.key_pem,
         root,
     }
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).expect("write file");
-    p
+/// The site's name in the nginx fixture.
+const SITE: &str = "api";
+
+fn site(pki: &Pki) -> Site {
+    Site::new(SITE, &pki.chain, &pki.key)
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("ephemeral port")
+fn target(nginx: &Nginx) -> String {
+    format!("{HOST}:{}", nginx.port(0))
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+fn resolve(nginx: &Nginx) -> String {
+    format!("{HOST}:{}:127.0.0.1", nginx.port(0))
 }
 
-/// nginx serving `chain.pem` / `key.pem` from its temp dir. A master process (it reloads on
-/// `nginx -s reload`) that is stopped with `nginx -s stop` on drop, so that it takes its worker with it.
-struct Nginx {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Child,
-}
-
-impl Nginx {
-    fn start(pki: &Pki) -> Nginx {
-        let mut last = String::new();
-        for _ in 0..5 {
-            let dir = tempfile::tempdir().expect("temp dir");
-            write(dir.path(), "chain.pem", &pki.chain);
-            write(dir.path(), "key.pem", &pki.key);
-            let port = free_port();
-            let d = dir.path().display();
-            // Root runs the worker as root too: the temp dir is not readable by nginx's default user.
-            let conf = format!(
-                "daemon off;\nmaster_process on;\nworker_processes 1;\npid {d}/nginx.pid;\n\
-                 error_log {d}/error.log info;\n{user}events {{ worker_connections 64; }}\n\
-                 http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n\
-                 ssl_protocols TLSv1.2 TLSv1.3;\n\
-                 server {{\n    listen 127.0.0.1:{port} ssl;\n    server_name _;\n\
-                 ssl_certificate {d}/chain.pem;\n    ssl_certificate_key {d}/key.pem;\n\
-                 location / {{ return 200 \"ok\\n\"; }}\n  }}\n}}\n",
-                user = if is_root() { "user root;\n" } else { "" },
-            );
-            write(dir.path(), "nginx.conf", &conf);
-            let child = Command::new("nginx")
-                .arg("-p")
-                .arg(dir.path())
-                .arg("-c")
-                .arg(dir.path().join("nginx.conf"))
-                .arg("-e")
-                .arg(dir.path().join("error.log"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("nginx must be installed (Debian package nginx-light)");
-            let mut n = Nginx { port, dir, child };
-            match n.wait_ready() {
-                Ok(()) => return n,
-                Err(e) => last = e, // port taken meanwhile, or a slow start: another port
-            }
+/// Serves `pki`'s chain from now on: new files, a reload (only the new workers accept when it
+/// returns), then waits until the new chain is what `tlspost certs` sees.
+fn switch_to(nginx: &Nginx, pki: &Pki, new_issuer: &str) {
+    nginx.replace_certificate(SITE, &pki.chain, &pki.key);
+    nginx.reload_and_wait();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = tlspost(&["certs", &target(nginx), "--resolve", &resolve(nginx)]);
+        if text(&out.stdout).contains(new_issuer) {
+            return;
         }
-        panic!("nginx did not start: {last}");
-    }
-
-    /// `nginx -s SIGNAL` for this instance (it reads the master's pid file), so that no `kill`
-    /// binary is needed.
-    fn signal(&self, signal: &str) -> std::io::Result<std::process::ExitStatus> {
-        Command::new("nginx")
-            .arg("-p")
-            .arg(self.dir.path())
-            .arg("-c")
-            .arg(self.dir.path().join("nginx.conf"))
-            .arg("-e")
-            .arg(self.dir.path().join("error.log"))
-            .args(["-s", signal])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
-    }
-
-    fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                let mut err = String::new();
-                if let Some(e) = self.child.stderr.as_mut() {
-                    let _ = e.read_to_string(&mut err);
-                }
-                return Err(format!("exited with {status}: {err} {}", self.log()));
-            }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(format!("not listening after 20 s: {}", self.log()))
-    }
-
-    fn target(&self) -> String {
-        format!("{HOST}:{}", self.port)
-    }
-
-    fn resolve(&self) -> String {
-        format!("{HOST}:{}:127.0.0.1", self.port)
-    }
-
-    /// Serves `pki`'s chain from now on: new files, `nginx -s reload`, then waits until the
-    /// new chain is what `tlspost certs` sees.
-    fn switch_to(&self, pki: &Pki, new_issuer: &str) {
-        write(self.dir.path(), "chain.pem", &pki.chain);
-        write(self.dir.path(), "key.pem", &pki.key);
-        let status = self.signal("reload").expect("run nginx -s reload");
-        assert!(status.success(), "nginx -s reload failed: {}", self.log());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let out = tlspost(&["certs", &self.target(), "--resolve", &self.resolve()]);
-            if text(&out.stdout).contains(new_issuer) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "nginx did not reload: {}", self.log());
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        // SIGKILL would orphan the worker (still listening); `-s stop` (SIGTERM) makes the master
-        // stop it first.
-        let _ = self.signal("stop");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        assert!(Instant::now() < deadline, "nginx did not reload: {}", nginx.log());
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -274,11 +89,11 @@ fn text(b: &[u8]) -> String {
 #[test]
 fn certs_prints_the_chain_recommends_the_root_and_writes_arduino_code() {
     let pki = pki("A");
-    let nginx = Nginx::start(&pki);
+    let nginx = Nginx::start(&[site(&pki)]);
     let dir = tempfile::tempdir().expect("dir");
     let root_file = write(dir.path(), "root.pem", &pki.root.pem);
     let roots = root_file.display().to_string();
-    let (target, resolve) = (nginx.target(), nginx.resolve());
+    let (target, resolve) = (target(&nginx), resolve(&nginx));
 
     let out = tlspost(&["certs", &target, "--resolve", &resolve, "--roots", &roots]);
     let report = text(&out.stdout);
@@ -358,10 +173,17 @@ fn certs_prints_the_chain_recommends_the_root_and_writes_arduino_code() {
 #[test]
 fn certs_check_passes_then_fails_with_the_reason_after_the_ca_switch() {
     let old = pki("B");
-    let nginx = Nginx::start(&old);
+    // A master process, so that the chain can be switched with a reload.
+    let nginx = Nginx::start_with(
+        &[site(&old)],
+        &Options {
+            reloadable: true,
+            ..Options::default()
+        },
+    );
     let dir = tempfile::tempdir().expect("dir");
     let pinned = write(dir.path(), "pinned.pem", &old.root.pem).display().to_string();
-    let (target, resolve) = (nginx.target(), nginx.resolve());
+    let (target, resolve) = (target(&nginx), resolve(&nginx));
 
     let out = tlspost(&["certs", "check", "--cacert", &pinned, &target, "--resolve", &resolve]);
     let so = text(&out.stdout);
@@ -376,7 +198,7 @@ fn certs_check_passes_then_fails_with_the_reason_after_the_ca_switch() {
 
     // The server moves to a chain from another root (nginx reloaded with the new files).
     let new = pki("C");
-    nginx.switch_to(&new, "CLI Issuing C1");
+    switch_to(&nginx, &new, "CLI Issuing C1");
     let known = write(dir.path(), "known.pem", &new.root.pem).display().to_string();
     let out = tlspost(&[
         "certs",
@@ -419,7 +241,7 @@ fn certs_check_passes_then_fails_with_the_reason_after_the_ca_switch() {
     assert_eq!(v["anchors"][0]["ok"], true, "the pinned root itself is fine: {v}");
 
     // Pinning both roots holds again.
-    let both = write(dir.path(), "both.pem", &format!("{}{}", old.root.pem, new.root.pem))
+    let both = write(dir.path(), "both.pem", format!("{}{}", old.root.pem, new.root.pem))
         .display()
         .to_string();
     let out = tlspost(&["certs", "check", "--cacert", &both, &target, "--resolve", &resolve]);

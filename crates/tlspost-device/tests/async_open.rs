@@ -1,7 +1,7 @@
 //! The async path (`open_async` over `embedded_io_async`) against nginx, driven by a minimal
 //! executor: the socket is blocking, so every future completes when first polled.
 
-mod common;
+mod support;
 
 use std::future::Future;
 use std::net::TcpStream;
@@ -9,9 +9,10 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use common::{Ca, Nginx, P256, now, request_bytes};
 use embedded_tls::{Aes128GcmSha256, TlsConnection};
+use support::{leaf, nginx, now, request_bytes};
 use tlspost_device::{ConnectError, DeviceProvider, PinnedVerifier, VerifyError, config, open_async};
+use tlspost_testkit::pki::Ca;
 
 const HOST: &str = "device.tlspost.test";
 
@@ -72,10 +73,10 @@ async fn post_async(port: u16, roots: &[&[u8]]) -> Result<Vec<u8>, ConnectError>
 
 #[test]
 fn async_json_post_succeeds() {
-    let root = Ca::root("Async Root", &P256);
-    let leaf = root.leaf(&[HOST], &P256);
-    let nginx = Nginx::start(&leaf.pem, &leaf.key_pem);
-    let got = block_on(post_async(nginx.port, &[&root.der])).expect("async handshake");
+    let root = Ca::root("Async Root");
+    let leaf = leaf(&root, &[HOST]).issue();
+    let nginx = nginx(&leaf.pem, &leaf.key_pem);
+    let got = block_on(post_async(nginx.port(0), &[&root.der])).expect("async handshake");
     assert!(
         got.starts_with(b"HTTP/1.1 200 OK\r\n"),
         "{}",
@@ -85,11 +86,11 @@ fn async_json_post_succeeds() {
 
 #[test]
 fn async_untrusted_root_is_unknown_issuer() {
-    let root = Ca::root("Async Root", &P256);
-    let other = Ca::root("Other Root", &P256);
-    let leaf = root.leaf(&[HOST], &P256);
-    let nginx = Nginx::start(&leaf.pem, &leaf.key_pem);
-    match block_on(post_async(nginx.port, &[&other.der])) {
+    let root = Ca::root("Async Root");
+    let other = Ca::root("Other Root");
+    let leaf = leaf(&root, &[HOST]).issue();
+    let nginx = nginx(&leaf.pem, &leaf.key_pem);
+    match block_on(post_async(nginx.port(0), &[&other.der])) {
         Err(ConnectError::Verify(e)) => assert_eq!(e, VerifyError::UnknownIssuer),
         Err(e) => panic!("expected UnknownIssuer, got {e}"),
         Ok(_) => panic!("expected refusal"),

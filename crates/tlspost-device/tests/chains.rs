@@ -1,12 +1,13 @@
 //! The verifier on served chains directly (no handshake): name rules, CA constraints, limits and
 //! garbage input. PKIs are generated at test time.
 
-mod common;
+mod support;
 
-use common::{Ca, P256, now};
 use embedded_tls::Aes128GcmSha256;
-use rcgen::{BasicConstraints, IsCa, KeyPair};
+use rcgen::{BasicConstraints, IsCa};
+use support::now;
 use tlspost_device::{KeyKind, MAX_CHAIN, MAX_ROOTS, PinnedVerifier, VerifyError};
+use tlspost_testkit::pki::Ca;
 
 type Verifier<'r> = PinnedVerifier<'r, Aes128GcmSha256>;
 
@@ -18,12 +19,12 @@ fn check(roots: &[&[u8]], host: &str, chain: &[&[u8]]) -> Result<(), VerifyError
 }
 
 fn leaf_for(root: &Ca, names: &[&str]) -> Vec<u8> {
-    root.leaf(names, &P256).der
+    support::leaf(root, names).issue().der
 }
 
 #[test]
 fn wildcard_matches_exactly_one_label() {
-    let root = Ca::root("Root", &P256);
+    let root = Ca::root("Root");
     let leaf = leaf_for(&root, &["*.example.com"]);
     assert_eq!(check(&[&root.der], "api.example.com", &[&leaf]), Ok(()));
     assert_eq!(check(&[&root.der], "API.Example.COM", &[&leaf]), Ok(()));
@@ -39,7 +40,7 @@ fn wildcard_matches_exactly_one_label() {
 
 #[test]
 fn partial_wildcards_never_match() {
-    let root = Ca::root("Root", &P256);
+    let root = Ca::root("Root");
     let leaf = leaf_for(&root, &["api*.example.com", "a.*.example.com"]);
     for host in ["api1.example.com", "apix.example.com", "a.b.example.com"] {
         assert_eq!(
@@ -52,7 +53,7 @@ fn partial_wildcards_never_match() {
 
 #[test]
 fn wildcard_under_a_top_level_label_is_refused() {
-    let root = Ca::root("Root", &P256);
+    let root = Ca::root("Root");
     let leaf = leaf_for(&root, &["*.com"]);
     let r = check(&[&root.der], "example.com", &[&leaf]);
     // webpki already refuses it as a name mismatch (the verifier's own WildcardTooBroad check is
@@ -62,7 +63,7 @@ fn wildcard_under_a_top_level_label_is_refused() {
 
 #[test]
 fn ip_address_sans_match_ip_hosts_only() {
-    let root = Ca::root("Root", &P256);
+    let root = Ca::root("Root");
     let leaf = leaf_for(&root, &["127.0.0.1", "::1"]);
     assert_eq!(check(&[&root.der], "127.0.0.1", &[&leaf]), Ok(()));
     assert_eq!(check(&[&root.der], "::1", &[&leaf]), Ok(()));
@@ -71,7 +72,7 @@ fn ip_address_sans_match_ip_hosts_only() {
         Err(VerifyError::NotValidForName)
     );
     // A DNS SAN spelled like an address does not match the address.
-    let dns_like = root.leaf_with(&["localhost"], KeyPair::generate_for(&P256).unwrap(), |_| {});
+    let dns_like = support::leaf(&root, &["localhost"]).issue();
     assert_eq!(
         check(&[&root.der], "127.0.0.1", &[&dns_like.der]),
         Err(VerifyError::NotValidForName)
@@ -80,12 +81,9 @@ fn ip_address_sans_match_ip_hosts_only() {
 
 #[test]
 fn common_name_is_never_used() {
-    let root = Ca::root("Root", &P256);
+    let root = Ca::root("Root");
     // Leaf with no SAN at all, CN = host.
-    let leaf = root.leaf_with(&[], KeyPair::generate_for(&P256).unwrap(), |p| {
-        p.distinguished_name = rcgen::DistinguishedName::new();
-        p.distinguished_name.push(rcgen::DnType::CommonName, "api.example.com");
-    });
+    let leaf = root.leaf_builder(&[]).cn("api.example.com").issue();
     assert_eq!(
         check(&[&root.der], "api.example.com", &[&leaf.der]),
         Err(VerifyError::NotValidForName)
@@ -94,8 +92,8 @@ fn common_name_is_never_used() {
 
 #[test]
 fn issuer_without_ca_flag_is_refused() {
-    let root = Ca::root("Root", &P256);
-    let mut not_ca = root.intermediate("Not a CA", &P256);
+    let root = Ca::root("Root");
+    let mut not_ca = root.intermediate("Not a CA");
     // Re-issue the "intermediate" without basicConstraints CA.
     not_ca.params.is_ca = IsCa::ExplicitNoCa;
     let cert = not_ca
@@ -107,15 +105,15 @@ fn issuer_without_ca_flag_is_refused() {
         pem: cert.pem(),
         ..not_ca
     };
-    let leaf = not_ca.leaf(&["api.example.com"], &P256);
+    let leaf = support::leaf(&not_ca, &["api.example.com"]).issue();
     let r = check(&[&root.der], "api.example.com", &[&leaf.der, &not_ca.der]);
     assert_eq!(r, Err(VerifyError::EndEntityUsedAsCa));
 }
 
 #[test]
 fn path_length_constraint_is_enforced() {
-    let root = Ca::root("Root", &P256);
-    let mut a = root.intermediate("Inter A", &P256);
+    let root = Ca::root("Root");
+    let mut a = root.intermediate("Inter A");
     // A says: no CA may follow me.
     a.params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     let cert = a
@@ -127,27 +125,27 @@ fn path_length_constraint_is_enforced() {
         pem: cert.pem(),
         ..a
     };
-    let b = a.intermediate("Inter B", &P256);
-    let leaf = b.leaf(&["api.example.com"], &P256);
+    let b = a.intermediate("Inter B");
+    let leaf = support::leaf(&b, &["api.example.com"]).issue();
     let r = check(&[&root.der], "api.example.com", &[&leaf.der, &b.der, &a.der]);
     assert_eq!(r, Err(VerifyError::PathLenConstraintViolated));
     // Directly under A is fine.
-    let direct = a.leaf(&["api.example.com"], &P256);
+    let direct = support::leaf(&a, &["api.example.com"]).issue();
     assert_eq!(check(&[&root.der], "api.example.com", &[&direct.der, &a.der]), Ok(()));
 }
 
 #[test]
 fn ca_certificate_as_leaf_is_refused() {
-    let root = Ca::root("Root", &P256);
-    let inter = root.intermediate("Inter", &P256);
+    let root = Ca::root("Root");
+    let inter = root.intermediate("Inter");
     let r = check(&[&root.der], "api.example.com", &[&inter.der]);
     assert_eq!(r, Err(VerifyError::CaUsedAsEndEntity));
 }
 
 #[test]
 fn any_of_several_pinned_roots_is_enough() {
-    let a = Ca::root("Root A", &P256);
-    let b = Ca::root("Root B", &P256);
+    let a = Ca::root("Root A");
+    let b = Ca::root("Root B");
     let leaf = leaf_for(&b, &["api.example.com"]);
     assert_eq!(check(&[&a.der, &b.der], "api.example.com", &[&leaf]), Ok(()));
     assert_eq!(
@@ -160,9 +158,9 @@ fn any_of_several_pinned_roots_is_enough() {
 /// beside the genuine root does not hide it.
 #[test]
 fn the_matching_root_is_found_wherever_it_is_pinned() {
-    let genuine = Ca::root("Shared Root Name", &P256);
-    let impostor = Ca::root("Shared Root Name", &P256); // same subject, other key
-    let unrelated = Ca::root("Unrelated Root", &P256);
+    let genuine = Ca::root("Shared Root Name");
+    let impostor = Ca::root("Shared Root Name"); // same subject, other key
+    let unrelated = Ca::root("Unrelated Root");
     let leaf = leaf_for(&genuine, &["api.example.com"]);
     for roots in [
         [&impostor.der, &unrelated.der, &genuine.der],
@@ -178,9 +176,9 @@ fn the_matching_root_is_found_wherever_it_is_pinned() {
 /// impostor's key did not sign the leaf) explains more than "unknown issuer", in either order.
 #[test]
 fn a_failure_at_a_root_wins_over_unknown_issuer() {
-    let genuine = Ca::root("Shared Root Name", &P256);
-    let impostor = Ca::root("Shared Root Name", &P256);
-    let unrelated = Ca::root("Unrelated Root", &P256);
+    let genuine = Ca::root("Shared Root Name");
+    let impostor = Ca::root("Shared Root Name");
+    let unrelated = Ca::root("Unrelated Root");
     let leaf = leaf_for(&genuine, &["api.example.com"]);
     for roots in [[&impostor.der, &unrelated.der], [&unrelated.der, &impostor.der]] {
         let roots: Vec<&[u8]> = roots.iter().map(|d| d.as_slice()).collect();
@@ -193,7 +191,7 @@ fn a_failure_at_a_root_wins_over_unknown_issuer() {
 
 #[test]
 fn bad_roots_and_limits_are_reported_at_construction() {
-    let a = Ca::root("Root A", &P256);
+    let a = Ca::root("Root A");
     assert!(matches!(Verifier::new(&[], 0), Err(VerifyError::NoRoots)));
     assert!(matches!(
         Verifier::new(&[&a.der, b"not a certificate"], 0),
@@ -208,7 +206,7 @@ fn bad_roots_and_limits_are_reported_at_construction() {
 
 #[test]
 fn garbage_chains_are_errors_not_panics() {
-    let root = Ca::root("Root", &P256);
+    let root = Ca::root("Root");
     let leaf = leaf_for(&root, &["api.example.com"]);
     let roots: [&[u8]; 1] = [&root.der];
     let v = Verifier::new(&roots, now()).unwrap();

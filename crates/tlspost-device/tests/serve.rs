@@ -1,13 +1,14 @@
 //! The device path against `tlspost serve` (the capture server, in process): the POST arrives
 //! byte for byte with the SNI, and the server's own CA is the pinned root.
 
-mod common;
+mod support;
 
 use std::net::SocketAddr;
 
-use common::{Ca, P256, now, post, post_with_write_buffer, request_bytes};
+use support::{now, post, post_with_write_buffer, request_bytes};
 use tlspost_capture::{Config, Server};
 use tlspost_device::{ConnectError, VerifyError};
+use tlspost_testkit::pki::Ca;
 
 const HOST: &str = "device.tlspost.test";
 
@@ -63,7 +64,7 @@ fn post_is_captured_exactly_with_sni_and_json_content_type() {
 #[test]
 fn serve_with_another_pinned_root_is_unknown_issuer() {
     let (server, _dir, _ca) = start();
-    let other = Ca::root("Not the capture CA", &P256);
+    let other = Ca::root("Not the capture CA");
     match post(port(&server), HOST, &[&other.der], now()) {
         Err(ConnectError::Verify(e)) => assert_eq!(e, VerifyError::UnknownIssuer),
         Err(e) => panic!("expected UnknownIssuer, got {e}"),
