@@ -12,8 +12,24 @@
 //! println!("{} (answered by {})", resp.status, if resp.answered_by.made_by_edge { "the edge" } else { "the origin" });
 //! # Ok::<(), tlspost::Error>(())
 //! ```
+//!
+//! [`Client::send`] collects the body in memory, up to [`ClientBuilder::max_body`] (64 MiB by
+//! default). [`Client::send_to`] writes it to a [`BodySink`] (any [`std::io::Write`] is one) as it
+//! arrives instead:
+//!
+//! ```no_run
+//! # use tlspost::{Client, RequestSpec};
+//! let mut client = Client::builder().build()?;
+//! let mut file = std::fs::File::create("firmware.bin").expect("create");
+//! let mut spec = RequestSpec::json("https://api.example.com/firmware", b"{}".to_vec());
+//! spec.method = "GET".into();
+//! let resp = client.send_to(&spec, &mut file)?;
+//! println!("{} bytes written", resp.body_len);
+//! # Ok::<(), tlspost::Error>(())
+//! ```
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -131,8 +147,10 @@ pub struct Response {
     pub version: u8,
     /// The header fields in order.
     pub headers: Vec<(String, Vec<u8>)>,
-    /// The decoded body.
+    /// The decoded body; empty after [`Client::send_to`], which wrote it to the sink.
     pub body: Vec<u8>,
+    /// Length of the decoded body in bytes (also when it went to a sink).
+    pub body_len: u64,
     /// The raw response head.
     pub head: Vec<u8>,
     /// Who made it.
@@ -180,7 +198,8 @@ pub struct ClientBuilder {
     http10: bool,
     keep_alive: bool,
     trace: bool,
-    max_body: usize,
+    max_body: u64,
+    max_streamed_body: Option<u64>,
 }
 
 impl Default for ClientBuilder {
@@ -195,7 +214,8 @@ impl Default for ClientBuilder {
             http10: false,
             keep_alive: true,
             trace: false,
-            max_body: 64 << 20,
+            max_body: DEFAULT_MAX_BODY,
+            max_streamed_body: None,
         }
     }
 }
@@ -247,9 +267,19 @@ impl ClientBuilder {
         self.trace = on;
         self
     }
-    /// The largest response body accepted (default 64 MiB).
-    pub fn max_body(mut self, bytes: usize) -> Self {
+    /// The largest response body collected in memory (default [`DEFAULT_MAX_BODY`], 64 MiB): by
+    /// [`Client::send`], and by [`Client::send_to`] for a response it may not keep (a redirect it
+    /// follows, a status it retries). A larger body fails with [`Error::BodyTooLarge`].
+    pub fn max_body(mut self, bytes: u64) -> Self {
         self.max_body = bytes;
+        self
+    }
+    /// The largest response body [`Client::send_to`] writes to its sink (default `None`: no limit
+    /// but the body and total time budgets). A larger body fails with [`Error::BodyTooLarge`] once
+    /// the limit is reached (at once when its `Content-Length` says so); the sink has received at
+    /// most `bytes` bytes of it.
+    pub fn max_streamed_body(mut self, bytes: Option<u64>) -> Self {
+        self.max_streamed_body = bytes;
         self
     }
     /// Builds the client (parses the trust anchors).
@@ -262,6 +292,7 @@ impl ClientBuilder {
             pool: HashMap::new(),
             events: Vec::new(),
             attempts: 0,
+            last_streamed: false,
         })
     }
 }
@@ -281,20 +312,88 @@ pub struct Client {
     pool: HashMap<Origin, Pooled>,
     events: Vec<TraceEvent>,
     attempts: u32,
+    /// Whether the last attempt's body went to the sink as it arrived.
+    last_streamed: bool,
+}
+
+/// The default of [`ClientBuilder::max_body`]: 64 MiB.
+pub const DEFAULT_MAX_BODY: u64 = 64 << 20;
+
+/// Received bytes the trace records per attempt; beyond them it counts what it left out.
+const TRACE_RECEIVED_LIMIT: usize = 1 << 20;
+
+/// Body bytes kept when the body goes to a sink: what [`classify`] looks at to tell an edge's page.
+const BODY_PREFIX: usize = 4096;
+
+/// Where [`Client::send_to`] writes a response body as it arrives.
+///
+/// Every [`std::io::Write`] is a sink that ignores the head and writes the body.
+pub trait BodySink {
+    /// The head of the response whose body follows: its status and exact bytes. Called once per
+    /// response, before its body, also when the body is empty.
+    fn on_head(&mut self, _status: u16, _head: &[u8]) -> std::io::Result<()> {
+        Ok(())
+    }
+    /// The next piece of the decoded body.
+    fn on_body(&mut self, data: &[u8]) -> std::io::Result<()>;
+}
+
+impl<W: Write + ?Sized> BodySink for W {
+    fn on_body(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.write_all(data)
+    }
+}
+
+/// The sink again, for one more attempt.
+fn reborrow<'s>(sink: &'s mut Option<&mut dyn BodySink>) -> Option<&'s mut dyn BodySink> {
+    match sink {
+        Some(s) => Some(&mut **s),
+        None => None,
+    }
+}
+
+/// Which responses of one attempt may be re-sent for, so that their body is held, not streamed.
+#[derive(Clone, Copy)]
+struct Resend {
+    redirects: bool,
+    retries: bool,
+}
+
+impl Resend {
+    fn may(self, status: u16) -> bool {
+        (self.redirects && matches!(status, 301 | 302 | 303 | 307 | 308))
+            || (self.retries && matches!(status, 408 | 429 | 502 | 503 | 504))
+    }
 }
 
 /// Clock, socket timeouts, trace and body sink for one attempt.
-struct HostHooks<'a> {
+struct HostHooks<'a, 's> {
     start: Instant,
     sock: Option<TcpStream>,
     events: Option<&'a mut Vec<TraceEvent>>,
+    /// Received bytes recorded in the trace, and those left out.
+    traced: usize,
+    untraced: u64,
+    sink: Option<&'s mut dyn BodySink>,
+    resend: Resend,
+    /// The request is a HEAD: no body follows whatever the head says.
+    bodiless: bool,
+    max_body: u64,
+    max_streamed: Option<u64>,
+    /// Set by `head`: the body goes to the sink as it arrives.
+    streaming: bool,
+    /// The limit in force for this response's body.
+    limit: Option<u64>,
+    /// The whole body, or its first [`BODY_PREFIX`] bytes when streaming.
     body: Vec<u8>,
-    max_body: usize,
+    body_len: u64,
+    too_large: bool,
+    sink_error: Option<std::io::Error>,
     sent_at: Duration,
     first_at: Duration,
 }
 
-impl Hooks for HostHooks<'_> {
+impl Hooks for HostHooks<'_, '_> {
     fn now(&mut self) -> Millis {
         Millis(u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX))
     }
@@ -320,14 +419,70 @@ impl Hooks for HostHooks<'_> {
     }
     fn received(&mut self, bytes: &[u8]) {
         if let Some(e) = self.events.as_deref_mut() {
-            e.push(TraceEvent::Received(bytes.to_vec()));
+            let room = TRACE_RECEIVED_LIMIT.saturating_sub(self.traced);
+            let kept = bytes.get(..bytes.len().min(room)).unwrap_or_default();
+            if !kept.is_empty() {
+                e.push(TraceEvent::Received(kept.to_vec()));
+                self.traced = self.traced.saturating_add(kept.len());
+            }
+            self.untraced = self.untraced.saturating_add((bytes.len() - kept.len()) as u64);
+        }
+    }
+    fn head(&mut self, status: u16, head: &[u8]) {
+        self.streaming = self.sink.is_some() && !self.resend.may(status);
+        self.limit = if self.streaming {
+            self.max_streamed
+        } else if self.sink.is_some() {
+            // Held now, maybe written to the sink later: both limits apply.
+            Some(self.max_streamed.map_or(self.max_body, |s| s.min(self.max_body)))
+        } else {
+            Some(self.max_body)
+        };
+        if let Some(limit) = self.limit {
+            let mut hs = [httparse::EMPTY_HEADER; driver::MAX_HEADERS];
+            let mut parsed = httparse::Response::new(&mut hs);
+            let _ = parsed.parse(head);
+            let declared = parsed
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse::<u64>().ok());
+            // A HEAD's answer or a 304 declares a body it does not send.
+            if declared.is_some_and(|n| n > limit) && !self.bodiless && !matches!(status, 204 | 304) {
+                self.too_large = true;
+            }
+        }
+        if self.streaming {
+            if let Some(sink) = self.sink.as_deref_mut() {
+                if let Err(e) = sink.on_head(status, head) {
+                    self.sink_error = Some(e);
+                }
+            }
         }
     }
     fn body(&mut self, data: &[u8]) -> bool {
-        if self.body.len().saturating_add(data.len()) > self.max_body {
+        if self.too_large || self.sink_error.is_some() {
             return false;
         }
-        self.body.extend_from_slice(data);
+        let len = self.body_len.saturating_add(data.len() as u64);
+        if self.limit.is_some_and(|limit| len > limit) {
+            self.too_large = true;
+            return false;
+        }
+        if self.streaming {
+            let room = BODY_PREFIX.saturating_sub(self.body.len());
+            self.body
+                .extend_from_slice(data.get(..data.len().min(room)).unwrap_or_default());
+            if let Some(sink) = self.sink.as_deref_mut() {
+                if let Err(e) = sink.on_body(data) {
+                    self.sink_error = Some(e);
+                    return false;
+                }
+            }
+        } else {
+            self.body.extend_from_slice(data);
+        }
+        self.body_len = len;
         true
     }
 }
@@ -357,8 +512,36 @@ impl Client {
     }
 
     /// Sends the request: retries and redirects as configured; a POST is never re-sent after it may
-    /// have reached the server.
+    /// have reached the server. The body is collected in [`Response::body`], up to
+    /// [`ClientBuilder::max_body`].
     pub fn send(&mut self, spec: &RequestSpec) -> Result<Response, Error> {
+        self.send_inner(spec, None)
+    }
+
+    /// Sends the request as [`Client::send`] does, writing the final response's head and body to
+    /// `sink` as they arrive; [`Response::body`] stays empty and [`Response::body_len`] says how
+    /// much was written. Only [`ClientBuilder::max_streamed_body`] limits the body. A response the
+    /// client may re-send for (a redirect it follows, a status it retries) is held in memory instead,
+    /// up to [`ClientBuilder::max_body`], and written to `sink` once it turns out to be the final one.
+    ///
+    /// On an error the sink may hold part of a body: that of the response that failed.
+    pub fn send_to(&mut self, spec: &RequestSpec, sink: &mut dyn BodySink) -> Result<Response, Error> {
+        let mut resp = self.send_inner(spec, Some(&mut *sink))?;
+        if !self.last_streamed {
+            let written = sink.on_head(resp.status, &resp.head).and_then(|()| {
+                if resp.body.is_empty() {
+                    Ok(())
+                } else {
+                    sink.on_body(&resp.body)
+                }
+            });
+            written.map_err(|e| Error::Sink { detail: e.to_string() })?;
+            resp.body = Vec::new();
+        }
+        Ok(resp)
+    }
+
+    fn send_inner(&mut self, spec: &RequestSpec, mut sink: Option<&mut dyn BodySink>) -> Result<Response, Error> {
         self.events.clear();
         self.attempts = 0;
         let mut method = spec.method.clone();
@@ -367,7 +550,8 @@ impl Client {
         let mut redirects = Vec::new();
         let mut hops: u8 = 0;
         loop {
-            let mut resp = self.send_with_retries(&method, &url, &spec.headers, spec.omit, &body)?;
+            let mut resp =
+                self.send_with_retries(&method, &url, &spec.headers, spec.omit, &body, reborrow(&mut sink))?;
             let next = {
                 let parsed = Url::parse(&url).map_err(|e| Error::Url {
                     url: url.clone(),
@@ -423,6 +607,7 @@ impl Client {
         headers: &[(String, Vec<u8>)],
         omit: Omit,
         body: &BodySpec,
+        mut sink: Option<&mut dyn BodySink>,
     ) -> Result<Response, Error> {
         let hdrs: Vec<Header<'_>> = headers
             .iter()
@@ -437,7 +622,11 @@ impl Client {
         loop {
             attempt = attempt.saturating_add(1);
             self.attempts = attempt;
-            let result = self.attempt(method, url, &hdrs, omit, body);
+            let resend = Resend {
+                redirects: self.opts.redirect.follow,
+                retries: attempt < self.opts.retry.max_attempts,
+            };
+            let result = self.attempt(method, url, &hdrs, omit, body, reborrow(&mut sink), resend);
             let failure = match &result {
                 Ok(r) if matches!(r.status, 408 | 429 | 502 | 503 | 504) => {
                     let hs: Vec<httparse::Header<'_>> = r
@@ -481,6 +670,7 @@ impl Client {
     }
 
     /// One attempt: (re)use a connection, run the driver, read the whole response.
+    #[allow(clippy::too_many_arguments)]
     fn attempt(
         &mut self,
         method: &str,
@@ -488,7 +678,10 @@ impl Client {
         headers: &[Header<'_>],
         omit: Omit,
         body: &BodySpec,
+        sink: Option<&mut dyn BodySink>,
+        resend: Resend,
     ) -> Result<Response, (Error, u64)> {
+        self.last_streamed = false;
         let url = Url::parse(url_text).map_err(|e| {
             (
                 Error::Url {
@@ -514,6 +707,8 @@ impl Client {
         if !self.opts.keep_alive {
             req.connection = tlspost_proto::Connection::Close;
         }
+        // A request that cannot be encoded fails here, before any connection is made.
+        tlspost_proto::Encoder::new(&req).map_err(|e| (Error::InvalidRequest(e), 0))?;
         let port = url.port_or_default();
         let origin: Origin = (url.scheme, url.host.to_ascii_lowercase(), port);
         let start = Instant::now();
@@ -622,8 +817,19 @@ impl Client {
             start,
             sock: stream.tcp().try_clone().ok(),
             events,
-            body: Vec::new(),
+            traced: 0,
+            untraced: 0,
+            sink,
+            resend,
+            bodiless: method.eq_ignore_ascii_case("HEAD"),
             max_body: self.opts.max_body,
+            max_streamed: self.opts.max_streamed_body,
+            streaming: false,
+            limit: None,
+            body: Vec::new(),
+            body_len: 0,
+            too_large: false,
+            sink_error: None,
             sent_at: Duration::ZERO,
             first_at: Duration::ZERO,
         };
@@ -641,7 +847,29 @@ impl Client {
         timings.first_byte = hooks.first_at;
         timings.total = start.elapsed();
         let body_out = std::mem::take(&mut hooks.body);
+        let body_len = hooks.body_len;
+        let streamed = hooks.streaming;
+        let limit = hooks.limit.unwrap_or(self.opts.max_body);
+        let too_large = hooks.too_large;
+        let sink_error = hooks.sink_error.take();
+        let untraced = hooks.untraced;
         drop(hooks);
+        if untraced > 0 {
+            self.events.push(TraceEvent::Info(format!(
+                "{untraced} more received byte(s) not recorded: the trace keeps the first {TRACE_RECEIVED_LIMIT} of \
+                 an attempt"
+            )));
+        }
+        let written = match &result {
+            Ok(o) => o.request_written,
+            Err(f) => f.request_written,
+        };
+        if let Some(e) = sink_error {
+            return Err((Error::Sink { detail: e.to_string() }, written));
+        }
+        if too_large {
+            return Err((Error::BodyTooLarge { limit }, written));
+        }
         let outcome = match result {
             Ok(o) => o,
             Err(f) => {
@@ -665,9 +893,7 @@ impl Client {
                         error,
                         request_written: written,
                     },
-                    DriverError::BodyRejected { .. } => Error::BodyTooLarge {
-                        limit: self.opts.max_body,
-                    },
+                    DriverError::BodyRejected { .. } => Error::BodyTooLarge { limit },
                     DriverError::BufferTooSmall { which } => {
                         Error::Config(format!("internal {which} buffer too small"))
                     }
@@ -685,13 +911,15 @@ impl Client {
             .map(|h| (h.name.to_string(), h.value.to_vec()))
             .collect();
         let answered_by = answered(outcome.status, parsed.headers, &body_out);
+        self.last_streamed = streamed;
         let resp = Response {
             status: outcome.status,
             reason: parsed.reason.unwrap_or("").to_string(),
             version: parsed.version.unwrap_or(1),
             headers,
             head: head.to_vec(),
-            body: body_out,
+            body: if streamed { Vec::new() } else { body_out },
+            body_len,
             answered_by,
             attempts: 1,
             redirects: Vec::new(),
@@ -761,4 +989,228 @@ pub fn tls_summary(info: &TlsInfo) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A plain-HTTP server on loopback that answers every connection with `answer(path)` (written
+    /// once its request head arrived) and counts the connections.
+    fn server(answer: fn(&str, &mut std::net::TcpStream)) -> (u16, Arc<AtomicUsize>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let conns = Arc::new(AtomicUsize::new(0));
+        let c2 = conns.clone();
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(mut s) = s else { continue };
+                c2.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    loop {
+                        let mut head = Vec::new();
+                        let mut b = [0u8; 1];
+                        while !head.ends_with(b"\r\n\r\n") {
+                            match s.read(&mut b) {
+                                Ok(1) => head.push(b[0]),
+                                _ => return,
+                            }
+                        }
+                        let text = String::from_utf8_lossy(&head).into_owned();
+                        let len: usize = text
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap())
+                            })
+                            .unwrap_or(0);
+                        let mut body = vec![0u8; len];
+                        s.read_exact(&mut body).unwrap();
+                        let path = text.split(' ').nth(1).unwrap_or("/").to_string();
+                        answer(&path, &mut s);
+                    }
+                });
+            }
+        });
+        (port, conns)
+    }
+
+    fn answer(path: &str, s: &mut std::net::TcpStream) {
+        match path {
+            "/endless" => {
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+                let chunk = format!("4000\r\n{}\r\n", "x".repeat(0x4000));
+                while s.write_all(chunk.as_bytes()).is_ok() {}
+            }
+            "/big" => {
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n");
+                let _ = s.write_all(&vec![b'y'; 1_000_000]);
+            }
+            "/r307" => {
+                let _ = s.write_all(b"HTTP/1.1 307 Moved\r\nLocation: /small\r\nContent-Length: 9\r\n\r\nredirect!");
+            }
+            _ => {
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nsmall");
+            }
+        }
+    }
+
+    fn get(port: u16, path: &str) -> RequestSpec {
+        RequestSpec {
+            method: "GET".into(),
+            url: format!("http://127.0.0.1:{port}{path}"),
+            ..RequestSpec::default()
+        }
+    }
+
+    /// Counts what it is given; keeps nothing.
+    #[derive(Default)]
+    struct Count {
+        heads: Vec<u16>,
+        bytes: u64,
+    }
+    impl BodySink for Count {
+        fn on_head(&mut self, status: u16, _head: &[u8]) -> std::io::Result<()> {
+            self.heads.push(status);
+            Ok(())
+        }
+        fn on_body(&mut self, data: &[u8]) -> std::io::Result<()> {
+            self.bytes += data.len() as u64;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn send_to_streams_and_stops_at_the_streamed_limit() {
+        let (port, _) = server(answer);
+        let limit = 5 << 20;
+        let mut c = Client::builder().max_streamed_body(Some(limit)).build().unwrap();
+        let mut sink = Count::default();
+        let e = c.send_to(&get(port, "/endless"), &mut sink).unwrap_err();
+        assert_eq!(e, Error::BodyTooLarge { limit });
+        assert_eq!(e.class(), "too-large");
+        assert!(e.to_string().contains("larger than the limit of 5242880 bytes"), "{e}");
+        assert_eq!(sink.heads, [200]);
+        assert!(sink.bytes <= limit && sink.bytes > limit - 64 * 1024, "{}", sink.bytes);
+
+        // Collected in memory, the body meets max_body.
+        let mut c = Client::builder().max_body(1 << 20).build().unwrap();
+        assert_eq!(
+            c.send(&get(port, "/endless")).unwrap_err(),
+            Error::BodyTooLarge { limit: 1 << 20 }
+        );
+    }
+
+    #[test]
+    fn a_declared_length_over_the_limit_is_refused_before_any_body_byte() {
+        let (port, _) = server(answer);
+        let mut c = Client::builder().max_streamed_body(Some(1000)).build().unwrap();
+        let mut sink = Count::default();
+        let e = c.send_to(&get(port, "/big"), &mut sink).unwrap_err();
+        assert_eq!(e, Error::BodyTooLarge { limit: 1000 });
+        assert_eq!(sink.bytes, 0);
+        // Within the limit: streamed, and not kept.
+        let mut c = Client::builder().max_streamed_body(Some(1_000_000)).build().unwrap();
+        let mut out = Vec::new();
+        let r = c.send_to(&get(port, "/big"), &mut out).unwrap();
+        assert_eq!(
+            (r.status, r.body_len, r.body.len(), out.len()),
+            (200, 1_000_000, 0, 1_000_000)
+        );
+    }
+
+    #[test]
+    fn the_body_of_a_followed_redirect_never_reaches_the_sink() {
+        let (port, _) = server(answer);
+        let mut c = Client::builder()
+            .redirect(RedirectPolicy {
+                follow: true,
+                ..RedirectPolicy::default()
+            })
+            .build()
+            .unwrap();
+        let mut sink = Count::default();
+        let r = c.send_to(&get(port, "/r307"), &mut sink).unwrap();
+        assert_eq!((r.status, r.body_len), (200, 5));
+        assert_eq!((sink.heads.as_slice(), sink.bytes), (&[200u16][..], 5));
+
+        // Not followed: the held 307 is the answer, and is written once it is known to be.
+        let mut c = Client::builder().build().unwrap();
+        let mut out = Vec::new();
+        let r = c.send_to(&get(port, "/r307"), &mut out).unwrap();
+        assert_eq!((r.status, out.as_slice()), (307, &b"redirect!"[..]));
+    }
+
+    #[test]
+    fn a_failing_sink_is_its_own_error() {
+        struct Full;
+        impl BodySink for Full {
+            fn on_body(&mut self, _: &[u8]) -> std::io::Result<()> {
+                Err(std::io::Error::other("no space left"))
+            }
+        }
+        let (port, _) = server(answer);
+        let mut c = Client::builder().build().unwrap();
+        let e = c.send_to(&get(port, "/endless"), &mut Full).unwrap_err();
+        assert_eq!(e.class(), "output");
+        assert!(e.to_string().contains("no space left"), "{e}");
+    }
+
+    #[test]
+    fn an_unsendable_request_fails_before_connecting() {
+        let (port, conns) = server(answer);
+        let mut c = Client::builder().build().unwrap();
+        let bad = [
+            ("X-A", b"b\r\nInjected: 1".to_vec()),
+            ("Bad Name", b"v".to_vec()),
+            ("X-Nul", b"a\0b".to_vec()),
+        ];
+        for h in bad {
+            let mut spec = get(port, "/small");
+            spec.headers = vec![(h.0.to_string(), h.1)];
+            let e = c.send(&spec).unwrap_err();
+            assert!(matches!(e, Error::InvalidRequest(_)), "{e:?}");
+            assert_eq!(e.class(), "usage");
+        }
+        let mut spec = get(port, "/small");
+        spec.method = "GE T".into();
+        assert!(matches!(c.send(&spec).unwrap_err(), Error::InvalidRequest(_)));
+        let mut c = Client::builder().user_agent("ua\r\nX: y").build().unwrap();
+        assert!(matches!(
+            c.send(&get(port, "/small")).unwrap_err(),
+            Error::InvalidRequest(_)
+        ));
+        assert_eq!(conns.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn the_trace_keeps_a_bounded_part_of_what_was_received() {
+        let (port, _) = server(answer);
+        let mut c = Client::builder()
+            .trace(true)
+            .max_streamed_body(Some(3 << 20))
+            .build()
+            .unwrap();
+        let _ = c.send_to(&get(port, "/endless"), &mut std::io::sink());
+        let received: usize = c
+            .trace()
+            .iter()
+            .map(|e| match e {
+                TraceEvent::Received(d) => d.len(),
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(received, TRACE_RECEIVED_LIMIT);
+        assert!(
+            c.trace()
+                .iter()
+                .any(|e| matches!(e, TraceEvent::Info(m) if m.contains("not recorded"))),
+            "{:?}",
+            c.trace().last()
+        );
+    }
 }

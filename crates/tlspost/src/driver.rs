@@ -25,6 +25,9 @@ pub trait Hooks {
     fn sent(&mut self, _bytes: &[u8]) {}
     /// These exact bytes were read from the transport.
     fn received(&mut self, _bytes: &[u8]) {}
+    /// The final response head is complete (interim 1xx heads are not reported): its status and its
+    /// exact bytes. Its body, if any, follows through [`Hooks::body`].
+    fn head(&mut self, _status: u16, _head: &[u8]) {}
     /// Decoded body bytes, in order. Return `false` to stop (the body does not fit).
     fn body(&mut self, data: &[u8]) -> bool;
 }
@@ -195,6 +198,7 @@ impl<'r> State<'r> {
                     HeadStatus::Complete(head) => {
                         self.head_len = head.len;
                         self.start = head.len;
+                        hooks.head(self.ex.status(), rx.get(..head.len).unwrap_or_default());
                         break;
                     }
                 }

@@ -139,10 +139,18 @@ pub enum Error {
         /// Why, and what to do.
         reason: String,
     },
-    /// The response body is larger than the client's limit.
+    /// The response body is larger than the client's limit; it was not read further.
     BodyTooLarge {
         /// The limit in bytes.
-        limit: usize,
+        limit: u64,
+    },
+    /// The request cannot be sent as given (a byte that would inject a header or split the request
+    /// line, an empty or reserved field); found before any connection was made.
+    InvalidRequest(tlspost_proto::EncodeError),
+    /// The body sink refused the response body (e.g. a full disk or a closed pipe).
+    Sink {
+        /// The sink's error message.
+        detail: String,
     },
 }
 
@@ -150,7 +158,7 @@ impl Error {
     /// The stable class of this error, used for the CLI's exit codes.
     pub fn class(&self) -> &'static str {
         match self {
-            Error::Url { .. } | Error::Config(_) => "usage",
+            Error::Url { .. } | Error::Config(_) | Error::InvalidRequest(_) => "usage",
             Error::Dns { .. } => "dns",
             Error::Connect { .. } => "connect",
             Error::Tls { error, .. } => match **error {
@@ -158,7 +166,9 @@ impl Error {
                 _ => "tls-certificate",
             },
             Error::Timeout { .. } => "timeout",
-            Error::Io { .. } | Error::Http { .. } | Error::BodyTooLarge { .. } => "http",
+            Error::Io { .. } | Error::Http { .. } => "http",
+            Error::BodyTooLarge { .. } => "too-large",
+            Error::Sink { .. } => "output",
             Error::Redirect { .. } => "redirect",
         }
     }
@@ -172,6 +182,8 @@ impl Error {
                 | Error::Tls { .. }
                 | Error::Redirect { .. }
                 | Error::BodyTooLarge { .. }
+                | Error::InvalidRequest(_)
+                | Error::Sink { .. }
         )
     }
 
@@ -316,12 +328,12 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Redirect { status, reason } => write!(f, "redirect {status} not followed: {reason}"),
-            Error::BodyTooLarge { limit } => {
-                write!(
-                    f,
-                    "the response body exceeds the client's limit of {limit} bytes; it was not read further"
-                )
-            }
+            Error::BodyTooLarge { limit } => write!(
+                f,
+                "the response body is larger than the limit of {limit} bytes; it was not read further"
+            ),
+            Error::InvalidRequest(e) => write!(f, "the request was not sent: {e}"),
+            Error::Sink { detail } => write!(f, "writing the response body failed: {detail}"),
         }
     }
 }
