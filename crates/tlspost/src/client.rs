@@ -638,6 +638,10 @@ impl Client {
                 }
                 Ok(_) => return finish(result, attempt),
                 Err((e, _)) if e.is_permanent() => return result.map_err(|(e, _)| e),
+                Err(_) if self.last_streamed => {
+                    self.info("not retried: part of the response body was already written to the sink".to_string());
+                    return finish(result, attempt);
+                }
                 Err((_, 0)) => retry::Failure::BeforeRequestWritten,
                 Err(_) => retry::Failure::AfterRequestWritten,
             };
@@ -849,6 +853,7 @@ impl Client {
         let body_out = std::mem::take(&mut hooks.body);
         let body_len = hooks.body_len;
         let streamed = hooks.streaming;
+        self.last_streamed = streamed;
         let limit = hooks.limit.unwrap_or(self.opts.max_body);
         let too_large = hooks.too_large;
         let sink_error = hooks.sink_error.take();
@@ -911,7 +916,6 @@ impl Client {
             .map(|h| (h.name.to_string(), h.value.to_vec()))
             .collect();
         let answered_by = answered(outcome.status, parsed.headers, &body_out);
-        self.last_streamed = streamed;
         let resp = Response {
             status: outcome.status,
             reason: parsed.reason.unwrap_or("").to_string(),
@@ -1050,6 +1054,10 @@ mod tests {
                 let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n");
                 let _ = s.write_all(&vec![b'y'; 1_000_000]);
             }
+            "/cut" => {
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
+                let _ = s.shutdown(std::net::Shutdown::Both);
+            }
             "/r307" => {
                 let _ = s.write_all(b"HTTP/1.1 307 Moved\r\nLocation: /small\r\nContent-Length: 9\r\n\r\nredirect!");
             }
@@ -1143,6 +1151,28 @@ mod tests {
         let mut out = Vec::new();
         let r = c.send_to(&get(port, "/r307"), &mut out).unwrap();
         assert_eq!((r.status, out.as_slice()), (307, &b"redirect!"[..]));
+    }
+
+    #[test]
+    fn a_body_partly_written_to_the_sink_is_never_retried() {
+        let (port, conns) = server(answer);
+        let mut c = Client::builder()
+            .retry(RetryPolicy {
+                max_attempts: 3,
+                base_delay_ms: 1,
+                max_delay_ms: 1,
+                honor_retry_after: false,
+            })
+            .build()
+            .unwrap();
+        let mut out = Vec::new();
+        let e = c.send_to(&get(port, "/cut"), &mut out).unwrap_err();
+        assert_eq!(e.class(), "http", "{e}");
+        assert_eq!(out, b"0123456789");
+        assert_eq!(conns.load(Ordering::SeqCst), 1);
+        // Collected in memory, the same GET is retried.
+        let _ = c.send(&get(port, "/cut")).unwrap_err();
+        assert_eq!(conns.load(Ordering::SeqCst), 4);
     }
 
     #[test]
