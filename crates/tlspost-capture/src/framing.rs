@@ -242,6 +242,72 @@ pub fn scan_chunked(buf: &[u8]) -> Result<Chunked, FrameError> {
     }
 }
 
+/// The version as recorded: `HTTP/1.0` for minor version 0, else `HTTP/1.1`.
+pub(crate) fn http_version(minor: u8) -> String {
+    if minor == 0 { "HTTP/1.0" } else { "HTTP/1.1" }.into()
+}
+
+/// How much of a request head has arrived in `buf`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HeadProgress {
+    /// More bytes are needed.
+    Partial,
+    /// The head ends at this index (from [`head_end`]), within the limit.
+    Complete(usize),
+    /// More than the limit arrived without the head ending within it.
+    TooLarge,
+}
+
+/// Where a head ends in `buf`, if it ends within `max_head` bytes.
+pub(crate) fn head_progress(buf: &[u8], max_head: usize) -> HeadProgress {
+    if let Some(e) = head_end(buf) {
+        if e <= max_head {
+            return HeadProgress::Complete(e);
+        }
+    }
+    if buf.len() > max_head {
+        HeadProgress::TooLarge
+    } else {
+        HeadProgress::Partial
+    }
+}
+
+/// How much of a request body has arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BodyProgress {
+    /// More bytes are needed.
+    Partial,
+    /// The body ends `len` bytes in, with `data` bytes of payload.
+    Complete {
+        /// Length of the body as sent (for chunked: the encoding with trailers).
+        len: usize,
+        /// Payload bytes.
+        data: u64,
+    },
+    /// The body is larger than the limit (a Content-Length over it, or over 64 KiB of chunked
+    /// framing more than the limit without the end).
+    TooLarge,
+}
+
+/// Whether the body of `kind`, whose bytes so far are `body` (everything after the head), is
+/// complete within `max_body` bytes.
+pub(crate) fn body_progress(kind: BodyKind, body: &[u8], max_body: u64) -> Result<BodyProgress, FrameError> {
+    let have = body.len() as u64;
+    Ok(match kind {
+        BodyKind::Length(n) if n > max_body => BodyProgress::TooLarge,
+        BodyKind::Length(n) if have >= n => BodyProgress::Complete {
+            len: n as usize,
+            data: n,
+        },
+        BodyKind::Length(_) => BodyProgress::Partial,
+        BodyKind::Chunked => match scan_chunked(body)? {
+            Chunked::Complete { len, data } => BodyProgress::Complete { len, data },
+            Chunked::Partial if have <= max_body + 64 * 1024 => BodyProgress::Partial,
+            Chunked::Partial => BodyProgress::TooLarge,
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,5 +342,28 @@ mod tests {
             scan_chunked(b"3;ext=1\r\nabc\r\n0\r\nX-T: 1\r\n\r\n"),
             Ok(Chunked::Complete { len: 27, data: 3 })
         );
+    }
+
+    #[test]
+    fn progress_within_limits() {
+        let req = b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
+        assert_eq!(head_progress(req, 1024), HeadProgress::Complete(38));
+        assert_eq!(head_progress(&req[..20], 1024), HeadProgress::Partial);
+        assert_eq!(head_progress(req, 37), HeadProgress::TooLarge);
+        assert_eq!(head_progress(&req[..20], 19), HeadProgress::TooLarge);
+        let len3 = BodyKind::Length(3);
+        assert_eq!(body_progress(len3, b"ab", 10), Ok(BodyProgress::Partial));
+        assert_eq!(
+            body_progress(len3, b"abcNEXT", 10),
+            Ok(BodyProgress::Complete { len: 3, data: 3 })
+        );
+        assert_eq!(body_progress(len3, b"", 2), Ok(BodyProgress::TooLarge));
+        let ch = BodyKind::Chunked;
+        assert_eq!(
+            body_progress(ch, b"3\r\nabc\r\n0\r\n\r\n", 1),
+            Ok(BodyProgress::Complete { len: 13, data: 3 })
+        );
+        assert_eq!(body_progress(ch, b"3\r\nab", 1), Ok(BodyProgress::Partial));
+        assert!(body_progress(ch, b"zz\r\n", 1).is_err());
     }
 }

@@ -9,7 +9,7 @@ use rcgen::{
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 
-use crate::Error;
+use crate::error::Error;
 
 /// The PEM files of the PKI in the data directory.
 pub struct Pki {

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::Error;
+use crate::error::Error;
 use crate::record::{Capture, FindingRecord, Timing, rfc3339};
 
 /// Where a capture's outcome goes.
@@ -68,11 +68,11 @@ impl SyncMode {
     }
 
     /// Parse `normal` or `full`.
-    pub fn parse(s: &str) -> Result<SyncMode, crate::RuleError> {
+    pub fn parse(s: &str) -> Result<SyncMode, crate::respond::RuleError> {
         match s.trim().to_ascii_lowercase().as_str() {
             "normal" => Ok(SyncMode::Normal),
             "full" => Ok(SyncMode::Full),
-            _ => Err(crate::RuleError::UnknownSync(s.to_string())),
+            _ => Err(crate::respond::RuleError::UnknownSync(s.to_string())),
         }
     }
 }
@@ -383,7 +383,7 @@ fn row_to_capture(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Capture, Str
     if c.method.is_none() && c.head_len > 0 {
         match c.raw.get(..c.head_len).map(crate::framing::parse_head) {
             Some(Ok(head)) => {
-                c.version = Some(crate::conn::http_version(head.minor));
+                c.version = Some(crate::framing::http_version(head.minor));
                 c.method = Some(head.method);
                 c.target = Some(head.target);
                 c.headers = head.headers;

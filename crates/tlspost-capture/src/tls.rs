@@ -1,4 +1,5 @@
-//! The HTTPS side: read the ClientHello ourselves, record its facts, then replay it into rustls.
+//! The HTTPS side: read the ClientHello ourselves, record its facts, replay it into rustls, then
+//! hand the decrypted stream to the connection handler ([`crate::conn::serve`]).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -7,11 +8,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::clienthello::{self, ClientHello, Scan};
-use crate::conn::{ConnInfo, Prefixed, base_capture, now_ms};
+use crate::conn::{self, ConnInfo, base_capture, now_ms};
+use crate::error::Error;
 use crate::pki::Pki;
 use crate::record::TlsFacts;
 use crate::respond::Profile;
-use crate::{Error, State};
+use crate::state::State;
+use crate::stream::Prefixed;
 
 pub(crate) fn acceptor(pki: &Pki) -> Result<tokio_rustls::TlsAcceptor, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -161,5 +164,5 @@ pub(crate) async fn handle(state: Arc<State>, mut tcp: TcpStream, mut info: Conn
         f.alpn = conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned());
     }
     info.tls = Some(Arc::new(tls_facts));
-    crate::conn::serve(state, tls, Vec::new(), info).await;
+    conn::serve(state, tls, Vec::new(), info).await;
 }

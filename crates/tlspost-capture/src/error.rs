@@ -1,0 +1,60 @@
+//! Why the server could not start.
+
+/// Why the server could not start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file or socket operation failed.
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// On which path or address.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Creating or loading a certificate or key failed.
+    Cert {
+        /// What was being done.
+        what: &'static str,
+        /// The library's message.
+        detail: String,
+    },
+    /// Opening the SQLite store failed.
+    Store {
+        /// What was being done.
+        what: &'static str,
+        /// Database path.
+        path: String,
+        /// SQLite's message.
+        detail: String,
+    },
+    /// The TLS configuration was refused.
+    Tls(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Io { what, path, source } => write!(f, "cannot {what} ({path}): {source}"),
+            Error::Cert { what, detail } => write!(
+                f,
+                "cannot {what}: {detail}; remove the data directory's *.pem/*.key files to regenerate"
+            ),
+            Error::Store { what, path, detail } => write!(
+                f,
+                "cannot {what} at {path}: {detail}; is another `tlspost serve` using this --data directory?"
+            ),
+            Error::Tls(e) => write!(f, "cannot set up TLS: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

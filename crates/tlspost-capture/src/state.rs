@@ -1,0 +1,31 @@
+//! What every connection shares: the configuration, the store, the TLS acceptor, the CA, the
+//! connection slots and the worker runtimes connections are handed to.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use crate::config::Config;
+use crate::store::Store;
+
+pub(crate) struct State {
+    pub cfg: Config,
+    pub store: Store,
+    pub acceptor: tokio_rustls::TlsAcceptor,
+    pub ca_pem: String,
+    pub conns: AtomicU64,
+    pub slots: Arc<tokio::sync::Semaphore>,
+    pub http_addr: Option<SocketAddr>,
+    pub https_addr: Option<SocketAddr>,
+    /// The worker runtimes connections are handed to, in turn.
+    pub workers: Vec<tokio::runtime::Handle>,
+    pub next_worker: AtomicUsize,
+}
+
+impl State {
+    /// The worker runtime for the next connection (round robin).
+    pub(crate) fn worker(&self) -> Option<&tokio::runtime::Handle> {
+        let n = self.next_worker.fetch_add(1, Ordering::Relaxed);
+        self.workers.get(n % self.workers.len().max(1))
+    }
+}
