@@ -69,12 +69,14 @@ pub mod deadline;
 pub mod edge;
 pub mod encode;
 pub mod error;
+pub mod escape;
 pub mod exchange;
 pub mod framing;
 pub mod head;
 pub mod redirect;
 pub mod request;
 pub mod retry;
+pub mod secrets;
 pub mod url;
 
 pub use body::BodyDecoder;
