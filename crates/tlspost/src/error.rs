@@ -4,6 +4,8 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use tlspost_proto::Phase;
+use tlspost_proto::escape::Escaped;
+use tlspost_proto::secrets;
 
 use crate::certinfo::CertSummary;
 
@@ -200,8 +202,24 @@ fn list(names: &[String]) -> String {
     if names.is_empty() {
         "no names".to_string()
     } else {
-        names.join(", ")
+        names.iter().map(|n| esc(n).to_string()).collect::<Vec<_>>().join(", ")
     }
+}
+
+/// Text from the network (a certificate's names, a TLS library's message) safe for a terminal.
+fn esc(s: &str) -> Escaped<'_> {
+    Escaped(s.as_bytes())
+}
+
+/// A URL as given, with its secrets (user information, `?access_token=…`) masked.
+fn masked_url(url: &str) -> String {
+    let mut out = url.as_bytes().to_vec();
+    for span in secrets::url(url.as_bytes()) {
+        if let Some(b) = out.get_mut(span.range()) {
+            b.fill(secrets::MASK);
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl fmt::Display for TlsError {
@@ -210,14 +228,19 @@ impl fmt::Display for TlsError {
             TlsError::UnknownIssuer { chain } => {
                 f.write_str("the server's certificate chain does not lead to a trusted root (unknown issuer).")?;
                 for (i, c) in chain.iter().enumerate() {
-                    write!(f, "\n  #{i} subject: {}\n     issuer:  {}", c.subject, c.issuer)?;
+                    write!(
+                        f,
+                        "\n  #{i} subject: {}\n     issuer:  {}",
+                        esc(&c.subject),
+                        esc(&c.issuer)
+                    )?;
                 }
                 if let Some(last) = chain.last() {
                     write!(
                         f,
                         "\n  Trust the root that issued \"{}\", or check that the pinned roots are the right ones; \
                          never pin the leaf or an intermediate",
-                        last.issuer
+                        esc(&last.issuer)
                     )?;
                 }
                 Ok(())
@@ -227,7 +250,7 @@ impl fmt::Display for TlsError {
                     "the server sent only its own certificate, without the intermediate that links it to a root",
                 )?;
                 if let Some(l) = leaf {
-                    write!(f, " (leaf {}, issued by {})", l.subject, l.issuer)?;
+                    write!(f, " (leaf {}, issued by {})", esc(&l.subject), esc(&l.issuer))?;
                 }
                 f.write_str(
                     ": fix the server to send the full chain (e.g. nginx ssl_certificate must hold leaf then intermediates)",
@@ -235,8 +258,9 @@ impl fmt::Display for TlsError {
             }
             TlsError::NotValidForName { expected, names } => write!(
                 f,
-                "the certificate is not valid for \"{expected}\"; it holds: {}. Use a URL with one of those names \
+                "the certificate is not valid for \"{}\"; it holds: {}. Use a URL with one of those names \
                  (mapping that name to the server's address if DNS does not), or fix the server's certificate",
+                esc(expected),
                 list(names)
             ),
             TlsError::Expired {
@@ -245,8 +269,9 @@ impl fmt::Display for TlsError {
                 now,
             } => write!(
                 f,
-                "the certificate for {subject} expired at {not_after} UTC (now {now} UTC): the server must renew it; \
-                 if the date here is wrong, fix this machine's clock (a device without a clock must set it before TLS)"
+                "the certificate for {} expired at {not_after} UTC (now {now} UTC): the server must renew it; \
+                 if the date here is wrong, fix this machine's clock (a device without a clock must set it before TLS)",
+                esc(subject)
             ),
             TlsError::NotYetValid {
                 subject,
@@ -254,15 +279,18 @@ impl fmt::Display for TlsError {
                 now,
             } => write!(
                 f,
-                "the certificate for {subject} is not valid before {not_before} UTC (now {now} UTC): check this \
-                 machine's clock (a device that has not set its time sees 1970)"
+                "the certificate for {} is not valid before {not_before} UTC (now {now} UTC): check this \
+                 machine's clock (a device that has not set its time sees 1970)",
+                esc(subject)
             ),
-            TlsError::Alert { alert, hint } => write!(f, "the server refused the handshake with alert {alert}: {hint}"),
+            TlsError::Alert { alert, hint } => {
+                write!(f, "the server refused the handshake with alert {}: {hint}", esc(alert))
+            }
             TlsError::ProtocolVersion => f.write_str(
                 "no TLS version in common with the server (this client speaks TLS 1.2 and 1.3): the server is too old \
                  or restricted to versions this client will not use",
             ),
-            TlsError::Other(m) => write!(f, "TLS failed: {m}"),
+            TlsError::Other(m) => write!(f, "TLS failed: {}", esc(m)),
         }
     }
 }
@@ -270,7 +298,7 @@ impl fmt::Display for TlsError {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Url { url, reason } => write!(f, "cannot use URL {url:?}: {reason}"),
+            Error::Url { url, reason } => write!(f, "cannot use URL {:?}: {reason}", masked_url(url)),
             Error::Config(m) => f.write_str(m),
             Error::Dns { host, detail } => write!(
                 f,
