@@ -336,6 +336,12 @@ pub trait BodySink {
     }
     /// The next piece of the decoded body.
     fn on_body(&mut self, data: &[u8]) -> std::io::Result<()>;
+    /// The response written since the last [`BodySink::on_head`] failed part way, and the client
+    /// would send the request again: forget what was written and return `true`, or return `false`
+    /// (the default: what was written stays, and the request is not sent again).
+    fn discard(&mut self) -> bool {
+        false
+    }
 }
 
 impl<W: Write + ?Sized> BodySink for W {
@@ -638,10 +644,6 @@ impl Client {
                 }
                 Ok(_) => return finish(result, attempt),
                 Err((e, _)) if e.is_permanent() => return result.map_err(|(e, _)| e),
-                Err(_) if self.last_streamed => {
-                    self.info("not retried: part of the response body was already written to the sink".to_string());
-                    return finish(result, attempt);
-                }
                 Err((_, 0)) => retry::Failure::BeforeRequestWritten,
                 Err(_) => retry::Failure::AfterRequestWritten,
             };
@@ -654,6 +656,14 @@ impl Client {
                         .map(|t| Duration::from_millis(t).saturating_sub(started.elapsed()));
                     if total_left.is_some_and(|left| left < Duration::from_millis(ms)) {
                         self.info("no time left in the total budget for another attempt".to_string());
+                        return finish(result, attempt);
+                    }
+                    // Part of a body that failed went to the sink: retry only if the sink takes it back.
+                    if self.last_streamed && !reborrow(&mut sink).is_some_and(|s| s.discard()) {
+                        self.info(
+                            "not retried: part of the response body was already written and cannot be taken back"
+                                .to_string(),
+                        );
                         return finish(result, attempt);
                     }
                     let why = match &result {
@@ -1154,7 +1164,7 @@ mod tests {
     }
 
     #[test]
-    fn a_body_partly_written_to_the_sink_is_never_retried() {
+    fn a_body_partly_written_to_a_sink_that_keeps_it_is_not_retried() {
         let (port, conns) = server(answer);
         let mut c = Client::builder()
             .retry(RetryPolicy {
@@ -1173,6 +1183,42 @@ mod tests {
         // Collected in memory, the same GET is retried.
         let _ = c.send(&get(port, "/cut")).unwrap_err();
         assert_eq!(conns.load(Ordering::SeqCst), 4);
+    }
+
+    #[test]
+    fn a_sink_that_takes_back_a_partial_body_gets_the_retries() {
+        /// Keeps what it is given; takes it back on request.
+        #[derive(Default)]
+        struct Undo {
+            kept: Vec<u8>,
+            discarded: usize,
+        }
+        impl BodySink for Undo {
+            fn on_body(&mut self, data: &[u8]) -> std::io::Result<()> {
+                self.kept.extend_from_slice(data);
+                Ok(())
+            }
+            fn discard(&mut self) -> bool {
+                self.kept.clear();
+                self.discarded += 1;
+                true
+            }
+        }
+        let (port, conns) = server(answer);
+        let mut c = Client::builder()
+            .retry(RetryPolicy {
+                max_attempts: 3,
+                base_delay_ms: 1,
+                max_delay_ms: 1,
+                honor_retry_after: false,
+            })
+            .build()
+            .unwrap();
+        let mut sink = Undo::default();
+        let e = c.send_to(&get(port, "/cut"), &mut sink).unwrap_err();
+        assert_eq!(e.class(), "http", "{e}");
+        assert_eq!((sink.kept.as_slice(), sink.discarded), (&b"0123456789"[..], 2));
+        assert_eq!(conns.load(Ordering::SeqCst), 3);
     }
 
     #[test]
