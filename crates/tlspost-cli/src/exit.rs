@@ -21,7 +21,7 @@ pub const TLS_CERTIFICATE: u8 = 6;
 pub const TLS_HANDSHAKE: u8 = 7;
 /// A phase's budget ran out (connect, TLS, send, first byte, body, total).
 pub const TIMEOUT: u8 = 8;
-/// The exchange broke: connection lost, malformed or truncated response, body too large.
+/// The exchange broke: connection lost, malformed or truncated response.
 pub const HTTP: u8 = 9;
 /// A redirect was refused (e.g. a 301 that would turn the POST into a GET).
 pub const REDIRECT: u8 = 10;
@@ -29,6 +29,9 @@ pub const REDIRECT: u8 = 10;
 pub const HTTP_STATUS: u8 = 22;
 /// The body could not be written to the output.
 pub const WRITE: u8 = 23;
+/// The response body is larger than `--max-filesize` (curl's "Maximum file size exceeded"), or,
+/// with `--json-output`, than the 64 MiB it holds in memory by default.
+pub const MAX_FILESIZE: u8 = 63;
 
 /// One exit code of a command and what it means there.
 pub type Code = (u8, &'static str);
@@ -38,7 +41,8 @@ pub const POST: &[Code] = &[
     (OK, "answered, whatever the status (with --fail: a status below 400)"),
     (
         USAGE,
-        "bad arguments, an unreadable @FILE or --cacert file, a URL that is not http(s)://",
+        "bad arguments (a header, User-Agent or method with a byte HTTP forbids there: checked before \
+         connecting), an unreadable @FILE or --cacert file, a URL that is not http(s)://",
     ),
     (DNS, "the host name does not resolve"),
     (CONNECT, "TCP connect failed (refused, unreachable)"),
@@ -56,7 +60,7 @@ pub const POST: &[Code] = &[
     ),
     (
         HTTP,
-        "the exchange broke: connection lost, malformed or truncated response, body too large",
+        "the exchange broke: connection lost, malformed or truncated response",
     ),
     (
         REDIRECT,
@@ -64,6 +68,10 @@ pub const POST: &[Code] = &[
     ),
     (HTTP_STATUS, "--fail and the status was 400 or above"),
     (WRITE, "the body could not be written to the output"),
+    (
+        MAX_FILESIZE,
+        "the body is larger than --max-filesize (with --json-output, default 64 MiB); not read further",
+    ),
 ];
 
 /// `tlspost certs` (the codes are `tlspost_certs::app`'s, which does the work).
@@ -95,8 +103,8 @@ pub const LINT: &[Code] = &[
     (FAILED, "at least one error-severity finding"),
     (
         USAGE,
-        "bad arguments or I/O errors: an unreadable file, the capture server unreachable, an unknown \
-         capture or code",
+        "bad arguments or I/O errors: an unreadable file, input larger than 1 MiB, the capture server \
+         unreachable, an unknown capture or code",
     ),
 ];
 

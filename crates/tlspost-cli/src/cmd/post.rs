@@ -1,13 +1,13 @@
 //! `tlspost post` and `tlspost request`: curl's spellings, the device's bytes, and a clear verdict.
 
-use std::io::{Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
 use serde_json::{Value, json};
-use tlspost::client::{BodySpec, RequestSpec, Response};
+use tlspost::client::{BodySink, BodySpec, DEFAULT_MAX_BODY, RequestSpec, Response};
 use tlspost::proto::Budgets;
 use tlspost::proto::redirect::RedirectPolicy;
 use tlspost::proto::retry::RetryPolicy;
@@ -76,9 +76,15 @@ pub struct CommonArgs {
     /// Show secrets (Authorization, Cookie, JSON secret/password/token fields) in -v and --trace.
     #[arg(long = "show-secrets")]
     pub show_secrets: bool,
-    /// Write the body to FILE instead of stdout.
+    /// Write the body to FILE instead of stdout, as it arrives.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// The largest response body accepted, in bytes (suffixes k, M, G: 1024-based), as curl: a
+    /// larger one ends with exit 63 (at once when its Content-Length says so). Default: no limit for
+    /// a body written to stdout or -o (the time budgets end an endless one); 64 MiB with
+    /// --json-output, which holds the body in memory.
+    #[arg(long = "max-filesize", value_name = "BYTES", value_parser = parse_size)]
+    pub max_filesize: Option<u64>,
     /// Exit with 22 when the status is 400 or above.
     #[arg(short = 'f', long = "fail")]
     pub fail: bool,
@@ -186,6 +192,30 @@ fn parse_resolve(s: &str) -> Result<(String, u16, SocketAddr), String> {
     Ok((host.to_string(), port, SocketAddr::new(ip, port)))
 }
 
+/// `--max-filesize`: bytes, with curl's suffixes k, M, G (1024-based, any case).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (t.get(..i).unwrap_or(""), c.to_ascii_lowercase()),
+        _ => (t, 'b'),
+    };
+    let shift = match unit {
+        'b' => 0,
+        'k' => 10,
+        'm' => 20,
+        'g' => 30,
+        _ => {
+            return Err(format!(
+                "{s:?}: a number of bytes, optionally with k, M or G (e.g. 200k, 3M, 1G)"
+            ));
+        }
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?}: a number of bytes, optionally with k, M or G (e.g. 200k, 3M, 1G)"))?;
+    n.checked_mul(1u64 << shift).ok_or_else(|| format!("{s:?}: too large"))
+}
+
 fn secs_ms(flag: &str, s: f64) -> Result<u64, String> {
     if !(s.is_finite() && s > 0.0) {
         return Err(format!("{flag} must be a positive number of seconds"));
@@ -230,6 +260,8 @@ fn build(a: &CommonArgs) -> Result<Client, String> {
         .budgets(budgets)
         .http10(a.http10)
         .trace(a.verbose || a.trace)
+        .max_body(a.max_filesize.unwrap_or(DEFAULT_MAX_BODY))
+        .max_streamed_body(a.max_filesize)
         .redirect(RedirectPolicy {
             follow: a.location,
             ..RedirectPolicy::default()
@@ -253,6 +285,64 @@ fn build(a: &CommonArgs) -> Result<Client, String> {
 /// Header fields to send, in order.
 pub(crate) type Headers = Vec<(String, Vec<u8>)>;
 
+/// What is wrong with a header name or a method (`what`): empty, or a byte outside RFC 9110's
+/// `token`.
+fn bad_token(what: &str, token: &str) -> Option<String> {
+    if token.is_empty() {
+        return Some(format!("the {what} is empty"));
+    }
+    let (at, b) = token
+        .bytes()
+        .enumerate()
+        .find(|&(_, b)| !tlspost::proto::encode::is_tchar(b))?;
+    Some(format!(
+        "the {what} {token:?} holds {} at position {at}; a {what} is letters, digits and !#$%&'*+-.^_`|~ \
+         only (an RFC 9110 token)",
+        byte_words(b)
+    ))
+}
+
+/// What is wrong with a field value: a CR, LF, NUL or other control byte (a tab is fine), which would
+/// end the field and start another, or cut the request.
+pub(crate) fn bad_value(value: &[u8]) -> Option<String> {
+    let (at, b) = value
+        .iter()
+        .copied()
+        .enumerate()
+        .find(|&(_, b)| (b < 0x20 && b != b'\t') || b == 0x7f)?;
+    Some(format!(
+        "the value holds {} at position {at}; a value cannot hold CR, LF, NUL or other control bytes (they \
+         would end the header and inject another)",
+        byte_words(b)
+    ))
+}
+
+fn byte_words(b: u8) -> String {
+    let name = match b {
+        b'\r' => " (CR)",
+        b'\n' => " (LF)",
+        0 => " (NUL)",
+        b' ' => " (space)",
+        b'\t' => " (tab)",
+        0x7f => " (DEL)",
+        _ => "",
+    };
+    format!("byte 0x{b:02x}{name}")
+}
+
+/// `-A`, `-X`: refused before any connection when HTTP forbids a byte of them there.
+fn check_line_parts(method: &str, user_agent: Option<&str>) -> Result<(), String> {
+    if let Some(ua) = user_agent {
+        if let Some(why) = bad_value(ua.as_bytes()) {
+            return Err(format!("-A {ua:?}: {why}"));
+        }
+    }
+    if let Some(why) = bad_token("method", method) {
+        return Err(format!("-X {method:?}: {why}"));
+    }
+    Ok(())
+}
+
 /// curl's `-H` forms: `Name: value` adds (or replaces an automatic header), `Name:` removes an
 /// automatic header, `Name;` sends the header with an empty value. `Host`, `Content-Length` and
 /// `Transfer-Encoding` cannot be removed: the request needs them.
@@ -267,6 +357,17 @@ pub(crate) fn parse_headers(given: &[String]) -> Result<(Headers, Omit), String>
         format!("-H {h:?}: {e}; {fix}")
     };
     for h in given {
+        // Checked here, before any connection: the server must never see a half-sent request.
+        let (name, value) = match h.split_once(':') {
+            Some((n, v)) => (Some(n.trim()), v.trim()),
+            None => (h.trim_end().strip_suffix(';').map(str::trim), ""),
+        };
+        if let Some(why) = name.and_then(|n| bad_token("header name", n)) {
+            return Err(format!("-H {h:?}: {why}"));
+        }
+        if let Some(why) = bad_value(value.as_bytes()) {
+            return Err(format!("-H {h:?}: {why}"));
+        }
         match h.split_once(':') {
             Some((n, v)) if v.trim().is_empty() => {
                 omit.field(n.trim()).map_err(|e| refuse(h, e))?;
@@ -324,6 +425,11 @@ pub(crate) fn hint(e: &Error) -> Option<String> {
             }
             _ => None,
         },
+        Error::BodyTooLarge { .. } => Some(format!(
+            "--max-filesize BYTES sets the largest body accepted (without it: no limit for a body written to \
+             stdout or -o, {} MiB with --json-output, which holds the body in memory)",
+            DEFAULT_MAX_BODY >> 20
+        )),
         Error::Http {
             error: tlspost::proto::Error::Head(tlspost::proto::HeadError::ClosedBeforeHead { received: 0 }),
             ..
@@ -344,6 +450,8 @@ pub fn exit_code(e: &Error) -> u8 {
         "tls-handshake" => exit::TLS_HANDSHAKE,
         "timeout" => exit::TIMEOUT,
         "redirect" => exit::REDIRECT,
+        "too-large" => exit::MAX_FILESIZE,
+        "output" => exit::WRITE,
         _ => exit::HTTP,
     }
 }
@@ -357,6 +465,9 @@ fn run(method: &str, a: &CommonArgs) -> u8 {
         Ok(h) => h,
         Err(m) => return usage(&m),
     };
+    if let Err(m) = check_line_parts(method, a.user_agent.as_deref()) {
+        return usage(&m);
+    }
     let mut client = match build(a) {
         Ok(c) => c,
         Err(m) => return usage(&m),
@@ -379,7 +490,19 @@ fn run(method: &str, a: &CommonArgs) -> u8 {
 }
 
 fn once(a: &CommonArgs, client: &mut Client, spec: &RequestSpec) -> u8 {
-    let result = client.send(spec);
+    // --json-output holds the body for the document; otherwise it goes out as it arrives.
+    let mut out = Output::new(a);
+    let result = if a.json_output {
+        client.send(spec)
+    } else {
+        client.send_to(spec, &mut out)
+    };
+    if let Err(e) = &result {
+        // What arrived before the failure is written, as curl does, before the error is told.
+        if let (Err(w), false) = (out.finish(false), a.json_output || e.class() == "output") {
+            eprintln!("tlspost: cannot write the body: {w}");
+        }
+    }
     let mut err = std::io::stderr().lock();
     if a.trace {
         let _ = err.write_all(render(client.trace(), a.show_secrets).as_bytes());
@@ -420,7 +543,7 @@ fn once(a: &CommonArgs, client: &mut Client, spec: &RequestSpec) -> u8 {
             let failed = a.fail && r.status >= 400;
             if a.json_output {
                 println!("{}", result_json(&r));
-            } else if let Err(e) = output(a, &r, failed) {
+            } else if let Err(e) = out.finish(true) {
                 eprintln!("tlspost: cannot write the body: {e}");
                 return exit::WRITE;
             }
@@ -477,18 +600,108 @@ fn redirect_note(method: &str, r: &Response) -> Option<String> {
     Some(format!("{status} redirect to {location} not followed ({what})"))
 }
 
-fn output(a: &CommonArgs, r: &Response, failed: bool) -> std::io::Result<()> {
-    let mut out: Box<dyn Write> = match &a.output {
-        Some(p) => Box::new(std::fs::File::create(p)?),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    if a.include {
-        out.write_all(&r.head)?;
+/// Body bytes written to stdout only once the response ends, unless there are more: so that, for a
+/// small body, what stderr says about the response (who answered, a redirect not followed) comes
+/// first, while a large one still goes out as it arrives.
+const STDOUT_HOLD: usize = 64 * 1024;
+
+/// Where the body goes, as it arrives: `-o FILE` (created when the response's head arrives) or
+/// stdout; `-i` puts the head first; with `--fail`, the body of a status of 400 or above is dropped.
+struct Output<'a> {
+    path: Option<&'a Path>,
+    file: Option<BufWriter<std::fs::File>>,
+    stdout: Option<BufWriter<std::io::Stdout>>,
+    held: Vec<u8>,
+    include: bool,
+    fail: bool,
+    failed: bool,
+}
+
+impl<'a> Output<'a> {
+    fn new(a: &'a CommonArgs) -> Output<'a> {
+        Output {
+            path: a.output.as_deref(),
+            file: None,
+            stdout: None,
+            held: Vec::new(),
+            include: a.include,
+            fail: a.fail,
+            failed: false,
+        }
     }
-    if !failed {
-        out.write_all(&r.body)?;
+
+    fn put(&mut self, data: &[u8]) -> std::io::Result<()> {
+        if let Some(path) = self.path {
+            let file = match &mut self.file {
+                Some(f) => f,
+                None => self.file.insert(BufWriter::with_capacity(
+                    STDOUT_HOLD,
+                    std::fs::File::create(path).map_err(|e| self.named(e))?,
+                )),
+            };
+            return file.write_all(data).map_err(|e| self.named(e));
+        }
+        if self.stdout.is_none() && self.held.len().saturating_add(data.len()) <= STDOUT_HOLD {
+            self.held.extend_from_slice(data);
+            return Ok(());
+        }
+        let held = std::mem::take(&mut self.held);
+        let out = self
+            .stdout
+            .get_or_insert_with(|| BufWriter::with_capacity(STDOUT_HOLD, std::io::stdout()));
+        out.write_all(&held)?;
+        out.write_all(data)
     }
-    out.flush()
+
+    /// An error of `-o FILE`, with the file's name.
+    fn named(&self, e: std::io::Error) -> std::io::Error {
+        match self.path {
+            Some(p) => std::io::Error::new(e.kind(), format!("{}: {e}", p.display())),
+            None => e,
+        }
+    }
+
+    /// Writes what is held and flushes; once `answered`, creates `-o FILE` even for an empty body.
+    fn finish(&mut self, answered: bool) -> std::io::Result<()> {
+        if answered && self.path.is_some() && self.file.is_none() {
+            self.put(&[])?;
+        }
+        if let Some(f) = &mut self.file {
+            f.flush().map_err(|e| self.named(e))?;
+        }
+        if self.path.is_none() && (self.stdout.is_some() || !self.held.is_empty()) {
+            let held = std::mem::take(&mut self.held);
+            let out = self
+                .stdout
+                .get_or_insert_with(|| BufWriter::with_capacity(STDOUT_HOLD, std::io::stdout()));
+            out.write_all(&held)?;
+            out.flush()?;
+        }
+        Ok(())
+    }
+}
+
+impl BodySink for Output<'_> {
+    fn on_head(&mut self, status: u16, head: &[u8]) -> std::io::Result<()> {
+        self.failed = self.fail && status >= 400;
+        if self.include { self.put(head) } else { Ok(()) }
+    }
+    fn on_body(&mut self, data: &[u8]) -> std::io::Result<()> {
+        if self.failed { Ok(()) } else { self.put(data) }
+    }
+    /// `--retry` after a body failed part way: `-o FILE` starts again empty (as curl does); stdout
+    /// can take back only what it still holds.
+    fn discard(&mut self) -> bool {
+        if let Some(file) = self.file.take() {
+            let (file, _unwritten) = file.into_parts();
+            return file.set_len(0).is_ok();
+        }
+        if self.stdout.is_some() {
+            return false;
+        }
+        self.held.clear();
+        true
+    }
 }
 
 /// `-v`: information lines, and the heads both ways (`> ` sent, `< ` received).
