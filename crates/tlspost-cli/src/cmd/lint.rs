@@ -14,6 +14,15 @@ use crate::exit;
 /// `docs/lint.md`, the one text of every code's entry, compiled in for `--explain`.
 const LINT_MD: &str = include_str!("../../../../docs/lint.md");
 
+/// The most `tlspost lint` reads of a FILE or stdin: one request, head and body, is rarely more;
+/// beyond it the input is refused (exit 2) rather than read to its end, which may never come
+/// (`/dev/zero`, an endless pipe).
+pub const MAX_INPUT: u64 = 1 << 20;
+
+/// The most read of the capture server's answer: its JSON holds the capture base64-encoded (4 bytes
+/// per 3), and the capture server records up to 8 MiB of body by default.
+const MAX_CAPTURE_ANSWER: u64 = 32 << 20;
+
 /// `tlspost serve`'s default HTTP listener, where `--capture` asks unless `--server` says otherwise.
 pub const DEFAULT_SERVER: &str = "127.0.0.1:8080";
 
@@ -25,7 +34,7 @@ pub const DEFAULT_SERVER: &str = "127.0.0.1:8080";
     exit::LINT
 ))]
 pub struct LintArgs {
-    /// File holding the exact bytes of one request (head and body); `-` reads stdin.
+    /// File holding the exact bytes of one request (head and body), at most 1 MiB; `-` reads stdin.
     #[arg(
         value_name = "FILE",
         required_unless_present_any = ["capture", "explain"],
@@ -56,14 +65,24 @@ pub struct LintArgs {
     pub json: bool,
 }
 
-fn read_input(file: &PathBuf) -> std::io::Result<Vec<u8>> {
-    if file.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin().lock().read_to_end(&mut buf)?;
-        Ok(buf)
+/// Reads FILE (or stdin for `-`), at most [`MAX_INPUT`] bytes: one more means the input is larger,
+/// and it is refused without reading on.
+fn read_input(file: &PathBuf, name: &str) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    let read = if file.as_os_str() == "-" {
+        std::io::stdin().lock().take(MAX_INPUT + 1).read_to_end(&mut buf)
     } else {
-        std::fs::read(file)
+        std::fs::File::open(file).and_then(|f| f.take(MAX_INPUT + 1).read_to_end(&mut buf))
+    };
+    read.map_err(|e| format!("cannot read {name}: {e}"))?;
+    if buf.len() as u64 > MAX_INPUT {
+        return Err(format!(
+            "{name} holds more than {} MiB ({MAX_INPUT} bytes), the most tlspost lint reads: give it one \
+             request, head and body (a longer body can be cut: the findings are about the head and framing)",
+            MAX_INPUT >> 20
+        ));
     }
+    Ok(buf)
 }
 
 /// Fetch capture `id` from the capture server's JSON API over plain HTTP.
@@ -106,9 +125,16 @@ fn fetch_capture(server: &str, id: &str) -> Result<CapturedRequest, String> {
         .map_err(|e| format!("sending GET {path} to {addr} failed: {e}"))?;
     let mut response = Vec::new();
     stream
-        .take(256 * 1024 * 1024)
+        .take(MAX_CAPTURE_ANSWER + 1)
         .read_to_end(&mut response)
         .map_err(|e| format!("reading the answer to GET {path} from {addr} failed: {e}"))?;
+    if response.len() as u64 > MAX_CAPTURE_ANSWER {
+        return Err(format!(
+            "the answer to GET {path} from {addr} is larger than {} MiB, more than any capture's; not read \
+             further",
+            MAX_CAPTURE_ANSWER >> 20
+        ));
+    }
     let split = response
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -203,21 +229,19 @@ pub fn run(args: LintArgs) -> ExitCode {
             eprintln!("tlspost lint: capture {id} from tlspost serve at {server}{how}");
             fetch_capture(server, id)
         }
-        (None, Some(file)) => read_input(file)
-            .map(|raw| CapturedRequest {
+        (None, Some(file)) => {
+            let name = if file.as_os_str() == "-" {
+                "stdin".to_string()
+            } else {
+                file.display().to_string()
+            };
+            read_input(file, &name).map(|raw| CapturedRequest {
                 raw,
                 tls: false,
                 sni: None,
                 alpn: None,
             })
-            .map_err(|e| {
-                let name = if file.as_os_str() == "-" {
-                    "stdin".to_string()
-                } else {
-                    file.display().to_string()
-                };
-                format!("cannot read {name}: {e}")
-            }),
+        }
         (None, None) => Err("give a FILE (or - for stdin) or --capture ID".to_string()),
     };
     let captured = match captured {
