@@ -1,89 +1,35 @@
-//! Secrets masked for display: same length, so offsets and the hex view stay aligned.
+//! Secrets masked for display, byte for byte so offsets and the hex view stay aligned: a thin
+//! wrapper over the one secret policy of `tlspost_proto::secrets`, which the client's `-v` and
+//! `--trace` use too (secret header values with an auth scheme word kept visible, cookie values,
+//! URL user information, query, form and JSON fields with secret names).
 
-const SECRET_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-    "x-api-key",
-    "api-key",
-    "x-auth-token",
-];
+use tlspost_proto::secrets::{self, Span};
 
-fn secret_name(name: &[u8]) -> bool {
-    let n = String::from_utf8_lossy(name).to_ascii_lowercase();
-    n.contains("secret") || n.contains("password") || n.contains("token") || n.contains("passwd")
-}
-
-/// Whether a header's value is a secret.
-pub fn secret_header(name: &str) -> bool {
-    SECRET_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h)) || secret_name(name.as_bytes())
-}
-
-/// A header value for display: masked when the header carries a secret. An auth scheme
-/// (`Bearer`, `Basic`) stays visible.
-pub fn mask_header_value(name: &str, value: &str) -> String {
-    if !secret_header(name) {
-        return value.to_string();
-    }
-    let (keep, secret) = match value.split_once(' ') {
-        Some((scheme, rest)) if name.to_ascii_lowercase().contains("authorization") => (format!("{scheme} "), rest),
-        _ => (String::new(), value),
-    };
-    format!("{keep}{}", "*".repeat(secret.len()))
-}
-
-/// Mask secrets inside raw request bytes: secret header values in the head (`head_len` bytes),
-/// and values of JSON or form fields whose names contain secret/password/token in the body.
-pub fn mask_raw(raw: &[u8], head_len: usize) -> Vec<u8> {
-    let mut out = raw.to_vec();
-    let head_len = head_len.min(out.len());
-    // Head: line by line.
-    let mut start = 0;
-    while start < head_len {
-        let end = out
-            .get(start..head_len)
-            .and_then(|l| l.iter().position(|&b| b == b'\n'))
-            .map_or(head_len, |p| start + p);
-        let line = out.get(start..end).unwrap_or_default().to_vec();
-        if let Some(colon) = line.iter().position(|&b| b == b':') {
-            let name = String::from_utf8_lossy(line.get(..colon).unwrap_or_default())
-                .trim()
-                .to_string();
-            if secret_header(&name) {
-                let mut v = colon + 1;
-                while line.get(v).is_some_and(|b| *b == b' ' || *b == b'\t') {
-                    v += 1;
-                }
-                // Keep an auth scheme word visible.
-                if name.to_ascii_lowercase().contains("authorization") {
-                    if let Some(sp) = line.get(v..).and_then(|r| r.iter().position(|&b| b == b' ')) {
-                        v += sp + 1;
-                    }
-                }
-                let mut stop = line.len();
-                if line.last() == Some(&b'\r') {
-                    stop -= 1;
-                }
-                for b in out.get_mut(start + v..start + stop).into_iter().flatten() {
-                    *b = b'*';
-                }
-            }
-        }
-        start = end + 1;
-    }
-    // The request line's query: `?access_token=…&…` (form-field rules on the first line only).
-    let line_end = out
-        .get(..head_len)
-        .and_then(|h| h.iter().position(|&b| b == b'\n'))
-        .unwrap_or(head_len);
-    if let Some(line) = out.get_mut(..line_end) {
-        if let Some(q) = line.iter().position(|&b| b == b'?') {
-            mask_body(line, q);
+/// `bytes` with every span masked.
+fn masked(bytes: &[u8], spans: impl Iterator<Item = Span>) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    for span in spans {
+        if let Some(b) = out.get_mut(span.range()) {
+            b.fill(secrets::MASK);
         }
     }
-    mask_body(&mut out, head_len);
     out
+}
+
+/// A header value for display: its secrets masked (the whole value of a secret header, with an
+/// auth scheme such as `Bearer` or `Basic` left visible; cookie values; URL user information).
+pub fn mask_header_value(name: &str, value: &str) -> String {
+    let out = masked(
+        value.as_bytes(),
+        secrets::header_value(name.as_bytes(), value.as_bytes()),
+    );
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Mask secrets inside raw request bytes whose head is the first `head_len` bytes (0: no head,
+/// all body).
+pub fn mask_raw(raw: &[u8], head_len: usize) -> Vec<u8> {
+    masked(raw, secrets::message_with_head(raw, head_len))
 }
 
 /// [`mask_raw`] for a stored capture: when its head never parsed (`head_len` 0), the head is
@@ -91,10 +37,20 @@ pub fn mask_raw(raw: &[u8], head_len: usize) -> Vec<u8> {
 /// that never ended still has its secret header lines masked).
 pub fn mask_capture(raw: &[u8], head_len: usize) -> Vec<u8> {
     let head_len = match head_len {
-        0 => crate::framing::head_end(raw).unwrap_or(raw.len()),
+        0 => head_end(raw),
         n => n,
     };
     mask_raw(raw, head_len)
+}
+
+/// The index after the first empty line (CRLF CRLF or LF LF), or the length of `raw`.
+fn head_end(raw: &[u8]) -> usize {
+    let crlf = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4);
+    let lf = raw.windows(2).position(|w| w == b"\n\n").map(|p| p + 2);
+    match (crlf, lf) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b).unwrap_or(raw.len()),
+    }
 }
 
 /// The secret strings masked in `masked` (runs of bytes that differ from `raw`), longest first.
@@ -130,79 +86,6 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
     t
 }
 
-fn mask_body(out: &mut [u8], from: usize) {
-    let len = out.len();
-    let mut i = from;
-    while i < len {
-        match out.get(i) {
-            // JSON: "name" : "value"
-            Some(b'"') => {
-                let Some(close) = out.get(i + 1..).and_then(|r| r.iter().position(|&b| b == b'"')) else {
-                    return;
-                };
-                let name_end = i + 1 + close;
-                let name = out.get(i + 1..name_end).unwrap_or_default().to_vec();
-                let mut j = name_end + 1;
-                while out.get(j).is_some_and(|b| b.is_ascii_whitespace()) {
-                    j += 1;
-                }
-                if out.get(j) == Some(&b':') && secret_name(&name) {
-                    j += 1;
-                    while out.get(j).is_some_and(|b| b.is_ascii_whitespace()) {
-                        j += 1;
-                    }
-                    if out.get(j) == Some(&b'"') {
-                        let mut k = j + 1;
-                        while let Some(&b) = out.get(k) {
-                            if b == b'"' {
-                                break;
-                            }
-                            if let Some(x) = out.get_mut(k) {
-                                *x = b'*';
-                            }
-                            if b == b'\\' {
-                                if let Some(x) = out.get_mut(k + 1) {
-                                    *x = b'*';
-                                }
-                                k += 1;
-                            }
-                            k += 1;
-                        }
-                        i = k + 1;
-                        continue;
-                    }
-                }
-                i = name_end + 1;
-            }
-            // Form: name=value&
-            Some(b'=') => {
-                let name_start = out
-                    .get(from..i)
-                    .and_then(|r| {
-                        r.iter()
-                            .rposition(|&b| b == b'&' || b == b'?' || b.is_ascii_whitespace())
-                    })
-                    .map_or(from, |p| from + p + 1);
-                let name = out.get(name_start..i).unwrap_or_default().to_vec();
-                let mut k = i + 1;
-                if secret_name(&name) && !name.contains(&b'"') {
-                    while let Some(&b) = out.get(k) {
-                        if b == b'&' || b.is_ascii_whitespace() {
-                            break;
-                        }
-                        if let Some(x) = out.get_mut(k) {
-                            *x = b'*';
-                        }
-                        k += 1;
-                    }
-                }
-                i = k;
-            }
-            _ => i += 1,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,7 +98,7 @@ mod tests {
         assert_eq!(m.len(), raw.len());
         let s = String::from_utf8(m).unwrap();
         assert!(s.contains("Authorization: Bearer *******\r\n"), "{s}");
-        assert!(s.contains("Cookie: ***\r\n"));
+        assert!(s.contains("Cookie: s=*\r\n"), "{s}");
         assert!(s.contains("Host: a\r\n"));
         assert!(s.contains("\"client_secret\": \"*****\""), "{s}");
         assert!(s.contains("\"user\":\"bob\""));
@@ -241,5 +124,20 @@ mod tests {
         let m = String::from_utf8(mask_capture(raw, 0)).unwrap();
         assert!(m.contains("Authorization: Basic ****\r\n"), "{m}");
         assert_eq!(m.len(), raw.len());
+    }
+
+    #[test]
+    fn the_same_policy_as_the_client_trace() {
+        let raw = b"GET http://u:pw@h/cb?client_secret=s HTTP/1.1\r\nHost: h\r\nX-Auth-Token: t0k\r\n\r\n";
+        let head_len = raw.len();
+        let mut expected = vec![0; raw.len()];
+        tlspost_proto::secrets::mask_into(raw, &mut expected).unwrap();
+        assert_eq!(mask_raw(raw, head_len), expected);
+        assert_eq!(
+            String::from_utf8(expected).unwrap(),
+            "GET http://*:**@h/cb?client_secret=* HTTP/1.1\r\nHost: h\r\nX-Auth-Token: ***\r\n\r\n"
+        );
+        assert_eq!(mask_header_value("X-Auth-Token", "abc"), "***");
+        assert_eq!(mask_header_value("Host", "me:pw@h"), "**:**@h");
     }
 }
