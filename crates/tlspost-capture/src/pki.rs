@@ -36,14 +36,19 @@ fn ca_params() -> Result<CertificateParams, rcgen::Error> {
     Ok(p)
 }
 
-fn names_line(names: &[String]) -> String {
+/// The names the server certificate carries: localhost, 127.0.0.1, ::1, then `names`.
+pub(crate) fn cert_names(names: &[String]) -> Vec<String> {
     let mut all = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
     for n in names {
         if !all.contains(n) {
             all.push(n.clone());
         }
     }
-    all.join(" ")
+    all
+}
+
+fn names_line(names: &[String]) -> String {
+    cert_names(names).join(" ")
 }
 
 fn io<'a>(path: &'a Path, what: &'static str) -> impl FnOnce(std::io::Error) -> Error + 'a {

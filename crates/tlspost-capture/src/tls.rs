@@ -51,6 +51,111 @@ fn facts(ch: &ClientHello) -> TlsFacts {
     }
 }
 
+/// The name of TLS alert `n` as the TLS registry spells it (RFC 8446 §6, RFC 5246 §7.2, RFC 7301).
+fn alert_name(n: u8) -> &'static str {
+    match n {
+        0 => "close_notify",
+        10 => "unexpected_message",
+        20 => "bad_record_mac",
+        22 => "record_overflow",
+        40 => "handshake_failure",
+        42 => "bad_certificate",
+        43 => "unsupported_certificate",
+        44 => "certificate_revoked",
+        45 => "certificate_expired",
+        46 => "certificate_unknown",
+        47 => "illegal_parameter",
+        48 => "unknown_ca",
+        49 => "access_denied",
+        50 => "decode_error",
+        51 => "decrypt_error",
+        70 => "protocol_version",
+        71 => "insufficient_security",
+        80 => "internal_error",
+        86 => "inappropriate_fallback",
+        90 => "user_canceled",
+        109 => "missing_extension",
+        110 => "unsupported_extension",
+        112 => "unrecognized_name",
+        116 => "certificate_required",
+        120 => "no_application_protocol",
+        _ => "unassigned",
+    }
+}
+
+/// Why a handshake failed, from what ended it: the client's alert, what rustls refused in the
+/// client's offer, or the connection ending early. A rejected certificate is told apart from an
+/// untrusted CA by the alert, and from a name missing in the certificate by the SNI.
+fn handshake_failure(e: &std::io::Error, ch: &ClientHello, cert_names: &[String]) -> String {
+    use rustls::{AlertDescription as Alert, Error as Tls, PeerMisbehaved};
+    use std::io::ErrorKind;
+    let sni = ch.sni.as_deref();
+    let Some(tls) = e.get_ref().and_then(|inner| inner.downcast_ref::<Tls>()) else {
+        return match e.kind() {
+            ErrorKind::UnexpectedEof
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::BrokenPipe => format!(
+                "the client closed the connection during the TLS handshake, without a TLS alert ({e}): \
+                 it gave up before the handshake ended (some TLS stacks close this way when they reject \
+                 the server certificate or run out of memory: see the client's log)"
+            ),
+            _ => format!("the TLS handshake failed: {e}"),
+        };
+    };
+    match tls {
+        Tls::NoApplicationProtocol => format!(
+            "the client offered ALPN {} only, and tlspost serve speaks HTTP/1.1 (ALPN http/1.1): the \
+             server refused the handshake (alert no_application_protocol); offer http/1.1 too (e.g. \
+             curl --http1.1), or no ALPN",
+            ch.alpn.join(", ")
+        ),
+        Tls::PeerMisbehaved(PeerMisbehaved::ServerNameMustContainOneHostName) => format!(
+            "the ClientHello's server name (SNI) `{}` is not a valid DNS host name, so the server refused \
+             the handshake (alert illegal_parameter); set a DNS name as the TLS client's host name \
+             (RFC 6066 §3; an IP address is sent as no SNI)",
+            sni.unwrap_or_default()
+        ),
+        Tls::AlertReceived(Alert::UnknownCA) => "the client does not trust the server certificate: it does not \
+             know the tlspost CA (alert unknown_ca); give the client ca.pem from the data directory (also \
+             at /_tlspost/ca.pem)"
+            .into(),
+        Tls::AlertReceived(
+            a @ (Alert::BadCertificate
+            | Alert::CertificateUnknown
+            | Alert::UnsupportedCertificate
+            | Alert::CertificateExpired),
+        ) => {
+            let alert = alert_name(u8::from(*a));
+            let wanted = sni.map(|s| s.trim_end_matches('.'));
+            match wanted.filter(|s| !cert_names.iter().any(|n| n.eq_ignore_ascii_case(s))) {
+                Some(name) => format!(
+                    "the client rejected the server certificate (alert {alert}): it asked for `{name}` \
+                     (SNI), which is not a name in the server certificate ({}); add it with --name {name}",
+                    cert_names.join(", ")
+                ),
+                None => format!(
+                    "the client rejected the server certificate (alert {alert}){}: a client that does not \
+                     trust the tlspost CA may answer so too (give it ca.pem), or one whose clock is wrong \
+                     (the certificate is valid from when it was made)",
+                    wanted
+                        .map(|n| format!(", though `{n}` (SNI) is in it"))
+                        .unwrap_or_default()
+                ),
+            }
+        }
+        Tls::AlertReceived(a) => {
+            let n = u8::from(*a);
+            format!("the client ended the TLS handshake with alert {} ({n})", alert_name(n))
+        }
+        Tls::PeerIncompatible(_) => format!(
+            "the client's offer has nothing in common with the server's (TLS 1.2 and 1.3, ECDHE with \
+             AES-GCM or ChaCha20-Poly1305): {tls}"
+        ),
+        other => format!("the TLS handshake failed: {other}"),
+    }
+}
+
 /// Record a connection that never got to HTTP (bad ClientHello, refused or failed handshake).
 async fn record_failure(state: &State, info: &ConnInfo, first: Instant, wall: i64, raw: Vec<u8>, error: String) {
     let mut cap = base_capture(info, first, wall, 0);
@@ -142,9 +247,7 @@ pub(crate) async fn handle(state: Arc<State>, mut tcp: TcpStream, mut info: Conn
     let tls = match hs {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
-            let msg = format!(
-                "TLS handshake failed: {e} (a client that does not trust the tlspost CA aborts here: give it ca.pem)"
-            );
+            let msg = handshake_failure(&e, &ch, &crate::pki::cert_names(&state.cfg.names));
             record_failure(&state, &info, t0, wall, Vec::new(), msg).await;
             return;
         }

@@ -226,6 +226,6 @@ fn a_client_rejecting_the_certificate_is_recorded() {
     let (_, _, code) = curl(&[&format!("https://localhost:{port}/")]);
     assert_eq!(code, 60);
     r.wait_for("the untrusted CA", |c| {
-        c.error.as_deref().is_some_and(|e| e.contains("UnknownCA"))
+        c.error.as_deref().is_some_and(|e| e.contains("unknown_ca"))
     });
 }

