@@ -19,8 +19,7 @@ pub(crate) struct Chunked {
 }
 
 fn show(bytes: &[u8]) -> String {
-    let cut = bytes.get(..bytes.len().min(24)).unwrap_or_default();
-    cut.escape_ascii().to_string()
+    crate::checks::excerpt(bytes, 24)
 }
 
 /// Value of a hex digit.

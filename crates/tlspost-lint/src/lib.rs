@@ -39,6 +39,8 @@
 
 use core::fmt;
 
+use tlspost_proto::escape;
+
 mod checks;
 mod chunked;
 mod parse;
@@ -111,14 +113,26 @@ impl Finding {
             code: rule.code,
             severity: rule.severity,
             title: rule.title,
-            message: message.into(),
+            message: terminal_safe(message.into()),
             fix: rule.fix_summary.to_string(),
         }
     }
 
     pub(crate) fn with_fix(mut self, fix: impl Into<String>) -> Self {
-        self.fix = fix.into();
+        self.fix = terminal_safe(fix.into());
         self
+    }
+}
+
+/// Every message quotes request bytes through an escaping excerpt; this is the backstop: whatever
+/// reaches a finding's text is safe to print on a terminal (no control bytes, no bidirectional
+/// overrides), so `tlspost lint`, `tlspost lint --capture` and the capture server's pages can print
+/// it as it is. Text that is already safe is returned unchanged (and not copied).
+fn terminal_safe(text: String) -> String {
+    if escape::is_safe(text.as_bytes()) {
+        text
+    } else {
+        escape::Escaped(text.as_bytes()).to_string()
     }
 }
 

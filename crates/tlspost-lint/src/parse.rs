@@ -45,10 +45,6 @@ impl Field<'_> {
         self.name.eq_ignore_ascii_case(name.as_bytes())
     }
 
-    pub(crate) fn name_lossy(&self) -> String {
-        String::from_utf8_lossy(self.name).into_owned()
-    }
-
     /// The value as text (invalid UTF-8 replaced); borrowed unless it had to be replaced.
     pub(crate) fn value_str(&self) -> Cow<'_, str> {
         String::from_utf8_lossy(&self.value)

@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use tlspost_proto::escape::Escaped;
+
 use super::{BodyView, excerpt};
 use crate::chunked::{self, Outcome};
 use crate::parse::{Head, Version, is_tchar};
@@ -79,9 +81,9 @@ fn syntax(head: &Head<'_>, raw: &[u8], out: &mut Vec<Finding>) {
                 "header `{}` continues on {} line(s) starting with a space or tab (obs-fold); \
                  RFC 9112 §5.2 lets a server reject it with 400, and servers that unfold it read \
                  the next line as part of `{}` instead of as its own header",
-                f.name_lossy(),
+                excerpt(f.name, 48),
                 f.folds,
-                f.name_lossy()
+                excerpt(f.name, 48)
             ),
         );
     }
@@ -103,8 +105,8 @@ fn syntax(head: &Head<'_>, raw: &[u8], out: &mut Vec<Finding>) {
             format!(
                 "header `{}` has whitespace before its colon; RFC 9112 §5.1 requires a server to \
                  answer 400, and a lenient proxy may see a header named `{} ` that nothing matches",
-                f.name_lossy(),
-                f.name_lossy()
+                excerpt(f.name, 48),
+                excerpt(f.name, 48)
             ),
         );
     }
@@ -128,7 +130,7 @@ fn syntax(head: &Head<'_>, raw: &[u8], out: &mut Vec<Finding>) {
                     "header `{}` contains {what} (0x{b:02x}) at offset {i} of its value `{}`; \
                      servers answer 400 or cut the value there, and a CR can split the header in \
                      two at a lenient hop (header injection)",
-                    f.name_lossy(),
+                    excerpt(f.name, 48),
                     excerpt(&f.value, 48)
                 ),
             );
@@ -301,10 +303,11 @@ fn framing(head: &Head<'_>, out: &mut Vec<Finding>) -> Framing {
                 out,
                 &TE_REPEATED,
                 format!(
-                    "Transfer-Encoding `{}` lists `{c}` more than once; chunked applied twice is \
+                    "Transfer-Encoding `{}` lists `{}` more than once; chunked applied twice is \
                      invalid (RFC 9112 §6.1) and servers answer 400 or decode it once and misread \
                      the rest",
-                    excerpt(te_text().as_bytes(), 64)
+                    excerpt(te_text().as_bytes(), 64),
+                    excerpt(c.as_bytes(), 32)
                 ),
             );
             break;
@@ -412,7 +415,8 @@ fn body<'a>(head: &Head<'_>, raw: &'a [u8], framing: Framing, out: &mut Vec<Find
     }
     let arrived = raw.get(head.len..).unwrap_or_default();
     let get_or_head = head.method_is("GET") || head.method_is("HEAD");
-    let method = String::from_utf8_lossy(head.method);
+    // Escaped as it is written: no allocation unless a finding quotes it.
+    let method = Escaped(head.method);
     match framing {
         Framing::Faulty => BodyView {
             bytes: Cow::Borrowed(arrived),

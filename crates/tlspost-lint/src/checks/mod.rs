@@ -6,6 +6,8 @@
 
 use std::borrow::Cow;
 
+use tlspost_proto::escape::Escaped;
+
 use crate::parse::Head;
 use crate::{Context, Finding};
 
@@ -30,29 +32,20 @@ pub(crate) fn run(head: &Head<'_>, raw: &[u8], ctx: &Context<'_>, out: &mut Vec<
     tls::check(head, ctx, out);
 }
 
-/// A short excerpt of bytes for messages: printable text as is (UTF-8 included), control and
-/// invalid bytes escaped (`\r`, `\n`, `\t`, `\xNN`), `…` when cut.
+/// A short excerpt of bytes for messages, escaped for a terminal by tlspost-proto's one escaping
+/// function ([`Escaped`]: printable text as is, UTF-8 included; control bytes, bidirectional
+/// overrides and invalid bytes as `\r`, `\n`, `\t`, `\xNN`), `…` when cut (never inside a character).
 pub(crate) fn excerpt(bytes: &[u8], max: usize) -> String {
-    let cut = bytes.get(..bytes.len().min(max)).unwrap_or_default();
-    let mut s = String::new();
-    for chunk in cut.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\r' => s.push_str("\\r"),
-                '\n' => s.push_str("\\n"),
-                '\t' => s.push_str("\\t"),
-                c if c.is_control() => {
-                    for b in c.to_string().bytes() {
-                        s.push_str(&format!("\\x{b:02x}"));
-                    }
-                }
-                c => s.push(c),
+    let mut cut = bytes.get(..bytes.len().min(max)).unwrap_or_default();
+    if bytes.len() > max {
+        // A character cut in two at the end is left out rather than shown as invalid bytes.
+        if let Err(e) = std::str::from_utf8(cut) {
+            if e.error_len().is_none() {
+                cut = cut.get(..e.valid_up_to()).unwrap_or_default();
             }
         }
-        for b in chunk.invalid() {
-            s.push_str(&format!("\\x{b:02x}"));
-        }
     }
+    let mut s = Escaped(cut).to_string();
     if bytes.len() > max {
         s.push('…');
     }
@@ -94,6 +87,8 @@ mod tests {
         assert_eq!(excerpt(b"a\r\nb\x00\xff", 40), "a\\r\\nb\\x00\\xff");
         assert_eq!(excerpt("25°C".as_bytes(), 40), "25°C");
         assert_eq!(excerpt(b"abcdef", 3), "abc…");
+        assert_eq!(excerpt(b"X-\x1b[31m\xe2\x80\xae", 40), "X-\\x1b[31m\\xe2\\x80\\xae");
+        assert_eq!(excerpt("a°C".as_bytes(), 2), "a…");
     }
 
     #[test]

@@ -62,9 +62,9 @@ fn media_type<'h>(head: &'h Head<'_>) -> Option<&'h [u8]> {
     })
 }
 
-/// A media type as messages show it: lower case, invalid UTF-8 replaced.
+/// A media type as messages show it: lower case, escaped like every excerpt.
 fn media_type_text(mt: &[u8]) -> String {
-    String::from_utf8_lossy(mt).to_ascii_lowercase()
+    excerpt(&mt.to_ascii_lowercase(), 64)
 }
 
 /// `true` when `s` ends with `suffix`, ignoring ASCII case.
