@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 
-use crate::proc::{Proc, START_TIMEOUT, StartError, free_port, owns_listener, start_retrying};
+use crate::proc::{Proc, START_TIMEOUT, StartError, free_ports, owns_listener, start_retrying};
 use crate::write;
 
 /// One TLS server block, on a port of its own.
@@ -99,7 +99,7 @@ impl Nginx {
     /// [`Nginx::start`] with options.
     pub fn start_with(sites: &[Site], opts: &Options) -> Nginx {
         start_retrying("nginx", || {
-            let ports: Vec<u16> = sites.iter().map(|_| free_port()).collect();
+            let ports = free_ports(sites.len());
             Nginx::try_start_on(sites, opts, &ports)
         })
     }

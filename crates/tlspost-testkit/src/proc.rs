@@ -79,6 +79,53 @@ pub fn free_port() -> u16 {
         .expect("an ephemeral port on 127.0.0.1")
 }
 
+/// `n` distinct ports nobody listens on right now, chosen by the kernel: each is held until all are
+/// chosen, so none comes twice (as it may from `n` calls of [`free_port`]).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("an ephemeral port on 127.0.0.1"))
+        .collect();
+    held.iter().map(|l| l.local_addr().expect("addr").port()).collect()
+}
+
+/// An address that refuses connections for as long as it is held: a TCP socket bound to a port of
+/// 127.0.0.2 (an address no fixture listens on) that never listens. A connection to it is reset,
+/// and no other process can listen on that address and port meanwhile, whereas a port from
+/// [`free_port`] may become another server's before the test connects to it.
+pub struct RefusedAddr {
+    _socket: rustix::fd::OwnedFd,
+    addr: std::net::SocketAddrV4,
+}
+
+impl RefusedAddr {
+    /// The address, 127.0.0.2:PORT.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr.into()
+    }
+
+    /// Its IP address, 127.0.0.2.
+    pub fn ip(&self) -> std::net::Ipv4Addr {
+        *self.addr.ip()
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+}
+
+/// A new [`RefusedAddr`].
+pub fn refused_addr() -> RefusedAddr {
+    use rustix::net::{AddressFamily, SocketType, bind, getsockname, socket};
+    let socket = socket(AddressFamily::INET, SocketType::STREAM, None).expect("a TCP socket");
+    bind(&socket, &std::net::SocketAddrV4::new([127, 0, 0, 2].into(), 0)).expect("bind 127.0.0.2:0");
+    let addr = getsockname(&socket)
+        .ok()
+        .and_then(|a| std::net::SocketAddrV4::try_from(a).ok())
+        .expect("the bound address");
+    RefusedAddr { _socket: socket, addr }
+}
+
 /// Inodes of the TCP sockets in LISTEN state on `port` (IPv4 and IPv6, any address).
 pub fn listening_inodes(port: u16) -> HashSet<u64> {
     let mut out = HashSet::new();
@@ -217,10 +264,23 @@ impl Proc {
                 return Ok(());
             }
             if let Some(status) = self.exited() {
-                return Err(StartError::Exited {
-                    status,
-                    output: self.output(),
-                });
+                let output = self.output();
+                // Its bind failed: another socket had the port then, and may be gone by now (another
+                // fixture's port pick, held for an instant) or not be listening (a connection's
+                // local port), so nothing above saw a holder.
+                if output.to_ascii_lowercase().contains("address already in use") {
+                    let port = ports
+                        .iter()
+                        .copied()
+                        .find(|p| output.contains(&format!(":{p}")))
+                        .unwrap_or(ports[0]);
+                    return Err(StartError::PortTaken {
+                        port,
+                        holder: None,
+                        output,
+                    });
+                }
+                return Err(StartError::Exited { status, output });
             }
             if Instant::now() > deadline {
                 return Err(StartError::Timeout { output: self.output() });
@@ -291,6 +351,35 @@ mod tests {
         assert_eq!(listener_holder(port), Some(std::process::id()));
         drop(l);
         assert!(!owns_listener(std::process::id(), port));
+    }
+
+    #[test]
+    fn free_ports_are_distinct() {
+        let ports = free_ports(64);
+        assert_eq!(ports.iter().collect::<HashSet<_>>().len(), 64);
+    }
+
+    #[test]
+    fn a_refused_addr_refuses_and_cannot_be_listened_on() {
+        let r = refused_addr();
+        let e = std::net::TcpStream::connect(r.addr()).expect_err("refused");
+        assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
+        assert!(std::net::TcpListener::bind(r.addr()).is_err(), "{} is held", r.addr());
+    }
+
+    #[test]
+    fn a_server_whose_bind_failed_reports_the_port_taken() {
+        let port = free_port();
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(format!(
+            "echo 'bind() to 127.0.0.1:{port} failed (98: Address already in use)' >&2; exit 1"
+        ));
+        let mut p = Proc::spawn("sh", cmd, None);
+        match p.wait_listening(&[port]) {
+            Err(StartError::PortTaken { port: p, holder, .. }) => assert_eq!((p, holder), (port, None)),
+            Err(e) => panic!("expected PortTaken, got {e}"),
+            Ok(()) => panic!("sh listened"),
+        }
     }
 
     #[test]

@@ -21,7 +21,10 @@ fn black_hole() -> (Socket, Vec<TcpStream>, SocketAddr) {
     for _ in 0..16 {
         match TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
             Ok(c) => filled.push(c),
-            Err(_) => return (s, filled, addr),
+            // The SYN went unanswered: the queue is full, and stays so (nothing accepts, and the
+            // queued connections are kept open).
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return (s, filled, addr),
+            Err(e) => panic!("a connect to the backlog-0 listener failed other than by timing out: {e}"),
         }
     }
     panic!("the accept queue of a backlog-0 listener never filled");

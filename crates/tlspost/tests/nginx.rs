@@ -1,19 +1,18 @@
 //! The host client against real nginx (PKI generated at test time) in front of an origin that
 //! records exactly what it received.
 
-mod common;
-
-use common::{Env, HOST};
 use tlspost::client::{BodySpec, ClientBuilder};
 use tlspost::proto::redirect::RedirectPolicy;
 use tlspost::proto::retry::RetryPolicy;
 use tlspost::trace::render;
 use tlspost::{Client, ConnectFailure, Error, RequestSpec, TlsError, Trust};
+use tlspost_testkit::origin::{Env, HOST, SITES};
+use tlspost_testkit::proc::refused_addr;
 
 fn builder(env: &Env) -> ClientBuilder {
-    let n = &env.nginx;
     let mut b = Client::builder().trust(Trust::pinned_files(&[env.root_file()]).expect("root"));
-    for p in [n.good, n.expired, n.wrong_name, n.leaf_only, n.future] {
+    for site in SITES {
+        let p = env.port(site);
         b = b.resolve(HOST, p, Env::addr(p));
         b = b.resolve("unknown.tlspost.test", p, Env::addr(p));
     }
@@ -35,7 +34,7 @@ fn json_post_reaches_origin_byte_exact_with_content_type() {
     let env = Env::start();
     let mut c = builder(&env).trace(true).build().expect("client");
     let r = c
-        .send(&RequestSpec::json(&env.url(env.nginx.good, "/echo"), JSON.to_vec()))
+        .send(&RequestSpec::json(&env.url(env.port("good"), "/echo"), JSON.to_vec()))
         .expect("POST");
     assert_eq!(r.status, 200);
     assert_eq!(r.body, JSON, "the origin echoes the body it received");
@@ -79,7 +78,7 @@ fn no_sni_and_unknown_name_get_unrecognized_name_alert() {
     let env = Env::start();
     let mut c = builder(&env).build().expect("client");
     // An IP address in the URL: rustls sends no SNI, nginx's default server rejects the handshake.
-    let url = format!("https://127.0.0.1:{}/echo", env.nginx.good);
+    let url = format!("https://127.0.0.1:{}/echo", env.port("good"));
     match tls_error(c.send(&RequestSpec::json(&url, b"{}".to_vec()))) {
         TlsError::Alert { alert, hint } => {
             assert_eq!(alert, "unrecognized_name");
@@ -87,7 +86,7 @@ fn no_sni_and_unknown_name_get_unrecognized_name_alert() {
         }
         other => panic!("{other:?}"),
     }
-    let url = format!("https://unknown.tlspost.test:{}/echo", env.nginx.good);
+    let url = format!("https://unknown.tlspost.test:{}/echo", env.port("good"));
     let e = c.send(&RequestSpec::json(&url, b"{}".to_vec())).expect_err("refused");
     assert_eq!(e.class(), "tls-handshake");
     assert!(e.to_string().contains("unrecognized_name"), "{e}");
@@ -100,14 +99,14 @@ fn certificate_failures_each_have_their_own_error() {
     let mut c = builder(&env).build().expect("client");
     let post = |c: &mut Client, port: u16| c.send(&RequestSpec::json(&env.url(port, "/echo"), b"{}".to_vec()));
 
-    match tls_error(post(&mut c, env.nginx.expired)) {
+    match tls_error(post(&mut c, env.port("expired"))) {
         TlsError::Expired { not_after, subject, .. } => {
             assert_eq!(not_after, "2021-01-01 00:00:00");
             assert!(subject.contains(HOST), "{subject}");
         }
         other => panic!("expired: {other:?}"),
     }
-    match tls_error(post(&mut c, env.nginx.future)) {
+    match tls_error(post(&mut c, env.port("future"))) {
         TlsError::NotYetValid {
             not_before, subject, ..
         } => {
@@ -116,24 +115,24 @@ fn certificate_failures_each_have_their_own_error() {
         }
         other => panic!("not yet valid: {other:?}"),
     }
-    let e = post(&mut c, env.nginx.future).expect_err("refused");
+    let e = post(&mut c, env.port("future")).expect_err("refused");
     assert!(e.to_string().contains("not valid before 2099-01-01"), "{e}");
     assert!(e.to_string().contains("clock"), "the fix names the clock: {e}");
-    match tls_error(post(&mut c, env.nginx.wrong_name)) {
+    match tls_error(post(&mut c, env.port("wrong"))) {
         TlsError::NotValidForName { expected, names } => {
             assert_eq!(expected, HOST);
             assert_eq!(names, vec!["other.tlspost.test", "www.other.tlspost.test"]);
         }
         other => panic!("wrong name: {other:?}"),
     }
-    match tls_error(post(&mut c, env.nginx.leaf_only)) {
+    match tls_error(post(&mut c, env.port("leafonly"))) {
         TlsError::IncompleteChain { leaf } => {
             let leaf = leaf.expect("leaf");
             assert!(leaf.issuer.contains("tlspost Test Issuing CA"), "{leaf:?}");
         }
         other => panic!("leaf only: {other:?}"),
     }
-    let e = post(&mut c, env.nginx.leaf_only).expect_err("refused");
+    let e = post(&mut c, env.port("leafonly")).expect_err("refused");
     assert!(e.to_string().contains("intermediate"), "{e}");
 
     // A client that pins another root.
@@ -141,7 +140,7 @@ fn certificate_failures_each_have_their_own_error() {
         .trust(Trust::pinned_pem(env.pki.other_root.pem.as_bytes()).expect("pem"))
         .build()
         .expect("client");
-    match tls_error(post(&mut other, env.nginx.good)) {
+    match tls_error(post(&mut other, env.port("good"))) {
         TlsError::UnknownIssuer { chain } => {
             assert_eq!(chain.len(), 2);
             assert!(chain[0].subject.contains(HOST));
@@ -150,7 +149,7 @@ fn certificate_failures_each_have_their_own_error() {
         }
         other => panic!("untrusted root: {other:?}"),
     }
-    let e = post(&mut other, env.nginx.good).expect_err("refused");
+    let e = post(&mut other, env.port("good")).expect_err("refused");
     assert!(e.to_string().contains("tlspost Test Root"), "{e}");
     assert_eq!(e.class(), "tls-certificate");
     assert_eq!(env.origin.received().len(), 0, "nothing reached the origin");
@@ -167,7 +166,7 @@ fn chunked_close_delimited_and_identity_encoding() {
             ..RequestSpec::default()
         })
     };
-    let r = get(&mut c, env.url(env.nginx.good, "/chunked")).expect("chunked");
+    let r = get(&mut c, env.url(env.port("good"), "/chunked")).expect("chunked");
     assert_eq!(r.header_str("transfer-encoding").as_deref(), Some("chunked"));
     assert_eq!(r.body, b"hello world");
 
@@ -177,7 +176,7 @@ fn chunked_close_delimited_and_identity_encoding() {
     assert_eq!(r.body, b"body until the connection closes");
     // And through nginx to a client speaking HTTP/1.0: no length, the body ends at close.
     let mut c10 = builder(&env).http10(true).build().expect("client");
-    let r = get(&mut c10, env.url(env.nginx.good, "/close")).expect("http/1.0 via nginx");
+    let r = get(&mut c10, env.url(env.port("good"), "/close")).expect("http/1.0 via nginx");
     assert_eq!(r.header("content-length"), None);
     assert_eq!(r.body, b"body until the connection closes");
     assert!(
@@ -188,7 +187,7 @@ fn chunked_close_delimited_and_identity_encoding() {
     );
 
     // A gzip-capable origin receives Accept-Encoding: identity and answers plainly.
-    let r = get(&mut c, env.url(env.nginx.good, "/gzip")).expect("gzip");
+    let r = get(&mut c, env.url(env.port("good"), "/gzip")).expect("gzip");
     assert_eq!(r.header("content-encoding"), None);
     assert_eq!(r.body, b"plain body");
     let q = env
@@ -204,7 +203,7 @@ fn chunked_close_delimited_and_identity_encoding() {
 fn ten_posts_reuse_one_connection_and_a_reconnect_resumes() {
     let env = Env::start();
     let mut c = builder(&env).build().expect("client");
-    let url = env.url(env.nginx.good, "/echo");
+    let url = env.url(env.port("good"), "/echo");
     let mut conns = Vec::new();
     for i in 1..=10u32 {
         let r = c
@@ -238,7 +237,7 @@ fn redirects_301_refused_307_308_resend_the_body() {
     };
     let mut c = builder(&env).redirect(follow).build().expect("client");
     let e = c
-        .send(&RequestSpec::json(&env.url(env.nginx.good, "/r301"), JSON.to_vec()))
+        .send(&RequestSpec::json(&env.url(env.port("good"), "/r301"), JSON.to_vec()))
         .expect_err("301 on POST");
     match &e {
         Error::Redirect { status, reason } => {
@@ -251,12 +250,12 @@ fn redirects_301_refused_307_308_resend_the_body() {
     for code in ["307", "308"] {
         let r = c
             .send(&RequestSpec::json(
-                &env.url(env.nginx.good, &format!("/r{code}")),
+                &env.url(env.port("good"), &format!("/r{code}")),
                 JSON.to_vec(),
             ))
             .expect("followed");
         assert_eq!(r.status, 200);
-        assert_eq!(r.redirects, vec![env.url(env.nginx.good, "/echo")]);
+        assert_eq!(r.redirects, vec![env.url(env.port("good"), "/echo")]);
         assert_eq!(r.body, JSON);
     }
     let got = env.origin.received();
@@ -270,17 +269,16 @@ fn redirects_301_refused_307_308_resend_the_body() {
     // Not following: the 3xx is handed back.
     let mut plain = builder(&env).build().expect("client");
     let r = plain
-        .send(&RequestSpec::json(&env.url(env.nginx.good, "/r308"), JSON.to_vec()))
+        .send(&RequestSpec::json(&env.url(env.port("good"), "/r308"), JSON.to_vec()))
         .expect("3xx");
     assert_eq!(r.status, 308);
 }
 
 #[test]
 fn connection_refused_retries_with_backoff_then_says_so() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    }; // closed now: nothing listens
+    // Held for the test: nothing listens there, and nothing can start to.
+    let refused = refused_addr();
+    let port = refused.port();
     let retry = RetryPolicy {
         max_attempts: 3,
         base_delay_ms: 100,
@@ -288,7 +286,7 @@ fn connection_refused_retries_with_backoff_then_says_so() {
         honor_retry_after: true,
     };
     let mut c = Client::builder()
-        .resolve(HOST, port, Env::addr(port))
+        .resolve(HOST, port, refused.addr())
         .retry(retry)
         .trace(true)
         .build()
@@ -321,7 +319,10 @@ fn mid_body_close_is_truncated_and_a_post_is_not_resent() {
     };
     let mut c = builder(&env).retry(retry).trace(true).build().expect("client");
     let e = c
-        .send(&RequestSpec::json(&env.url(env.nginx.good, "/midbody"), JSON.to_vec()))
+        .send(&RequestSpec::json(
+            &env.url(env.port("good"), "/midbody"),
+            JSON.to_vec(),
+        ))
         .expect_err("truncated");
     match &e {
         Error::Http {
@@ -341,7 +342,7 @@ fn mid_body_close_is_truncated_and_a_post_is_not_resent() {
     let e = c
         .send(&RequestSpec {
             method: "PUT".into(),
-            url: env.url(env.nginx.good, "/midbody"),
+            url: env.url(env.port("good"), "/midbody"),
             body: BodySpec::Json(b"{}".to_vec()),
             ..RequestSpec::default()
         })
@@ -357,7 +358,7 @@ fn edge_made_response_is_reported_in_plain_words() {
     let mut c = builder(&env).build().expect("client");
     let r = c
         .send(&RequestSpec::json(
-            &env.url(env.nginx.good, "/edge1010"),
+            &env.url(env.port("good"), "/edge1010"),
             b"{}".to_vec(),
         ))
         .expect("403");

@@ -1,13 +1,11 @@
 //! The first-byte timeout against real nginx, measured on its own: a test binary of one test, so
 //! the other nginx tests' handshakes do not compete with it for the CPU while it measures time.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Env, HOST};
 use tlspost::proto::{Budgets, Phase};
 use tlspost::{Client, Error, RequestSpec, Trust};
+use tlspost_testkit::origin::{Env, HOST};
 
 #[test]
 fn first_byte_timeout_fires_within_ten_percent() {
@@ -16,7 +14,7 @@ fn first_byte_timeout_fires_within_ten_percent() {
         first_byte: Some(600),
         ..Budgets::default()
     };
-    let port = env.nginx.good;
+    let port = env.port("good");
     let mut c = Client::builder()
         .trust(Trust::pinned_files(&[env.root_file()]).expect("root"))
         .resolve(HOST, port, Env::addr(port))
@@ -24,14 +22,11 @@ fn first_byte_timeout_fires_within_ten_percent() {
         .build()
         .expect("client");
     // Warm the connection so the measured attempt is only send + wait.
-    c.send(&RequestSpec::json(&env.url(env.nginx.good, "/echo"), b"{}".to_vec()))
+    c.send(&RequestSpec::json(&env.url(port, "/echo"), b"{}".to_vec()))
         .expect("warm");
     let start = Instant::now();
     let e = c
-        .send(&RequestSpec::json(
-            &env.url(env.nginx.good, "/slow?ms=3000"),
-            b"{}".to_vec(),
-        ))
+        .send(&RequestSpec::json(&env.url(port, "/slow?ms=3000"), b"{}".to_vec()))
         .expect_err("timeout");
     let took = start.elapsed();
     assert_eq!(
