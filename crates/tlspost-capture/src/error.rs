@@ -31,6 +31,13 @@ pub enum Error {
     },
     /// The TLS configuration was refused.
     Tls(String),
+    /// Another server holds the data directory's lock.
+    InUse {
+        /// The data directory.
+        dir: String,
+        /// The pid the other server wrote in the lock file (unknown when it has not yet).
+        pid: Option<u32>,
+    },
 }
 
 impl std::fmt::Display for Error {
@@ -46,6 +53,13 @@ impl std::fmt::Display for Error {
                 "cannot {what} at {path}: {detail}; is another `tlspost serve` using this --data directory?"
             ),
             Error::Tls(e) => write!(f, "cannot set up TLS: {e}"),
+            Error::InUse { dir, pid } => {
+                write!(f, "data directory {dir} is in use by another tlspost serve")?;
+                if let Some(pid) = pid {
+                    write!(f, " (pid {pid})")?;
+                }
+                write!(f, ": stop that one first, or give this one another data directory")
+            }
         }
     }
 }

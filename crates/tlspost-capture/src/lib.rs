@@ -25,6 +25,7 @@ mod conn;
 mod error;
 pub mod framing;
 mod json;
+mod lock;
 mod mask;
 pub mod pki;
 pub mod record;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::config::Config;
 use crate::conn::{self, ConnInfo};
 use crate::error::Error;
+use crate::lock::DataLock;
 use crate::pki;
 use crate::state::State;
 use crate::store::{self, Store};
@@ -102,6 +103,8 @@ fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
 pub struct Server {
     workers: Option<Workers>,
     state: Arc<State>,
+    /// Let go last, once the workers have stopped.
+    _lock: DataLock,
 }
 
 impl Server {
@@ -112,6 +115,8 @@ impl Server {
             path: config.data_dir.display().to_string(),
             source,
         })?;
+        // Before anything in it is read or made: one server per data directory.
+        let lock = DataLock::acquire(&config.data_dir)?;
         let pki = pki::load_or_create(&config.data_dir, &config.names)?;
         let store = Store::open_with(&config.data_dir, config.keep, config.sync)?;
         let acceptor = tls::acceptor(&pki)?;
@@ -166,6 +171,7 @@ impl Server {
         Ok(Server {
             workers: Some(workers),
             state,
+            _lock: lock,
         })
     }
 

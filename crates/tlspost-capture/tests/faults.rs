@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::*;
-use tlspost_capture::Capture;
+use tlspost_capture::{Capture, Server};
+use tlspost_testkit::proc::StartError;
+use tlspost_testkit::serve::Serve;
 
 /// `openssl s_client` against `port` with `args`, its stdin closed so it ends after the
 /// handshake (or its failure); bounded by `-verify_return_error` and the server's own answer.
@@ -159,4 +161,82 @@ fn a_client_closing_mid_handshake_is_named_as_such() {
     let e = error(&c);
     assert!(e.contains("closed the connection during the TLS handshake"), "{e}");
     assert!(!e.contains("does not trust"), "{e}");
+}
+
+/// The `tlspost-capture` binary on ephemeral loopback ports with its data in `dir`.
+fn capture_process(dir: &std::path::Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlspost-capture"));
+    cmd.args([
+        "--http",
+        "127.0.0.1:0",
+        "--https",
+        "127.0.0.1:0",
+        "--workers",
+        "1",
+        "--data",
+    ])
+    .arg(dir)
+    .args(args);
+    cmd
+}
+
+#[test]
+fn two_servers_started_together_on_one_data_directory_one_refuses() {
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let starts: Vec<_> = (0..2)
+            .map(|_| {
+                let (barrier, data) = (barrier.clone(), data.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    Serve::spawn(capture_process(&data, &[]), &data)
+                })
+            })
+            .collect();
+        let mut results: Vec<_> = starts.into_iter().map(|t| t.join().unwrap()).collect();
+        let refused = results
+            .iter()
+            .position(Result::is_err)
+            .unwrap_or_else(|| panic!("both servers started on one data directory"));
+        let Err(StartError::Exited { output, .. }) = results.remove(refused) else {
+            panic!("the refused one exits");
+        };
+        let Ok(running) = results.remove(0) else {
+            panic!("one of the two starts")
+        };
+        let expected = format!(
+            "data directory {} is in use by another tlspost serve (pid {})",
+            data.display(),
+            running.pid()
+        );
+        assert!(output.contains(&expected), "{output}");
+        // The one running serves the CA in ca.pem.
+        let ca = std::fs::read_to_string(data.join("ca.pem")).unwrap();
+        assert!(running.stdout().contains(ca.trim_end()), "{}", running.stdout());
+    }
+}
+
+#[test]
+fn a_second_server_in_process_is_refused_and_a_stale_lock_file_is_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    // Left by a server that is gone: the file is there, its lock is free.
+    std::fs::write(dir.path().join("serve.lock"), "4194303\n").unwrap();
+    let first = Server::start(support::config(dir.path())).expect("a stale lock file is taken over");
+    let pid = std::process::id();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("serve.lock")).unwrap(),
+        format!("{pid}\n")
+    );
+    let Err(e) = Server::start(support::config(dir.path())) else {
+        panic!("a second server on the same data directory starts");
+    };
+    assert!(
+        e.to_string()
+            .contains(&format!("is in use by another tlspost serve (pid {pid})")),
+        "{e}"
+    );
+    drop(first);
+    Server::start(support::config(dir.path())).expect("free again once the first is stopped");
 }
