@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use tlspost_lint::{CapturedRequest, Context, Severity};
+use tlspost_proto::escape::{Escaped, EscapedText};
 
 use crate::exit;
 
@@ -154,7 +155,8 @@ fn fetch_capture(server: &str, id: &str) -> Result<CapturedRequest, String> {
         ));
     }
     if status != 200 {
-        let excerpt = String::from_utf8_lossy(body.get(..body.len().min(200)).unwrap_or_default()).into_owned();
+        // The server's words, escaped: whatever answers on that port chooses these bytes.
+        let excerpt = Escaped(body.get(..body.len().min(200)).unwrap_or_default());
         return Err(format!("GET {path} on {addr} answered {status}: {excerpt}"));
     }
     if head
@@ -247,7 +249,7 @@ pub fn run(args: LintArgs) -> ExitCode {
     let captured = match captured {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("tlspost lint: {e}");
+            eprintln!("tlspost lint: {}", EscapedText(&e));
             return ExitCode::from(exit::USAGE);
         }
     };

@@ -9,10 +9,11 @@ use clap::Args;
 use serde_json::{Value, json};
 use tlspost::client::{BodySink, BodySpec, DEFAULT_MAX_BODY, RequestSpec, Response};
 use tlspost::proto::Budgets;
+use tlspost::proto::escape::{Escaped, EscapedText};
 use tlspost::proto::redirect::RedirectPolicy;
 use tlspost::proto::retry::RetryPolicy;
 use tlspost::proto::{NotOmittable, Omit};
-use tlspost::trace::{TraceEvent, mask_secrets, render};
+use tlspost::trace::{render, verbose};
 use tlspost::{Client, Error, TlsError, Trust};
 
 use crate::exit;
@@ -513,9 +514,10 @@ fn once(a: &CommonArgs, client: &mut Client, spec: &RequestSpec) -> u8 {
         Err(e) => {
             let code = exit_code(&e);
             let attempts = client.last_attempts();
-            let _ = writeln!(err, "tlspost: error: {e}");
+            // Whatever a server sent that reaches the message (a name, a reason) is escaped.
+            let _ = writeln!(err, "tlspost: error: {}", EscapedText(&e.to_string()));
             if let Some(h) = hint(&e) {
-                let _ = writeln!(err, "tlspost: hint: {h}");
+                let _ = writeln!(err, "tlspost: hint: {}", EscapedText(&h));
             }
             if attempts > 1 {
                 let _ = writeln!(err, "tlspost: {attempts} attempts were made");
@@ -532,11 +534,11 @@ fn once(a: &CommonArgs, client: &mut Client, spec: &RequestSpec) -> u8 {
         }
         Ok(r) => {
             if r.answered_by.made_by_edge || a.verbose {
-                let _ = writeln!(err, "tlspost: {}", r.answered_by.sentence(r.status));
+                let _ = writeln!(err, "tlspost: {}", EscapedText(&r.answered_by.sentence(r.status)));
             }
             if !a.location {
                 if let Some(note) = redirect_note(&spec.method, &r) {
-                    let _ = writeln!(err, "tlspost: {note}");
+                    let _ = writeln!(err, "tlspost: {}", EscapedText(&note));
                 }
             }
             drop(err);
@@ -548,7 +550,11 @@ fn once(a: &CommonArgs, client: &mut Client, spec: &RequestSpec) -> u8 {
                 return exit::WRITE;
             }
             if failed {
-                eprintln!("tlspost: the server answered {} {} (--fail)", r.status, r.reason);
+                eprintln!(
+                    "tlspost: the server answered {} {} (--fail)",
+                    r.status,
+                    Escaped(r.reason.as_bytes())
+                );
                 return exit::HTTP_STATUS;
             }
             exit::OK
@@ -569,7 +575,7 @@ fn redirect_note(method: &str, r: &Response) -> Option<String> {
             "{status} redirect without a Location header: it points nowhere"
         ));
     };
-    let location = String::from_utf8_lossy(raw);
+    let location = Escaped(raw);
     let here = tlspost::proto::url::Url::parse(&r.url).ok()?;
     let follow = RedirectPolicy {
         follow: true,
@@ -702,45 +708,6 @@ impl BodySink for Output<'_> {
         self.held.clear();
         true
     }
-}
-
-/// `-v`: information lines, and the heads both ways (`> ` sent, `< ` received).
-fn verbose(events: &[TraceEvent], show: bool) -> String {
-    let mut s = String::new();
-    let mut in_req_head = true;
-    let mut in_resp_head = true;
-    for e in events {
-        match e {
-            TraceEvent::Info(m) => {
-                for line in m.lines() {
-                    s.push_str("* ");
-                    s.push_str(line);
-                    s.push('\n');
-                }
-                in_req_head = true;
-                in_resp_head = true;
-            }
-            TraceEvent::Sent(d) | TraceEvent::Received(d) => {
-                let sent = matches!(e, TraceEvent::Sent(_));
-                let flag = if sent { &mut in_req_head } else { &mut in_resp_head };
-                if !*flag {
-                    continue;
-                }
-                let data = if show { d.clone() } else { mask_secrets(d) };
-                let text = String::from_utf8_lossy(&data);
-                for line in text.split("\r\n") {
-                    if line.is_empty() {
-                        *flag = false;
-                        break;
-                    }
-                    s.push_str(if sent { "> " } else { "< " });
-                    s.push_str(line);
-                    s.push('\n');
-                }
-            }
-        }
-    }
-    s
 }
 
 fn ms(d: std::time::Duration) -> f64 {

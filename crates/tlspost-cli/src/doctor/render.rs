@@ -1,31 +1,34 @@
 //! The report for people (one line per check, `why` and `fix` indented) and as JSON.
 
 use serde_json::{Value, json};
+use tlspost::proto::escape::EscapedText;
 
 use super::{Mark, Report};
 
 const WIDTH: usize = 8;
 
-/// The report as text: a header, one line per check, then a summary line.
+/// The report as text: a header, one line per check, then a summary line. Checks quote what servers
+/// sent (reason phrases, `Location`, certificate names, body excerpts): every text is escaped for
+/// the terminal here, once, whatever a step put in it.
 pub fn text(r: &Report) -> String {
-    let mut s = format!("tlspost doctor {}\n", r.url);
+    let mut s = format!("tlspost doctor {}\n", EscapedText(&r.url));
     for c in &r.checks {
         let mark = format!("[{}]", c.mark.as_str());
         s.push_str(&format!(
             "{mark:<6} {} {:<WIDTH$} {}\n",
             c.step.number(),
             c.step.name(),
-            c.title
+            EscapedText(&c.title)
         ));
         let pad = " ".repeat(6 + 1 + 2 + WIDTH + 1);
         for d in &c.details {
-            s.push_str(&format!("{pad}{d}\n"));
+            s.push_str(&format!("{pad}{}\n", EscapedText(d)));
         }
         if let Some(w) = &c.why {
-            s.push_str(&format!("{pad}why: {w}\n"));
+            s.push_str(&format!("{pad}why: {}\n", EscapedText(w)));
         }
         if let Some(f) = &c.fix {
-            s.push_str(&format!("{pad}fix: {f}\n"));
+            s.push_str(&format!("{pad}fix: {}\n", EscapedText(f)));
         }
     }
     let fails = r.count(Mark::Fail);
@@ -98,6 +101,14 @@ mod tests {
         assert_eq!(lines[4].trim(), "why: nothing listens");
         assert_eq!(lines[5].trim(), "fix: check the port");
         assert!(t.contains("1 FAIL, 0 warn"));
+        // What a server wrote into a check shows escaped.
+        let hostile = Report {
+            url: "https://h/".into(),
+            checks: vec![Check::ok(Step::Edge, "HEAD / 200 \u{1b}[31mOK").detail("Location: /\r\u{9b}x")],
+        };
+        let shown = text(&hostile);
+        assert!(shown.contains("HEAD / 200 \\x1b[31mOK\n"), "{shown}");
+        assert!(shown.contains("Location: /\\r\\xc2\\x9bx\n"), "{shown}");
         let j = json(&r);
         assert_eq!(j["ok"], false);
         assert_eq!(j["steps"][1]["mark"], "fail");

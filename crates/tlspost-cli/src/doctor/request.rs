@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use tlspost::client::{BodySpec, RequestSpec};
 use tlspost_lint::{Context, Severity};
+use tlspost_proto::escape::Escaped;
 use tlspost_proto::request::DEFAULT_USER_AGENT;
 use tlspost_proto::url::Url;
 use tlspost_proto::{Body, Encoder, Header, Omit, httparse};
@@ -226,10 +227,9 @@ fn head_lines(bytes: &[u8]) -> Vec<String> {
         .position(|w| w == b"\r\n\r\n")
         .unwrap_or(bytes.len().min(2048));
     let head = tlspost::trace::mask_secrets(bytes.get(..end).unwrap_or_default());
-    String::from_utf8_lossy(&head)
-        .split("\r\n")
+    head.split(|&b| b == b'\n')
         .take(40)
-        .map(|l| format!("> {}", l.escape_debug()))
+        .map(|l| format!("> {}", Escaped(l.strip_suffix(b"\r").unwrap_or(l))))
         .collect()
 }
 
