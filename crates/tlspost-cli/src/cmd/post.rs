@@ -74,7 +74,8 @@ pub struct CommonArgs {
     /// Print every byte both ways (escaped like curl --trace-ascii) on stderr.
     #[arg(long = "trace")]
     pub trace: bool,
-    /// Show secrets (Authorization, Cookie, JSON secret/password/token fields) in -v and --trace.
+    /// Show secrets (Authorization and other secret headers, cookie values, URL passwords, query, form
+    /// and JSON fields named like token, secret, password, key) in -v and --trace.
     #[arg(long = "show-secrets")]
     pub show_secrets: bool,
     /// Write the body to FILE instead of stdout, as it arrives.
