@@ -31,6 +31,13 @@ pub enum Error {
     },
     /// The TLS configuration was refused.
     Tls(String),
+    /// The CA in the data directory (`ca.pem`, `ca.key`) cannot be used.
+    BadCa {
+        /// The file at fault.
+        file: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// Another server holds the data directory's lock.
     InUse {
         /// The data directory.
@@ -53,6 +60,11 @@ impl std::fmt::Display for Error {
                 "cannot {what} at {path}: {detail}; is another `tlspost serve` using this --data directory?"
             ),
             Error::Tls(e) => write!(f, "cannot set up TLS: {e}"),
+            Error::BadCa { file, problem } => write!(
+                f,
+                "the CA cannot be used: {file} {problem}; to make a new CA, delete both ca.pem and ca.key \
+                 in the data directory (then give the clients the new ca.pem)"
+            ),
             Error::InUse { dir, pid } => {
                 write!(f, "data directory {dir} is in use by another tlspost serve")?;
                 if let Some(pid) = pid {

@@ -76,14 +76,28 @@ pub fn load_or_create(dir: &Path, names: &[String]) -> Result<Pki, Error> {
     let leaf_key_path = dir.join("server.key");
     let names_path = dir.join("server.names");
 
-    let (ca_pem, ca_key) = if ca_cert_path.exists() && ca_key_path.exists() {
+    let (ca_pem, ca_key) = if ca_cert_path.exists() || ca_key_path.exists() {
+        let bad = |path: &Path, problem: String| Error::BadCa {
+            file: path.display().to_string(),
+            problem,
+        };
+        if !ca_cert_path.exists() {
+            return Err(bad(&ca_cert_path, "is missing, while ca.key is there".into()));
+        }
+        if !ca_key_path.exists() {
+            return Err(bad(&ca_key_path, "is missing, while ca.pem is there".into()));
+        }
         let pem = std::fs::read_to_string(&ca_cert_path).map_err(io(&ca_cert_path, "read the CA certificate"))?;
         let key_pem = std::fs::read_to_string(&ca_key_path).map_err(io(&ca_key_path, "read the CA key"))?;
-        (
-            pem,
-            KeyPair::from_pem(&key_pem)
-                .map_err(cert_err("parse the CA key (delete ca.pem and ca.key to start over)"))?,
-        )
+        let key = KeyPair::from_pem(&key_pem).map_err(|e| {
+            bad(
+                &ca_key_path,
+                format!("is not a private key in PEM that tlspost can use ({e})"),
+            )
+        })?;
+        check_ca(&pem, &key_pem)
+            .map_err(|(in_key, problem)| bad(if in_key { &ca_key_path } else { &ca_cert_path }, problem))?;
+        (pem, key)
     } else {
         let key = KeyPair::generate().map_err(cert_err("generate the CA key"))?;
         let cert = ca_params()
@@ -137,6 +151,37 @@ pub fn load_or_create(dir: &Path, names: &[String]) -> Result<Pki, Error> {
         chain,
         key: Arc::new(key),
     })
+}
+
+/// Whether `ca_pem` holds a certificate and `key_pem` its private key: else which file is at
+/// fault (`true`: the key) and what is wrong, from rustls's typed error.
+fn check_ca(ca_pem: &str, key_pem: &str) -> Result<(), (bool, String)> {
+    use rustls::{Error as Tls, InconsistentKeys};
+    let certs = CertificateDer::pem_slice_iter(ca_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| (false, format!("is not a certificate in PEM ({e})")))?;
+    let Some(cert) = certs.into_iter().next() else {
+        return Err((
+            false,
+            "holds no certificate (no -----BEGIN CERTIFICATE----- block)".into(),
+        ));
+    };
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+        .map_err(|e| (true, format!("is not a private key in PEM ({e})")))?;
+    let provider = rustls::crypto::ring::default_provider();
+    match rustls::sign::CertifiedKey::from_der(vec![cert], key, &provider) {
+        Ok(_) => Ok(()),
+        Err(Tls::InconsistentKeys(InconsistentKeys::KeyMismatch)) => Err((
+            true,
+            "does not match the certificate in ca.pem (the certificate holds another public key)".into(),
+        )),
+        Err(Tls::InvalidCertificate(rustls::CertificateError::BadEncoding)) => Err((
+            false,
+            "does not hold a certificate: its PEM block is not an X.509 certificate in DER".into(),
+        )),
+        Err(Tls::InvalidCertificate(e)) => Err((false, format!("does not hold a usable certificate ({e})"))),
+        Err(e) => Err((true, format!("cannot be used with ca.pem ({e})"))),
+    }
 }
 
 fn write_private(path: &Path, text: &str) -> Result<(), Error> {

@@ -240,3 +240,52 @@ fn a_second_server_in_process_is_refused_and_a_stale_lock_file_is_taken_over() {
     drop(first);
     Server::start(support::config(dir.path())).expect("free again once the first is stopped");
 }
+
+/// `Server::start` on `dir`'s data, as an error message.
+fn start_error(dir: &std::path::Path) -> String {
+    match Server::start(support::config(dir)) {
+        Ok(_) => panic!("the server started"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_damaged_ca_or_a_key_not_its_own_is_refused_at_start_with_the_fix() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    drop(Server::start(support::config(a.path())).unwrap());
+    drop(Server::start(support::config(b.path())).unwrap());
+    let ca = a.path().join("ca.pem");
+    let good = std::fs::read_to_string(&ca).unwrap();
+    let fix = "to make a new CA, delete both ca.pem and ca.key";
+
+    for garbage in [
+        "not a certificate\n".to_string(),
+        "-----BEGIN CERTIFICATE-----\nAAAAAAAA\n-----END CERTIFICATE-----\n".to_string(),
+    ] {
+        std::fs::write(&ca, &garbage).unwrap();
+        let e = start_error(a.path());
+        assert!(e.contains(&format!("{} ", ca.display())) && e.contains(fix), "{e}");
+    }
+    std::fs::write(&ca, &good).unwrap();
+
+    // A key that is another CA's.
+    std::fs::copy(b.path().join("ca.key"), a.path().join("ca.key")).unwrap();
+    let e = start_error(a.path());
+    assert!(
+        e.contains(&format!(
+            "{} does not match the certificate in ca.pem",
+            a.path().join("ca.key").display()
+        )),
+        "{e}"
+    );
+    assert!(e.contains(fix), "{e}");
+
+    // Deleting both makes a new CA.
+    std::fs::remove_file(&ca).unwrap();
+    let e = start_error(a.path());
+    assert!(e.contains("ca.pem is missing, while ca.key is there"), "{e}");
+    std::fs::remove_file(a.path().join("ca.key")).unwrap();
+    let server = Server::start(support::config(a.path())).unwrap();
+    assert_ne!(server.ca_pem(), good, "a new CA");
+}
