@@ -77,3 +77,106 @@ impl Config {
         }
     }
 }
+
+/// The smallest request head limit ([`Limits::max_head`]): a browser's requests for the UI, the
+/// cookie with the UI's token included, take about 1 KiB of head; this leaves room to spare.
+pub const MIN_HEAD: usize = 4096;
+
+/// Why a [`Config`] cannot run, as facts about its values; [`Config::validate`] finds it and
+/// [`crate::Server::start`] refuses to start with it ([`crate::Error::Config`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// [`Limits::max_connections`] is 0: no connection would ever be served.
+    NoConnections,
+    /// [`Limits::max_head`] is below [`MIN_HEAD`].
+    HeadTooSmall {
+        /// The limit given.
+        max_head: usize,
+        /// The least it may be ([`MIN_HEAD`]).
+        least: usize,
+    },
+    /// A name for the server certificate ([`Config::names`]) is empty, or neither a DNS name
+    /// nor an IP address.
+    BadName(String),
+    /// A rule's header ([`RespondRule::headers`]) has a name that is not a token, or a CR, LF or
+    /// NUL in its value.
+    RuleHeader {
+        /// Which rule (0-based, in [`Config::rules`]).
+        rule: usize,
+        /// The header's name.
+        name: String,
+    },
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::NoConnections => write!(
+                f,
+                "at most 0 connections at once (max_connections) would serve no connection at all: allow at least 1"
+            ),
+            ConfigError::HeadTooSmall { max_head, least } => write!(
+                f,
+                "a request head limit (max_head) of {max_head} bytes is below {least}: the UI's own \
+                 requests from a browser would be refused"
+            ),
+            ConfigError::BadName(n) if n.is_empty() => write!(
+                f,
+                "a name for the server certificate is empty: give a DNS name or an IP address the clients connect to"
+            ),
+            ConfigError::BadName(n) => write!(
+                f,
+                "the name `{}` for the server certificate is neither a DNS name nor an IP address",
+                n.escape_debug()
+            ),
+            ConfigError::RuleHeader { rule, name } => write!(
+                f,
+                "rule {}: header `{}` is not a header line (a name of token characters, a value without \
+                 CR, LF or NUL, RFC 9110 §5.5): it would split the response's head",
+                rule + 1,
+                name.escape_debug()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Whether `name` can be a name in the server certificate: an IP address, or a DNS name
+/// (a leading `*.` allowed).
+fn cert_name_ok(name: &str) -> bool {
+    use rustls::pki_types::ServerName;
+    if name.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let dns = name.strip_prefix("*.").unwrap_or(name);
+    !dns.is_empty() && matches!(ServerName::try_from(dns), Ok(ServerName::DnsName(_)))
+}
+
+impl Config {
+    /// Whether this configuration can run: the first value that cannot, as a fact about it.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.limits.max_connections == 0 {
+            return Err(ConfigError::NoConnections);
+        }
+        if self.limits.max_head < MIN_HEAD {
+            return Err(ConfigError::HeadTooSmall {
+                max_head: self.limits.max_head,
+                least: MIN_HEAD,
+            });
+        }
+        if let Some(n) = self.names.iter().find(|n| !cert_name_ok(n)) {
+            return Err(ConfigError::BadName(n.clone()));
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            if let Some((name, _)) = rule.headers.iter().find(|(n, v)| !crate::respond::header_ok(n, v)) {
+                return Err(ConfigError::RuleHeader {
+                    rule: i,
+                    name: name.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+}

@@ -31,6 +31,8 @@ pub enum Error {
     },
     /// The TLS configuration was refused.
     Tls(String),
+    /// The configuration cannot run ([`crate::Config::validate`]).
+    Config(crate::ConfigError),
     /// The CA in the data directory (`ca.pem`, `ca.key`) cannot be used.
     BadCa {
         /// The file at fault.
@@ -60,6 +62,7 @@ impl std::fmt::Display for Error {
                 "cannot {what} at {path}: {detail}; is another `tlspost serve` using this --data directory?"
             ),
             Error::Tls(e) => write!(f, "cannot set up TLS: {e}"),
+            Error::Config(e) => write!(f, "cannot run this configuration: {e}"),
             Error::BadCa { file, problem } => write!(
                 f,
                 "the CA cannot be used: {file} {problem}; to make a new CA, delete both ca.pem and ca.key \
@@ -80,6 +83,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io { source, .. } => Some(source),
+            Error::Config(e) => Some(e),
             _ => None,
         }
     }

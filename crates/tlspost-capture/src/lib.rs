@@ -37,7 +37,7 @@ mod stream;
 mod tls;
 mod ui;
 
-pub use config::{Config, Limits};
+pub use config::{Config, ConfigError, Limits, MIN_HEAD};
 pub use error::Error;
 pub use record::{Capture, FindingRecord, TlsFacts};
 pub use respond::{Profile, RespondRule, RuleError};

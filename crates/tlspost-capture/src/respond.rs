@@ -69,6 +69,13 @@ pub enum RuleError {
     BadStatus(String),
     /// An item is not `name:value`, `delay=MS`, `chunked` or `body=TEXT`.
     BadItem(String),
+    /// A header value holds a CR, LF or NUL.
+    BadHeaderValue {
+        /// The header's name.
+        name: String,
+        /// Its value.
+        value: String,
+    },
     /// Unknown profile name.
     UnknownProfile(String),
     /// Unknown `--sync` mode.
@@ -91,6 +98,12 @@ impl std::fmt::Display for RuleError {
             RuleError::NoPath(r) => write!(f, "--respond `{r}` has no path after the method: {FORM}"),
             RuleError::BadStatus(s) => write!(f, "--respond status `{s}` is not a number from 100 to 999: {FORM}"),
             RuleError::BadItem(i) => write!(f, "--respond item `{i}` is not understood: {FORM}"),
+            RuleError::BadHeaderValue { name, value } => write!(
+                f,
+                "--respond header `{name}` has a CR, LF or NUL in its value `{}`: a header value is one \
+                 line (RFC 9110 §5.5); a CR/LF would split the response's head",
+                value.escape_debug()
+            ),
             RuleError::UnknownProfile(p) => write!(f, "--profile `{p}` is unknown: use `default` or `edge`"),
             RuleError::AtLine { line, error } => write!(f, "line {line}: {error}"),
             RuleError::UnknownSync(m) => write!(
@@ -155,14 +168,17 @@ impl RespondRule {
                 rule.delay = Duration::from_millis(ms.parse().map_err(|_| RuleError::BadItem(item.to_string()))?);
             } else if let Some((n, v)) = item.split_once(':') {
                 let n = n.trim();
-                if n.is_empty()
-                    || !n
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b))
-                {
+                if !header_ok(n, "") {
                     return Err(RuleError::BadItem(item.to_string()));
                 }
-                rule.headers.push((n.to_string(), v.trim().to_string()));
+                let v = v.trim();
+                if !header_ok(n, v) {
+                    return Err(RuleError::BadHeaderValue {
+                        name: n.to_string(),
+                        value: v.to_string(),
+                    });
+                }
+                rule.headers.push((n.to_string(), v.to_string()));
             } else {
                 return Err(RuleError::BadItem(item.to_string()));
             }
@@ -194,6 +210,16 @@ impl RespondRule {
         };
         method_ok && path_ok
     }
+}
+
+/// Whether `name: value` can be a header line: a name of token characters (RFC 9110 §5.1), a
+/// value without CR, LF or NUL (RFC 9110 §5.5).
+pub(crate) fn header_ok(name: &str, value: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b))
+        && !value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))
 }
 
 /// The answer to send for one request.

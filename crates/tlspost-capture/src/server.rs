@@ -110,6 +110,7 @@ pub struct Server {
 impl Server {
     /// Create the data directory, PKI and store, bind the listeners and start serving in the background.
     pub fn start(config: Config) -> Result<Server, Error> {
+        config.validate().map_err(Error::Config)?;
         std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::Io {
             what: "create the data directory",
             path: config.data_dir.display().to_string(),

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::*;
-use tlspost_capture::{Capture, Server};
+use tlspost_capture::{Capture, Config, Server};
 use tlspost_testkit::proc::StartError;
 use tlspost_testkit::serve::Serve;
 
@@ -288,4 +288,85 @@ fn a_damaged_ca_or_a_key_not_its_own_is_refused_at_start_with_the_fix() {
     std::fs::remove_file(a.path().join("ca.key")).unwrap();
     let server = Server::start(support::config(a.path())).unwrap();
     assert_ne!(server.ca_pem(), good, "a new CA");
+}
+
+#[test]
+fn option_values_that_cannot_run_are_refused_at_start() {
+    use tlspost_capture::{ConfigError, MIN_HEAD, RespondRule};
+    let dir = tempfile::tempdir().unwrap();
+    let refused = |f: &dyn Fn(&mut Config), want: ConfigError, text: &str| {
+        let mut c = support::config(dir.path());
+        f(&mut c);
+        assert_eq!(c.validate(), Err(want));
+        let Err(e) = Server::start(c) else {
+            panic!("started with {text}");
+        };
+        assert!(e.to_string().contains(text), "{e}");
+    };
+    refused(
+        &|c| c.limits.max_connections = 0,
+        ConfigError::NoConnections,
+        "at most 0 connections at once",
+    );
+    refused(
+        &|c| c.limits.max_head = 0,
+        ConfigError::HeadTooSmall {
+            max_head: 0,
+            least: MIN_HEAD,
+        },
+        "the UI's own requests",
+    );
+    refused(
+        &|c| c.limits.max_head = 512,
+        ConfigError::HeadTooSmall {
+            max_head: 512,
+            least: MIN_HEAD,
+        },
+        "of 512 bytes is below 4096",
+    );
+    refused(
+        &|c| c.names = vec![String::new()],
+        ConfigError::BadName(String::new()),
+        "a name for the server certificate is empty",
+    );
+    refused(
+        &|c| c.names = vec!["two words".into()],
+        ConfigError::BadName("two words".into()),
+        "`two words` for the server certificate is neither a DNS name nor an IP address",
+    );
+    let mut rule = RespondRule::parse("GET /=200;x-a:b").unwrap();
+    rule.headers = vec![("x-a".into(), "b\r\nInjected: 1".into())];
+    refused(
+        &|c| c.rules = vec![rule.clone()],
+        ConfigError::RuleHeader {
+            rule: 0,
+            name: "x-a".into(),
+        },
+        "rule 1: header `x-a` is not a header line",
+    );
+    // Written in a rule, refused by its parser.
+    for bad in [
+        "GET /=200;x-a:b\r\nInjected: 1",
+        "GET /=200;x-a:b\0c",
+        "GET /=200;x-a:b\rc",
+    ] {
+        let e = RespondRule::parse(bad).expect_err(bad).to_string();
+        assert!(e.contains("--respond header `x-a` has a CR, LF or NUL"), "{e}");
+    }
+    // What still runs: the least head limit, names with a wildcard or an IP.
+    let mut c = support::config(dir.path());
+    c.limits.max_head = MIN_HEAD;
+    c.names = vec!["*.lan".into(), "192.168.1.20".into(), "fe80::1".into()];
+    c.validate().unwrap();
+
+    // The standalone binary says so and exits 2.
+    for args in [
+        &["--name", ""][..],
+        &["--respond", "GET /=200;x-a:b\r\nInjected: 1"][..],
+    ] {
+        let out = run(&mut capture_process(dir.path(), args));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("empty") || err.contains("CR, LF or NUL"), "{err}");
+    }
 }

@@ -63,6 +63,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if let Err(e) = config.validate() {
+        eprintln!("tlspost-capture: {e}");
+        return ExitCode::from(2);
+    }
     match tlspost_capture::serve_blocking(config) {
         Ok(never) => match never {},
         Err(e) => {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tlspost_capture::{Config, Limits, Profile, RespondRule, SyncMode};
+use tlspost_capture::{Config, ConfigError, Limits, Profile, RespondRule, SyncMode};
 
 use crate::exit;
 
@@ -70,6 +70,23 @@ fn addr(flag: &str, v: &str) -> Result<Option<SocketAddr>, String> {
         .map_err(|e| format!("--{flag} {v}: {e}; give IP:PORT such as 127.0.0.1:8080 or 0.0.0.0:8080, or `off`"))
 }
 
+/// What a configuration fact means in this command's flags.
+fn flag_error(e: &ConfigError) -> String {
+    match e {
+        ConfigError::NoConnections => "--max-connections 0: give at least 1 (the default is 2048)".into(),
+        ConfigError::HeadTooSmall { max_head, least } => format!(
+            "--max-head {max_head}: give at least {least} bytes, or the UI's own requests from a browser \
+             are refused (the default is 65536)"
+        ),
+        ConfigError::BadName(n) => format!(
+            "--name '{}': give a DNS name or an IP address the clients connect to, e.g. --name 192.168.1.20",
+            n.escape_debug()
+        ),
+        ConfigError::RuleHeader { .. } => format!("--respond: {e}"),
+        other => other.to_string(),
+    }
+}
+
 fn config(args: ServeArgs) -> Result<Config, String> {
     let mut c = Config::new(&args.data);
     c.http = addr("http", &args.http)?;
@@ -99,6 +116,7 @@ fn config(args: ServeArgs) -> Result<Config, String> {
         max_connections: args.max_connections,
         ..Limits::default()
     };
+    c.validate().map_err(|e| flag_error(&e))?;
     Ok(c)
 }
 
@@ -157,5 +175,25 @@ mod tests {
         assert!(e.contains("--respond-file /nonexistent/rules: cannot read it"), "{e}");
         let e = parse(&["--sync", "sometimes"]).expect_err("an unknown mode is refused");
         assert!(e.contains("--sync `sometimes` is unknown"), "{e}");
+    }
+
+    #[test]
+    fn values_that_cannot_run_are_named_by_their_flag() {
+        for (args, want) in [
+            (&["--max-connections", "0"][..], "--max-connections 0: give at least 1"),
+            (&["--max-head", "0"][..], "--max-head 0: give at least 4096 bytes"),
+            (&["--max-head", "1000"][..], "--max-head 1000: give at least 4096 bytes"),
+            (&["--name", ""][..], "--name '': give a DNS name or an IP address"),
+            (&["--name", "a b"][..], "--name 'a b': give a DNS name or an IP address"),
+            (
+                &["--respond", "GET /=200;x-a:b\r\nInjected: 1"][..],
+                "--respond header `x-a` has a CR, LF or NUL",
+            ),
+        ] {
+            let e = parse(args).expect_err(want);
+            assert!(e.contains(want), "{args:?}: {e}");
+        }
+        let c = parse(&["--max-head", "4096", "--name", "192.168.1.20", "--name", "dev.lan"]).expect("config");
+        assert_eq!(c.limits.max_head, 4096);
     }
 }
