@@ -37,7 +37,8 @@ impl Default for Limits {
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Plain HTTP listener (captures, plus the UI and API under `/_tlspost/`).
+    /// Plain HTTP listener (captures, plus the UI and API under `/_tlspost/`, which answer only to
+    /// its own names and, when it is not loopback-only, ask for [`crate::Server::ui_token`]).
     pub http: Option<SocketAddr>,
     /// HTTPS listener (captures).
     pub https: Option<SocketAddr>,

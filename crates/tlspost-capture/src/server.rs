@@ -15,6 +15,7 @@ use crate::pki;
 use crate::state::State;
 use crate::store::{self, Store};
 use crate::tls;
+use crate::ui::Access;
 
 /// The connection threads: each runs a single-threaded runtime that owns the connections handed
 /// to it, as nginx's worker processes do. Per request, nothing moves between threads but the
@@ -151,9 +152,15 @@ impl Server {
         };
         let http = bind(config.http)?;
         let https = bind(config.https)?;
+        let http_addr = http.as_ref().and_then(|l| l.local_addr().ok());
+        let ui = Access::new(http_addr, &config.names).map_err(|e| Error::Io {
+            what: "make the UI's token",
+            path: String::new(),
+            source: std::io::Error::other(e),
+        })?;
         let state = Arc::new(State {
             slots: Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections.max(1))),
-            http_addr: http.as_ref().and_then(|l| l.local_addr().ok()),
+            http_addr,
             https_addr: https.as_ref().and_then(|l| l.local_addr().ok()),
             cfg: config,
             store,
@@ -162,6 +169,7 @@ impl Server {
             conns: AtomicU64::new(0),
             workers: workers.handles.clone(),
             next_worker: AtomicUsize::new(0),
+            ui,
         });
         if let Some(l) = http {
             first.spawn(accept_loop(state.clone(), l, false));
@@ -186,6 +194,13 @@ impl Server {
         self.state.https_addr
     }
 
+    /// The token the UI and API ask for when the HTTP listener is not loopback-only (`None` on
+    /// loopback, where the `Host` check is enough): `?token=` once in a browser, then a cookie, or
+    /// `Authorization: Bearer` from an API client. New at each start.
+    pub fn ui_token(&self) -> Option<&str> {
+        self.state.ui.token()
+    }
+
     /// The local CA certificate (PEM).
     pub fn ca_pem(&self) -> &str {
         &self.state.ca_pem
@@ -205,10 +220,24 @@ impl Server {
     pub fn banner(&self) -> String {
         let mut s = String::new();
         if let Some(a) = self.http_addr() {
-            s += &format!("tlspost serve: HTTP  on http://{a}/   (UI and API: http://{a}/_tlspost/)\n");
+            if self.ui_token().is_some() {
+                s += &format!(
+                    "tlspost serve: HTTP  on http://{a}/   (UI and API under /_tlspost/, with the token below)\n"
+                );
+            } else {
+                s += &format!("tlspost serve: HTTP  on http://{a}/   (UI and API: http://{a}/_tlspost/)\n");
+            }
         }
         if let Some(a) = self.https_addr() {
             s += &format!("tlspost serve: HTTPS on https://{a}/\n");
+        }
+        if self.http_addr().is_some() && self.ui_token().is_some() {
+            s += &format!(
+                "UI: {}\n    The HTTP listener is not loopback-only, so the UI and API ask for this token (new at \
+                 each start): open the address once and the browser keeps it in a cookie; API clients send \
+                 `Authorization: Bearer TOKEN`.\n",
+                self.state.ui.ui_url(&self.state.cfg.names)
+            );
         }
         s += &format!(
             "data: {} (ca.pem, captures.sqlite3); profile: {}; sync: {}\n\n",

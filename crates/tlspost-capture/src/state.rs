@@ -1,5 +1,5 @@
 //! What every connection shares: the configuration, the store, the TLS acceptor, the CA, the
-//! connection slots and the worker runtimes connections are handed to.
+//! connection slots, the worker runtimes connections are handed to and the UI's access rules.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::config::Config;
 use crate::store::Store;
+use crate::ui::Access;
 
 pub(crate) struct State {
     pub cfg: Config,
@@ -20,6 +21,8 @@ pub(crate) struct State {
     /// The worker runtimes connections are handed to, in turn.
     pub workers: Vec<tokio::runtime::Handle>,
     pub next_worker: AtomicUsize,
+    /// Who may use the UI and API: the names `Host` may carry, the token beyond loopback.
+    pub ui: Access,
 }
 
 impl State {

@@ -51,7 +51,7 @@ fn api_masks_secrets_unless_asked_to_show_them() {
     for url in [
         format!("{api}/{id}"),
         format!("{api}?limit=1"),
-        format!("{api}/{id}?show_secrets=0"),
+        format!("{api}/{id}?reveal=0"),
     ] {
         let (out, _, code) = curl(&[&url]);
         assert_eq!(code, 0);
@@ -91,10 +91,7 @@ fn api_masks_secrets_unless_asked_to_show_them() {
         assert_eq!(c["target"], "/oauth/token?access_token=*******");
     }
 
-    for url in [
-        format!("{api}/{id}?show_secrets=1"),
-        format!("{api}?limit=1&show_secrets=1"),
-    ] {
+    for url in [format!("{api}/{id}?reveal=1"), format!("{api}?limit=1&reveal=1")] {
         let (out, _, _) = curl(&[&url]);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         let c = if v.is_array() { &v[0] } else { &v };

@@ -1,9 +1,10 @@
-//! The JSON API: captures as stored, with secrets masked unless asked for.
+//! The JSON API: captures as stored, with secrets masked unless `?reveal=1` asks for them.
 
 use axum::extract::{Path, Query, State as AxState};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use super::access::Reveal;
 use super::shared::{St, err500, load_list, load_one};
 use crate::framing;
 use crate::mask;
@@ -13,24 +14,14 @@ use crate::record::Capture;
 pub(super) struct ListQuery {
     limit: Option<u32>,
     before: Option<i64>,
-    show_secrets: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-pub(super) struct OneQuery {
-    show_secrets: Option<String>,
-}
-
-/// `?show_secrets=1` (any value but `0`, `false`, `no`) opts out of masking.
-fn shows_secrets(v: Option<&str>) -> bool {
-    v.is_some_and(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "0" | "false" | "no" | "off"))
 }
 
 /// A capture for the JSON API with its secrets masked as in the UI: secret header values
 /// (Authorization keeps its scheme), JSON and form fields named *secret*/*password*/*token* in
 /// the body and the query, in the raw bytes (same length, so offsets hold), the parsed head, and
-/// wherever those values appear again (finding messages, the error).
-fn masked(mut c: Capture) -> Capture {
+/// wherever those values appear again (finding messages, the error). The event stream and the
+/// capture page show captures through it too.
+pub(super) fn masked(mut c: Capture) -> Capture {
     let raw = mask::mask_capture(&c.raw, c.head_len);
     let secrets = mask::secrets(&c.raw, &raw);
     let scrub = |t: &str| mask::scrub(t, &secrets);
@@ -60,8 +51,7 @@ fn masked(mut c: Capture) -> Capture {
     c
 }
 
-pub(super) async fn api_list(AxState(state): St, Query(q): Query<ListQuery>) -> Response {
-    let reveal = shows_secrets(q.show_secrets.as_deref());
+pub(super) async fn api_list(AxState(state): St, Reveal(reveal): Reveal, Query(q): Query<ListQuery>) -> Response {
     match load_list(state, q.limit.unwrap_or(100).min(1000), q.before).await {
         Ok(list) if reveal => axum::Json(list).into_response(),
         Ok(list) => axum::Json(list.into_iter().map(masked).collect::<Vec<_>>()).into_response(),
@@ -69,11 +59,10 @@ pub(super) async fn api_list(AxState(state): St, Query(q): Query<ListQuery>) -> 
     }
 }
 
-pub(super) async fn api_one(AxState(state): St, Path(id): Path<String>, Query(q): Query<OneQuery>) -> Response {
+pub(super) async fn api_one(AxState(state): St, Path(id): Path<String>, Reveal(reveal): Reveal) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return (StatusCode::NOT_FOUND, "capture ids are numbers\n").into_response();
     };
-    let reveal = shows_secrets(q.show_secrets.as_deref());
     match load_one(state, id).await {
         Ok(Some(c)) if reveal => axum::Json(c).into_response(),
         Ok(Some(c)) => axum::Json(masked(c)).into_response(),

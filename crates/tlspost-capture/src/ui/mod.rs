@@ -1,7 +1,13 @@
 //! Web UI and JSON API under `/_tlspost/` on the HTTP listener (axum over the connection that
 //! asked for it): the router, the live event stream and the CA downloads here; the JSON API in
-//! [`api`], the HTML pages in [`pages`] and [`diff`], what they share in [`shared`].
+//! [`api`], the HTML pages in [`pages`] and [`diff`], what they share in [`shared`]; who may ask
+//! (the `Host` check, the token beyond loopback, CSRF), the security headers and the switch that
+//! reveals secrets in [`access`].
+//!
+//! Every route is a GET that changes nothing; a route that changes state takes POST with
+//! [`access::CsrfChecked`].
 
+mod access;
 mod api;
 mod diff;
 mod pages;
@@ -13,6 +19,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::State as AxState;
 use axum::http::{StatusCode, header};
+use axum::middleware;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,10 +28,14 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use crate::pki;
+use crate::record::Capture;
 use crate::state::State;
-use api::{api_list, api_one};
+pub(crate) use access::Access;
+use access::Reveal;
+use api::{api_list, api_one, masked};
 use diff::diff_page;
 use pages::{capture_page, list_page};
 use shared::St;
@@ -52,6 +63,9 @@ fn router(state: Arc<State>) -> Router {
         .route("/_tlspost/ca.pem", get(ca_pem))
         .route("/_tlspost/ca.h", get(ca_arduino))
         .fallback(not_found)
+        // Outermost last: every answer (a refusal too) carries the security headers.
+        .layer(middleware::from_fn_with_state(state.clone(), access::guard))
+        .layer(middleware::map_response(access::security_headers))
         .with_state(state)
 }
 
@@ -75,11 +89,26 @@ async fn ca_arduino(AxState(state): St) -> Response {
         .into_response()
 }
 
-async fn events(AxState(state): St) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
+/// The live list: each new capture's summary (masked unless `?reveal=1`) as a `capture` event.
+/// A client that reads too slowly to keep up with the store misses captures: it gets a `reload`
+/// event (the data says how many were missed) and the page loads the list again.
+async fn events(
+    AxState(state): St,
+    Reveal(reveal): Reveal,
+) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
     let rx = state.store.events.subscribe();
-    let stream = BroadcastStream::new(rx).filter_map(|m| {
-        m.ok()
-            .map(|c| Ok(Event::default().event("capture").data(c.summary().to_string())))
+    let stream = BroadcastStream::new(rx).map(move |m| {
+        Ok(match m {
+            Ok(c) => {
+                let summary = if reveal {
+                    c.summary()
+                } else {
+                    masked(Capture::clone(&c)).summary()
+                };
+                Event::default().event("capture").data(summary.to_string())
+            }
+            Err(BroadcastStreamRecvError::Lagged(missed)) => Event::default().event("reload").data(missed.to_string()),
+        })
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

@@ -3,10 +3,12 @@
 
 use std::fmt::Write as _;
 
-use axum::extract::{Path, Query, State as AxState};
+use axum::extract::{Path, State as AxState};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
+use super::access::Reveal;
+use super::api::masked;
 use super::shared::{St, err500, esc, escaped_bytes, load_one, page};
 use crate::mask;
 use crate::record::Capture;
@@ -66,11 +68,6 @@ fn hexdump(b: &[u8]) -> String {
         o.push('\n');
     }
     o
-}
-
-#[derive(serde::Deserialize)]
-pub(super) struct RevealQuery {
-    reveal: Option<String>,
 }
 
 fn shell_quote(s: &str) -> String {
@@ -286,12 +283,16 @@ fn capture_html(c: &Capture, reveal: bool) -> String {
     h
 }
 
-pub(super) async fn capture_page(AxState(state): St, Path(id): Path<String>, Query(q): Query<RevealQuery>) -> Response {
+pub(super) async fn capture_page(AxState(state): St, Path(id): Path<String>, Reveal(reveal): Reveal) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return (StatusCode::NOT_FOUND, "capture ids are numbers\n").into_response();
     };
     match load_one(state, id).await {
-        Ok(Some(c)) => page(&format!("capture {id}"), &capture_html(&c, q.reveal.is_some())).into_response(),
+        // Masked as the API masks it (the parsed target and headers too), unless revealed.
+        Ok(Some(c)) => {
+            let c = if reveal { c } else { masked(c) };
+            page(&format!("capture {id}"), &capture_html(&c, reveal)).into_response()
+        }
         Ok(None) => (
             StatusCode::NOT_FOUND,
             page("not found", &format!("<p>No capture {id}.</p>")),

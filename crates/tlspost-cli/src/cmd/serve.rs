@@ -12,11 +12,14 @@ use crate::exit;
 /// Arguments of `tlspost serve`.
 #[derive(clap::Args)]
 #[command(after_help = exit::help(
-    "The UI and JSON API are under /_tlspost/ on the HTTP listener. See docs/serve.md.",
+    "The UI and JSON API are under /_tlspost/ on the HTTP listener and answer only to its own names \
+     (421 otherwise); on a listener that is not loopback-only they ask for the token the banner prints. \
+     See docs/serve.md.",
     exit::SERVE
 ))]
 pub struct ServeArgs {
-    /// Plain HTTP listener (captures, UI and API); `off` disables it.
+    /// Plain HTTP listener (captures, UI and API); `off` disables it. Beyond loopback the UI and API
+    /// ask for a token, printed at start.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub http: String,
     /// HTTPS listener (captures); `off` disables it.
