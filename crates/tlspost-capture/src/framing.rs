@@ -25,8 +25,14 @@ impl Head {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Whether the connection stays open after this request.
+    /// Whether the connection stays open after this request: not when the client asked to close
+    /// it, nor after a request framed by both Transfer-Encoding and Content-Length, which the
+    /// server must close (RFC 9112 §6.1: a proxy may have framed it by the other header).
     pub fn keep_alive(&self) -> bool {
+        let has = |name: &str| self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+        if has("transfer-encoding") && has("content-length") {
+            return false;
+        }
         let mut tokens = self
             .headers
             .iter()
@@ -323,6 +329,7 @@ mod tests {
     fn framing_rules() {
         let h = parse_head(b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap();
         assert_eq!(body_kind(&h), Ok(BodyKind::Chunked));
+        assert!(!h.keep_alive(), "closed after the response (RFC 9112 §6.1)");
         let h = parse_head(b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n").unwrap();
         assert!(body_kind(&h).is_err());
         let h = parse_head(b"POST / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").unwrap();

@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use support::*;
 use tlspost_capture::{Capture, Config, Server};
@@ -369,4 +369,27 @@ fn option_values_that_cannot_run_are_refused_at_start() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains("empty") || err.contains("CR, LF or NUL"), "{err}");
     }
+}
+
+#[test]
+fn a_request_with_content_length_and_transfer_encoding_closes_the_connection() {
+    let r = start();
+    let mut s = TcpStream::connect(r.http()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(
+        b"POST /both HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n\
+          5\r\nhello\r\n0\r\n\r\n",
+    )
+    .unwrap();
+    let resp = read_response(&mut s).unwrap();
+    assert_eq!(resp.status, 200, "framed by Transfer-Encoding");
+    assert_eq!(resp.header("connection").as_deref(), Some("close"), "{}", resp.head);
+    // Then the server closes (RFC 9112 §6.1), well within the read timeout (10 s).
+    let t = Instant::now();
+    let mut rest = Vec::new();
+    let end = s.read_to_end(&mut rest);
+    assert!(end.is_ok() && rest.is_empty(), "{end:?} {rest:?}");
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    let c = r.capture(resp.capture_id());
+    assert!(c.raw.ends_with(b"0\r\n\r\n"), "the chunked body is the request's");
 }
