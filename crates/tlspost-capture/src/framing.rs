@@ -264,6 +264,12 @@ pub(crate) enum HeadProgress {
     TooLarge,
 }
 
+/// Whether `buf` starts as a TLS handshake record does (content type 22, then version 3.x), as
+/// a ClientHello sent to a plain HTTP port does; no request line starts so.
+pub(crate) fn looks_like_tls(buf: &[u8]) -> bool {
+    matches!(buf, [0x16, 0x03, ..])
+}
+
 /// Where a head ends in `buf`, if it ends within `max_head` bytes.
 pub(crate) fn head_progress(buf: &[u8], max_head: usize) -> HeadProgress {
     if let Some(e) = head_end(buf) {

@@ -212,13 +212,27 @@ pub(crate) async fn handle(state: Arc<State>, mut tcp: TcpStream, mut info: Conn
         Err(e) => {
             let plain_http = buf.first().is_some_and(|b| b.is_ascii_uppercase());
             buf.truncate(64 * 1024);
-            record_failure(&state, &info, t0, wall, buf, format!("not a TLS ClientHello: {e}")).await;
+            let http = state.http_addr.map_or_else(
+                || "this server's HTTP port, which is off (--http off)".to_string(),
+                |a| format!("the HTTP port {}", a.port()),
+            );
+            let error = if plain_http {
+                format!(
+                    "plain HTTP sent to the HTTPS port: use http:// and {http}, or connect with TLS (not a TLS ClientHello: {e})"
+                )
+            } else {
+                format!("not a TLS ClientHello: {e}")
+            };
+            record_failure(&state, &info, t0, wall, buf, error).await;
             if plain_http {
-                let _ = tcp
-                    .write_all(
-                        b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 60\r\n\r\nThis is the HTTPS port of tlspost serve: connect with TLS.\r\n",
-                    )
-                    .await;
+                let body = format!(
+                    "This is the HTTPS port of tlspost serve: connect with TLS (https://), or use http:// and {http}.\r\n"
+                );
+                let head = format!(
+                    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                );
+                let _ = tcp.write_all(format!("{head}{body}").as_bytes()).await;
             }
             let _ = tcp.shutdown().await;
             return;

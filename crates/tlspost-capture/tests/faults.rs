@@ -393,3 +393,53 @@ fn a_request_with_content_length_and_transfer_encoding_closes_the_connection() {
     let c = r.capture(resp.capture_id());
     assert!(c.raw.ends_with(b"0\r\n\r\n"), "the chunked body is the request's");
 }
+
+#[test]
+fn tls_on_the_plain_port_is_answered_at_once_and_recorded_with_the_https_port() {
+    let r = start();
+    let https_port = r.https().port();
+    let t = Instant::now();
+    let (_, err, code) = curl(&["--insecure", &format!("https://127.0.0.1:{}/x", r.http().port())]);
+    assert_ne!(code, 0, "no TLS on the plain port: {err}");
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "answered at once, not after the read timeout: {:?}",
+        t.elapsed()
+    );
+    let c = r.wait_for("the ClientHello on the plain port", |c| {
+        c.scheme == "http" && c.error.is_some()
+    });
+    assert_eq!(
+        c.raw.get(..2),
+        Some(&[0x16, 0x03][..]),
+        "the ClientHello's bytes are kept"
+    );
+    assert_eq!(
+        c.error.as_deref(),
+        Some(format!("TLS sent to the plain HTTP port: use https:// and the HTTPS port {https_port}").as_str())
+    );
+}
+
+#[test]
+fn plain_http_on_the_https_port_is_recorded_with_the_http_port() {
+    let r = start();
+    let http_port = r.http().port();
+    let resp = send_raw(r.https(), &[b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n"]);
+    assert_eq!(resp.status, 400);
+    assert!(
+        resp.text()
+            .contains(&format!("use http:// and the HTTP port {http_port}")),
+        "{}",
+        resp.text()
+    );
+    let c = r.wait_for("plain HTTP on the TLS port", |c| {
+        c.scheme == "https" && c.error.is_some()
+    });
+    let e = error(&c);
+    assert!(
+        e.starts_with(&format!(
+            "plain HTTP sent to the HTTPS port: use http:// and the HTTP port {http_port}"
+        )),
+        "{e}"
+    );
+}

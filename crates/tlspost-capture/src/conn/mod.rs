@@ -175,6 +175,14 @@ where
     /// Read until the head has ended, then parse it.
     async fn read_head(&mut self, cap: &mut Capture, first: Instant, deadline: Instant) -> Result<Head, Failure> {
         let end = loop {
+            if self.info.tls.is_none() && framing::looks_like_tls(&self.buf) {
+                let https = self.state.https_addr.map_or_else(
+                    || "this server's HTTPS port, which is off (--https off)".to_string(),
+                    |a| format!("the HTTPS port {}", a.port()),
+                );
+                let error = format!("TLS sent to the plain HTTP port: use https:// and {https}");
+                return Err(Failure { status: 400, error });
+            }
             match framing::head_progress(&self.buf, self.limits.max_head) {
                 HeadProgress::Complete(end) => break end,
                 HeadProgress::TooLarge => {
