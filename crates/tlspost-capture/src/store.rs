@@ -205,11 +205,11 @@ impl Store {
                 "SELECT c.id, c.raw, c.meta, t.json, c.time_ms FROM captures c LEFT JOIN tls_facts t ON t.key = c.tls_key \
                  WHERE c.id < ?1 ORDER BY c.id DESC LIMIT ?2",
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(read_error)?;
         let rows = st
             .query_map(params![before.unwrap_or(i64::MAX), limit], row_to_capture)
-            .map_err(|e| e.to_string())?;
-        rows.map(|r| r.map_err(|e| e.to_string()).and_then(|x| x)).collect()
+            .map_err(read_error)?;
+        rows.map(|r| r.map_err(read_error).and_then(|x| x)).collect()
     }
 
     /// One capture by id.
@@ -220,10 +220,10 @@ impl Store {
                 "SELECT c.id, c.raw, c.meta, t.json, c.time_ms FROM captures c LEFT JOIN tls_facts t ON t.key = c.tls_key \
                  WHERE c.id = ?1",
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(read_error)?;
         st.query_row(params![id], row_to_capture)
             .optional()
-            .map_err(|e| e.to_string())?
+            .map_err(read_error)?
             .transpose()
     }
 
@@ -231,7 +231,7 @@ impl Store {
     pub fn count(&self) -> Result<i64, String> {
         let c = self.reader.lock().map_err(|_| "store lock poisoned".to_string())?;
         c.query_row("SELECT count(*) FROM captures", [], |r| r.get(0))
-            .map_err(|e| e.to_string())
+            .map_err(read_error)
     }
 }
 
@@ -342,6 +342,20 @@ fn write_meta(out: &mut Vec<u8>, c: &Capture) {
     out.extend_from_slice(b"],\"status\":");
     json::uint(out, u64::from(c.status));
     out.push(b'}');
+}
+
+/// A failed read, in words: SQLite's message, and for a damaged database file what to do.
+fn read_error(e: rusqlite::Error) -> String {
+    use rusqlite::ErrorCode;
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => format!(
+            "the database file captures.sqlite3 in the data directory is damaged (SQLite: {e}); stop \
+             the server, move captures.sqlite3 aside (`sqlite3 captures.sqlite3 .recover > \
+             recovered.sql` gets back what can still be read) and start it again to begin a new one"
+        ),
+        Some(ErrorCode::DiskFull) => format!("the disk is full (SQLite: {e}): free some space"),
+        _ => format!("SQLite: {e}"),
+    }
 }
 
 fn row_to_capture(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Capture, String>> {

@@ -443,3 +443,59 @@ fn plain_http_on_the_https_port_is_recorded_with_the_http_port() {
         "{e}"
     );
 }
+
+/// A copy of a store of `n` captures, with the root page of its captures table overwritten.
+fn damaged_copy(n: usize) -> tempfile::TempDir {
+    let r = start();
+    let body = vec![b'x'; 3000];
+    for i in 0..n {
+        let head = format!(
+            "POST /c/{i} HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        assert_eq!(send_raw(r.http(), &[head.as_bytes(), &body]).status, 200);
+    }
+    let Running { server, dir } = r;
+    drop(server);
+    let copy = tempfile::tempdir().unwrap();
+    for f in ["captures.sqlite3", "captures.sqlite3-wal"] {
+        if dir.path().join(f).exists() {
+            std::fs::copy(dir.path().join(f), copy.path().join(f)).unwrap();
+        }
+    }
+    let db = copy.path().join("captures.sqlite3");
+    let (page_size, root): (u64, u64) = {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+        let size = c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+        let root = c
+            .query_row("SELECT rootpage FROM sqlite_master WHERE name = 'captures'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        (size, root)
+    };
+    let mut f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+    use std::io::Seek;
+    f.seek(std::io::SeekFrom::Start((root - 1) * page_size)).unwrap();
+    f.write_all(&vec![0xA5; usize::try_from(page_size).unwrap()]).unwrap();
+    copy
+}
+
+#[test]
+fn a_damaged_database_page_is_named_in_the_500() {
+    let copy = damaged_copy(40);
+    let server = Server::start(support::config(copy.path())).unwrap();
+    let api = format!("http://{}/_tlspost/api/captures", server.http_addr().unwrap());
+    let (body, err, code) = curl(&["-w", "\n%{http_code}", &api]);
+    assert_eq!(code, 0, "{err}");
+    assert!(body.ends_with("\n500"), "{body}");
+    assert!(
+        body.contains("database disk image is malformed"),
+        "SQLite's error: {body}"
+    );
+    assert!(
+        body.contains("captures.sqlite3") && body.contains(".recover"),
+        "the fix: {body}"
+    );
+}
