@@ -24,6 +24,7 @@ mod config;
 mod conn;
 mod error;
 pub mod framing;
+mod html;
 mod json;
 mod lock;
 mod mask;

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::framing::Head;
+use crate::html::Visible;
 use crate::record::Capture;
 
 /// How strict the server acts.
@@ -246,12 +247,25 @@ fn ray() -> String {
     format!("{n:016x}-TLP")
 }
 
+/// The HTML error page of the edge profile. `why` may quote the request (its Host, SNI or
+/// User-Agent): the template escapes it, as everything it writes, and shows its control
+/// characters as `\xNN`.
 fn edge_page(status: u16, code: u32, title: &str, why: &str) -> Plan {
-    let body = format!(
-        "<!DOCTYPE html>\n<html><head><title>{title} | tlspost-edge</title></head><body>\n\
-         <h1>Error {code}</h1><p>{title}</p>\n<p>error code: {code}</p>\n<p>{why}</p>\n\
-         <p>tlspost-edge imitates a strict CDN edge (tlspost serve --profile edge).</p>\n</body></html>\n"
-    );
+    let body = maud::html! {
+        (maud::DOCTYPE) "\n"
+        html {
+            head { meta charset="utf-8"; title { (title) " | tlspost-edge" } }
+            body {
+                h1 { "Error " (code) }
+                p { (title) }
+                p { "error code: " (code) }
+                p { (Visible(why)) }
+                p { "tlspost-edge imitates a strict CDN edge (tlspost serve --profile edge)." }
+            }
+        }
+        "\n"
+    }
+    .into_string();
     Plan {
         status,
         headers: vec![

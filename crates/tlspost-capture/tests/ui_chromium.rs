@@ -189,3 +189,41 @@ fn new_capture_appears_live_and_its_page_shows_the_finding() {
     assert!(text.contains("ESP32HTTPClient"));
     assert!(text.contains("curl -v"), "the equivalent curl command is shown");
 }
+
+#[test]
+fn hostile_captures_show_as_text_in_the_live_list() {
+    let r = start();
+    let hostile = |path: &str| {
+        format!(
+            "GET {path}?q=<script>alert('t')</script>&x=\"><xb> HTTP/1.1\r\nHost: h<img src=x onerror=alert(1)>\r\nUser-Agent: dev/1\r\n\r\n"
+        )
+    };
+    // One in the list as it loads, one arriving live.
+    let first = send_raw(r.http(), &[hostile("/loaded").as_bytes()]).capture_id();
+    let mut b = Browser::launch();
+    b.call(
+        "Page.navigate",
+        json!({"url": format!("http://{}/_tlspost/", r.http())}),
+    );
+    b.wait_until(
+        "the live list connects",
+        "document.getElementById('status') && document.getElementById('status').textContent",
+        |v| v == "live",
+    );
+    let live = send_raw(r.http(), &[hostile("/live").as_bytes()]).capture_id();
+    for (id, path) in [(first, "/loaded"), (live, "/live")] {
+        let row = b.wait_until(
+            "the hostile capture's row",
+            &format!("(document.getElementById('c{id}') || {{}}).innerText || ''"),
+            |v| v.as_str().is_some_and(|s| !s.is_empty()),
+        );
+        let row = row.as_str().unwrap();
+        assert!(
+            row.contains(&format!("GET {path}?q=<script>alert('t')</script>&x=\"><xb>")),
+            "the target as text: {row}"
+        );
+    }
+    // Nothing from the captures became markup: the page's own script is the only one.
+    let elements = b.eval("[document.scripts.length, document.querySelectorAll('xb, img').length]");
+    assert_eq!(elements, json!([1, 0]), "elements made from capture text");
+}

@@ -37,8 +37,8 @@ pub(crate) use access::Access;
 use access::Reveal;
 use api::{api_list, api_one, masked};
 use diff::diff_page;
-use pages::{capture_page, list_page};
-use shared::St;
+use pages::{capture_page, list_page, raw_download};
+use shared::{St, app_css, app_js};
 
 /// Serve the UI and API over `stream` (HTTP/1.1, keep-alive) until it closes.
 pub(crate) async fn serve_connection<S>(state: Arc<State>, stream: S)
@@ -56,12 +56,15 @@ fn router(state: Arc<State>) -> Router {
         .route("/_tlspost", get(list_page))
         .route("/_tlspost/", get(list_page))
         .route("/_tlspost/captures/{id}", get(capture_page))
+        .route("/_tlspost/captures/{id}/raw", get(raw_download))
         .route("/_tlspost/diff", get(diff_page))
         .route("/_tlspost/events", get(events))
         .route("/_tlspost/api/captures", get(api_list))
         .route("/_tlspost/api/captures/{id}", get(api_one))
         .route("/_tlspost/ca.pem", get(ca_pem))
         .route("/_tlspost/ca.h", get(ca_arduino))
+        .route("/_tlspost/app.js", get(app_js))
+        .route("/_tlspost/app.css", get(app_css))
         .fallback(not_found)
         // Outermost last: every answer (a refusal too) carries the security headers.
         .layer(middleware::from_fn_with_state(state.clone(), access::guard))

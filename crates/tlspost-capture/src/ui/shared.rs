@@ -1,18 +1,25 @@
 //! What the UI's handlers share: the state extractor, loading captures off the async threads,
-//! the store error answer, HTML escaping and the page frame.
+//! the store error answer, how much of a capture a page shows, the page frame and its static
+//! script and style. The views of network bytes and text are in [`crate::html`].
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::extract::State as AxState;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
 
 use crate::record::Capture;
 use crate::state::State;
 
 /// The shared state, as handlers extract it.
 pub(super) type St = AxState<Arc<State>>;
+
+/// How many bytes of a request a page shows at most: of the body in the body view, of the whole
+/// request in the raw (escaped) and hex views, and of each side on the diff page. The rest is
+/// counted ("showing X of Y bytes") and offered as a download of the exact bytes, so a page stays
+/// well under a megabyte however large the capture is.
+pub(super) const SHOWN: usize = 64 * 1024;
 
 pub(super) fn err500(e: String) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, format!("store error: {e}\n")).into_response()
@@ -30,53 +37,66 @@ pub(super) async fn load_one(state: Arc<State>, id: i64) -> Result<Option<Captur
         .map_err(|e| e.to_string())?
 }
 
-/// HTML-escape text.
-pub(super) fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '&' => o.push_str("&amp;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
+/// "N bytes" with thousands separators.
+pub(super) fn bytes_text(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 6);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
         }
+        out.push(d);
     }
-    o
+    out.push_str(if n == 1 { " byte" } else { " bytes" });
+    out
 }
 
-/// Bytes shown as text with every non-printable byte escaped (`\r`, `\n` kept visible, `\xNN`).
-pub(super) fn escaped_bytes(b: &[u8]) -> String {
-    let mut o = String::new();
-    for &c in b {
-        match c {
-            b'\r' => o.push_str("\\r"),
-            b'\n' => o.push_str("\\n\n"),
-            b'\t' => o.push_str("\\t"),
-            b'\\' => o.push_str("\\\\"),
-            0x20..=0x7e => o.push(c as char),
-            _ => {
-                let _ = write!(o, "\\x{c:02x}");
+/// A whole page: the frame (title, links, the stylesheet) around `body`.
+pub(super) fn page(title: &str, body: Markup) -> Html<String> {
+    let page = html! {
+        (DOCTYPE) "\n"
+        html {
+            head {
+                meta charset="utf-8";
+                title { (title) " · tlspost serve" }
+                link rel="stylesheet" href="/_tlspost/app.css";
+            }
+            body {
+                p {
+                    a href="/_tlspost/" { "captures" } " · "
+                    a href="/_tlspost/ca.pem" { "ca.pem" } " · "
+                    a href="/_tlspost/ca.h" { "CA for Arduino" }
+                }
+                (body)
             }
         }
-    }
-    o
+        "\n"
+    };
+    Html(page.into_string())
 }
 
-const STYLE: &str = "<style>body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}\
-pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:13px}table{border-collapse:collapse}\
-td,th{border-bottom:1px solid #ddd;padding:.2em .6em;text-align:left;vertical-align:top;font-size:14px}\
-.error{color:#b00}.warning{color:#a60}.info{color:#666}code{background:#f0f0f0}\
-.cols{display:flex;gap:1em}.cols>div{flex:1;min-width:0}.del{background:#fdd}.add{background:#dfd}</style>";
+/// The pages' script (the live list), compiled in.
+pub(super) async fn app_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("app.js"),
+    )
+        .into_response()
+}
 
-pub(super) fn page(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{} · tlspost serve</title>{STYLE}</head>\
-         <body><p><a href=\"/_tlspost/\">captures</a> · <a href=\"/_tlspost/ca.pem\">ca.pem</a> · \
-         <a href=\"/_tlspost/ca.h\">CA for Arduino</a></p>{body}</body></html>\n",
-        esc(title)
-    ))
+/// The pages' stylesheet, compiled in.
+pub(super) async fn app_css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("app.css"),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
@@ -84,8 +104,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escaping() {
-        assert_eq!(escaped_bytes(b"a\r\n\x00"), "a\\r\\n\n\\x00");
-        assert_eq!(esc("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
+    fn byte_counts() {
+        assert_eq!(bytes_text(10_485_760), "10,485,760 bytes");
+        assert_eq!(bytes_text(1), "1 byte");
+        assert_eq!(bytes_text(999), "999 bytes");
     }
 }
