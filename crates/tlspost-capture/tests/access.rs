@@ -110,11 +110,12 @@ impl Events {
     }
 }
 
-const SECURITY_HEADERS: [(&str, &str); 4] = [
+const SECURITY_HEADERS: [(&str, &str); 5] = [
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "no-referrer"),
     ("x-frame-options", "DENY"),
     ("cross-origin-resource-policy", "same-origin"),
+    ("content-security-policy", "default-src 'self'; script-src 'self'"),
 ];
 
 fn assert_security_headers(what: &str, r: &Resp) {
@@ -124,6 +125,9 @@ fn assert_security_headers(what: &str, r: &Resp) {
             .unwrap_or_else(|| panic!("{what}: no {name} in\n{}", r.head));
         assert!(got.starts_with(value), "{what}: {name}: {got}");
     }
+    let csp = r.header("content-security-policy").unwrap();
+    assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
 }
 
 const SECRET_TARGET: &str = "/cb?code=7&access_token=abc123def&client_secret=s3cr3tvalue";
