@@ -20,6 +20,10 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Most connections served at once; more wait in the accept queue.
     pub max_connections: usize,
+    /// Bytes of request buffers all connections together may hold beyond each one's small fixed
+    /// allowance (32 KiB); a request that needs more while the rest is taken is refused with
+    /// `503` and `Retry-After`, and recorded with what arrived. More than 0.
+    pub memory_budget: u64,
 }
 
 impl Default for Limits {
@@ -30,6 +34,7 @@ impl Default for Limits {
             read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_connections: 2048,
+            memory_budget: 256 * 1024 * 1024,
         }
     }
 }
@@ -100,6 +105,8 @@ pub enum ConfigError {
     /// A name for the server certificate ([`Config::names`]) is empty, or neither a DNS name
     /// nor an IP address.
     BadName(String),
+    /// [`Limits::memory_budget`] is 0: every request past a connection's allowance would be refused.
+    NoMemoryBudget,
     /// A rule's header ([`RespondRule::headers`]) has a name that is not a token, or a CR, LF or
     /// NUL in its value.
     RuleHeader {
@@ -121,6 +128,11 @@ impl std::fmt::Display for ConfigError {
                 f,
                 "a request head limit (max_head) of {max_head} bytes is below {least}: the UI's own \
                  requests from a browser would be refused"
+            ),
+            ConfigError::NoMemoryBudget => write!(
+                f,
+                "a memory budget (memory_budget) of 0 bytes would refuse every request larger than a \
+                 connection's 32 KiB allowance: give more than 0 (the default is 256 MiB)"
             ),
             ConfigError::BadName(n) if n.is_empty() => write!(
                 f,
@@ -160,6 +172,9 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.limits.max_connections == 0 {
             return Err(ConfigError::NoConnections);
+        }
+        if self.limits.memory_budget == 0 {
+            return Err(ConfigError::NoMemoryBudget);
         }
         if self.limits.max_head < MIN_HEAD {
             return Err(ConfigError::HeadTooSmall {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::conn::{self, ConnInfo};
+use crate::conn::{self, Budget, ConnInfo};
 use crate::error::Error;
 use crate::lock::DataLock;
 use crate::pki;
@@ -160,6 +160,7 @@ impl Server {
         })?;
         let state = Arc::new(State {
             slots: Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections.max(1))),
+            budget: Budget::new(config.limits.memory_budget),
             http_addr,
             https_addr: https.as_ref().and_then(|l| l.local_addr().ok()),
             cfg: config,

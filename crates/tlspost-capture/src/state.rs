@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::config::Config;
+use crate::conn::Budget;
 use crate::store::Store;
 use crate::ui::Access;
 
@@ -16,6 +17,8 @@ pub(crate) struct State {
     pub ca_pem: String,
     pub conns: AtomicU64,
     pub slots: Arc<tokio::sync::Semaphore>,
+    /// Request bytes held in memory, over all connections (`Limits::memory_budget`).
+    pub budget: Arc<Budget>,
     pub http_addr: Option<SocketAddr>,
     pub https_addr: Option<SocketAddr>,
     /// The worker runtimes connections are handed to, in turn.

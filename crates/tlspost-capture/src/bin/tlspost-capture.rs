@@ -2,7 +2,7 @@
 //! by the crate's process-level tests (`kill -9`) and benchmarks.
 //!
 //! `tlspost-capture [--http ADDR|off] [--https ADDR|off] [--data DIR] [--keep N] [--profile edge]
-//! [--respond RULE]... [--name NAME]... [--workers N] [--sync normal|full]`
+//! [--respond RULE]... [--name NAME]... [--workers N] [--sync normal|full] [--memory-budget BYTES]`
 
 use std::process::ExitCode;
 
@@ -43,6 +43,10 @@ fn main() -> ExitCode {
                 .parse()
                 .map(|n| config.workers = n)
                 .map_err(|e| format!("--workers: {e}")),
+            "--memory-budget" => value
+                .parse()
+                .map(|n| config.limits.memory_budget = n)
+                .map_err(|e| format!("--memory-budget: {e}")),
             "--sync" => SyncMode::parse(&value)
                 .map(|v| config.sync = v)
                 .map_err(|e| e.to_string()),

@@ -4,14 +4,15 @@
 //! around them. The TLS layer hands its decrypted stream in through [`serve`]; nothing here knows
 //! about TLS beyond the facts in [`ConnInfo`].
 
+mod budget;
 mod info;
 mod read;
 mod response;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::config::Limits;
 use crate::framing::{self, BodyKind, BodyProgress, Head, HeadProgress};
@@ -21,10 +22,26 @@ use crate::state::State;
 use crate::stream::Prefixed;
 use crate::ui;
 
+pub(crate) use budget::Budget;
+use budget::{ALLOWANCE, Reservation};
 use info::micros;
 pub(crate) use info::{ConnInfo, base_capture, now_ms};
 use read::{ReadEnd, ReadTimer, read_more};
-use response::{simple, write_response};
+use response::{busy, simple, write_response};
+
+/// Room kept free in the read buffer for the next read.
+const READ_ROOM: usize = 16 * 1024;
+
+/// What a request refused for want of memory is told to wait before it is sent again
+/// (`Retry-After`, seconds).
+const RETRY_AFTER_SECS: u64 = 5;
+
+/// How long a connection whose request was refused for want of memory keeps reading (and
+/// discarding) what the client still sends, so that the client reads the `503` rather than a
+/// reset: as long as more keeps coming within [`LINGER_IDLE`], [`LINGER`] at most (as nginx's
+/// lingering close).
+const LINGER: Duration = Duration::from_secs(10);
+const LINGER_IDLE: Duration = Duration::from_secs(2);
 
 /// Serve requests on one connection; `buf` holds bytes already read.
 pub(crate) async fn serve<S>(state: Arc<State>, s: S, buf: Vec<u8>, info: ConnInfo)
@@ -32,7 +49,9 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let limits = state.cfg.limits.clone();
+    let mem = Reservation::new(state.budget.clone());
     Conn {
+        mem,
         state,
         s,
         buf,
@@ -61,6 +80,9 @@ struct Conn<S> {
     echo: Vec<u8>,
     out: Vec<u8>,
     timer: ReadTimer,
+    /// This connection's share of the memory budget: covers `buf`, `echo`, `out` and the bytes
+    /// of the request being recorded and answered. Given back when the connection ends.
+    mem: Reservation,
 }
 
 /// Why a request cannot be framed: recorded with `error`, answered with `status` (0: not
@@ -137,6 +159,8 @@ where
             return Some(0);
         }
         let idle = self.limits.read_timeout;
+        // Within the allowance (the buffers were settled after the last answer): cannot fail.
+        let _ = self.make_room(READ_ROOM);
         let end = match read_more(&mut self.s, &mut self.buf, &mut self.timer, idle, Instant::now() + idle).await {
             Ok(_) => return Some(1),
             Err(end) => end,
@@ -158,8 +182,13 @@ where
         None
     }
 
-    /// Read more of the request into `buf`, counted in `cap.reads`.
-    async fn read(&mut self, cap: &mut Capture, deadline: Instant) -> Result<(), ReadEnd> {
+    /// Read more of the request, which ends within `until` bytes of `buf` as far as is known,
+    /// into `buf`, counted in `cap.reads`; `what` says which part is awaited when the read ends
+    /// the request.
+    async fn read(&mut self, cap: &mut Capture, deadline: Instant, until: usize, what: &str) -> Result<(), Failure> {
+        if !self.make_room(until) {
+            return Err(self.over_budget());
+        }
         read_more(
             &mut self.s,
             &mut self.buf,
@@ -167,9 +196,80 @@ where
             self.limits.read_timeout,
             deadline,
         )
-        .await?;
+        .await
+        .map_err(|e| Failure::read(&e, self.buf.len(), what))?;
         cap.reads += 1;
         Ok(())
+    }
+
+    /// Make room in `buf` for the next read, covered by the memory budget, growing it towards
+    /// `until` (where the request ends, as far as is known) but no further: `false` when the
+    /// budget cannot cover even the least room.
+    fn make_room(&mut self, until: usize) -> bool {
+        let (len, cap) = (self.buf.len(), self.buf.capacity());
+        if cap - len >= READ_ROOM {
+            return true;
+        }
+        let least = len + READ_ROOM;
+        let grown = cap.saturating_mul(2).min(until).max(least);
+        let others = self.out.capacity() + self.echo.capacity();
+        let target = if self.mem.cover(grown + others) {
+            grown
+        } else if grown > least && self.mem.cover(least + others) {
+            least
+        } else {
+            return false;
+        };
+        self.buf.reserve_exact(target - len);
+        true
+    }
+
+    /// The request cannot go on for want of memory: refused, recorded with what arrived.
+    fn over_budget(&self) -> Failure {
+        Failure {
+            status: 503,
+            error: format!(
+                "refused after {} bytes of an unfinished request: the server's memory budget for \
+                 request bytes ({} bytes, --memory-budget) is taken by other requests; the \
+                 answer asks the client to retry in {RETRY_AFTER_SECS} s",
+                self.buf.len(),
+                self.mem.limit()
+            ),
+        }
+    }
+
+    /// What the connection's buffers hold, with `raw` (the request being answered) besides.
+    fn holding(&self, raw: usize) -> usize {
+        self.buf.capacity() + self.echo.capacity() + self.out.capacity() + raw
+    }
+
+    /// The request ending at `end` in `buf`, taken out of it. A small one is copied (the read
+    /// buffer stays for the next request); a large one takes the buffer along, and the rest
+    /// (a pipelined next request's start) is copied into a new one.
+    fn take_request(&mut self, end: usize) -> Vec<u8> {
+        if end <= READ_ROOM {
+            return self.buf.drain(..end).collect();
+        }
+        let rest = self.buf.get(end..).map(<[u8]>::to_vec).unwrap_or_default();
+        self.buf.truncate(end);
+        std::mem::replace(&mut self.buf, rest)
+    }
+
+    /// After an answer: buffers grown past the allowance are let go, and the budget with them.
+    fn settle(&mut self) {
+        if self.holding(0) > ALLOWANCE {
+            if self.echo.capacity() > READ_ROOM / 2 {
+                self.echo = Vec::new();
+            }
+            if self.out.capacity() > READ_ROOM / 2 {
+                self.out = Vec::new();
+            }
+            if self.buf.capacity() > READ_ROOM && self.buf.len() < READ_ROOM {
+                self.buf.shrink_to(READ_ROOM);
+            }
+        }
+        // Giving back always succeeds; a pipelined rest larger than the allowance stays covered.
+        let _ = self.mem.cover(self.holding(0));
     }
 
     /// Read until the head has ended, then parse it.
@@ -197,9 +297,8 @@ where
                 }
                 HeadProgress::Partial => {}
             }
-            if let Err(e) = self.read(cap, deadline).await {
-                return Err(Failure::read(&e, self.buf.len(), "the head never ended"));
-            }
+            let until = self.limits.max_head.saturating_add(1);
+            self.read(cap, deadline, until, "the head never ended").await?;
         };
         cap.timing.head_us = Some(micros(first.elapsed()));
         framing::parse_head(self.buf.get(..end).unwrap_or_default()).map_err(|e| Failure {
@@ -220,6 +319,14 @@ where
             .header("expect")
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"));
         let mut continued = false;
+        // Where the request ends, as far as is known (a larger body is refused before this matters).
+        let until = match kind {
+            BodyKind::Length(n) => head.len.saturating_add(usize::try_from(n).unwrap_or(usize::MAX)),
+            BodyKind::Chunked => head
+                .len
+                .saturating_add(usize::try_from(self.limits.max_body).unwrap_or(usize::MAX))
+                .saturating_add(64 * 1024 + 1),
+        };
         loop {
             let body = self.buf.get(head.len..).unwrap_or_default();
             match framing::body_progress(kind, body, self.limits.max_body).map_err(bad)? {
@@ -246,29 +353,45 @@ where
                     return Err(BodyStop::Gone);
                 }
             }
-            if let Err(e) = self.read(cap, deadline).await {
-                return Err(Failure::read(&e, self.buf.len(), "the body is incomplete").into());
-            }
+            self.read(cap, deadline, until, "the body is incomplete").await?;
         }
     }
 
     /// Record the complete request ending at `end` in `buf`, then answer it as planned: whether
     /// the connection stays open for the next.
     async fn answer(&mut self, mut cap: Capture, head: Head, end: usize) -> bool {
-        cap.raw = self.buf.drain(..end).collect();
+        cap.raw = self.take_request(end);
         cap.complete = true;
         lint_into(&mut cap);
         let mut plan = respond::plan(self.state.cfg.profile, &self.state.cfg.rules, &head, &cap);
         plan.close |= !head.keep_alive();
-        cap.status = plan.status;
         let (minor, is_head) = (head.minor, head.method == "HEAD");
         set_head(&mut cap, head);
+        // The echo is made from the request: it is covered, with what making it takes, before
+        // anything is stored, so that a request whose answer does not fit is recorded as refused.
+        let raw = cap.raw.capacity();
+        let (echo, making) = match plan.body {
+            None => budget::echo_room(&cap),
+            Some(_) => (0, 0),
+        };
+        if !self.mem.cover(self.holding(raw) + echo + making) {
+            cap.error = Some(format!(
+                "the request arrived whole, but the server's memory budget for request bytes ({} \
+                 bytes, --memory-budget) is taken by other requests and cannot hold its echo now; \
+                 the answer asks the client to retry in {RETRY_AFTER_SECS} s",
+                self.mem.limit()
+            ));
+            let why = cap.error.clone().unwrap_or_default();
+            plan = busy(503, format!("503 Service Unavailable: {why}\n"), RETRY_AFTER_SECS);
+        }
+        cap.status = plan.status;
+        let wait = self.limits.read_timeout;
         let cap = match self.state.store.put(cap).await {
             Ok(c) => c,
             Err(e) => {
                 let msg = simple(503, format!("tlspost serve could not store this request: {e}\n"));
                 let body = msg.body.as_deref().unwrap_or_default();
-                let _ = write_response(&mut self.s, &mut self.out, minor, is_head, &msg, body, 0).await;
+                let _ = write_response(&mut self.s, &mut self.out, minor, is_head, &msg, body, 0, wait).await;
                 return false;
             }
         };
@@ -276,14 +399,24 @@ where
             Some(b) => b,
             None => {
                 self.echo.clear();
+                if echo > READ_ROOM {
+                    // Made to measure: an echo that grew by doubling could hold twice its size.
+                    self.echo.reserve_exact(echo);
+                }
                 respond::echo_into(&cap, &mut self.echo);
                 &self.echo
             }
         };
+        // The request is stored and the answer made: its bytes (and what making the echo took
+        // besides) are given back before the answer is sent, which may take long.
+        let id = cap.id;
+        drop(cap);
+        let held = self.holding(0);
+        let _ = self.mem.cover(held);
         if !plan.delay.is_zero() {
             tokio::time::sleep(plan.delay).await;
         }
-        if write_response(&mut self.s, &mut self.out, minor, is_head, &plan, body, cap.id)
+        if write_response(&mut self.s, &mut self.out, minor, is_head, &plan, body, id, wait)
             .await
             .is_err()
             || plan.close
@@ -291,11 +424,14 @@ where
             let _ = self.s.shutdown().await;
             return false;
         }
+        self.settle();
         true
     }
 
     /// Record a request that could not be framed (with everything read of it, and its head when
-    /// that parsed), answer the failure's status (0: no answer) and close.
+    /// that parsed), answer the failure's status (0: no answer) and close. A `503` (the server is
+    /// busy) says when to retry, and the connection reads on for a moment so that the client gets
+    /// to read it.
     async fn fail(mut self, mut cap: Capture, head: Option<Head>, f: Failure) {
         if let Some(head) = head {
             set_head(&mut cap, head);
@@ -306,13 +442,35 @@ where
         cap.status = f.status;
         let why = cap.error.clone().unwrap_or_default();
         let id = self.state.store.put(cap).await.map_or(0, |c| c.id);
+        // The request's bytes are stored (or lost): given back before the answer.
+        let _ = self.mem.cover(self.holding(0));
+        let busy_now = f.status == 503;
         if f.status != 0 {
-            let plan = simple(f.status, format!("{} {}: {why}\n", f.status, respond::reason(f.status)));
+            let text = format!("{} {}: {why}\n", f.status, respond::reason(f.status));
+            let plan = if busy_now {
+                busy(f.status, text, RETRY_AFTER_SECS)
+            } else {
+                simple(f.status, text)
+            };
             let body = plan.body.as_deref().unwrap_or_default();
-            let _ = write_response(&mut self.s, &mut self.out, 1, false, &plan, body, id).await;
+            let wait = self.limits.read_timeout;
+            let _ = write_response(&mut self.s, &mut self.out, 1, false, &plan, body, id, wait).await;
         }
         let _ = self.s.shutdown().await;
+        if busy_now {
+            linger(&mut self.s).await;
+        }
     }
+}
+
+/// Read and discard what the client still sends (see [`LINGER`]): a client still sending the
+/// request gets to read the answer instead of a reset.
+async fn linger<S: AsyncRead + Unpin>(s: &mut S) {
+    let mut sink = vec![0u8; READ_ROOM];
+    let _ = tokio::time::timeout(LINGER, async {
+        while let Ok(Ok(1..)) = tokio::time::timeout(LINGER_IDLE, s.read(&mut sink)).await {}
+    })
+    .await;
 }
 
 fn lint_into(cap: &mut Capture) {

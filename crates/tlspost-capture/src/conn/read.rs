@@ -40,7 +40,8 @@ impl ReadTimer {
     }
 }
 
-/// Read more bytes into `buf`, giving up `idle` after now or at `deadline`, whichever is sooner.
+/// Read more bytes into `buf` (as many as its spare capacity takes: the caller makes the room),
+/// giving up `idle` after now or at `deadline`, whichever is sooner.
 pub(super) async fn read_more<S: AsyncRead + Unpin>(
     s: &mut S,
     buf: &mut Vec<u8>,
@@ -48,7 +49,6 @@ pub(super) async fn read_more<S: AsyncRead + Unpin>(
     idle: Duration,
     deadline: Instant,
 ) -> Result<usize, ReadEnd> {
-    buf.reserve(16 * 1024);
     let due = tokio::time::Instant::from_std(deadline.min(Instant::now() + idle));
     if due < timer.sleep.deadline() {
         timer.sleep.as_mut().reset(due);
@@ -82,7 +82,7 @@ mod tests {
     async fn the_read_timer_times_each_read_from_its_own_start() {
         let (mut client, mut server) = tokio::io::duplex(1024);
         let mut timer = ReadTimer::new();
-        let mut buf = Vec::new();
+        let mut buf = Vec::with_capacity(64);
         let ms = Duration::from_millis;
         let far = Instant::now() + Duration::from_secs(60);
         // Data that is there is read at once.

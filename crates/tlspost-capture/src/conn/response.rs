@@ -1,5 +1,7 @@
 //! Writing a response: the status line, headers and body of a plan, built in one buffer.
 
+use std::time::Duration;
+
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::respond::{self, Plan};
@@ -15,8 +17,21 @@ pub(super) fn simple(status: u16, text: String) -> Plan {
     }
 }
 
+/// [`simple`] with `Retry-After: secs`: the server is busy, the request may be sent again.
+pub(super) fn busy(status: u16, text: String, secs: u64) -> Plan {
+    let mut plan = simple(status, text);
+    plan.headers.push(("Retry-After".into(), secs.to_string().into()));
+    plan
+}
+
+/// Bodies up to this size are copied behind the head and written with it at once; larger ones
+/// are written from where they are, so a response never holds a second copy of a large body.
+const INLINE_BODY: usize = 16 * 1024;
+
 /// Send `plan` with `body` (for a HEAD request or a status without content, the head only),
-/// built in `out` and written at once.
+/// the head built in `out`. Every write must be taken by the client within `wait` (a client
+/// that does not read its answer is let go, and with it what the connection holds).
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn write_response<S: AsyncWrite + Unpin>(
     s: &mut S,
     out: &mut Vec<u8>,
@@ -25,10 +40,12 @@ pub(super) async fn write_response<S: AsyncWrite + Unpin>(
     plan: &Plan,
     body: &[u8],
     id: i64,
+    wait: Duration,
 ) -> std::io::Result<()> {
     let chunked = plan.chunked && minor >= 1;
+    let inline = body.len() <= INLINE_BODY;
     out.clear();
-    out.reserve(256 + body.len());
+    out.reserve(256 + if inline { body.len() } else { 0 });
     out.extend_from_slice(if minor == 0 { b"HTTP/1.0 " } else { b"HTTP/1.1 " });
     crate::json::uint(out, u64::from(plan.status));
     out.push(b' ');
@@ -68,14 +85,42 @@ pub(super) async fn write_response<S: AsyncWrite + Unpin>(
                 write!(out, "{:x}\r\n", part.len())?;
                 out.extend_from_slice(part);
                 out.extend_from_slice(b"\r\n");
+                if out.len() >= INLINE_BODY {
+                    write_within(s, out, wait).await?;
+                    out.clear();
+                }
             }
             out.extend_from_slice(b"0\r\n\r\n");
-        } else {
+        } else if inline {
             out.extend_from_slice(body);
+        } else {
+            write_within(s, out, wait).await?;
+            out.clear();
+            for part in body.chunks(64 * 1024) {
+                write_within(s, part, wait).await?;
+            }
         }
     }
-    s.write_all(out).await?;
-    s.flush().await
+    write_within(s, out, wait).await?;
+    match tokio::time::timeout(wait, s.flush()).await {
+        Ok(r) => r,
+        Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+    }
+}
+
+/// Write all of `b`, failing when the client takes none of it for `wait`.
+async fn write_within<S: AsyncWrite + Unpin>(s: &mut S, b: &[u8], wait: Duration) -> std::io::Result<()> {
+    // The timer is only set up when the write has to wait: one the socket takes at once costs none.
+    let mut rest = b;
+    while !rest.is_empty() {
+        match tokio::time::timeout(wait, s.write(rest)).await {
+            Ok(Ok(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(Ok(n)) => rest = rest.get(n..).unwrap_or_default(),
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -90,7 +135,7 @@ mod tests {
             ..Plan::default()
         };
         let (mut sent, mut out) = (Vec::new(), Vec::new());
-        write_response(&mut sent, &mut out, 1, false, &plan, b"{}", 42)
+        write_response(&mut sent, &mut out, 1, false, &plan, b"{}", 42, WAIT)
             .await
             .unwrap();
         assert_eq!(
@@ -105,7 +150,7 @@ mod tests {
             ..Plan::default()
         };
         sent.clear();
-        write_response(&mut sent, &mut out, 1, false, &plan, b"busy", 0)
+        write_response(&mut sent, &mut out, 1, false, &plan, b"busy", 0, WAIT)
             .await
             .unwrap();
         assert_eq!(
@@ -115,13 +160,68 @@ mod tests {
         );
         // HTTP/1.0: no chunked, keep-alive said; HEAD: the head only.
         sent.clear();
-        write_response(&mut sent, &mut out, 0, true, &plan_ok(), b"abc", 0)
+        write_response(&mut sent, &mut out, 0, true, &plan_ok(), b"abc", 0, WAIT)
             .await
             .unwrap();
         assert_eq!(
             sent,
             b"HTTP/1.0 200 OK\r\nServer: tlspost-capture\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\n"
         );
+    }
+
+    const WAIT: Duration = Duration::from_secs(5);
+
+    #[tokio::test]
+    async fn large_bodies_are_written_from_where_they_are() {
+        let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let (mut sent, mut out) = (Vec::new(), Vec::new());
+        write_response(&mut sent, &mut out, 1, false, &plan_ok(), &body, 0, WAIT)
+            .await
+            .unwrap();
+        let head = b"HTTP/1.1 200 OK\r\nServer: tlspost-capture\r\nContent-Length: 200000\r\n\r\n";
+        assert_eq!(&sent[..head.len()], head);
+        assert_eq!(&sent[head.len()..], &body[..]);
+        assert!(out.capacity() < 4096, "the head only went through the buffer");
+        // Chunked: the same framing as when built at once, in 4096-byte chunks.
+        let plan = Plan {
+            status: 200,
+            chunked: true,
+            ..Plan::default()
+        };
+        sent.clear();
+        write_response(&mut sent, &mut out, 1, false, &plan, &body, 0, WAIT)
+            .await
+            .unwrap();
+        let mut want = b"HTTP/1.1 200 OK\r\nServer: tlspost-capture\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        for part in body.chunks(4096) {
+            want.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+            want.extend_from_slice(part);
+            want.extend_from_slice(b"\r\n");
+        }
+        want.extend_from_slice(b"0\r\n\r\n");
+        assert_eq!(sent, want);
+        assert!(out.capacity() < 64 * 1024, "{}", out.capacity());
+    }
+
+    #[tokio::test]
+    async fn a_client_that_does_not_read_is_let_go() {
+        let (_client, mut server) = tokio::io::duplex(1024);
+        let body = vec![b'x'; 100_000];
+        let mut out = Vec::new();
+        let t = std::time::Instant::now();
+        let r = write_response(
+            &mut server,
+            &mut out,
+            1,
+            false,
+            &plan_ok(),
+            &body,
+            0,
+            Duration::from_millis(200),
+        )
+        .await;
+        assert_eq!(r.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     }
 
     fn plan_ok() -> Plan {

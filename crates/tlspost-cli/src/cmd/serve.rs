@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// Most connections served at once.
     #[arg(long, value_name = "N", default_value_t = 2048)]
     pub max_connections: usize,
+    /// Request bytes all connections together may hold in memory beyond 32 KiB each; a request
+    /// that needs more while it is taken gets 503 with Retry-After (recorded). More than 0.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub memory_budget: u64,
     /// When a capture counts as stored (and its response may go): `full` once fsynced (survives a
     /// power loss or OS crash too), `normal` once written to the database's log (survives the
     /// server being killed or crashing; faster under load).
@@ -86,6 +90,9 @@ fn flag_error(e: &ConfigError) -> String {
             n.escape_debug()
         ),
         ConfigError::RuleHeader { .. } => format!("--respond: {e}"),
+        ConfigError::NoMemoryBudget => {
+            "--memory-budget 0: give more than 0 bytes (the default is 268435456, 256 MiB)".into()
+        }
         other => other.to_string(),
     }
 }
@@ -117,6 +124,7 @@ fn config(args: ServeArgs) -> Result<Config, String> {
         max_body: args.max_body,
         read_timeout: Duration::from_secs(args.read_timeout.max(1)),
         max_connections: args.max_connections,
+        memory_budget: args.memory_budget,
         ..Limits::default()
     };
     c.validate().map_err(|e| flag_error(&e))?;
@@ -198,5 +206,14 @@ mod tests {
         }
         let c = parse(&["--max-head", "4096", "--name", "192.168.1.20", "--name", "dev.lan"]).expect("config");
         assert_eq!(c.limits.max_head, 4096);
+    }
+
+    #[test]
+    fn memory_budget_defaults_to_256_mib_and_must_be_positive() {
+        assert_eq!(parse(&[]).expect("defaults").limits.memory_budget, 256 << 20);
+        let c = parse(&["--memory-budget", "1048576"]).expect("config");
+        assert_eq!(c.limits.memory_budget, 1 << 20);
+        let e = parse(&["--memory-budget", "0"]).expect_err("0 is refused");
+        assert!(e.contains("--memory-budget 0: give more than 0 bytes"), "{e}");
     }
 }
