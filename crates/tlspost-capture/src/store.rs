@@ -77,38 +77,101 @@ impl SyncMode {
     }
 }
 
-fn open(path: &Path, sync: SyncMode) -> Result<Connection, Error> {
-    let db = |e: rusqlite::Error| Error::Store {
-        what: "open the SQLite database",
+/// The schema this build reads and writes, stamped in the database as `PRAGMA user_version`.
+///
+/// - 0: the tables as first released (`captures`, `tls_facts`), without a stamp. A new database
+///   starts here too.
+/// - 1: the same tables, stamped.
+///
+/// A database of an older version is brought up to this one when it is opened, in one
+/// transaction ([`MIGRATIONS`]); one of a newer version is refused and left as it is.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// `MIGRATIONS[v]` takes a database from version `v` to `v + 1` (columns are added with
+/// `ALTER TABLE … ADD COLUMN`, so rows keep what they hold).
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
+    // 0 → 1: the stamp only.
+    "",
+];
+
+/// Version 0's tables. Ids grow without AUTOINCREMENT (one table update less per row): a new row
+/// gets the largest id plus one, and trimming (`--keep`, at least 1) never deletes the newest row,
+/// so no id is handed out twice. Stores created with AUTOINCREMENT keep it.
+const TABLES_V0: &str = "CREATE TABLE IF NOT EXISTS captures (
+        id INTEGER PRIMARY KEY,
+        time_ms INTEGER NOT NULL,
+        raw BLOB NOT NULL,
+        meta TEXT NOT NULL,
+        tls_key TEXT
+    );
+    CREATE TABLE IF NOT EXISTS tls_facts (
+        key TEXT PRIMARY KEY,
+        json TEXT NOT NULL
+    ) WITHOUT ROWID;";
+
+fn db_error<'a>(path: &'a Path, what: &'static str) -> impl Fn(rusqlite::Error) -> Error + 'a {
+    move |e| Error::Store {
+        what,
         path: path.display().to_string(),
         detail: e.to_string(),
-    };
-    let c = Connection::open(path).map_err(db)?;
-    c.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
-    c.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
+    }
+}
+
+/// A database of a schema this build does not know (a newer one) is refused before anything in
+/// it changes.
+fn check_version(c: &Connection, path: &Path) -> Result<i64, Error> {
+    let version: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db_error(path, "read the schema version of the SQLite database"))?;
+    if (0..=SCHEMA_VERSION).contains(&version) {
+        return Ok(version);
+    }
+    Err(Error::Io {
+        what: "open the store",
+        path: path.display().to_string(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "its schema is version {version}, and this tlspost knows versions up to \
+                 {SCHEMA_VERSION} (a newer tlspost wrote it); it is left as it is: run that newer \
+                 tlspost on it, or give another --data directory"
+            ),
+        ),
+    })
+}
+
+fn open(path: &Path, sync: SyncMode) -> Result<Connection, Error> {
+    let db = db_error(path, "open the SQLite database");
+    let c = Connection::open(path).map_err(&db)?;
+    c.busy_timeout(std::time::Duration::from_secs(10)).map_err(&db)?;
+    check_version(&c, path)?;
+    c.pragma_update(None, "journal_mode", "WAL").map_err(&db)?;
     let synchronous = match sync {
         SyncMode::Normal => "NORMAL",
         SyncMode::Full => "FULL",
     };
-    c.pragma_update(None, "synchronous", synchronous).map_err(db)?;
-    // Ids grow without AUTOINCREMENT (one table update less per row): a new row gets the largest
-    // id plus one, and trimming (`--keep`, at least 1) never deletes the newest row, so no id is
-    // handed out twice. Stores created with AUTOINCREMENT keep it.
-    c.execute_batch(
-        "CREATE TABLE IF NOT EXISTS captures (
-            id INTEGER PRIMARY KEY,
-            time_ms INTEGER NOT NULL,
-            raw BLOB NOT NULL,
-            meta TEXT NOT NULL,
-            tls_key TEXT
-        );
-        CREATE TABLE IF NOT EXISTS tls_facts (
-            key TEXT PRIMARY KEY,
-            json TEXT NOT NULL
-        ) WITHOUT ROWID;",
-    )
-    .map_err(db)?;
+    c.pragma_update(None, "synchronous", synchronous).map_err(&db)?;
     Ok(c)
+}
+
+/// Bring the database to [`SCHEMA_VERSION`]: version 0's tables (made when missing), then each
+/// migration from the database's version on, and the stamp, in one transaction.
+fn migrate(c: &mut Connection, path: &Path) -> Result<(), Error> {
+    let db = db_error(path, "bring the SQLite database to this tlspost's schema");
+    let tx = c
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(&db)?;
+    // Read again inside the transaction: another process may have migrated it meanwhile.
+    let from = check_version(&tx, path)?;
+    if from == SCHEMA_VERSION {
+        return Ok(());
+    }
+    tx.execute_batch(TABLES_V0).map_err(&db)?;
+    for sql in MIGRATIONS.iter().skip(usize::try_from(from).unwrap_or(0)) {
+        tx.execute_batch(sql).map_err(&db)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(&db)?;
+    tx.commit().map_err(&db)
 }
 
 impl Store {
@@ -122,6 +185,7 @@ impl Store {
     pub fn open_with(dir: &Path, keep: Option<u64>, sync: SyncMode) -> Result<Store, Error> {
         let path = dir.join("captures.sqlite3");
         let mut writer = open(&path, sync)?;
+        migrate(&mut writer, &path)?;
         let reader = open(&path, sync)?;
         let checkpointer = open(&path, sync)?;
         // The writer checkpoints only what the background checkpointer left (see `Checkpoints`).
@@ -714,6 +778,78 @@ mod tests {
         old.id = id;
         let back = store.get(id).unwrap().unwrap();
         same(&back, &old);
+    }
+
+    fn user_version(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_new_store_is_stamped_with_the_schema_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), None).unwrap();
+        let stored = store.put(sample()).await.unwrap();
+        drop(store);
+        assert_eq!(user_version(&dir.path().join("captures.sqlite3")), SCHEMA_VERSION);
+        // Opened again: nothing to migrate, the rows are there.
+        let store = Store::open(dir.path(), None).unwrap();
+        same(&store.get(stored.id).unwrap().unwrap(), &stored);
+    }
+
+    #[test]
+    fn a_store_of_version_0_is_migrated_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("captures.sqlite3");
+        let mut old = sample();
+        {
+            // Version 0 as the first release made it: the tables, WAL, no stamp.
+            let c = Connection::open(&path).unwrap();
+            c.pragma_update(None, "journal_mode", "WAL").unwrap();
+            c.execute_batch(TABLES_V0).unwrap();
+            let mut meta = Vec::new();
+            write_meta(&mut meta, &old);
+            c.execute(
+                "INSERT INTO captures (time_ms, raw, meta) VALUES (?1, ?2, ?3)",
+                params![old.time_ms, old.raw, String::from_utf8(meta).unwrap()],
+            )
+            .unwrap();
+            old.id = c.last_insert_rowid();
+        }
+        assert_eq!(user_version(&path), 0);
+        let store = Store::open(dir.path(), None).unwrap();
+        assert_eq!(user_version(&path), SCHEMA_VERSION);
+        same(&store.get(old.id).unwrap().unwrap(), &old);
+        assert_eq!(store.count().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_store_of_a_newer_version_is_refused_and_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("captures.sqlite3");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch("CREATE TABLE captures (id INTEGER PRIMARY KEY, future BLOB); PRAGMA user_version = 7;")
+                .unwrap();
+        }
+        let e = Store::open(dir.path(), None)
+            .err()
+            .expect("a newer store is refused")
+            .to_string();
+        assert!(
+            e.contains("its schema is version 7, and this tlspost knows versions up to 1"),
+            "{e}"
+        );
+        assert!(e.contains("captures.sqlite3") && e.contains("newer tlspost"), "{e}");
+        // Untouched: still version 7, still in its own journal mode.
+        assert_eq!(user_version(&path), 7);
+        let journal: String = Connection::open(&path)
+            .unwrap()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(journal, "delete");
     }
 
     #[test]
