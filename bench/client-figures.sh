@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tlspost post vs curl against the same nginx in one run: round trips and bytes on the wire per POST
 # (fresh connection, kept-alive, resumed), counted from packet captures on loopback with tshark;
-# max RSS of each client (/usr/bin/time -v); peak heap of the library (bench/client-heap).
+# max RSS of each client (/usr/bin/time -v, the median of alternating runs) and the size of the
+# tlspost binary; peak heap of the library (bench/client-heap). Every figure also goes to
+# bench/figures.json (bench/figures.sh).
 # nginx serves an ECDSA P-256 leaf + intermediate (root -> intermediate -> leaf, like a public CA);
 # curl runs twice: with its default request head, and with the head tlspost sends.
 #
@@ -9,11 +11,15 @@
 # Usage: bench/client-figures.sh [--record]   (--record appends the table to bench/RESULTS.md;
 #        BENCH_KEEP=DIR keeps the packet captures; BENCH_TICKETS=off makes nginx use stateful
 #        TLS 1.3 tickets from its session cache instead of stateless ones; BENCH_RUNS=N captures
-#        each case N times, 3 by default: round trips can differ with scheduling)
+#        each case N times, 3 by default: round trips can differ with scheduling; BENCH_RSS_RUNS=N
+#        measures each client's max RSS N times, taking turns, 5 by default). With BENCH_TICKETS=off
+#        only the resumed ÷ fresh handshake ratios go to bench/figures.json, as client.stateful.*
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root_dir=$(pwd)
 record=${1:-}
+# shellcheck source=bench/figures.sh
+. bench/figures.sh
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root_dir/target/client-release}
 cargo build --release --locked -p tlspost-cli >/dev/null 2>&1 || cargo build --release --locked -p tlspost-cli
@@ -194,8 +200,18 @@ measure curl "${cu[@]}" "$url"
 measure curl-head "${cu_head[@]}" "$url"
 
 rss() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ {print $2}'; }
-rss_tl=$(rss "${tl[@]}")
-rss_cu=$(rss "${cu[@]}" "$url")
+median() { tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+# Max RSS: the clients take turns, BENCH_RSS_RUNS times each (a busy machine moves both alike);
+# the median of each.
+rss_runs=${BENCH_RSS_RUNS:-5}
+rss_tl_all= rss_cu_all=
+for _ in $(seq "$rss_runs"); do
+  rss_tl_all+="$(rss "${tl[@]}") "
+  rss_cu_all+="$(rss "${cu[@]}" "$url") "
+done
+rss_tl=$(echo "$rss_tl_all" | median)
+rss_cu=$(echo "$rss_cu_all" | median)
+bin_size=$(stat -c %s "$tlspost")
 heap=$("$heap_bin" "$url" "$work/root.pem" "$host:$port:127.0.0.1" "$json")
 
 minmax() { echo "$2" | tr ' ' '\n' | sed '/^$/d' | sort -n | if [ "$1" = min ]; then head -1; else tail -1; fi; }
@@ -275,8 +291,10 @@ Resumed ÷ fresh payload bytes (target ≤ 0.5): tlspost $(ratios tlspost); curl
 
 | memory | value | command |
 |---|---|---|
-| tlspost post, max RSS | **${rss_tl} KB** | \`/usr/bin/time -v tlspost post URL --json … --cacert … --resolve …\` |
-| curl, max RSS | **${rss_cu} KB** | \`/usr/bin/time -v curl … --data-binary … URL\` |
+| tlspost post, max RSS (median of $rss_runs, taking turns with curl) | **${rss_tl} KB** (runs: ${rss_tl_all% }) | \`/usr/bin/time -v tlspost post URL --json … --cacert … --resolve …\` |
+| curl, max RSS (median of $rss_runs) | **${rss_cu} KB** (runs: ${rss_cu_all% }) | \`/usr/bin/time -v curl … --data-binary … URL\` |
+| tlspost post ÷ curl, max RSS | **$(ratio "$rss_tl" "$rss_cu")** (target ≤ 1) | the two above |
+| \`tlspost\` release binary | $bin_size bytes | \`stat -c %s\` on the binary measured (\`cargo build --release -p tlspost-cli\`) |
 | library, peak heap of one fresh POST (client built with one pinned root) | **$(echo "$heap" | awk '/^client_peak_heap_bytes/ {print $2}') bytes** ($(echo "$heap" | awk '/^client_allocations/ {print $2}') allocations) | \`bench/client-heap\` (counting global allocator) |
 | library, peak heap of a kept-alive POST | $(echo "$heap" | awk '/^kept_alive_post_peak_heap_bytes/ {print $2}') bytes | same |
 | library, a client holding Mozilla's roots | $(echo "$heap" | awk '/^mozilla_roots_client_heap_bytes/ {print $2}') bytes | same |
@@ -284,6 +302,45 @@ Resumed ÷ fresh payload bytes (target ≤ 0.5): tlspost $(ratios tlspost); curl
 EOF
 )
 echo "$table"
+
+# bench/figures.json: the same figures, by key.
+rtt_min() { # CLIENT KIND: the round trips shown in the table (the fewest seen)
+  if [ "$2" = kept ]; then
+    echo $(($(minmax min "${R[$1.kept2.rtts]}") - $(minmax min "${R[$1.fresh.rtts]}")))
+  else
+    minmax min "${R[$1.$2.rtts]}"
+  fi
+}
+handshake_ratio() { # CLIENT: resumed ÷ fresh, the handshake alone
+  local f k r
+  f=$(total "$1" fresh) k=$(total "$1" kept) r=$(total "$1" resumed)
+  ratio $((r - k)) $((f - k))
+}
+if [ "${BENCH_TICKETS:-on}" = on ]; then
+  for c in tlspost curl curl-head; do
+    for kind in fresh kept resumed; do
+      figure "client.${c/-/_}.rtt.$kind" "$(rtt_min "$c" "$kind")" count
+      figure "client.${c/-/_}.bytes.$kind" "$(total "$c" "$kind")" B
+    done
+    figure "client.${c/-/_}.handshake_ratio" "$(handshake_ratio "$c")" ratio
+  done
+  figure client.post.max_rss "$rss_tl" KiB
+  figure client.curl.max_rss "$rss_cu" KiB
+  figure client.rss_ratio "$(ratio "$rss_tl" "$rss_cu")" ratio
+  figure client.binary_size "$bin_size" B
+  heap_figure() { echo "$heap" | awk -v k="$1" '$1 == k {print $2}'; }
+  figure client.heap.fresh_peak "$(heap_figure client_peak_heap_bytes)" B
+  figure client.heap.fresh_allocations "$(heap_figure client_allocations)" count
+  figure client.heap.kept_peak "$(heap_figure kept_alive_post_peak_heap_bytes)" B
+  figure client.heap.mozilla_roots "$(heap_figure mozilla_roots_client_heap_bytes)" B
+  figure client.driver.allocations "$(heap_figure driver_allocations)" count
+else
+  # nginx with stateful tickets: only what differs from the default run.
+  for c in tlspost curl; do
+    figure "client.stateful.$c.handshake_ratio" "$(handshake_ratio "$c")" ratio
+  done
+fi
+
 if [ "$record" = "--record" ]; then
   echo "$table" >>bench/RESULTS.md
 fi

@@ -5,8 +5,12 @@
 # `tlspost serve`, next to mbedTLS's published per-connection figures.
 #
 # Runs both firmwares' run.sh (each builds, runs and checks its firmware end to end and prints
-# `figure: NAME VALUE` lines), then prints a Markdown section for bench/RESULTS.md on stdout; the
-# run logs go to stderr. Exit status non-zero when either run fails.
+# `figure: NAME VALUE` lines) and what a reconnect costs the device (tlspost-device's test against
+# nginx, `reconnect_cost`), then prints a Markdown section for bench/RESULTS.md on stdout (with
+# --record, also appends it there) and records the figures in bench/figures.json as device.*
+# (bench/figures.sh); the run logs go to stderr. Exit status non-zero when a run fails.
+#
+# Usage: bench/device-figures.sh [--record]
 #
 # Needs what the two run.sh need: the Debian packages rustc-web cargo-web rust-web-src lld
 # qemu-system-misc curl openssl binutils, and the workspace's `tlspost` binary (TLSPOST_BIN, or
@@ -14,6 +18,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+record=${1:-}
+# shellcheck source=bench/figures.sh
+. bench/figures.sh
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -45,6 +52,33 @@ for name in text rodata data bss root_der tls_buffers peak_stack; do
   declare "r_$name=$(fig rv32-qemu-reqwless "$name")"
 done
 r_future="$(fig rv32-qemu-reqwless future)"
+
+# What a reconnect costs (embedded-tls cannot resume: every reconnect is a full handshake): bytes
+# each way and host time of three full handshakes against nginx, from tlspost-device's test.
+reconnect_cmd="cargo test -p tlspost-device --test nginx reconnect_cost -- --nocapture"
+echo "== $reconnect_cmd" >&2
+if ! $reconnect_cmd >"$work/reconnect.log" 2>&1; then
+  cat "$work/reconnect.log" >&2
+  echo "device-figures: $reconnect_cmd failed" >&2
+  exit 1
+fi
+grep '^full handshake:' "$work/reconnect.log" >&2
+read -r rc_rx rc_tx rc_ms_min rc_ms_max <<<"$(python3 - "$work/reconnect.log" <<'PY'
+import re, sys
+rows = []
+for line in open(sys.argv[1]):
+    m = re.match(r"full handshake: (\d+) B read, (\d+) B written, ([\d.]+)(ns|µs|us|ms|s) on this host", line)
+    if m:
+        scale = {"ns": 1e-6, "µs": 1e-3, "us": 1e-3, "ms": 1, "s": 1e3}[m.group(4)]
+        rows.append((int(m.group(1)), int(m.group(2)), float(m.group(3)) * scale))
+if not rows:
+    sys.exit("device-figures: reconnect_cost printed no handshakes")
+# Bytes: the median handshake (ECDSA signatures differ by a byte or two); time: the range.
+median = lambda v: sorted(v)[len(v) // 2]
+times = [r[2] for r in rows]
+print(median([r[0] for r in rows]), median([r[1] for r in rows]), round(min(times)), round(max(times)))
+PY
+)"
 t_peak384="$(fig rv32-qemu peak_stack p384-chain)"
 r_peak384="$(fig rv32-qemu-reqwless peak_stack p384-chain)"
 
@@ -68,7 +102,7 @@ reqwless_v="$(sed -n '/^name = "reqwless"$/{n;s/version = "\(.*\)"/\1/p}' firmwa
 etls_old="$(sed -n '/^name = "embedded-tls"$/{n;s/version = "\(.*\)"/\1/p}' firmware/rv32-qemu-reqwless/Cargo.lock)"
 etls_new="$(sed -n '/^name = "embedded-tls"$/{n;s/version = "\(.*\)"/\1/p}' firmware/rv32-qemu/Cargo.lock)"
 
-cat <<MD
+report=$(cat <<MD
 
 ## Device: the HTTPS POST firmware on tlspost vs reqwless, RV32IMC — $(date -u +%Y-%m-%d) (commit $commit)
 
@@ -106,4 +140,43 @@ painted stack after the POST; heap: none linked.
 - Flash: tlspost $(pct $t_flash $r_flash) against reqwless ($t_flash vs $r_flash bytes). Target "less flash than the reqwless build": $flash_verdict.
 - RAM: tlspost $(pct $t_ram $r_ram) against reqwless ($(pct $t_ram384 $r_ram384) with the P-384 chain), $(pct $t_ram 41574) against mbedTLS's published heap + stack. Target "the whole
   HTTPS POST in at most 24 KB of RAM" ($ram_target bytes): $ram_verdict. Where the rest goes: docs/device.md, "Where the RAM goes".
+
+A reconnect (\`$reconnect_cmd\`: embedded-tls 0.19 cannot resume, so each is a full handshake; nginx, TLS 1.3,
+P-256 leaf + P-256 intermediate): $rc_rx bytes received and $rc_tx sent during the handshake (median of three handshakes);
+$rc_ms_min–$rc_ms_max ms per handshake on this host (debug build).
 MD
+)
+
+printf '%s\n' "$report"
+if [ "$record" = --record ]; then
+  printf '%s\n' "$report" >>bench/RESULTS.md
+  echo "appended to bench/RESULTS.md" >&2
+fi
+
+less_pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", 100 * (b - a) / b }'; }
+for who in tlspost reqwless; do
+  p=${who:0:1}
+  for name in text rodata root_der tls_buffers peak_stack peak384 flash static ram ram384; do
+    var="${p}_$name"
+    case $name in
+      peak384) key=peak_stack_p384 ;;
+      ram384) key=ram_p384 ;;
+      static) key=static_ram ;;
+      *) key=$name ;;
+    esac
+    figure "device.$who.$key" "${!var}" B
+  done
+done
+figure device.reqwless.future "$r_future" B
+figure device.flash_saving_bytes $((r_flash - t_flash)) B
+figure device.flash_saving_pct "$(less_pct "$t_flash" "$r_flash")" %
+figure device.ram_saving_pct "$(less_pct "$t_ram" "$r_ram")" %
+figure device.ram_p384_saving_pct "$(less_pct "$t_ram384" "$r_ram384")" %
+figure device.ram_vs_mbedtls_pct "$(less_pct "$t_ram" 41574)" %
+figure device.ram_target $ram_target B
+figure device.ram_over_target $((t_ram - ram_target)) B
+figure device.ram_p384_over_target $((t_ram384 - ram_target)) B
+figure device.reconnect.rx_bytes "$rc_rx" B
+figure device.reconnect.tx_bytes "$rc_tx" B
+figure device.reconnect.host_ms_min "$rc_ms_min" ms
+figure device.reconnect.host_ms_max "$rc_ms_max" ms

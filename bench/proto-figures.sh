@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tlspost-proto figures: firmware size and memory on RV32IMC (the ESP32-C3's ISA), and host
 # instructions per 1 KB chunked response. Prints a Markdown section and appends it to
-# bench/RESULTS.md, each figure beside the exact command that produced it. Not a test: run by hand.
+# bench/RESULTS.md, each figure beside the exact command that produced it, and records them in
+# bench/figures.json (bench/figures.sh) as proto.*. Not a test: run by hand.
 #
 # Needs: the Debian packages rustc-web cargo-web rust-web-src lld qemu-system-misc (firmware),
 # valgrind (callgrind), binutils or llvm (size, nm); a host cargo for bench/proto-parse.
@@ -11,6 +12,8 @@ cd "$(dirname "$0")/.."
 n="${1:-2000}"
 fw=firmware/proto-demo
 results=bench/RESULTS.md
+# shellcheck source=bench/figures.sh
+. bench/figures.sh
 
 for tool in qemu-system-riscv32 valgrind; do
   command -v "$tool" >/dev/null || { echo "proto-figures: $tool not found (Debian: qemu-system-misc, valgrind)" >&2; exit 1; }
@@ -131,3 +134,19 @@ MD
 printf '%s\n' "$report"
 printf '%s\n' "$report" >>"$results"
 echo "appended to $results" >&2
+
+figure proto.text_bytes "$text" B
+figure proto.rodata_bytes "$rodata" B
+figure proto.baseline_text_bytes "$base_text" B
+figure proto.core_text_bytes "$diff_text" B
+figure proto.core_symbol_bytes "$((sym_proto + sym_httparse))" B
+figure proto.peak_stack "$peak" B
+figure proto.baseline_peak_stack "$base_peak" B
+figure proto.heap "$heap" B
+figure proto.exchange_size "$exchange" B
+figure proto.instructions "${per[proto]}" count
+figure proto.instructions_64 "${per[proto-64]}" count
+figure proto.httparse_head.instructions "${per[httparse-head]}" count
+figure proto.httparse_chunked.instructions "${per[httparse-chunked]}" count
+figure proto.instructions_ratio "$(ratio "${per[proto]}" "${per[httparse-chunked]}")" x
+figure proto.instructions_ratio_head "$(ratio "${per[proto]}" "${per[httparse-head]}")" x

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Compare builds of the capture server under the same load, taking turns: for each of ROUNDS
 # rounds, one wrk run of DURATION seconds against each server. Prints requests/s and the server's
-# CPU time per request (all its threads) per run, then the medians per server.
+# CPU time per request (all its threads) per run, then the medians per server. A tlspost* binary
+# runs as `BIN serve`, but tlspost-capture* and others as given. Records no figures in
+# bench/figures.json: the builds compared are not the tree's (bench/serve-wrk.sh records those).
 #
 # On a shared machine a change of a few percent is invisible between two separate runs; taking
 # turns makes both builds meet the same load. Use it to decide whether a change is worth keeping;
@@ -33,7 +35,12 @@ for bin in "$@"; do
   i=$((i + 1))
   port=$(free_port)
   # shellcheck disable=SC2086 # ARGS is a list of options
-  "$bin" --data "$WORK/data$i" --http off --https "127.0.0.1:$port" ${ARGS:-} >"$WORK/log$i" 2>&1 &
+  case $(basename "$bin") in
+    tlspost-capture*) server=("$bin") ;;
+    tlspost*) server=("$bin" serve) ;;
+    *) server=("$bin") ;;
+  esac
+  "${server[@]}" --data "$WORK/data$i" --http off --https "127.0.0.1:$port" ${ARGS:-} >"$WORK/log$i" 2>&1 &
   PIDS+=($!)
   PORTS+=("$port")
   for _ in $(seq 100); do
