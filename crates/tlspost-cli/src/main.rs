@@ -4,10 +4,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-// `tlspost serve` allocates a little for every request it captures; mimalloc's thread-local free
-// lists make that cheaper than glibc's malloc (about a tenth of the server's CPU per request).
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The system allocator, for every command. `tlspost post` is a short-lived client whose memory is
+// compared with curl's (bench/client-figures.sh): with mimalloc as the global allocator, its arena
+// (1 GiB reserved with MADV_HUGEPAGE) made the first touch of each 2 MiB range fault in a whole
+// transparent huge page, and `post` peaked at about 12.4 MB instead of 6.3 MB. For `tlspost serve`
+// it made no measurable difference in CPU per request (bench/serve-ab.sh, taking turns); the
+// standalone `tlspost-capture` binary keeps mimalloc.
 
 mod cmd;
 mod doctor;
