@@ -86,44 +86,52 @@ impl Resp {
     }
 }
 
-/// Reads one response (Content-Length or close-delimited) from a stream.
+/// Reads one response (Content-Length or close-delimited) from a stream, and not one byte more:
+/// the head a byte at a time, the body to its length, so the next pipelined response stays in the
+/// stream for the next call.
 pub fn read_response(s: &mut impl Read) -> std::io::Result<Resp> {
     let mut buf = Vec::new();
-    let mut tmp = [0u8; 8192];
-    let head_end = loop {
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p + 4;
-        }
-        let n = s.read(&mut tmp)?;
-        if n == 0 {
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte)? == 0 {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
                 "closed before a response head",
             ));
         }
-        buf.extend_from_slice(&tmp[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).into_owned();
     let status = head.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
     let mut r = Resp {
         status,
         head,
-        body: buf[head_end..].to_vec(),
+        body: Vec::new(),
     };
     if let Some(len) = r.header("content-length") {
-        let len: usize = len
+        let len: u64 = len
             .parse()
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad Content-Length"))?;
-        while r.body.len() < len {
-            let n = s.read(&mut tmp)?;
-            if n == 0 {
-                break;
-            }
-            r.body.extend_from_slice(&tmp[..n]);
-        }
-        r.body.truncate(len);
+        s.take(len).read_to_end(&mut r.body)?;
     } else {
         s.read_to_end(&mut r.body)?;
     }
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pipelined_responses_arriving_together_are_read_one_by_one() {
+        let both =
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+        let mut s = std::io::Cursor::new(&both[..]);
+        let first = read_response(&mut s).expect("first");
+        assert_eq!((first.status, first.body.as_slice()), (200, &b"abc"[..]));
+        let second = read_response(&mut s).expect("second");
+        assert_eq!((second.status, second.body.len()), (404, 0));
+        assert!(read_response(&mut s).is_err(), "nothing is left");
+    }
 }
