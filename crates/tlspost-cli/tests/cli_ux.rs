@@ -365,3 +365,35 @@ fn a_redirect_not_followed_is_noted_with_what_l_would_do() {
     let out = via_nginx(&env, "post", &["--json", "{}", &echo]);
     assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
 }
+
+#[test]
+fn lint_capture_sends_the_token_a_non_loopback_server_asks_for() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--http", "0.0.0.0:0", "--https", "off", "--data"])
+        .arg(data.path());
+    let serve = Serve::spawn(cmd, data.path()).expect("tlspost serve on 0.0.0.0");
+    let token = serve
+        .stdout()
+        .lines()
+        .find_map(|l| l.strip_prefix("UI: ")?.split("token=").nth(1).map(str::to_string))
+        .expect("the banner's UI line carries the token");
+    // Reached through loopback, which a listener on every address also serves.
+    let http = format!("127.0.0.1:{}", serve.http().port());
+    let out = tlspost(&["post", &format!("http://{http}/ingest"), "--json", "{}"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let out = tlspost(&["lint", "--capture", "1", "--server", &http]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("401") && err.contains("--token TOKEN"), "{err}");
+
+    let out = tlspost(&["lint", "--capture", "1", "--server", &http, "--token", "not-it"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("is not this server's"), "{err}");
+
+    let out = tlspost(&["lint", "--capture", "1", "--server", &http, "--token", &token]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("bytes checked"), "{}", text(&out.stdout));
+}

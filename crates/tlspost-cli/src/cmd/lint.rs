@@ -48,6 +48,10 @@ pub struct LintArgs {
     /// The capture server's HTTP listener, for --capture [default: 127.0.0.1:8080, `tlspost serve`'s].
     #[arg(long, value_name = "ADDR")]
     pub server: Option<String>,
+    /// The UI token a capture server on a non-loopback address prints at start (`?token=…` in its
+    /// UI line), for --capture; sent as `Authorization: Bearer TOKEN`.
+    #[arg(long, value_name = "TOKEN", requires = "capture")]
+    pub token: Option<String>,
     /// Explain CODE (e.g. TP301): what it means, why it matters, the fix, an example. Without CODE,
     /// list every code.
     #[arg(long, value_name = "CODE")]
@@ -89,7 +93,7 @@ fn read_input(file: &PathBuf, name: &str) -> Result<Vec<u8>, String> {
 /// Fetch capture `id` from the capture server's JSON API over plain HTTP.
 ///
 /// The request is HTTP/1.0 so the answer is never chunked: the body runs to the connection's end.
-fn fetch_capture(server: &str, id: &str) -> Result<CapturedRequest, String> {
+fn fetch_capture(server: &str, id: &str, token: Option<&str>) -> Result<CapturedRequest, String> {
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return Err(format!(
             "--capture `{id}`: a capture id is letters, digits, `-` and `_` (as listed by the \
@@ -118,8 +122,16 @@ fn fetch_capture(server: &str, id: &str) -> Result<CapturedRequest, String> {
     stream.set_read_timeout(Some(timeout)).ok();
     stream.set_write_timeout(Some(timeout)).ok();
     let path = format!("/_tlspost/api/captures/{id}");
+    if let Some(t) = token
+        && (t.is_empty() || !t.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return Err("--token: give the token `tlspost serve` printed (visible ASCII, no spaces)".into());
+    }
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     let request = format!(
-        "GET {path} HTTP/1.0\r\nHost: {authority}\r\nUser-Agent: tlspost-lint\r\nAccept: application/json\r\n\r\n"
+        "GET {path} HTTP/1.0\r\nHost: {authority}\r\nUser-Agent: tlspost-lint\r\nAccept: application/json\r\n{auth}\r\n"
     );
     stream
         .write_all(request.as_bytes())
@@ -153,6 +165,15 @@ fn fetch_capture(server: &str, id: &str) -> Result<CapturedRequest, String> {
         return Err(format!(
             "capture {id} does not exist on {addr} (404); list them at http://{authority}/_tlspost/"
         ));
+    }
+    if status == 401 {
+        let hint = if token.is_some() {
+            "the token given with --token is not this server's: use the one in the UI line it printed at start"
+        } else {
+            "a capture server on a non-loopback address wants the token from the UI line it printed at \
+             start: give it with --token TOKEN"
+        };
+        return Err(format!("GET {path} on {addr} answered 401: {hint}"));
     }
     if status != 200 {
         // The server's words, escaped: whatever answers on that port chooses these bytes.
@@ -229,7 +250,7 @@ pub fn run(args: LintArgs) -> ExitCode {
                 ""
             };
             eprintln!("tlspost lint: capture {id} from tlspost serve at {server}{how}");
-            fetch_capture(server, id)
+            fetch_capture(server, id, args.token.as_deref())
         }
         (None, Some(file)) => {
             let name = if file.as_os_str() == "-" {
@@ -306,6 +327,7 @@ mod tests {
             file,
             capture: None,
             server: None,
+            token: None,
             explain: None,
             tls: false,
             sni: None,
@@ -366,7 +388,7 @@ mod tests {
         let mut response = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n".to_vec();
         response.extend_from_slice(json);
         let (addr, server) = serve_once(response);
-        let c = fetch_capture(&format!("http://{addr}/"), "7").unwrap();
+        let c = fetch_capture(&format!("http://{addr}/"), "7", None).unwrap();
         let request = server.join().unwrap();
         assert!(request.starts_with(b"GET /_tlspost/api/captures/7 HTTP/1.0\r\n"));
         assert_eq!(c.raw, b"POST / HTTP/1.1\r\nHost: 10.0.0.1\r\n\r\n");
@@ -382,19 +404,19 @@ mod tests {
     #[test]
     fn capture_errors_say_what_happened() {
         let (addr, server) = serve_once(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec());
-        let e = fetch_capture(&addr, "99").unwrap_err();
+        let e = fetch_capture(&addr, "99", None).unwrap_err();
         server.join().unwrap();
         assert!(e.contains("capture 99 does not exist"), "{e}");
 
         // Nothing listens on this port any more.
         let free = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-        let e = fetch_capture(&free.to_string(), "1").unwrap_err();
+        let e = fetch_capture(&free.to_string(), "1", None).unwrap_err();
         assert!(e.contains(&free.to_string()) && e.contains("--server ADDR"), "{e}");
 
         let mut a = args(None);
         a.capture = Some("1".into());
         assert!(
-            fetch_capture("127.0.0.1:8080", "../x")
+            fetch_capture("127.0.0.1:8080", "../x", None)
                 .unwrap_err()
                 .contains("capture id")
         );
