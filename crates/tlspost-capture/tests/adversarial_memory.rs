@@ -5,13 +5,15 @@
 //!
 //! `two_hundred_unfinished_8_mb_bodies` runs the real binary with its defaults and reads its
 //! resident memory from `/proc`. `TLSPOST_CAPTURE_BIN=/path/to/tlspost-capture` runs it against
-//! another build (to measure one without the budget: the figures are printed before the checks).
+//! another build (to measure one without the budget: the figures are printed before the checks);
+//! a `tlspost` binary there runs as `tlspost serve`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
 use std::io::{ErrorKind, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -190,6 +192,9 @@ fn two_hundred_unfinished_8_mb_bodies() {
     let bin = std::env::var("TLSPOST_CAPTURE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_tlspost-capture").into());
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(&bin);
+    if Path::new(&bin).file_name().is_some_and(|n| n == "tlspost") {
+        cmd.arg("serve");
+    }
     cmd.args(["--http", "127.0.0.1:0", "--https", "off", "--data"])
         .arg(dir.path());
     let mut server = Serve::spawn(cmd, dir.path()).unwrap_or_else(|e| panic!("{bin} did not start: {e}"));
