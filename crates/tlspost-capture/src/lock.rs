@@ -37,15 +37,27 @@ impl DataLock {
         #[cfg(unix)]
         {
             use rustix::fs::{FlockOperation, flock};
-            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
-                Ok(()) => {}
-                Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
-                    return Err(Error::InUse {
-                        dir: dir.display().to_string(),
-                        pid: holder(&mut file),
-                    });
+            // A lock whose holder is this very process belongs to a server of ours that has
+            // stopped: a process forked by another thread at that moment shares the lock's open
+            // file until it executes its program (the descriptor is close-on-exec), so it is
+            // asked again for a moment. Another process's lock is refused at once.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            loop {
+                match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+                    Ok(()) => break,
+                    Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                        let pid = holder(&mut file);
+                        if pid == Some(std::process::id()) && std::time::Instant::now() < deadline {
+                            std::thread::sleep(std::time::Duration::from_millis(10));
+                            continue;
+                        }
+                        return Err(Error::InUse {
+                            dir: dir.display().to_string(),
+                            pid,
+                        });
+                    }
+                    Err(e) => return Err(io("lock the data directory")(e.into())),
                 }
-                Err(e) => return Err(io("lock the data directory")(e.into())),
             }
         }
         file.set_len(0).map_err(io("write the data directory's lock file"))?;
