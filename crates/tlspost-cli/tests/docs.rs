@@ -178,7 +178,8 @@ fn redactions() -> Redactions {
     let re = |s: &str| regex::Regex::new(s).expect("regex");
     let pairs: [(&'static str, &str); 10] = [
         ("[FINGERPRINT]", r"(?<redacted>([0-9A-F]{2}:){31}[0-9A-F]{2})"),
-        ("[PIN]", r"(?<redacted>\b[A-Za-z0-9+/]{43}=)"),
+        // Base64 may start with `+` or `/`, where `\b` finds no boundary: the pin follows a space.
+        ("[PIN]", r"(?:^|[\s(])(?<redacted>[A-Za-z0-9+/]{43}=)"),
         ("[CERTBYTES]", r"(?m)^(?<redacted>[A-Za-z0-9+/]{40,}={0,2})$"),
         ("[TIME]", r"(?<redacted>\b\d+(\.\d+)?) (ms|µs|s)\b"),
         ("[DATE]", r"(?<redacted>\b\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2} UTC)?)"),
@@ -476,6 +477,14 @@ fn a_drifted_output_fails_the_comparison() {
         )
         .is_err()
     );
+    // A pin whose base64 starts with `+` is redacted like any other.
+    let pin = vec!["    spki pin  PIzkqMwLOns5ZZ7Ml23sSRShQP5GEyNVDL2YeoMTwfU=".to_string()];
+    compare(
+        "self-test",
+        "    spki pin  +uSYHd9rejqyX9fx/wOVOXIoLQqLjtAAA3l+wUZ0qQs=\n",
+        &pattern(&pin),
+    )
+    .expect("pins redacted");
     let elided = vec!["first".to_string(), "…".to_string(), "last … end".to_string()];
     compare(
         "self-test",
