@@ -1,4 +1,9 @@
 //! One certificate, parsed once into the facts a person needs to choose what to pin.
+//!
+//! Every string taken from a certificate (subject, issuer, names) comes from whoever made it, and
+//! a server sends it: it is made safe for a terminal here, once, as it is read ([`terminal_safe`]),
+//! so no report, message or generated comment that quotes it can carry an escape sequence, a bare
+//! `\r` or an injected line.
 
 use x509_parser::prelude::*;
 
@@ -9,9 +14,9 @@ use crate::CertsError;
 pub struct CertInfo {
     /// The certificate's DER.
     pub der: Vec<u8>,
-    /// The subject as text (`CN=…, O=…`).
+    /// The subject as text (`CN=…, O=…`), terminal-safe ([`terminal_safe`]).
     pub subject: String,
-    /// The issuer as text.
+    /// The issuer as text, terminal-safe.
     pub issuer: String,
     /// The subject Name's DER, as compared by path building and stored in an ESP-IDF bundle.
     pub subject_der: Vec<u8>,
@@ -19,7 +24,7 @@ pub struct CertInfo {
     pub issuer_der: Vec<u8>,
     /// The SubjectPublicKeyInfo DER.
     pub spki_der: Vec<u8>,
-    /// DNS names and IP addresses from subjectAltName.
+    /// DNS names and IP addresses from subjectAltName, terminal-safe.
     pub sans: Vec<String>,
     /// Key type and size, e.g. `ECDSA P-256` or `RSA 2048`.
     pub key: String,
@@ -59,7 +64,7 @@ impl CertInfo {
         if let Ok(Some(ext)) = cert.subject_alternative_name() {
             for name in &ext.value.general_names {
                 match name {
-                    GeneralName::DNSName(n) => sans.push((*n).to_string()),
+                    GeneralName::DNSName(n) => sans.push(terminal_safe(n)),
                     GeneralName::IPAddress(ip) => sans.push(ip_text(ip)),
                     _ => {}
                 }
@@ -120,7 +125,7 @@ impl CertInfo {
         crate::pem::base64(&self.spki_sha256)
     }
 
-    /// The subject's common name, or the whole subject when it has none.
+    /// The subject's common name, or the whole subject when it has none; terminal-safe.
     pub fn short_name(&self) -> String {
         let Ok((_, cert)) = X509Certificate::from_der(&self.der) else {
             return self.subject.clone();
@@ -129,7 +134,7 @@ impl CertInfo {
             .subject()
             .iter_common_name()
             .next()
-            .and_then(|cn| cn.as_str().ok().map(str::to_string));
+            .and_then(|cn| cn.as_str().ok().map(terminal_safe));
         cn.unwrap_or_else(|| self.subject.clone())
     }
 
@@ -199,7 +204,19 @@ fn sha256(data: &[u8]) -> [u8; 32] {
 
 fn name_text(name: &X509Name<'_>) -> String {
     let text = name.to_string();
-    if text.is_empty() { "(empty name)".into() } else { text }
+    if text.is_empty() {
+        "(empty name)".into()
+    } else {
+        terminal_safe(&text)
+    }
+}
+
+/// Text from a certificate as it may be printed: printable text as it is, every control
+/// character (ESC, CR, LF, NUL, C1), bidirectional override and line separator as an escape
+/// (`\x1b`, `\r`, `\n`), by the rule of [`tlspost_proto::escape::Escaped`]. Ordinary names
+/// (`CN=api.example.com, O=Example`, `*.example.com`, `José`) are unchanged.
+pub fn terminal_safe(text: &str) -> String {
+    tlspost_proto::escape::Escaped(text.as_bytes()).to_string()
 }
 
 fn oid_text(oid: &x509_parser::der_parser::oid::Oid<'_>) -> String {
@@ -257,6 +274,16 @@ mod tests {
         assert_eq!(date(951_782_400), "2000-02-29");
         assert_eq!(date(1_633_046_400), "2021-10-01");
         assert_eq!(date(-86_400), "1969-12-31");
+    }
+
+    #[test]
+    fn certificate_text_is_terminal_safe() {
+        assert_eq!(
+            terminal_safe("CN=api.example.com, O=José"),
+            "CN=api.example.com, O=José"
+        );
+        assert_eq!(terminal_safe("evil\x1b[31m\ncn\r\0"), "evil\\x1b[31m\\ncn\\r\\x00");
+        assert_eq!(terminal_safe("a\u{202e}b\u{9b}"), "a\\xe2\\x80\\xaeb\\xc2\\x9b");
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub mod roots;
 pub mod verify;
 
 pub use analyze::{Analysis, ChainPath, Problem, Recommendation, Role};
-pub use cert::{CertInfo, date};
+pub use cert::{CertInfo, date, terminal_safe};
 pub use emit::{BundleFormat, EmitOptions, Format, emit};
 pub use error::CertsError;
 pub use fetch::{Served, Target, fetch_chain};

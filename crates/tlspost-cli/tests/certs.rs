@@ -299,3 +299,79 @@ fn bad_arguments_give_a_clear_error_and_the_usage_exit_code() {
     assert_eq!(c, Some(2), "{err}");
     assert!(err.contains("missing.pem"), "{err}");
 }
+
+/// Every line of `out` is printable text (no ESC, CR, NUL or other control byte).
+fn assert_terminal_safe(what: &str, out: &[u8]) {
+    for line in out.split(|&b| b == b'\n') {
+        assert!(
+            tlspost_proto::escape::is_safe(line),
+            "{what}: a raw byte reaches the terminal in {:?}",
+            text(line)
+        );
+    }
+}
+
+/// Names in a certificate are chosen by whoever made it and sent by the server: an escape
+/// sequence, a window-title sequence or a newline in a CA's CN or O, the leaf's CN or a SAN is
+/// printed escaped, by `tlspost certs` against a server, from `--file`, and by `certs check`.
+#[test]
+fn certificate_names_are_printed_escaped() {
+    let root = Ca::builder("evil\x1b[31m\ncn")
+        .org("O\x1b]0;pwned\x07\r\nINJECTED line")
+        .digital_signature(false)
+        .self_signed();
+    let leaf = root
+        .leaf_builder(&[HOST, "x\x1b[2J.example"])
+        .cn("leaf\x1b[31m\nFAKE: ok")
+        .issue();
+    let nginx = Nginx::start(&[Site::new(SITE, &leaf.chain(&[&root]), &leaf.key_pem)]);
+    let (target, resolve) = (target(&nginx), resolve(&nginx));
+    let dir = tempfile::tempdir().expect("dir");
+    let chain = write(dir.path(), "chain.pem", leaf.chain(&[&root]));
+    let chain = chain.display().to_string();
+    let roots = write(dir.path(), "root.pem", &root.pem).display().to_string();
+
+    let check = |what: &str, out: &Output| {
+        let (o, e) = (text(&out.stdout), text(&out.stderr));
+        assert_terminal_safe(&format!("{what} stdout"), &out.stdout);
+        assert_terminal_safe(&format!("{what} stderr"), &out.stderr);
+        for (name, s) in [("stdout", &o), ("stderr", &e)] {
+            for line in s.lines() {
+                assert!(
+                    !line.starts_with("cn") && !line.starts_with("INJECTED") && !line.starts_with("FAKE"),
+                    "{what} {name}: an injected line: {line:?}\n{s}"
+                );
+            }
+        }
+        format!("{o}{e}")
+    };
+
+    let out = tlspost(&["certs", &target, "--resolve", &resolve, "--roots", &roots]);
+    let report = check("certs HOST", &out);
+    assert!(report.contains("CN=leaf\\x1b[31m\\nFAKE: ok"), "{report}");
+    assert!(report.contains("CN=evil\\x1b[31m\\ncn"), "{report}");
+    assert!(report.contains("O=O\\x1b]0;pwned\\x07\\r\\nINJECTED line"), "{report}");
+    assert!(report.contains("x\\x1b[2J.example"), "{report}");
+
+    let out = tlspost(&["certs", "--file", &chain, "--roots", &roots]);
+    let report = check("certs --file", &out);
+    assert!(report.contains("CN=evil\\x1b[31m\\ncn"), "{report}");
+
+    let out = tlspost(&["certs", "--file", &chain, "--json"]);
+    check("certs --file --json", &out);
+
+    let out = tlspost(&["certs", "check", "--cacert", &roots, &target, "--resolve", &resolve]);
+    check("certs check", &out);
+    let other = write(dir.path(), "other.pem", &Ca::root("Other\x1b[0m\nroot").pem);
+    let out = tlspost(&[
+        "certs",
+        "check",
+        "--cacert",
+        &other.display().to_string(),
+        &target,
+        "--resolve",
+        &resolve,
+    ]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    check("certs check (failing)", &out);
+}
