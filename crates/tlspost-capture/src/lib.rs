@@ -19,6 +19,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod access;
+mod budget;
 pub mod clienthello;
 mod config;
 mod conn;

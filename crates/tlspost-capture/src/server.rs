@@ -7,15 +7,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::access::Access;
+use crate::budget::Budget;
 use crate::config::Config;
-use crate::conn::{self, Budget, ConnInfo};
+use crate::conn::{self, ConnInfo};
 use crate::error::Error;
 use crate::lock::DataLock;
 use crate::pki;
 use crate::state::State;
 use crate::store::{self, Store};
 use crate::tls;
-use crate::ui::Access;
 
 /// The connection threads: each runs a single-threaded runtime that owns the connections handed
 /// to it, as nginx's worker processes do. Per request, nothing moves between threads but the

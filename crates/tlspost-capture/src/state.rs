@@ -5,10 +5,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use crate::access::Access;
+use crate::budget::Budget;
 use crate::config::Config;
-use crate::conn::Budget;
 use crate::store::Store;
-use crate::ui::Access;
 
 pub(crate) struct State {
     pub cfg: Config,

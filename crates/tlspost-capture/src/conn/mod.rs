@@ -4,7 +4,6 @@
 //! around them. The TLS layer hands its decrypted stream in through [`serve`]; nothing here knows
 //! about TLS beyond the facts in [`ConnInfo`].
 
-mod budget;
 mod info;
 mod read;
 mod response;
@@ -22,8 +21,7 @@ use crate::state::State;
 use crate::stream::Prefixed;
 use crate::ui;
 
-pub(crate) use budget::Budget;
-use budget::{ALLOWANCE, Reservation};
+use crate::budget::{self, ALLOWANCE, Reservation};
 use info::micros;
 pub(crate) use info::{ConnInfo, base_capture, now_ms};
 use read::{ReadEnd, ReadTimer, read_more};
@@ -473,7 +471,7 @@ async fn linger<S: AsyncRead + Unpin>(s: &mut S) {
     .await;
 }
 
-fn lint_into(cap: &mut Capture) {
+pub(crate) fn lint_into(cap: &mut Capture) {
     let ctx = tlspost_lint::Context {
         tls: cap.tls.is_some(),
         sni: cap.sni.as_deref(),

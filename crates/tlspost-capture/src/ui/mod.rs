@@ -33,7 +33,6 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use crate::pki;
 use crate::record::Capture;
 use crate::state::State;
-pub(crate) use access::Access;
 use access::Reveal;
 use api::{api_list, api_one, masked};
 use diff::diff_page;
