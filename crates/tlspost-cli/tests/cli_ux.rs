@@ -397,3 +397,55 @@ fn lint_capture_sends_the_token_a_non_loopback_server_asks_for() {
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("bytes checked"), "{}", text(&out.stdout));
 }
+
+/// A plain-HTTP server on loopback that answers every connection with a binary body.
+fn binary_server() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr").to_string();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nab\x00\x1b[2Jz");
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_binary_body_is_not_written_raw_to_a_terminal_but_unchanged_to_a_pipe() {
+    let addr = binary_server();
+    let url = format!("http://{addr}/bin");
+    // A pipe gets the body exactly, as curl's convention.
+    let out = tlspost(&["post", &url, "--json", "{}"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.stdout, b"ab\x00\x1b[2Jz");
+
+    // A terminal (script(1) gives the command a pseudo-terminal) does not.
+    let in_terminal = |extra: &str| {
+        let cmd = format!("{BIN} post {url} --json '{{}}' {extra}");
+        Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .output()
+            .expect("script(1) from util-linux/bsdutils")
+    };
+    let out = in_terminal("");
+    let shown = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(23), "{shown}");
+    assert!(shown.contains("the body is binary and stdout is a terminal"), "{shown}");
+    assert!(shown.contains("-o - writes it to the terminal anyway"), "{shown}");
+    assert!(
+        !out.stdout.contains(&0x1b),
+        "no escape sequence reached the terminal: {shown:?}"
+    );
+
+    // `-o -` asks for it there anyway.
+    let out = in_terminal("-o -");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        out.stdout.windows(4).any(|w| w == b"\x1b[2J"),
+        "{:?}",
+        text(&out.stdout)
+    );
+}

@@ -427,6 +427,10 @@ pub(crate) fn hint(e: &Error) -> Option<String> {
             }
             _ => None,
         },
+        // The refusal `Output` makes for a binary body headed for a terminal.
+        Error::Sink { detail } if detail.contains("stdout is a terminal") => {
+            Some("-o FILE saves the body; -o - writes it to the terminal anyway".into())
+        }
         Error::BodyTooLarge { .. } => Some(format!(
             "--max-filesize BYTES sets the largest body accepted (without it: no limit for a body written to \
              stdout or -o, {} MiB with --json-output, which holds the body in memory)",
@@ -619,6 +623,9 @@ struct Output<'a> {
     file: Option<BufWriter<std::fs::File>>,
     stdout: Option<BufWriter<std::io::Stdout>>,
     held: Vec<u8>,
+    /// Stdout is a terminal and `-o -` did not ask for the body there whatever it holds: a binary
+    /// body (a NUL byte, as curl judges) is refused rather than sent to the terminal raw.
+    guard_terminal: bool,
     include: bool,
     fail: bool,
     failed: bool,
@@ -626,11 +633,14 @@ struct Output<'a> {
 
 impl<'a> Output<'a> {
     fn new(a: &'a CommonArgs) -> Output<'a> {
+        // `-o -` is stdout, as in curl, and says "even a binary body".
+        let dash = a.output.as_deref().is_some_and(|p| p.as_os_str() == "-");
         Output {
-            path: a.output.as_deref(),
+            path: a.output.as_deref().filter(|_| !dash),
             file: None,
             stdout: None,
             held: Vec::new(),
+            guard_terminal: !dash && std::io::IsTerminal::is_terminal(&std::io::stdout()),
             include: a.include,
             fail: a.fail,
             failed: false,
@@ -647,6 +657,12 @@ impl<'a> Output<'a> {
                 )),
             };
             return file.write_all(data).map_err(|e| self.named(e));
+        }
+        if self.guard_terminal && data.contains(&0) {
+            return Err(std::io::Error::other(
+                "the body is binary and stdout is a terminal, where it could leave the terminal in a \
+                 strange state; it was not written",
+            ));
         }
         if self.stdout.is_none() && self.held.len().saturating_add(data.len()) <= STDOUT_HOLD {
             self.held.extend_from_slice(data);
