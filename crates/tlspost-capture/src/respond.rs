@@ -272,6 +272,14 @@ fn edge_page(status: u16, code: u32, title: &str, why: &str) -> Plan {
             ("Content-Type".into(), "text/html; charset=UTF-8".into()),
             ("Server".into(), "tlspost-edge".into()),
             ("CF-RAY".into(), ray().into()),
+            // The page quotes the request and is served from the UI's origin: beside the escaping,
+            // nothing in it may run, load, be sniffed as something else or be framed.
+            (
+                "Content-Security-Policy".into(),
+                "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'".into(),
+            ),
+            ("X-Content-Type-Options".into(), "nosniff".into()),
+            ("X-Frame-Options".into(), "DENY".into()),
         ],
         body: Some(body.into_bytes()),
         ..Plan::default()
