@@ -119,6 +119,16 @@ pub fn read_response(s: &mut impl Read) -> std::io::Result<Resp> {
     Ok(r)
 }
 
+/// Sends `request` as it is on a fresh connection to `addr` and reads one response, waiting at
+/// most 20 s for each read.
+pub fn roundtrip(addr: std::net::SocketAddr, request: &[u8]) -> std::io::Result<Resp> {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))?;
+    s.write_all(request)?;
+    read_response(&mut s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -70,6 +70,14 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
+/// A `kB` field of `/proc/PID/status` (`VmRSS`, `VmHWM`, …); `None` once the process is gone.
+pub fn status_kb(pid: u32, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 /// A port nobody listens on right now, chosen by the kernel. Another process may take it before
 /// the server binds it: the fixtures then see [`StartError::PortTaken`] and try another.
 pub fn free_port() -> u16 {

@@ -137,6 +137,23 @@ impl Serve {
         self.stdout.lock().expect("stdout").clone()
     }
 
+    /// The UI token its banner printed (`…/_tlspost/?token=TOKEN`: a listener beyond loopback),
+    /// waiting up to 5 s for the banner's line; `None` when it printed none.
+    pub fn ui_token(&self) -> Option<String> {
+        let until = Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let out = self.stdout();
+            if let Some(rest) = out.split("?token=").nth(1) {
+                let token: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+                return Some(token);
+            }
+            if Instant::now() >= until {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// What it wrote to stderr so far.
     pub fn stderr(&self) -> String {
         self.proc.output()
