@@ -4,7 +4,6 @@
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 
-use base64::Engine as _;
 use ring::rand::{SecureRandom, SystemRandom};
 
 /// What the UI and API accept, fixed when the server starts.
@@ -27,7 +26,9 @@ pub(crate) fn random_token() -> Result<String, String> {
     SystemRandom::new()
         .fill(&mut b)
         .map_err(|_| "the operating system's random generator failed".to_string())?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
+    // Hex: letters and digits only, so the token never starts with `-` (a command line would read
+    // `--token -Lx…` as an option) and needs no escaping in a URL, a cookie or a shell.
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 /// `host:port`, IPv6 in brackets.
@@ -161,5 +162,17 @@ impl Access {
             s += &format!(" and this machine's addresses with port {}", self.port);
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_token_is_hex_and_never_looks_like_an_option() {
+        for _ in 0..64 {
+            let t = super::random_token().expect("token");
+            assert_eq!(t.len(), 48, "{t}");
+            assert!(t.bytes().all(|b| b.is_ascii_hexdigit()), "{t}");
+        }
     }
 }
