@@ -1163,10 +1163,9 @@ mod tests {
         assert_eq!((r.status, out.as_slice()), (307, &b"redirect!"[..]));
     }
 
-    #[test]
-    fn a_body_partly_written_to_a_sink_that_keeps_it_is_not_retried() {
-        let (port, conns) = server(answer);
-        let mut c = Client::builder()
+    /// A client that tries three times, with 1 ms between attempts.
+    fn three_attempts() -> Client {
+        Client::builder()
             .retry(RetryPolicy {
                 max_attempts: 3,
                 base_delay_ms: 1,
@@ -1174,7 +1173,13 @@ mod tests {
                 honor_retry_after: false,
             })
             .build()
-            .unwrap();
+            .unwrap()
+    }
+
+    #[test]
+    fn a_body_partly_written_to_a_sink_that_keeps_it_is_not_retried() {
+        let (port, conns) = server(answer);
+        let mut c = three_attempts();
         let mut out = Vec::new();
         let e = c.send_to(&get(port, "/cut"), &mut out).unwrap_err();
         assert_eq!(e.class(), "http", "{e}");
@@ -1205,15 +1210,7 @@ mod tests {
             }
         }
         let (port, conns) = server(answer);
-        let mut c = Client::builder()
-            .retry(RetryPolicy {
-                max_attempts: 3,
-                base_delay_ms: 1,
-                max_delay_ms: 1,
-                honor_retry_after: false,
-            })
-            .build()
-            .unwrap();
+        let mut c = three_attempts();
         let mut sink = Undo::default();
         let e = c.send_to(&get(port, "/cut"), &mut sink).unwrap_err();
         assert_eq!(e.class(), "http", "{e}");
