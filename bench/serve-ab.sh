@@ -2,15 +2,15 @@
 # Compare builds of the capture server under the same load, taking turns: for each of ROUNDS
 # rounds, one wrk run of DURATION seconds against each server. Prints requests/s and the server's
 # CPU time per request (all its threads) per run, then the medians per server. A tlspost* binary
-# runs as `BIN serve`, but tlspost-capture* and others as given. Records no figures in
+# runs as `BIN serve`, but tlspost-serve* and others as given. Records no figures in
 # bench/figures.json: the builds compared are not the tree's (bench/serve-wrk.sh records those).
 #
 # On a shared machine a change of a few percent is invisible between two separate runs; taking
 # turns makes both builds meet the same load. Use it to decide whether a change is worth keeping;
 # `bench/serve-wrk.sh` gives the figures against nginx.
 #
-#   cargo build --release -p tlspost-capture && cp target/release/tlspost-capture /tmp/new
-#   git stash; cargo build --release -p tlspost-capture && cp target/release/tlspost-capture /tmp/old; git stash pop
+#   cargo build --release -p tlspost-serve && cp target/release/tlspost-serve /tmp/new
+#   git stash; cargo build --release -p tlspost-serve && cp target/release/tlspost-serve /tmp/old; git stash pop
 #   bench/serve-ab.sh /tmp/old /tmp/new
 #   ARGS="--sync normal" bench/serve-ab.sh /tmp/old /tmp/new   # extra server options for every build
 #
@@ -36,7 +36,7 @@ for bin in "$@"; do
   port=$(free_port)
   # shellcheck disable=SC2086 # ARGS is a list of options
   case $(basename "$bin") in
-    tlspost-capture*) server=("$bin") ;;
+    tlspost-serve*) server=("$bin") ;;
     tlspost*) server=("$bin" serve) ;;
     *) server=("$bin") ;;
   esac

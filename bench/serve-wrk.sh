@@ -7,7 +7,7 @@
 # not for BIN= builds or NO_RECORD=1 runs; with SYNC=normal under serve.sync_normal.*).
 #
 # What runs is `tlspost serve` from a release build of the `tlspost` binary, the command the README
-# and docs/serve.md quote; BIN= another build of it, or of the standalone `tlspost-capture`.
+# and docs/serve.md quote; BIN= another build of it, or of the standalone `tlspost-serve`.
 #
 # SYNC=normal measures `--sync normal` (no fsync per commit) instead of the default `full`.
 #
@@ -18,7 +18,7 @@
 #   NO_RECORD=1 bench/serve-wrk.sh  # run only
 #   RESULTS=/tmp/serve.md bench/serve-wrk.sh  # append the section elsewhere
 #   BIN=/tmp/old/tlspost NO_RECORD=1 bench/serve-wrk.sh  # another build (an absolute path):
-#                # a tlspost* binary runs as `BIN serve`, but tlspost-capture* and others as given
+#                # a tlspost* binary runs as `BIN serve`, but tlspost-serve* and others as given
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -44,7 +44,7 @@ else
   FIGURES=
 fi
 case $(basename "$BIN") in
-  tlspost-capture*) SERVER=("$BIN") ;;
+  tlspost-serve*) SERVER=("$BIN") ;;
   tlspost*) SERVER=("$BIN" serve) ;;
   *) SERVER=("$BIN") ;;
 esac

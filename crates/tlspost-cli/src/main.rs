@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 // (1 GiB reserved with MADV_HUGEPAGE) made the first touch of each 2 MiB range fault in a whole
 // transparent huge page, and `post` peaked at about 12.4 MB instead of 6.3 MB. For `tlspost serve`
 // it made no measurable difference in CPU per request (bench/serve-ab.sh, taking turns); the
-// standalone `tlspost-capture` binary keeps mimalloc.
+// standalone `tlspost-serve` binary keeps mimalloc.
 
 mod cmd;
 mod doctor;

@@ -6,7 +6,7 @@ mod support;
 use std::net::SocketAddr;
 
 use support::{now, post, post_with_write_buffer, request_bytes};
-use tlspost_capture::{Config, Server};
+use tlspost_serve::{Config, Server};
 use tlspost_device::{ConnectError, VerifyError};
 use tlspost_testkit::pki::Ca;
 

@@ -1,4 +1,4 @@
-//! `tlspost serve` (or the `tlspost-capture` binary) as a process on ephemeral loopback ports.
+//! `tlspost serve` (or the `tlspost-serve` binary) as a process on ephemeral loopback ports.
 //!
 //! The server binds port 0 itself and prints the addresses it got in its banner; the fixture reads
 //! them from the banner, then proves with `/proc` that the listeners are the child's own.

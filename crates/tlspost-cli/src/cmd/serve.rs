@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tlspost_capture::{Config, ConfigError, Limits, Profile, RespondRule, SyncMode};
+use tlspost_serve::{Config, ConfigError, Limits, Profile, RespondRule, SyncMode};
 
 use crate::exit;
 
@@ -140,7 +140,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(exit::USAGE);
         }
     };
-    match tlspost_capture::serve_blocking(config) {
+    match tlspost_serve::serve_blocking(config) {
         Ok(never) => match never {},
         Err(e) => {
             eprintln!("tlspost serve: {e}");

@@ -28,7 +28,7 @@ fn copy_of_fixture() -> tempfile::TempDir {
 }
 
 fn start(dir: &Path) -> Result<Serve, StartError> {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlspost-capture"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlspost-serve"));
     cmd.args(["--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--data"])
         .arg(dir);
     Serve::spawn(cmd, dir)

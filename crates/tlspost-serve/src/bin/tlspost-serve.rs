@@ -1,12 +1,12 @@
 //! A standalone capture server (the same as `tlspost serve`, with a minimal argument parser), used
 //! by the crate's process-level tests (`kill -9`) and benchmarks.
 //!
-//! `tlspost-capture [--http ADDR|off] [--https ADDR|off] [--data DIR] [--keep N] [--profile edge]
+//! `tlspost-serve [--http ADDR|off] [--https ADDR|off] [--data DIR] [--keep N] [--profile edge]
 //! [--respond RULE]... [--name NAME]... [--workers N] [--sync normal|full] [--memory-budget BYTES]`
 
 use std::process::ExitCode;
 
-use tlspost_capture::{Config, Profile, RespondRule, SyncMode};
+use tlspost_serve::{Config, Profile, RespondRule, SyncMode};
 
 // A server allocates a little for every request; mimalloc's thread-local free lists make that
 // cheaper than glibc's malloc.
@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let Some(value) = args.next() else {
-            eprintln!("tlspost-capture: {flag} needs a value");
+            eprintln!("tlspost-serve: {flag} needs a value");
             return ExitCode::from(2);
         };
         let addr = |v: &str| {
@@ -63,18 +63,18 @@ fn main() -> ExitCode {
             other => Err(format!("unknown option {other}")),
         };
         if let Err(e) = result {
-            eprintln!("tlspost-capture: {e}");
+            eprintln!("tlspost-serve: {e}");
             return ExitCode::from(2);
         }
     }
     if let Err(e) = config.validate() {
-        eprintln!("tlspost-capture: {e}");
+        eprintln!("tlspost-serve: {e}");
         return ExitCode::from(2);
     }
-    match tlspost_capture::serve_blocking(config) {
+    match tlspost_serve::serve_blocking(config) {
         Ok(never) => match never {},
         Err(e) => {
-            eprintln!("tlspost-capture: {e}");
+            eprintln!("tlspost-serve: {e}");
             ExitCode::FAILURE
         }
     }

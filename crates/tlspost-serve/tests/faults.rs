@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::*;
-use tlspost_capture::{Capture, Config, Server};
+use tlspost_serve::{Capture, Config, Server};
 use tlspost_testkit::proc::StartError;
 use tlspost_testkit::serve::Serve;
 
@@ -163,9 +163,9 @@ fn a_client_closing_mid_handshake_is_named_as_such() {
     assert!(!e.contains("does not trust"), "{e}");
 }
 
-/// The `tlspost-capture` binary on ephemeral loopback ports with its data in `dir`.
+/// The `tlspost-serve` binary on ephemeral loopback ports with its data in `dir`.
 fn capture_process(dir: &std::path::Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlspost-capture"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlspost-serve"));
     cmd.args([
         "--http",
         "127.0.0.1:0",
@@ -292,7 +292,7 @@ fn a_damaged_ca_or_a_key_not_its_own_is_refused_at_start_with_the_fix() {
 
 #[test]
 fn option_values_that_cannot_run_are_refused_at_start() {
-    use tlspost_capture::{ConfigError, MIN_HEAD, RespondRule};
+    use tlspost_serve::{ConfigError, MIN_HEAD, RespondRule};
     let dir = tempfile::tempdir().unwrap();
     let refused = |f: &dyn Fn(&mut Config), want: ConfigError, text: &str| {
         let mut c = support::config(dir.path());

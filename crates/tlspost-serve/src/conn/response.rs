@@ -52,7 +52,7 @@ pub(super) async fn write_response<S: AsyncWrite + Unpin>(
     out.extend_from_slice(respond::reason(plan.status).as_bytes());
     out.extend_from_slice(b"\r\n");
     if !plan.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("server")) {
-        out.extend_from_slice(b"Server: tlspost-capture\r\n");
+        out.extend_from_slice(b"Server: tlspost-serve\r\n");
     }
     for (n, v) in &plan.headers {
         out.extend_from_slice(n.as_bytes());
@@ -140,7 +140,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             sent,
-            b"HTTP/1.1 200 OK\r\nServer: tlspost-capture\r\nContent-Type: application/json\r\n\
+            b"HTTP/1.1 200 OK\r\nServer: tlspost-serve\r\nContent-Type: application/json\r\n\
               X-Tlspost-Capture: 42\r\nContent-Length: 2\r\n\r\n{}"
         );
         let plan = Plan {
@@ -155,7 +155,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             sent,
-            b"HTTP/1.1 503 Service Unavailable\r\nServer: tlspost-capture\r\nTransfer-Encoding: chunked\r\n\
+            b"HTTP/1.1 503 Service Unavailable\r\nServer: tlspost-serve\r\nTransfer-Encoding: chunked\r\n\
               Connection: close\r\n\r\n4\r\nbusy\r\n0\r\n\r\n"
         );
         // HTTP/1.0: no chunked, keep-alive said; HEAD: the head only.
@@ -165,7 +165,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             sent,
-            b"HTTP/1.0 200 OK\r\nServer: tlspost-capture\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\n"
+            b"HTTP/1.0 200 OK\r\nServer: tlspost-serve\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\n"
         );
     }
 
@@ -178,7 +178,7 @@ mod tests {
         write_response(&mut sent, &mut out, 1, false, &plan_ok(), &body, 0, WAIT)
             .await
             .unwrap();
-        let head = b"HTTP/1.1 200 OK\r\nServer: tlspost-capture\r\nContent-Length: 200000\r\n\r\n";
+        let head = b"HTTP/1.1 200 OK\r\nServer: tlspost-serve\r\nContent-Length: 200000\r\n\r\n";
         assert_eq!(&sent[..head.len()], head);
         assert_eq!(&sent[head.len()..], &body[..]);
         assert!(out.capacity() < 4096, "the head only went through the buffer");
@@ -192,7 +192,7 @@ mod tests {
         write_response(&mut sent, &mut out, 1, false, &plan, &body, 0, WAIT)
             .await
             .unwrap();
-        let mut want = b"HTTP/1.1 200 OK\r\nServer: tlspost-capture\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        let mut want = b"HTTP/1.1 200 OK\r\nServer: tlspost-serve\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
         for part in body.chunks(4096) {
             want.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
             want.extend_from_slice(part);

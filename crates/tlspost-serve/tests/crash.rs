@@ -16,10 +16,10 @@ use tlspost_testkit::serve::Serve;
 /// (capture id, bytes sent) of every request whose response arrived.
 type Acked = Vec<(i64, Vec<u8>)>;
 
-/// The `tlspost-capture` binary on an ephemeral port, proven listening on it (its banner names the
+/// The `tlspost-serve` binary on an ephemeral port, proven listening on it (its banner names the
 /// address, `/proc` shows the listener is the child's own); stopped by pid on drop.
 fn start_process(dir: &std::path::Path, sync: &str) -> Serve {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlspost-capture"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlspost-serve"));
     cmd.args([
         "--http",
         "127.0.0.1:0",
@@ -32,7 +32,7 @@ fn start_process(dir: &std::path::Path, sync: &str) -> Serve {
         "--data",
     ])
     .arg(dir);
-    Serve::spawn(cmd, dir).unwrap_or_else(|e| panic!("tlspost-capture --sync {sync} did not start: {e}"))
+    Serve::spawn(cmd, dir).unwrap_or_else(|e| panic!("tlspost-serve --sync {sync} did not start: {e}"))
 }
 
 /// The default: commits written to the WAL without an fsync; the OS keeps them when the process dies.
@@ -93,7 +93,7 @@ fn kill_9_during_load(sync: &str) {
         acked.len()
     );
 
-    let store = tlspost_capture::store::Store::open(dir.path(), None).unwrap();
+    let store = tlspost_serve::store::Store::open(dir.path(), None).unwrap();
     for (id, sent) in acked.iter() {
         let c = store
             .get(*id)

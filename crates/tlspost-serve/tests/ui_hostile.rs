@@ -175,7 +175,7 @@ fn hostile_request_renders_as_text_on_every_page() {
 
 #[test]
 fn hostile_user_agent_and_host_render_as_text_on_the_edge_pages() {
-    let r = start_with(|c| c.profile = tlspost_capture::Profile::Edge);
+    let r = start_with(|c| c.profile = tlspost_serve::Profile::Edge);
 
     // A library's default User-Agent: 1010, quoting it.
     let resp = send_raw(r.http(), &[&parsed_request()]);

@@ -185,14 +185,14 @@ fn captures_survive_a_restart_and_keep_bounds_retention() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(dir.path());
     cfg.keep = Some(3);
-    let server = tlspost_capture::Server::start(cfg.clone()).unwrap();
+    let server = tlspost_serve::Server::start(cfg.clone()).unwrap();
     let mut ids = Vec::new();
     for i in 0..5 {
         let req = format!("GET /n{i} HTTP/1.1\r\nHost: h\r\n\r\n");
         ids.push(send_raw(server.http_addr().unwrap(), &[req.as_bytes()]).capture_id());
     }
     drop(server);
-    let server = tlspost_capture::Server::start(cfg).unwrap();
+    let server = tlspost_serve::Server::start(cfg).unwrap();
     let list = server.store().list(100, None).unwrap();
     let kept: Vec<i64> = list.iter().map(|c| c.id).collect();
     assert_eq!(
@@ -213,11 +213,11 @@ fn captures_survive_a_restart_and_keep_bounds_retention() {
 fn respond_rules_script_the_answer() {
     let r = start_with(|c| {
         c.rules = vec![
-            tlspost_capture::RespondRule::parse(
+            tlspost_serve::RespondRule::parse(
                 r#"POST /oauth/token=201;content-type:application/json;x-test:1;body={"access_token":"t"}"#,
             )
             .unwrap(),
-            tlspost_capture::RespondRule::parse("GET /slow*=503;delay=300;chunked;body=busy").unwrap(),
+            tlspost_serve::RespondRule::parse("GET /slow*=503;delay=300;chunked;body=busy").unwrap(),
         ];
     });
     let resp = send_raw(r.http(), &[ARDUINO_HEAD, ARDUINO_BODY]);

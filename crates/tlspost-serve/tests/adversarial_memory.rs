@@ -4,7 +4,7 @@
 //! and a small request is answered all the while.
 //!
 //! `two_hundred_unfinished_8_mb_bodies` runs the real binary with its defaults and reads its
-//! resident memory from `/proc`. `TLSPOST_CAPTURE_BIN=/path/to/tlspost-capture` runs it against
+//! resident memory from `/proc`. `TLSPOST_SERVE_BIN=/path/to/tlspost-serve` runs it against
 //! another build (to measure one without the budget: the figures are printed before the checks);
 //! a `tlspost` binary there runs as `tlspost serve`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -189,7 +189,7 @@ const LIMIT_KB: u64 = 512 * 1024;
 /// answers a small request while they are held, and records every one of them.
 #[test]
 fn two_hundred_unfinished_8_mb_bodies() {
-    let bin = std::env::var("TLSPOST_CAPTURE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_tlspost-capture").into());
+    let bin = std::env::var("TLSPOST_SERVE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_tlspost-serve").into());
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(&bin);
     if Path::new(&bin).file_name().is_some_and(|n| n == "tlspost") {

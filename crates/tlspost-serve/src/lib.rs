@@ -7,7 +7,7 @@
 //! under `/_tlspost/` on the HTTP listener.
 //!
 //! ```no_run
-//! use tlspost_capture::{Config, Server};
+//! use tlspost_serve::{Config, Server};
 //!
 //! let dir = std::env::temp_dir().join("tlspost-doc");
 //! let mut config = Config::new(&dir);

@@ -1,5 +1,5 @@
 //! What the capture server's integration tests share, and only they: the in-process
-//! [`tlspost_capture::Server`] (it binds port 0 itself, so its ports are its own), requests sent
+//! [`tlspost_serve::Server`] (it binds port 0 itself, so its ports are its own), requests sent
 //! the way devices send them, and the capture id a response names. Generic HTTP reading is
 //! [`tlspost_testkit::http`]; server processes are [`tlspost_testkit::serve`].
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -11,7 +11,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-use tlspost_capture::{Capture, Config, Server};
+use tlspost_serve::{Capture, Config, Server};
 pub use tlspost_testkit::http::{Resp, read_response};
 
 /// The in-process capture server with its data directory.

@@ -139,7 +139,7 @@ fn garbage_and_plain_http_on_the_tls_port_are_recorded_and_survived() {
 
 #[test]
 fn edge_profile_refuses_like_a_strict_cdn() {
-    let r = start_with(|c| c.profile = tlspost_capture::Profile::Edge);
+    let r = start_with(|c| c.profile = tlspost_serve::Profile::Edge);
     let ca = r.ca_path();
     let ca = ca.to_str().unwrap();
     let port = r.https().port();

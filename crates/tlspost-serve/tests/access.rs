@@ -12,7 +12,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use support::*;
-use tlspost_capture::SyncMode;
+use tlspost_serve::SyncMode;
 
 /// `GET path` with `Host: host` and `extra` header lines, on a fresh connection.
 fn get_as(addr: SocketAddr, host: &str, path: &str, extra: &[&str]) -> Resp {
