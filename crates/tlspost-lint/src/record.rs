@@ -3,6 +3,10 @@
 
 use core::fmt;
 
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::{DecodeError, Engine as _};
+
 use crate::Context;
 
 /// The bytes and TLS facts of one captured request.
@@ -103,37 +107,34 @@ impl fmt::Display for RecordError {
 
 impl std::error::Error for RecordError {}
 
-/// Decode standard base64 (RFC 4648 §4), padding optional, ASCII whitespace ignored.
+/// Standard base64 (RFC 4648 §4) with the padding optional, as the capture server writes it or a
+/// person pastes it.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// Decode standard base64, padding optional, ASCII whitespace (a wrapped line) ignored; an error
+/// names the offset of the offending character in `s`.
 fn base64_decode(s: &str) -> Result<Vec<u8>, RecordError> {
-    let mut out = Vec::with_capacity(s.len() / 4 * 3);
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
-    let mut padding = false;
-    for (offset, c) in s.bytes().enumerate() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => {
-                padding = true;
-                continue;
-            }
-            c if c.is_ascii_whitespace() => continue,
-            _ => return Err(RecordError::BadBase64 { offset }),
+    let kept: Vec<usize> = s
+        .bytes()
+        .enumerate()
+        .filter(|(_, c)| !c.is_ascii_whitespace())
+        .map(|(i, _)| i)
+        .collect();
+    let compact: Vec<u8> = kept.iter().filter_map(|&i| s.as_bytes().get(i).copied()).collect();
+    BASE64.decode(&compact).map_err(|e| {
+        let at = match e {
+            DecodeError::InvalidByte(at, _) | DecodeError::InvalidLastSymbol(at, _) => at,
+            DecodeError::InvalidLength(_) | DecodeError::InvalidPadding => compact.len(),
         };
-        if padding {
-            return Err(RecordError::BadBase64 { offset });
+        RecordError::BadBase64 {
+            offset: kept.get(at).copied().unwrap_or(s.len()),
         }
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(((acc >> bits) & 0xff) as u8);
-        }
-    }
-    Ok(out)
+    })
 }
 
 #[cfg(test)]
@@ -156,6 +157,9 @@ mod tests {
         }
         assert_eq!(base64_decode("Zm9v!"), Err(RecordError::BadBase64 { offset: 4 }));
         assert!(base64_decode("Zg==Zg").is_err());
+        // A wrapped line decodes; an offset counts the characters as given.
+        assert_eq!(base64_decode("Zm9v\nYmFy\n").unwrap(), b"foobar");
+        assert_eq!(base64_decode("Zm 9v!"), Err(RecordError::BadBase64 { offset: 5 }));
     }
 
     #[test]

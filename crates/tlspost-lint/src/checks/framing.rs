@@ -35,7 +35,28 @@ pub(super) fn check<'a>(head: &Head<'_>, raw: &'a [u8], out: &mut Vec<Finding>) 
     body(head, raw, framing, out)
 }
 
+/// The head's syntax: where it ends, its lines, its fields and its size.
 fn syntax(head: &Head<'_>, raw: &[u8], out: &mut Vec<Finding>) {
+    if !head_end(head, raw, out) {
+        return;
+    }
+    line_breaks(head, out);
+    field_lines(head, out);
+    if head.len > LARGE_HEAD {
+        push(
+            out,
+            &HEAD_LARGE,
+            format!(
+                "the head is {} bytes; many servers refuse heads or header lines over 8 KiB \
+                 (nginx: 400 or 414 with default buffers) and a device spends RAM and airtime on it",
+                head.len
+            ),
+        );
+    }
+}
+
+/// Whether a request arrived at all (`false`: nothing else to check) and whether its head ends.
+fn head_end(head: &Head<'_>, raw: &[u8], out: &mut Vec<Finding>) -> bool {
     if raw.iter().all(|b| b.is_ascii_whitespace()) {
         push(
             out,
@@ -46,7 +67,7 @@ fn syntax(head: &Head<'_>, raw: &[u8], out: &mut Vec<Finding>) {
                 raw.len()
             ),
         );
-        return;
+        return false;
     }
     if !head.complete {
         push(
@@ -61,6 +82,11 @@ fn syntax(head: &Head<'_>, raw: &[u8], out: &mut Vec<Finding>) {
             ),
         );
     }
+    true
+}
+
+/// How lines end and continue: bare LF endings and obs-fold continuation lines.
+fn line_breaks(head: &Head<'_>, out: &mut Vec<Finding>) {
     if head.bare_lf_lines > 0 {
         push(
             out,
@@ -98,6 +124,10 @@ fn syntax(head: &Head<'_>, raw: &[u8], out: &mut Vec<Finding>) {
             ),
         );
     }
+}
+
+/// Each field line: `name: value` with a token name, a colon right after it, no control bytes.
+fn field_lines(head: &Head<'_>, out: &mut Vec<Finding>) {
     for f in head.fields.iter().filter(|f| f.space_before_colon) {
         push(
             out,
@@ -170,17 +200,6 @@ fn syntax(head: &Head<'_>, raw: &[u8], out: &mut Vec<Finding>) {
             );
         }
     }
-    if head.len > LARGE_HEAD {
-        push(
-            out,
-            &HEAD_LARGE,
-            format!(
-                "the head is {} bytes; many servers refuse heads or header lines over 8 KiB \
-                 (nginx: 400 or 414 with default buffers) and a device spends RAM and airtime on it",
-                head.len
-            ),
-        );
-    }
 }
 
 /// A Content-Length list element as a number: plain decimal digits that fit in 64 bits.
@@ -192,7 +211,49 @@ fn content_length(v: &[u8]) -> Option<u64> {
     }
 }
 
+/// What the Content-Length fields announce.
+enum Length {
+    Absent,
+    Bytes(u64),
+    /// Invalid or differing values: a server rejects the request.
+    Ambiguous,
+}
+
+/// How the body is delimited, as a server would decide (RFC 9112 §6.3): Transfer-Encoding when
+/// present, else Content-Length.
 fn framing(head: &Head<'_>, out: &mut Vec<Finding>) -> Framing {
+    let length = content_length_fields(head, out);
+    if !head.has("transfer-encoding") {
+        return match length {
+            Length::Absent => Framing::None,
+            Length::Bytes(n) => Framing::Length(n),
+            Length::Ambiguous => Framing::Faulty,
+        };
+    }
+    let mut faulty = te_codings(head, out);
+    faulty |= te_conflicts(head, out);
+    if faulty {
+        return Framing::Faulty;
+    }
+    out.push(Finding::new(
+        &CHUNKED_REQUEST,
+        "the body is sent chunked (as ESP-IDF's esp_http_client does when no length is set); \
+         some servers and serverless front ends answer 411 Length Required or buffer the whole \
+         body first",
+    ));
+    Framing::Chunked
+}
+
+/// Transfer-Encoding's fields as one text, for messages.
+fn te_text(head: &Head<'_>) -> String {
+    head.all("transfer-encoding")
+        .map(|f| f.value_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Content-Length's values: each a plain decimal number, all the same.
+fn content_length_fields(head: &Head<'_>, out: &mut Vec<Finding>) -> Length {
     let cl_fields = head.all("content-length").count();
     let cls = head.list("content-length");
     let cl_count = cls.clone().count();
@@ -253,23 +314,15 @@ fn framing(head: &Head<'_>, out: &mut Vec<Finding>) -> Framing {
             ),
         );
     }
-    let cl_ambiguous = cl_bad || differ;
-    let cl = if cl_ambiguous { None } else { first };
-
-    let te_present = head.has("transfer-encoding");
-    if !te_present {
-        return if cl_ambiguous {
-            Framing::Faulty
-        } else {
-            cl.map_or(Framing::None, Framing::Length)
-        };
+    if cl_bad || differ {
+        Length::Ambiguous
+    } else {
+        first.map_or(Length::Absent, Length::Bytes)
     }
-    let te_text = || {
-        head.all("transfer-encoding")
-            .map(|f| f.value_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+}
+
+/// Transfer-Encoding's codings: known, each once, `chunked` last; `true` when faulty.
+fn te_codings(head: &Head<'_>, out: &mut Vec<Finding>) -> bool {
     let codings: Vec<String> = head
         .list("transfer-encoding")
         .map(|c| {
@@ -289,7 +342,7 @@ fn framing(head: &Head<'_>, out: &mut Vec<Finding>) -> Framing {
                     "Transfer-Encoding `{}` names the coding `{}`, which servers do not know; \
                      RFC 9112 §6.1 calls for 501, and hops that ignore it frame the body \
                      differently from hops that reject it",
-                    excerpt(te_text().as_bytes(), 64),
+                    excerpt(te_text(head).as_bytes(), 64),
                     excerpt(shown.as_bytes(), 32)
                 ),
             );
@@ -306,7 +359,7 @@ fn framing(head: &Head<'_>, out: &mut Vec<Finding>) -> Framing {
                     "Transfer-Encoding `{}` lists `{}` more than once; chunked applied twice is \
                      invalid (RFC 9112 §6.1) and servers answer 400 or decode it once and misread \
                      the rest",
-                    excerpt(te_text().as_bytes(), 64),
+                    excerpt(te_text(head).as_bytes(), 64),
                     excerpt(c.as_bytes(), 32)
                 ),
             );
@@ -323,11 +376,17 @@ fn framing(head: &Head<'_>, out: &mut Vec<Finding>) -> Framing {
             format!(
                 "Transfer-Encoding `{}` does not end with `chunked`, so a server cannot tell where \
                  a request body ends; RFC 9112 §6.3 requires a 400",
-                excerpt(te_text().as_bytes(), 64)
+                excerpt(te_text(head).as_bytes(), 64)
             ),
         );
     }
-    if cl_count > 0 {
+    faulty
+}
+
+/// Transfer-Encoding beside Content-Length (reported), or in HTTP/1.0 (faulty: `true`).
+fn te_conflicts(head: &Head<'_>, out: &mut Vec<Finding>) -> bool {
+    let cls = head.list("content-length");
+    if cls.clone().next().is_some() {
         push(
             out,
             &CL_WITH_TE,
@@ -343,7 +402,7 @@ fn framing(head: &Head<'_>, out: &mut Vec<Finding>) -> Framing {
                         .into_bytes(),
                     32
                 ),
-                excerpt(te_text().as_bytes(), 32)
+                excerpt(te_text(head).as_bytes(), 32)
             ),
         );
     }
@@ -355,21 +414,12 @@ fn framing(head: &Head<'_>, out: &mut Vec<Finding>) -> Framing {
                 "an HTTP/1.0 request carries Transfer-Encoding `{}`; HTTP/1.0 has no transfer \
                  codings, so RFC 9112 §6.1 makes the server treat the framing as faulty and close \
                  the connection",
-                excerpt(te_text().as_bytes(), 32)
+                excerpt(te_text(head).as_bytes(), 32)
             ),
         );
-        faulty = true;
+        return true;
     }
-    if faulty {
-        return Framing::Faulty;
-    }
-    out.push(Finding::new(
-        &CHUNKED_REQUEST,
-        "the body is sent chunked (as ESP-IDF's esp_http_client does when no length is set); \
-         some servers and serverless front ends answer 411 Length Required or buffer the whole \
-         body first",
-    ));
-    Framing::Chunked
+    false
 }
 
 /// Describe bytes found after the end of a body.
@@ -405,145 +455,160 @@ fn extra_message(extra: &[u8], end: &str) -> String {
     format!("{} byte(s) arrived after {end}: {what}", extra.len())
 }
 
+/// Where the body ends and what arrived of it, by the framing the head announced.
 fn body<'a>(head: &Head<'_>, raw: &'a [u8], framing: Framing, out: &mut Vec<Finding>) -> BodyView<'a> {
-    let incomplete = BodyView {
-        bytes: Cow::Borrowed(&[]),
-        complete: false,
-    };
     if !head.complete {
-        return incomplete;
+        return BodyView {
+            bytes: Cow::Borrowed(&[]),
+            complete: false,
+        };
     }
     let arrived = raw.get(head.len..).unwrap_or_default();
-    let get_or_head = head.method_is("GET") || head.method_is("HEAD");
-    // Escaped as it is written: no allocation unless a finding quotes it.
-    let method = Escaped(head.method);
     match framing {
         Framing::Faulty => BodyView {
             bytes: Cow::Borrowed(arrived),
             complete: false,
         },
-        Framing::Length(n) => {
-            if get_or_head && n > 0 {
-                push(
-                    out,
-                    &BODY_ON_GET,
-                    format!(
-                        "a {method} request announces a {n}-byte body (Content-Length); a {method} \
-                         body has no defined meaning (RFC 9110 §9.3): servers may ignore it, \
-                         reject the request, or read it as the next request"
-                    ),
-                );
+        Framing::Length(n) => length_body(head, arrived, n, out),
+        Framing::Chunked => chunked_body(head, arrived, out),
+        Framing::None => unframed_body(head, arrived, out),
+    }
+}
+
+/// A GET or HEAD request, whose body has no defined meaning.
+fn get_or_head(head: &Head<'_>) -> bool {
+    head.method_is("GET") || head.method_is("HEAD")
+}
+
+/// A body of `n` bytes announced by Content-Length.
+fn length_body<'a>(head: &Head<'_>, arrived: &'a [u8], n: u64, out: &mut Vec<Finding>) -> BodyView<'a> {
+    if get_or_head(head) && n > 0 {
+        // Escaped as it is written: no allocation unless a finding quotes it.
+        let method = Escaped(head.method);
+        push(
+            out,
+            &BODY_ON_GET,
+            format!(
+                "a {method} request announces a {n}-byte body (Content-Length); a {method} \
+                 body has no defined meaning (RFC 9110 §9.3): servers may ignore it, \
+                 reject the request, or read it as the next request"
+            ),
+        );
+    }
+    let len = u64::try_from(arrived.len()).unwrap_or(u64::MAX);
+    if len < n {
+        push(
+            out,
+            &BODY_SHORT,
+            format!(
+                "Content-Length says {n} bytes but only {len} arrived ({} missing); the \
+                 server waits for the rest until its read timeout, then drops the request \
+                 or answers 400/408 — the write was cut short, sent late, or the length \
+                 counts something other than the bytes sent",
+                n.saturating_sub(len)
+            ),
+        );
+        return BodyView {
+            bytes: Cow::Borrowed(arrived),
+            complete: false,
+        };
+    }
+    let n = usize::try_from(n).unwrap_or(arrived.len());
+    let (body, extra) = arrived.split_at(n.min(arrived.len()));
+    if !extra.is_empty() {
+        push(
+            out,
+            &BODY_EXTRA,
+            extra_message(extra, &format!("the {n}-byte body (Content-Length)")),
+        );
+    }
+    BodyView {
+        bytes: Cow::Borrowed(body),
+        complete: true,
+    }
+}
+
+/// A chunked body: decoded as far as it arrived, with where and why its framing stops.
+fn chunked_body<'a>(head: &Head<'_>, arrived: &[u8], out: &mut Vec<Finding>) -> BodyView<'a> {
+    if get_or_head(head) {
+        let method = Escaped(head.method);
+        push(
+            out,
+            &BODY_ON_GET,
+            format!(
+                "a {method} request announces a chunked body; a {method} body has no \
+                 defined meaning (RFC 9110 §9.3): servers may ignore it or reject the request"
+            ),
+        );
+    }
+    let c = chunked::read(arrived);
+    let complete = match c.outcome {
+        Outcome::Complete { consumed } => {
+            let extra = arrived.get(consumed..).unwrap_or_default();
+            if !extra.is_empty() {
+                push(out, &BODY_EXTRA, extra_message(extra, "the last chunk"));
             }
-            let len = u64::try_from(arrived.len()).unwrap_or(u64::MAX);
-            if len < n {
-                push(
-                    out,
-                    &BODY_SHORT,
-                    format!(
-                        "Content-Length says {n} bytes but only {len} arrived ({} missing); the \
-                         server waits for the rest until its read timeout, then drops the request \
-                         or answers 400/408 — the write was cut short, sent late, or the length \
-                         counts something other than the bytes sent",
-                        n.saturating_sub(len)
-                    ),
-                );
-                BodyView {
-                    bytes: Cow::Borrowed(arrived),
-                    complete: false,
-                }
-            } else {
-                let n = usize::try_from(n).unwrap_or(arrived.len());
-                let (body, extra) = arrived.split_at(n.min(arrived.len()));
-                if !extra.is_empty() {
-                    push(
-                        out,
-                        &BODY_EXTRA,
-                        extra_message(extra, &format!("the {n}-byte body (Content-Length)")),
-                    );
-                }
-                BodyView {
-                    bytes: Cow::Borrowed(body),
-                    complete: true,
-                }
-            }
+            true
         }
-        Framing::Chunked => {
-            if get_or_head {
-                push(
-                    out,
-                    &BODY_ON_GET,
-                    format!(
-                        "a {method} request announces a chunked body; a {method} body has no \
-                         defined meaning (RFC 9110 §9.3): servers may ignore it or reject the request"
-                    ),
-                );
-            }
-            let c = chunked::read(arrived);
-            let complete = match c.outcome {
-                Outcome::Complete { consumed } => {
-                    let extra = arrived.get(consumed..).unwrap_or_default();
-                    if !extra.is_empty() {
-                        push(out, &BODY_EXTRA, extra_message(extra, "the last chunk"));
-                    }
-                    true
-                }
-                Outcome::Incomplete(why) => {
-                    push(
-                        out,
-                        &CHUNKED_INCOMPLETE,
-                        format!(
-                            "{why} ({} body bytes arrived, {} decoded); the server waits for the \
-                             rest until its read timeout",
-                            arrived.len(),
-                            c.data.len()
-                        ),
-                    );
-                    false
-                }
-                Outcome::Malformed(why) => {
-                    push(
-                        out,
-                        &CHUNKED_MALFORMED,
-                        format!(
-                            "{why}; strict servers answer 400, lenient ones may find a different \
-                             end of body (request smuggling)"
-                        ),
-                    );
-                    false
-                }
-            };
-            BodyView {
-                bytes: Cow::Owned(c.data),
-                complete,
-            }
+        Outcome::Incomplete(why) => {
+            push(
+                out,
+                &CHUNKED_INCOMPLETE,
+                format!(
+                    "{why} ({} body bytes arrived, {} decoded); the server waits for the \
+                     rest until its read timeout",
+                    arrived.len(),
+                    c.data.len()
+                ),
+            );
+            false
         }
-        Framing::None => {
-            if !arrived.is_empty() {
-                push(
-                    out,
-                    &BODY_UNFRAMED,
-                    format!(
-                        "{} byte(s) follow the head (`{}`) but neither Content-Length nor \
-                         Transfer-Encoding announces a body; the server takes the body as empty \
-                         and reads these bytes as the next request (usually a 400)",
-                        arrived.len(),
-                        excerpt(arrived, 32)
-                    ),
-                );
-            } else if ["POST", "PUT", "PATCH"].iter().any(|m| head.method_is(m)) {
-                push(
-                    out,
-                    &NO_LENGTH,
-                    format!(
-                        "a {method} without Content-Length or Transfer-Encoding; Google's front \
-                         ends and other servers answer 411 Length Required"
-                    ),
-                );
-            }
-            BodyView {
-                bytes: Cow::Borrowed(arrived),
-                complete: true,
-            }
+        Outcome::Malformed(why) => {
+            push(
+                out,
+                &CHUNKED_MALFORMED,
+                format!(
+                    "{why}; strict servers answer 400, lenient ones may find a different \
+                     end of body (request smuggling)"
+                ),
+            );
+            false
         }
+    };
+    BodyView {
+        bytes: Cow::Owned(c.data),
+        complete,
+    }
+}
+
+/// No body announced: bytes after the head are the next request, and a POST without a length
+/// is refused by some servers.
+fn unframed_body<'a>(head: &Head<'_>, arrived: &'a [u8], out: &mut Vec<Finding>) -> BodyView<'a> {
+    if !arrived.is_empty() {
+        push(
+            out,
+            &BODY_UNFRAMED,
+            format!(
+                "{} byte(s) follow the head (`{}`) but neither Content-Length nor \
+                 Transfer-Encoding announces a body; the server takes the body as empty \
+                 and reads these bytes as the next request (usually a 400)",
+                arrived.len(),
+                excerpt(arrived, 32)
+            ),
+        );
+    } else if ["POST", "PUT", "PATCH"].iter().any(|m| head.method_is(m)) {
+        let method = Escaped(head.method);
+        push(
+            out,
+            &NO_LENGTH,
+            format!(
+                "a {method} without Content-Length or Transfer-Encoding; Google's front \
+                 ends and other servers answer 411 Length Required"
+            ),
+        );
+    }
+    BodyView {
+        bytes: Cow::Borrowed(arrived),
+        complete: true,
     }
 }
