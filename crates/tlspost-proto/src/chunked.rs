@@ -1,8 +1,8 @@
 //! The chunked transfer coding decoder (RFC 9112 §7.1): sizes checked for 64-bit overflow, extensions
 //! validated and skipped, trailers validated and skipped, bytes after the final CRLF left unconsumed.
 
-use crate::encode::is_tchar;
 use crate::error::BodyError;
+use crate::syntax::is_tchar;
 
 /// Longest chunk extension accepted per chunk line, in bytes.
 pub const MAX_EXTENSION: usize = 4096;

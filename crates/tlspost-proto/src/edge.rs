@@ -33,6 +33,8 @@
 
 use core::fmt;
 
+use crate::syntax::{header, header_values, trim_ows};
+
 /// An edge vendor.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -464,7 +466,7 @@ pub fn classify<'h>(status: u16, headers: &[httparse::Header<'h>], body_prefix: 
     else {
         return AnsweredBy::Origin;
     };
-    let ray = vendor.ray_header().and_then(|name| header(headers, name)).map(trim);
+    let ray = vendor.ray_header().and_then(|name| header(headers, name)).map(trim_ows);
     for s in SIGNATURES.iter().filter(|s| s.vendor == vendor) {
         if status < s.statuses.0 || status > s.statuses.1 {
             continue;
@@ -494,14 +496,12 @@ pub fn classify<'h>(status: u16, headers: &[httparse::Header<'h>], body_prefix: 
 fn matches(m: Matcher, headers: &[httparse::Header<'_>], body: &[u8]) -> Option<Option<u16>> {
     let hit = match m {
         Matcher::HeaderPresent(name) => header(headers, name).is_some(),
-        Matcher::HeaderIs(name, value) => headers
-            .iter()
-            .filter(|h| h.name.eq_ignore_ascii_case(name))
-            .any(|h| trim(h.value).eq_ignore_ascii_case(value.as_bytes())),
-        Matcher::HeaderHas(name, text) => headers
-            .iter()
-            .filter(|h| h.name.eq_ignore_ascii_case(name))
-            .any(|h| find_ci(h.value, text.as_bytes(), 0).is_some()),
+        Matcher::HeaderIs(name, value) => {
+            header_values(headers, name).any(|v| trim_ows(v).eq_ignore_ascii_case(value.as_bytes()))
+        }
+        Matcher::HeaderHas(name, text) => {
+            header_values(headers, name).any(|v| find_ci(v, text.as_bytes(), 0).is_some())
+        }
         Matcher::BodyHas(text) => find_ci(body, text.as_bytes(), 0).is_some(),
         Matcher::BodyCode(code) => return (body_error_code(body) == Some(code)).then_some(None),
         Matcher::AnyBodyCode => return body_error_code(body).map(Some),
@@ -562,23 +562,6 @@ fn code_after_error(rest: &[u8]) -> Option<u16> {
         acc.saturating_mul(10).saturating_add(u16::from(d.saturating_sub(b'0')))
     });
     (1000..=1999).contains(&value).then_some(value)
-}
-
-fn header<'h>(headers: &[httparse::Header<'h>], name: &str) -> Option<&'h [u8]> {
-    headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case(name))
-        .map(|h| h.value)
-}
-
-fn trim(mut v: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = v {
-        v = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = v {
-        v = rest;
-    }
-    v
 }
 
 /// The position of `needle` (ASCII case-insensitive) in `hay` at or after `from`.

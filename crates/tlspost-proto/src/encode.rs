@@ -13,6 +13,9 @@
 
 use crate::error::{EncodeError, Field};
 use crate::request::{Body, Connection, Request, Version};
+/// Moved to [`crate::syntax::is_tchar`]; kept here until its last outside caller moves.
+pub use crate::syntax::is_tchar;
+use crate::syntax::{self, Invalid};
 
 /// Which slot of the head a piece fills.
 const SLOT_REQUEST_LINE: usize = 0;
@@ -358,52 +361,25 @@ fn method_expects_body(method: &str) -> bool {
     ["POST", "PUT", "PATCH"].iter().any(|m| m.eq_ignore_ascii_case(method))
 }
 
-/// An RFC 9110 `tchar`.
-pub const fn is_tchar(b: u8) -> bool {
-    matches!(
-        b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
-    ) || b.is_ascii_alphanumeric()
+/// Where `check` found `field` invalid, as an [`EncodeError`].
+fn in_field(check: Result<(), Invalid>, field: Field) -> Result<(), EncodeError> {
+    check.map_err(|e| match e {
+        Invalid::Empty => EncodeError::Empty { field },
+        Invalid::Byte { byte, position } => EncodeError::InvalidByte { field, byte, position },
+    })
 }
 
 fn check_token(s: &[u8], field: Field) -> Result<(), EncodeError> {
-    if s.is_empty() {
-        return Err(EncodeError::Empty { field });
-    }
-    match s.iter().position(|&b| !is_tchar(b)) {
-        Some(position) => Err(EncodeError::InvalidByte {
-            field,
-            byte: s.get(position).copied().unwrap_or(0),
-            position,
-        }),
-        None => Ok(()),
-    }
+    in_field(syntax::check_token(s), field)
 }
 
 /// Field values: visible bytes, space, tab and obs-text; no CR, LF, NUL or other controls.
 fn check_value(s: &[u8], field: Field) -> Result<(), EncodeError> {
-    match s.iter().position(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-        Some(position) => Err(EncodeError::InvalidByte {
-            field,
-            byte: s.get(position).copied().unwrap_or(0),
-            position,
-        }),
-        None => Ok(()),
-    }
+    in_field(syntax::check_value(s), field)
 }
 
 fn check_bytes(s: &[u8], field: Field, ok: impl Fn(u8) -> bool) -> Result<(), EncodeError> {
-    if s.is_empty() {
-        return Err(EncodeError::Empty { field });
-    }
-    match s.iter().position(|&b| !ok(b)) {
-        Some(position) => Err(EncodeError::InvalidByte {
-            field,
-            byte: s.get(position).copied().unwrap_or(0),
-            position,
-        }),
-        None => Ok(()),
-    }
+    in_field(syntax::check_bytes(s, true, ok), field)
 }
 
 fn validate(req: &Request<'_>) -> Result<(), EncodeError> {

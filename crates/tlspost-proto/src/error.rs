@@ -3,6 +3,7 @@
 use core::fmt;
 
 use crate::deadline::Phase;
+use crate::syntax::ByteName;
 
 /// The part of a request that an [`EncodeError`] is about.
 #[non_exhaustive]
@@ -76,18 +77,6 @@ pub enum EncodeError {
     AlreadyStarted,
 }
 
-fn byte_name(b: u8) -> &'static str {
-    match b {
-        b'\r' => " (CR)",
-        b'\n' => " (LF)",
-        0 => " (NUL)",
-        b' ' => " (space)",
-        b'\t' => " (tab)",
-        0x7f => " (DEL)",
-        _ => "",
-    }
-}
-
 impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
@@ -98,9 +87,9 @@ impl fmt::Display for EncodeError {
             ),
             EncodeError::InvalidByte { field, byte, position } => write!(
                 f,
-                "{field} holds the byte 0x{byte:02x}{} at position {position}, which is not allowed there \
+                "{field} holds the byte {} at position {position}, which is not allowed there \
                  (it could inject headers or split the request); remove or percent-encode it",
-                byte_name(byte)
+                ByteName(byte)
             ),
             EncodeError::Empty { field } => write!(f, "{field} is empty; it must have a value"),
             EncodeError::ReservedHeader { index } => write!(

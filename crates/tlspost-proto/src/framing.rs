@@ -5,6 +5,7 @@ use core::fmt;
 use httparse::Header;
 
 use crate::error::HeadError;
+use crate::syntax::{header_values, list, trim_ows};
 
 /// How the response body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,9 +137,9 @@ pub fn response_framing(
 /// plain decimal number, and all must be equal.
 pub fn content_length(headers: &[Header<'_>]) -> Result<u64, HeadError> {
     let mut found = None;
-    for h in headers.iter().filter(|h| h.name.eq_ignore_ascii_case("content-length")) {
+    for value in header_values(headers, "content-length") {
         let mut any = false;
-        for v in h.value.split(|&b| b == b',') {
+        for v in value.split(|&b| b == b',') {
             let v = trim_ows(v);
             let n = parse_decimal(v).ok_or(HeadError::InvalidContentLength)?;
             match found {
@@ -173,11 +174,8 @@ pub fn parse_decimal(v: &[u8]) -> Option<u64> {
 fn check_transfer_coding(headers: &[Header<'_>]) -> Result<(), HeadError> {
     let mut chunked = 0u32;
     let mut after_chunked = false;
-    for h in headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case("transfer-encoding"))
-    {
-        for coding in list(h.value) {
+    for value in header_values(headers, "transfer-encoding") {
+        for coding in list(value) {
             if chunked > 0 {
                 after_chunked = true;
             }
@@ -192,21 +190,6 @@ fn check_transfer_coding(headers: &[Header<'_>]) -> Result<(), HeadError> {
         return Err(HeadError::UnsupportedTransferCoding);
     }
     Ok(())
-}
-
-/// The non-empty elements of a comma-separated list, trimmed of optional whitespace.
-fn list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value.split(|&b| b == b',').map(trim_ows).filter(|t| !t.is_empty())
-}
-
-fn trim_ows(mut v: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = v {
-        v = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = v {
-        v = rest;
-    }
-    v
 }
 
 #[cfg(test)]

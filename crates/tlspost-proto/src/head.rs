@@ -29,10 +29,7 @@ pub struct ResponseHead<'h, 'b> {
 impl<'b> ResponseHead<'_, 'b> {
     /// The first header with this name (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&'b [u8]> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value)
+        crate::syntax::header(self.headers, name)
     }
 }
 

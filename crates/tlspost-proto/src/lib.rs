@@ -65,6 +65,7 @@ pub use httparse;
 
 pub mod body;
 pub mod chunked;
+pub mod date;
 pub mod deadline;
 pub mod edge;
 pub mod encode;
@@ -77,6 +78,7 @@ pub mod redirect;
 pub mod request;
 pub mod retry;
 pub mod secrets;
+pub mod syntax;
 pub mod url;
 
 pub use body::BodyDecoder;

@@ -185,10 +185,7 @@ impl std::error::Error for RedirectError<'_> {}
 
 /// Finds the first `Location` header in a parsed response.
 pub fn location<'h>(headers: &[httparse::Header<'h>]) -> Option<&'h [u8]> {
-    headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case("location"))
-        .map(|h| h.value)
+    crate::syntax::header(headers, "location")
 }
 
 /// Decides what to do with a response of status `status` to a `method` request for `current`,

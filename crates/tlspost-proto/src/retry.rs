@@ -112,10 +112,7 @@ impl Failure {
     /// A [`Failure::Status`] built from a response's status and headers (`Retry-After` is looked
     /// up and parsed).
     pub fn from_response(code: u16, headers: &[httparse::Header<'_>]) -> Failure {
-        let retry_after = headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case("retry-after"))
-            .and_then(|h| parse_retry_after(h.value));
+        let retry_after = crate::syntax::header(headers, "retry-after").and_then(parse_retry_after);
         Failure::Status { code, retry_after }
     }
 }

@@ -40,6 +40,8 @@
 use core::fmt;
 use core::ops::Range;
 
+use crate::syntax::{is_tchar, is_token, trim_ows};
+
 /// The byte every masked byte becomes.
 pub const MASK: u8 = b'*';
 
@@ -294,7 +296,7 @@ impl<'a> Spans<'a> {
             self.prev_secret = false;
             return;
         };
-        let name = trim(line.get(..colon).unwrap_or_default());
+        let name = trim_ows(line.get(..colon).unwrap_or_default());
         let mut v_start = start.saturating_add(colon).saturating_add(1);
         while matches!(data.get(v_start), Some(b' ' | b'\t')) && v_start < content_end {
             v_start = v_start.saturating_add(1);
@@ -934,10 +936,6 @@ impl Matcher {
     }
 }
 
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
 fn is_scheme_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')
 }
@@ -947,7 +945,7 @@ fn header_line(line: &[u8]) -> bool {
     match line.iter().position(|&b| b == b':') {
         Some(c) => {
             let name = line.get(..c).unwrap_or_default();
-            !name.is_empty() && name.iter().all(|&b| is_tchar(b))
+            is_token(name)
         }
         None => false,
     }
@@ -965,16 +963,6 @@ fn head_end(data: &[u8], from: usize) -> usize {
         }
     }
     data.len()
-}
-
-fn trim(mut v: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = v {
-        v = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = v {
-        v = rest;
-    }
-    v
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

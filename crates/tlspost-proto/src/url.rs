@@ -20,6 +20,7 @@
 use core::fmt;
 
 use crate::request::{Request, Scheme};
+use crate::syntax::trim_ows;
 
 /// An absolute `http://` or `https://` URL, borrowed from its text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -455,16 +456,6 @@ fn check_bytes(bytes: &[u8], offset: usize, part: UrlPart) -> Result<(), UrlErro
         }
     }
     Ok(())
-}
-
-fn trim_ows(mut v: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = v {
-        v = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = v {
-        v = rest;
-    }
-    v
 }
 
 #[cfg(test)]
