@@ -63,115 +63,65 @@ fn capture_curl(args: &[&str]) -> Vec<u8> {
     server.join().unwrap()
 }
 
-fn codes(raw: &[u8]) -> BTreeSet<&'static str> {
-    lint(raw, &Context::default()).iter().map(|f| f.code).collect()
+/// Run curl with `args`, lint what it sent, and check the codes are exactly `want`; the bytes sent.
+fn curl_finds(args: &[&str], want: &[&str]) -> Vec<u8> {
+    let raw = capture_curl(args);
+    let codes: BTreeSet<&str> = lint(&raw, &Context::default()).iter().map(|f| f.code).collect();
+    assert_eq!(
+        codes,
+        want.iter().copied().collect::<BTreeSet<_>>(),
+        "curl {args:?} sent:\n{}",
+        String::from_utf8_lossy(&raw)
+    );
+    raw
 }
 
 const HOST: &str = "Host: api.example.com";
+const JSON: &str = "Content-Type: application/json";
 
 #[test]
 fn curl_d_with_json_sends_a_form_content_type() {
-    let raw = capture_curl(&["-H", HOST, "-d", r#"{"grant_type":"client_credentials"}"#]);
-    assert!(raw.windows(33).any(|w| w == b"application/x-www-form-urlencoded"));
-    assert_eq!(
-        codes(&raw),
-        BTreeSet::from(["TP301"]),
-        "{}",
-        String::from_utf8_lossy(&raw)
+    let raw = curl_finds(
+        &["-H", HOST, "-d", r#"{"grant_type":"client_credentials"}"#],
+        &["TP301"],
     );
+    assert!(raw.windows(33).any(|w| w == b"application/x-www-form-urlencoded"));
 }
 
 #[test]
 fn curl_json_is_clean() {
-    let raw = capture_curl(&["-H", HOST, "--json", r#"{"grant_type":"client_credentials"}"#]);
-    assert_eq!(codes(&raw), BTreeSet::new(), "{}", String::from_utf8_lossy(&raw));
+    curl_finds(&["-H", HOST, "--json", r#"{"grant_type":"client_credentials"}"#], &[]);
 }
 
 #[test]
 fn curl_compressed_invites_gzip() {
-    let raw = capture_curl(&["-H", HOST, "--compressed"]);
-    assert_eq!(
-        codes(&raw),
-        BTreeSet::from(["TP305"]),
-        "{}",
-        String::from_utf8_lossy(&raw)
-    );
+    curl_finds(&["-H", HOST, "--compressed"], &["TP305"]);
 }
 
 #[test]
 fn curl_chunked_upload() {
-    let raw = capture_curl(&[
-        "-H",
-        HOST,
-        "-H",
-        "Transfer-Encoding: chunked",
-        "-H",
-        "Content-Type: application/json",
-        "-d",
-        r#"{"a":1}"#,
-    ]);
-    assert_eq!(
-        codes(&raw),
-        BTreeSet::from(["TP125"]),
-        "{}",
-        String::from_utf8_lossy(&raw)
-    );
+    let chunked = "Transfer-Encoding: chunked";
+    curl_finds(&["-H", HOST, "-H", chunked, "-H", JSON, "-d", r#"{"a":1}"#], &["TP125"]);
 }
 
 #[test]
 fn curl_with_device_user_agent_and_broken_json() {
-    let raw = capture_curl(&[
-        "-H",
-        HOST,
-        "-A",
-        "ESP32HTTPClient",
-        "-H",
-        "Content-Type: application/json",
-        "-d",
-        r#"{"a":1"#,
-    ]);
-    assert_eq!(
-        codes(&raw),
-        BTreeSet::from(["TP302", "TP304"]),
-        "{}",
-        String::from_utf8_lossy(&raw)
-    );
+    let args = ["-H", HOST, "-A", "ESP32HTTPClient", "-H", JSON, "-d", r#"{"a":1"#];
+    curl_finds(&args, &["TP302", "TP304"]);
 }
 
 #[test]
 fn curl_to_an_ip_address_sends_it_as_host() {
-    let raw = capture_curl(&[]);
+    let raw = curl_finds(&[], &["TP306"]);
     assert!(raw.windows(15).any(|w| w == b"Host: 127.0.0.1"));
-    assert_eq!(
-        codes(&raw),
-        BTreeSet::from(["TP306"]),
-        "{}",
-        String::from_utf8_lossy(&raw)
-    );
 }
 
 #[test]
 fn curl_http10_and_expect() {
-    let raw = capture_curl(&["-0", "-H", HOST]);
+    let raw = curl_finds(&["-0", "-H", HOST], &[]);
     assert!(raw.starts_with(b"GET /oauth/token HTTP/1.0\r\n"));
-    assert_eq!(codes(&raw), BTreeSet::new(), "{}", String::from_utf8_lossy(&raw));
 
-    let raw = capture_curl(&[
-        "-H",
-        HOST,
-        "-H",
-        "Expect: 100-continue",
-        "--expect100-timeout",
-        "0.2",
-        "-H",
-        "Content-Type: application/json",
-        "-d",
-        r#"{"a":1}"#,
-    ]);
-    assert_eq!(
-        codes(&raw),
-        BTreeSet::from(["TP205"]),
-        "{}",
-        String::from_utf8_lossy(&raw)
-    );
+    let expect = ["-H", "Expect: 100-continue", "--expect100-timeout", "0.2"];
+    let body = ["-H", JSON, "-d", r#"{"a":1}"#];
+    curl_finds(&[&["-H", HOST][..], &expect, &body].concat(), &["TP205"]);
 }
