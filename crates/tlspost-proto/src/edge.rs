@@ -33,7 +33,7 @@
 
 use core::fmt;
 
-use crate::syntax::{header, header_values, trim_ows};
+use crate::syntax::{find_ci, header, header_values, trim_ows};
 
 /// An edge vendor.
 #[non_exhaustive]
@@ -113,11 +113,11 @@ pub struct Signature {
     pub hint: &'static str,
 }
 
+/// A row that reports no code of its own.
 const fn sig(
     vendor: Vendor,
     statuses: (u16, u16),
     matcher: Matcher,
-    code: Option<u16>,
     what: &'static str,
     hint: &'static str,
 ) -> Signature {
@@ -125,9 +125,25 @@ const fn sig(
         vendor,
         statuses,
         matcher,
-        code,
+        code: None,
         what,
         hint,
+    }
+}
+
+/// A Cloudflare 1xxx error: any error status whose body carries `code`.
+const fn cf_code(code: u16, what: &'static str, hint: &'static str) -> Signature {
+    Signature {
+        code: Some(code),
+        ..sig(Vendor::Cloudflare, ERRORS, Matcher::BodyCode(code), what, hint)
+    }
+}
+
+/// A Cloudflare 52x/530: the status alone says the edge made it.
+const fn cf_status(status: u16, what: &'static str, hint: &'static str) -> Signature {
+    Signature {
+        code: Some(status),
+        ..sig(Vendor::Cloudflare, (status, status), Matcher::Always, what, hint)
     }
 }
 
@@ -151,96 +167,58 @@ pub static PRESENCE: &[(Vendor, Matcher)] = &[
 
 const CF_ORIGIN: &str = "the edge could not get a good answer from the origin server: nothing to change on the \
      device; retry later (idempotent requests only) and give the API owner the CF-RAY value";
+const CF_IP_BANNED: &str = "the API owner's security settings ban this device's IP address: ask them to allow it";
+const CF_CHALLENGE: &str = "a device cannot solve a browser challenge: ask the API owner to exempt this endpoint from \
+     challenges (Bot Fight Mode, Under Attack mode, Managed Challenge rules)";
+const CLOUDFRONT_REFUSED: &str = "CloudFront refused or could not forward the request: check the Host header and URL, \
+     then ask the API owner, giving the X-Amz-Cf-Id value";
+const AKAMAI_REFUSED: &str =
+    "the Akamai edge refused or could not forward the request: ask the API owner, quoting the Reference # in the body";
 
 /// Responses made by an edge itself, in the order they are tried (the first match wins).
 pub static SIGNATURES: &[Signature] = &[
     // ---- Cloudflare 1xxx errors, found in the body (HTML page, plain text or JSON problem document).
-    sig(
-        Vendor::Cloudflare,
-        ERRORS,
-        Matcher::BodyCode(1003),
-        Some(1003),
+    cf_code(
+        1003,
         "direct IP access not allowed",
         "use the host name in the URL, Host header and SNI, not the IP address",
     ),
-    sig(
-        Vendor::Cloudflare,
-        ERRORS,
-        Matcher::BodyCode(1006),
-        Some(1006),
-        "IP address banned",
-        "the API owner's security settings ban this device's IP address: ask them to allow it",
-    ),
-    sig(
-        Vendor::Cloudflare,
-        ERRORS,
-        Matcher::BodyCode(1007),
-        Some(1007),
-        "IP address banned",
-        "the API owner's security settings ban this device's IP address: ask them to allow it",
-    ),
-    sig(
-        Vendor::Cloudflare,
-        ERRORS,
-        Matcher::BodyCode(1008),
-        Some(1008),
-        "IP address banned",
-        "the API owner's security settings ban this device's IP address: ask them to allow it",
-    ),
-    sig(
-        Vendor::Cloudflare,
-        ERRORS,
-        Matcher::BodyCode(1009),
-        Some(1009),
+    cf_code(1006, "IP address banned", CF_IP_BANNED),
+    cf_code(1007, "IP address banned", CF_IP_BANNED),
+    cf_code(1008, "IP address banned", CF_IP_BANNED),
+    cf_code(
+        1009,
         "country or region banned",
         "the API owner blocks the country or region of this device's IP address: ask them to allow it",
     ),
-    sig(
-        Vendor::Cloudflare,
-        ERRORS,
-        Matcher::BodyCode(1010),
-        Some(1010),
+    cf_code(
+        1010,
         "access denied based on the browser signature",
         "set a real User-Agent naming your product (e.g. `tlspost/0.1` or `acme-sensor/1.2`), not \
          ESP32HTTPClient or an empty one, or ask the API owner to turn off Browser Integrity Check for the API",
     ),
-    sig(
-        Vendor::Cloudflare,
-        ERRORS,
-        Matcher::BodyCode(1012),
-        Some(1012),
+    cf_code(
+        1012,
         "access denied by the site owner",
         "the API owner's security settings deny this client (often by its IP address): ask them, giving the CF-RAY value",
     ),
-    sig(
-        Vendor::Cloudflare,
-        ERRORS,
-        Matcher::BodyCode(1013),
-        Some(1013),
+    cf_code(
+        1013,
         "SNI host name differs from the Host header",
         "send the same host name in TLS SNI and in the Host header",
     ),
-    sig(
-        Vendor::Cloudflare,
-        ERRORS,
-        Matcher::BodyCode(1015),
-        Some(1015),
+    cf_code(
+        1015,
         "rate limited",
         "send fewer requests: back off and wait as long as Retry-After says",
     ),
-    sig(
-        Vendor::Cloudflare,
-        ERRORS,
-        Matcher::BodyCode(1016),
-        Some(1016),
+    cf_code(
+        1016,
         "origin DNS error",
         "the edge cannot resolve the API's origin server: the API owner must fix their DNS records",
     ),
-    sig(
-        Vendor::Cloudflare,
-        ERRORS,
-        Matcher::BodyCode(1020),
-        Some(1020),
+    cf_code(
+        1020,
         "blocked by a firewall rule",
         "a firewall rule of the API owner blocks this request: ask them to exempt it, giving the CF-RAY value",
     ),
@@ -248,7 +226,6 @@ pub static SIGNATURES: &[Signature] = &[
         Vendor::Cloudflare,
         ERRORS,
         Matcher::AnyBodyCode,
-        None,
         "Cloudflare 1xxx error",
         "look the code up in Cloudflare's 1xxx error documentation and give the API owner the CF-RAY value",
     ),
@@ -257,103 +234,38 @@ pub static SIGNATURES: &[Signature] = &[
         Vendor::Cloudflare,
         ERRORS,
         Matcher::HeaderIs("cf-mitigated", "challenge"),
-        None,
         "challenge page (cf-mitigated: challenge)",
-        "a device cannot solve a browser challenge: ask the API owner to exempt this endpoint from \
-         challenges (Bot Fight Mode, Under Attack mode, Managed Challenge rules)",
+        CF_CHALLENGE,
     ),
     sig(
         Vendor::Cloudflare,
         ERRORS,
         Matcher::BodyHas("<title>just a moment...</title>"),
-        None,
         "challenge page",
-        "a device cannot solve a browser challenge: ask the API owner to exempt this endpoint from \
-         challenges (Bot Fight Mode, Under Attack mode, Managed Challenge rules)",
+        CF_CHALLENGE,
     ),
     sig(
         Vendor::Cloudflare,
         ERRORS,
         Matcher::BodyHas("attention required! | cloudflare"),
-        None,
         "challenge page",
-        "a device cannot solve a browser challenge: ask the API owner to exempt this endpoint from \
-         challenges (Bot Fight Mode, Under Attack mode, Managed Challenge rules)",
+        CF_CHALLENGE,
     ),
     // ---- Cloudflare 5xx: the edge reports a problem between itself and the origin.
-    sig(
-        Vendor::Cloudflare,
-        (520, 520),
-        Matcher::Always,
-        Some(520),
-        "origin returned an unknown error",
-        CF_ORIGIN,
-    ),
-    sig(
-        Vendor::Cloudflare,
-        (521, 521),
-        Matcher::Always,
-        Some(521),
-        "origin web server is down",
-        CF_ORIGIN,
-    ),
-    sig(
-        Vendor::Cloudflare,
-        (522, 522),
-        Matcher::Always,
-        Some(522),
-        "connection to the origin timed out",
-        CF_ORIGIN,
-    ),
-    sig(
-        Vendor::Cloudflare,
-        (523, 523),
-        Matcher::Always,
-        Some(523),
-        "origin is unreachable",
-        CF_ORIGIN,
-    ),
-    sig(
-        Vendor::Cloudflare,
-        (524, 524),
-        Matcher::Always,
-        Some(524),
+    cf_status(520, "origin returned an unknown error", CF_ORIGIN),
+    cf_status(521, "origin web server is down", CF_ORIGIN),
+    cf_status(522, "connection to the origin timed out", CF_ORIGIN),
+    cf_status(523, "origin is unreachable", CF_ORIGIN),
+    cf_status(
+        524,
         "origin accepted the connection but did not answer in time",
         "the origin took too long (it may still have processed the request): do not resend a POST \
          blindly; ask the API owner to answer faster",
     ),
-    sig(
-        Vendor::Cloudflare,
-        (525, 525),
-        Matcher::Always,
-        Some(525),
-        "TLS handshake between the edge and the origin failed",
-        CF_ORIGIN,
-    ),
-    sig(
-        Vendor::Cloudflare,
-        (526, 526),
-        Matcher::Always,
-        Some(526),
-        "origin's certificate is invalid",
-        CF_ORIGIN,
-    ),
-    sig(
-        Vendor::Cloudflare,
-        (527, 527),
-        Matcher::Always,
-        Some(527),
-        "Railgun connection to the origin failed",
-        CF_ORIGIN,
-    ),
-    sig(
-        Vendor::Cloudflare,
-        (530, 530),
-        Matcher::Always,
-        Some(530),
-        "origin error (a 1xxx code in the body says which)",
-        CF_ORIGIN,
-    ),
+    cf_status(525, "TLS handshake between the edge and the origin failed", CF_ORIGIN),
+    cf_status(526, "origin's certificate is invalid", CF_ORIGIN),
+    cf_status(527, "Railgun connection to the origin failed", CF_ORIGIN),
+    cf_status(530, "origin error (a 1xxx code in the body says which)", CF_ORIGIN),
     // ---- Amazon CloudFront (from public reports; less field-tested). Responses CloudFront makes
     // itself say `Server: CloudFront` and "Generated by cloudfront (CloudFront)"; an origin's
     // error passed through only gets `X-Cache: Error from cloudfront`, so that is not used here.
@@ -361,7 +273,6 @@ pub static SIGNATURES: &[Signature] = &[
         Vendor::CloudFront,
         (403, 403),
         Matcher::BodyHas("request blocked"),
-        None,
         "request blocked at the edge",
         "the distribution's WAF or geographic restriction blocked the request: ask the API owner, giving the X-Amz-Cf-Id value",
     ),
@@ -369,7 +280,6 @@ pub static SIGNATURES: &[Signature] = &[
         Vendor::CloudFront,
         (502, 504),
         Matcher::HeaderIs("server", "cloudfront"),
-        None,
         "CloudFront could not get an answer from the origin",
         "nothing to change on the device: retry later (idempotent requests only) and give the API owner the X-Amz-Cf-Id value",
     ),
@@ -377,19 +287,15 @@ pub static SIGNATURES: &[Signature] = &[
         Vendor::CloudFront,
         ERRORS,
         Matcher::BodyHas("generated by cloudfront"),
-        None,
         "error page made by CloudFront",
-        "CloudFront refused or could not forward the request: check the Host header and URL, then ask the \
-         API owner, giving the X-Amz-Cf-Id value",
+        CLOUDFRONT_REFUSED,
     ),
     sig(
         Vendor::CloudFront,
         ERRORS,
         Matcher::HeaderIs("server", "cloudfront"),
-        None,
         "error made by CloudFront",
-        "CloudFront refused or could not forward the request: check the Host header and URL, then ask the \
-         API owner, giving the X-Amz-Cf-Id value",
+        CLOUDFRONT_REFUSED,
     ),
     // ---- Akamai (from public reports; less field-tested). Its edge error pages carry a
     // "Reference #18.xxxx" id in the body; 18 means access denied by a security product.
@@ -397,7 +303,6 @@ pub static SIGNATURES: &[Signature] = &[
         Vendor::Akamai,
         (403, 403),
         Matcher::BodyHas("access denied"),
-        None,
         "access denied at the edge (WAF, bot manager or IP reputation)",
         "the API owner's Akamai security rules block this request: ask them, quoting the Reference # in the body",
     ),
@@ -405,17 +310,15 @@ pub static SIGNATURES: &[Signature] = &[
         Vendor::Akamai,
         ERRORS,
         Matcher::BodyHas("reference&#32;&#35;"),
-        None,
         "error page made by Akamai",
-        "the Akamai edge refused or could not forward the request: ask the API owner, quoting the Reference # in the body",
+        AKAMAI_REFUSED,
     ),
     sig(
         Vendor::Akamai,
         ERRORS,
         Matcher::BodyHas("reference #"),
-        None,
         "error page made by Akamai",
-        "the Akamai edge refused or could not forward the request: ask the API owner, quoting the Reference # in the body",
+        AKAMAI_REFUSED,
     ),
 ];
 
@@ -499,10 +402,8 @@ fn matches(m: Matcher, headers: &[httparse::Header<'_>], body: &[u8]) -> Option<
         Matcher::HeaderIs(name, value) => {
             header_values(headers, name).any(|v| trim_ows(v).eq_ignore_ascii_case(value.as_bytes()))
         }
-        Matcher::HeaderHas(name, text) => {
-            header_values(headers, name).any(|v| find_ci(v, text.as_bytes(), 0).is_some())
-        }
-        Matcher::BodyHas(text) => find_ci(body, text.as_bytes(), 0).is_some(),
+        Matcher::HeaderHas(name, text) => header_values(headers, name).any(|v| find_ci(v, text.as_bytes()).is_some()),
+        Matcher::BodyHas(text) => find_ci(body, text.as_bytes()).is_some(),
         Matcher::BodyCode(code) => return (body_error_code(body) == Some(code)).then_some(None),
         Matcher::AnyBodyCode => return body_error_code(body).map(Some),
         Matcher::Always => true,
@@ -517,7 +418,7 @@ fn matches(m: Matcher, headers: &[httparse::Header<'_>], body: &[u8]) -> Option<
 /// HTML tags or the word "code" before the four digits, so `{"error":1500}` does not count.
 pub fn body_error_code(body: &[u8]) -> Option<u16> {
     let mut from = 0;
-    while let Some(at) = find_ci(body, b"error", from) {
+    while let Some(at) = find_ci_from(body, b"error", from) {
         let after = at.saturating_add(5);
         if let Some(code) = body.get(after..).and_then(code_after_error) {
             return Some(code);
@@ -565,14 +466,8 @@ fn code_after_error(rest: &[u8]) -> Option<u16> {
 }
 
 /// The position of `needle` (ASCII case-insensitive) in `hay` at or after `from`.
-fn find_ci(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(from);
-    }
-    let tail = hay.get(from..)?;
-    tail.windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
-        .map(|p| p.saturating_add(from))
+fn find_ci_from(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    find_ci(hay.get(from..)?, needle).map(|p| p.saturating_add(from))
 }
 
 impl fmt::Display for EdgeVerdict<'_> {

@@ -67,6 +67,7 @@ pub mod body;
 pub mod chunked;
 pub mod date;
 pub mod deadline;
+#[cfg(feature = "edge")]
 pub mod edge;
 pub mod encode;
 pub mod error;

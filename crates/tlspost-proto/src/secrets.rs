@@ -40,7 +40,7 @@
 use core::fmt;
 use core::ops::Range;
 
-use crate::syntax::{is_tchar, is_token, trim_ows};
+use crate::syntax::{find_ci, is_tchar, is_token, trim_ows};
 
 /// The byte every masked byte becomes.
 pub const MASK: u8 = b'*';
@@ -970,13 +970,6 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
         return Some(0);
     }
     hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
-    }
-    hay.windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle))
 }
 
 fn ends_with_ci(s: &[u8], suffix: &[u8]) -> bool {

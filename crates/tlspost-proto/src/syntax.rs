@@ -63,6 +63,14 @@ pub fn header<'h>(headers: &[httparse::Header<'h>], name: &str) -> Option<&'h [u
     header_values(headers, name).next()
 }
 
+/// The position of the first `needle` in `hay`, ignoring ASCII case (an empty needle is at 0).
+pub fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    hay.windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle))
+}
+
 /// What is wrong with a token or a field value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Invalid {
@@ -219,5 +227,12 @@ mod tests {
             "the byte 0x00 (NUL) at position 4"
         );
         assert_eq!(ByteName(b'A').to_string(), "0x41");
+    }
+
+    #[test]
+    fn find_ignores_case() {
+        assert_eq!(find_ci(b"Error Code: 1020", b"code"), Some(6));
+        assert_eq!(find_ci(b"abc", b""), Some(0));
+        assert_eq!(find_ci(b"ab", b"abc"), None);
     }
 }
