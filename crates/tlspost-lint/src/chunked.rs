@@ -73,7 +73,7 @@ fn read_into(body: &[u8], data: &mut Vec<u8>) -> Outcome {
             size = next;
         }
         let after = line.get(digits..).unwrap_or_default();
-        let ext = crate::parse::trim(after);
+        let ext = tlspost_proto::syntax::trim_ows(after);
         if !ext.is_empty() && !ext.starts_with(b";") {
             return Outcome::Malformed(format!(
                 "chunk {index}'s size line `{}` has `{}` after the size",

@@ -6,6 +6,8 @@
 
 use std::borrow::Cow;
 
+use tlspost_proto::syntax::{is_ows, trim_ows};
+
 /// How a line ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Ending {
@@ -95,7 +97,7 @@ impl<'a> Head<'a> {
         self.fields
             .iter()
             .filter(move |f| f.is(name))
-            .flat_map(|f| f.value.split(|&b| b == b',').map(trim))
+            .flat_map(|f| f.value.split(|&b| b == b',').map(trim_ows))
     }
 
     pub(crate) fn method_is(&self, m: &str) -> bool {
@@ -115,31 +117,6 @@ pub(crate) fn split_line(buf: &[u8]) -> (&[u8], Ending, usize) {
         }
         None => (buf, Ending::Eof, buf.len()),
     }
-}
-
-pub(crate) fn is_ows(b: u8) -> bool {
-    b == b' ' || b == b'\t'
-}
-
-pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
-    while let Some((&b, rest)) = s.split_first() {
-        if !is_ows(b) {
-            break;
-        }
-        s = rest;
-    }
-    while let Some((&b, rest)) = s.split_last() {
-        if !is_ows(b) {
-            break;
-        }
-        s = rest;
-    }
-    s
-}
-
-/// RFC 9110 `tchar`.
-pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 fn parse_version(v: &[u8]) -> Version {
@@ -179,16 +156,14 @@ fn parse_field<'a>(head: &mut Head<'a>, line_no: usize, line: &'a [u8]) -> bool 
     };
     let raw_name = line.get(..colon).unwrap_or_default();
     let value = line.get(colon.saturating_add(1)..).unwrap_or_default();
+    // Trailing OWS only (a stray CR stays part of the name, which TP106 then reports).
     let mut name = raw_name;
-    while let Some((&b, rest)) = name.split_last() {
-        if !is_ows(b) {
-            break;
-        }
+    while let [rest @ .., b' ' | b'\t'] = name {
         name = rest;
     }
     head.fields.push(Field {
         name,
-        value: Cow::Borrowed(trim(value)),
+        value: Cow::Borrowed(trim_ows(value)),
         space_before_colon: name.len() != raw_name.len(),
         folds: 0,
     });
@@ -237,7 +212,7 @@ pub(crate) fn parse(raw: &[u8]) -> Head<'_> {
             match head.fields.last_mut() {
                 Some(f) if after_field => {
                     f.folds = f.folds.saturating_add(1);
-                    let cont = trim(line);
+                    let cont = trim_ows(line);
                     if !cont.is_empty() {
                         let value = f.value.to_mut();
                         if !value.is_empty() {

@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
+use tlspost_proto::date::{DateTime, Style};
 
 /// TLS facts of the connection a request arrived on.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -202,56 +203,10 @@ impl Capture {
     }
 }
 
-/// Civil time from Unix milliseconds, as RFC 3339 UTC with milliseconds.
+/// Unix milliseconds as RFC 3339 UTC with milliseconds (`2000-02-29T00:00:00.123Z`): the
+/// workspace's one date conversion, [`tlspost_proto::date`].
 pub fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    if !(0..=9999).contains(&y) {
-        // Outside four-digit years (never from a real clock): the general formatter.
-        return format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-            sod / 3600,
-            sod / 60 % 60,
-            sod % 60,
-            ms.rem_euclid(1000)
-        );
-    }
-    // Made once per request: digits pushed straight into the string.
-    let mut s = String::with_capacity(24);
-    let fields = [
-        (y, 4, '-'),
-        (m, 2, '-'),
-        (d, 2, 'T'),
-        (sod / 3600, 2, ':'),
-        (sod / 60 % 60, 2, ':'),
-        (sod % 60, 2, '.'),
-        (ms.rem_euclid(1000), 3, 'Z'),
-    ];
-    let mut digits = [0u8; 4];
-    for (v, width, sep) in fields {
-        let mut v = v;
-        for d in digits.iter_mut().take(width).rev() {
-            *d = b'0' + u8::try_from(v % 10).unwrap_or(0);
-            v /= 10;
-        }
-        for &d in digits.iter().take(width) {
-            s.push(char::from(d));
-        }
-        s.push(sep);
-    }
-    s
+    DateTime::from_unix_millis(ms).show(Style::Rfc3339Millis).to_string()
 }
 
 #[cfg(test)]

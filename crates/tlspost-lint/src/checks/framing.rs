@@ -3,10 +3,11 @@
 use std::borrow::Cow;
 
 use tlspost_proto::escape::Escaped;
+use tlspost_proto::syntax::{is_tchar, trim_ows};
 
 use super::{BodyView, excerpt};
 use crate::chunked::{self, Outcome};
-use crate::parse::{Head, Version, is_tchar};
+use crate::parse::{Head, Version};
 use crate::rules::*;
 use crate::{Finding, Rule};
 
@@ -327,7 +328,7 @@ fn te_codings(head: &Head<'_>, out: &mut Vec<Finding>) -> bool {
         .list("transfer-encoding")
         .map(|c| {
             let name = c.split(|&b| b == b';').next().unwrap_or_default();
-            String::from_utf8_lossy(crate::parse::trim(name)).to_ascii_lowercase()
+            String::from_utf8_lossy(trim_ows(name)).to_ascii_lowercase()
         })
         .collect();
     let mut faulty = false;

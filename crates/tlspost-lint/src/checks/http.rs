@@ -2,7 +2,9 @@
 
 use super::excerpt;
 use crate::Finding;
-use crate::parse::{Head, Version, is_tchar};
+use tlspost_proto::syntax::is_tchar;
+
+use crate::parse::{Head, Version};
 use crate::rules::*;
 
 pub(super) fn check(head: &Head<'_>, out: &mut Vec<Finding>) {

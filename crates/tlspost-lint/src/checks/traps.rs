@@ -1,7 +1,9 @@
 //! API and CDN traps (TP3xx): content types, user agents, compression, IP hosts, credentials.
 
+use tlspost_proto::syntax::trim_ows;
+
 use super::{BodyView, excerpt, host_part, is_ip};
-use crate::parse::{Head, trim};
+use crate::parse::Head;
 use crate::rules::*;
 use crate::{Context, Finding};
 
@@ -58,7 +60,7 @@ pub(super) fn check(head: &Head<'_>, body: &BodyView<'_>, ctx: &Context<'_>, out
 fn media_type<'h>(head: &'h Head<'_>) -> Option<&'h [u8]> {
     head.first("content-type").map(|f| {
         let mt = f.value.split(|&b| b == b';').next().unwrap_or_default();
-        trim(mt)
+        trim_ows(mt)
     })
 }
 
