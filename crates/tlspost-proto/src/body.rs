@@ -1,7 +1,7 @@
 //! Body decoders for every framing: Content-Length, chunked and close-delimited, with one interface.
 
+use crate::chunked::BodyError;
 use crate::chunked::ChunkedDecoder;
-use crate::error::BodyError;
 use crate::framing::BodyFraming;
 
 /// Decodes one response body into caller slices, whatever its framing.

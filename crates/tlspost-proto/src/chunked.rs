@@ -1,7 +1,8 @@
 //! The chunked transfer coding decoder (RFC 9112 §7.1): sizes checked for 64-bit overflow, extensions
 //! validated and skipped, trailers validated and skipped, bytes after the final CRLF left unconsumed.
 
-use crate::error::BodyError;
+use core::fmt;
+
 use crate::syntax::is_tchar;
 
 /// Longest chunk extension accepted per chunk line, in bytes.
@@ -252,6 +253,68 @@ const fn hex(b: u8) -> Option<u8> {
         _ => None,
     }
 }
+
+/// Why a response body could not be decoded.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    /// The connection ended before the framing was satisfied.
+    Truncated {
+        /// Body bytes received.
+        received: u64,
+        /// Body bytes expected, when known (Content-Length, or the end of the current chunk).
+        expected: Option<u64>,
+    },
+    /// A chunk size line that is not hexadecimal.
+    InvalidChunkSize,
+    /// A chunk size that does not fit in 64 bits.
+    ChunkSizeOverflow,
+    /// A chunk extension with invalid bytes (a bare CR, control bytes…).
+    InvalidChunkExtension,
+    /// A chunk extension longer than [`crate::chunked::MAX_EXTENSION`].
+    ChunkExtensionTooLong,
+    /// Chunk data not followed by CRLF.
+    MissingChunkCrlf,
+    /// A trailer field that is not `name: value`.
+    InvalidTrailer,
+    /// Trailers longer than [`crate::chunked::MAX_TRAILERS`].
+    TrailersTooLarge,
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            BodyError::Truncated {
+                received,
+                expected: Some(e),
+            } => write!(
+                f,
+                "response body truncated: the connection ended after {received} of {e} bytes; do not use the \
+                 partial body (retry if the request is idempotent)"
+            ),
+            BodyError::Truncated {
+                received,
+                expected: None,
+            } => write!(
+                f,
+                "response body truncated: the connection ended after {received} bytes, before the end of the \
+                 chunked body; do not use the partial body"
+            ),
+            BodyError::InvalidChunkSize => f.write_str("malformed chunked body: a chunk size is not hexadecimal"),
+            BodyError::ChunkSizeOverflow => f.write_str("malformed chunked body: a chunk size overflows 64 bits"),
+            BodyError::InvalidChunkExtension => {
+                f.write_str("malformed chunked body: a chunk extension holds invalid bytes")
+            }
+            BodyError::ChunkExtensionTooLong => f.write_str("malformed chunked body: a chunk extension is too long"),
+            BodyError::MissingChunkCrlf => f.write_str("malformed chunked body: chunk data is not followed by CRLF"),
+            BodyError::InvalidTrailer => f.write_str("malformed chunked body: a trailer field is invalid"),
+            BodyError::TrailersTooLarge => f.write_str("malformed chunked body: trailer fields are too large"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for BodyError {}
 
 #[cfg(test)]
 mod tests {

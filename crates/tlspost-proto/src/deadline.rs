@@ -3,8 +3,6 @@
 
 use core::fmt;
 
-use crate::error::Error;
-
 /// A point in time in milliseconds since any fixed origin the caller chooses (a monotonic clock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Millis(pub u64);
@@ -178,11 +176,11 @@ impl Deadlines {
         self.next_deadline().map(|(at, _)| at.since(now))
     }
 
-    /// `Err(Timeout { phase })` when a deadline has passed at `now`.
-    pub fn check(&self, now: Millis) -> Result<(), Error> {
+    /// The phase whose deadline has passed at `now` (`Phase::Total` for the total budget), if any.
+    pub fn passed(&self, now: Millis) -> Option<Phase> {
         match self.next_deadline() {
-            Some((at, phase)) if now >= at => Err(Error::Timeout { phase }),
-            _ => Ok(()),
+            Some((at, phase)) if now >= at => Some(phase),
+            _ => None,
         }
     }
 }
@@ -202,13 +200,8 @@ mod tests {
         assert_eq!(d.next_deadline(), None);
         d.enter(Phase::FirstByte, Millis(20));
         assert_eq!(d.next_deadline(), Some((Millis(1_020), Phase::FirstByte)));
-        assert_eq!(d.check(Millis(1_019)), Ok(()));
-        assert_eq!(
-            d.check(Millis(1_020)),
-            Err(Error::Timeout {
-                phase: Phase::FirstByte
-            })
-        );
+        assert_eq!(d.passed(Millis(1_019)), None);
+        assert_eq!(d.passed(Millis(1_020)), Some(Phase::FirstByte));
         assert_eq!(d.remaining(Millis(1_000)), Some(20));
         assert_eq!(d.remaining(Millis(5_000)), Some(0));
     }
@@ -223,7 +216,7 @@ mod tests {
         let mut d = Deadlines::new(b, Millis(100));
         d.enter(Phase::Body, Millis(2_000));
         assert_eq!(d.next_deadline(), Some((Millis(3_100), Phase::Total)));
-        assert_eq!(d.check(Millis(3_100)), Err(Error::Timeout { phase: Phase::Total }));
+        assert_eq!(d.passed(Millis(3_100)), Some(Phase::Total));
     }
 
     #[test]
@@ -235,7 +228,7 @@ mod tests {
         let mut d = Deadlines::new(b, Millis(0));
         d.enter(Phase::Send, Millis(0));
         d.enter(Phase::Send, Millis(90));
-        assert_eq!(d.check(Millis(100)), Err(Error::Timeout { phase: Phase::Send }));
+        assert_eq!(d.passed(Millis(100)), Some(Phase::Send));
     }
 
     #[test]

@@ -11,11 +11,12 @@
 //! `Host`, `User-Agent`, `Accept-Encoding`, `Connection` or `Content-Type` replaces the encoder's own;
 //! [`Request::omit`] leaves out `User-Agent`, `Accept-Encoding`, `Connection` or `Content-Type`.
 
-use crate::error::{EncodeError, Field};
+use core::fmt;
+
 use crate::request::{Body, Connection, Request, Version};
 /// Moved to [`crate::syntax::is_tchar`]; kept here until its last outside caller moves.
 pub use crate::syntax::is_tchar;
-use crate::syntax::{self, Invalid};
+use crate::syntax::{self, ByteName, Invalid};
 
 /// Which slot of the head a piece fills.
 const SLOT_REQUEST_LINE: usize = 0;
@@ -409,6 +410,108 @@ fn validate(req: &Request<'_>) -> Result<(), EncodeError> {
     }
     Ok(())
 }
+
+/// The part of a request that an [`EncodeError`] is about.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// The method on the request line.
+    Method,
+    /// The host name (used for `Host`).
+    Host,
+    /// The request target (path and query).
+    Target,
+    /// The name of caller header number `index` (0-based).
+    HeaderName {
+        /// Index into [`Request::headers`](crate::Request::headers).
+        index: usize,
+    },
+    /// The value of caller header number `index` (0-based).
+    HeaderValue {
+        /// Index into [`Request::headers`](crate::Request::headers).
+        index: usize,
+    },
+    /// [`Request::user_agent`](crate::Request::user_agent).
+    UserAgent,
+    /// The content type of a [`Body::Bytes`](crate::Body::Bytes).
+    ContentType,
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Field::Method => f.write_str("the method"),
+            Field::Host => f.write_str("the host"),
+            Field::Target => f.write_str("the request target (path and query)"),
+            Field::HeaderName { index } => write!(f, "the name of header #{index}"),
+            Field::HeaderValue { index } => write!(f, "the value of header #{index}"),
+            Field::UserAgent => f.write_str("the User-Agent"),
+            Field::ContentType => f.write_str("the body's content type"),
+        }
+    }
+}
+
+/// Why a request could not be encoded.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncodeError {
+    /// The output buffer cannot hold the next indivisible piece; nothing was written.
+    InsufficientSize {
+        /// Bytes the buffer must be able to take.
+        required: usize,
+    },
+    /// A byte that would allow header injection or break the request line.
+    InvalidByte {
+        /// Where the byte is.
+        field: Field,
+        /// The byte.
+        byte: u8,
+        /// Its position within the field.
+        position: usize,
+    },
+    /// A field that must not be empty is empty.
+    Empty {
+        /// Which field.
+        field: Field,
+    },
+    /// A caller header that the encoder owns because it decides the framing.
+    ReservedHeader {
+        /// Index into the caller's headers.
+        index: usize,
+    },
+    /// `encode_head` was called after output had already started.
+    AlreadyStarted,
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            EncodeError::InsufficientSize { required } => write!(
+                f,
+                "output buffer too small: the next piece of the request needs {required} bytes; \
+                 give a larger buffer (nothing was written)"
+            ),
+            EncodeError::InvalidByte { field, byte, position } => write!(
+                f,
+                "{field} holds the byte {} at position {position}, which is not allowed there \
+                 (it could inject headers or split the request); remove or percent-encode it",
+                ByteName(byte)
+            ),
+            EncodeError::Empty { field } => write!(f, "{field} is empty; it must have a value"),
+            EncodeError::ReservedHeader { index } => write!(
+                f,
+                "header #{index} is Content-Length or Transfer-Encoding, which the encoder sets itself from the \
+                 body; remove it"
+            ),
+            EncodeError::AlreadyStarted => {
+                f.write_str("the request head was already partly written; it can only be continued where it stopped")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for EncodeError {}
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,7 @@ use core::fmt;
 
 use httparse::Header;
 
-use crate::error::HeadError;
+use crate::head::HeadError;
 use crate::syntax::{header_values, list, trim_ows};
 
 /// How the response body is delimited.

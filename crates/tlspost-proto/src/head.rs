@@ -4,9 +4,9 @@
 //! every call. The reader remembers how far it has already looked for the blank line that ends the
 //! head, so each byte is scanned once; `httparse` runs only once the head is complete.
 
-use httparse::Header;
+use core::fmt;
 
-use crate::error::{HeadError, Malformed};
+use httparse::Header;
 
 /// At most this many 1xx interim responses are skipped before giving up.
 pub const MAX_INTERIM: u8 = 16;
@@ -170,6 +170,143 @@ fn malformed(e: httparse::Error) -> Malformed {
         _ => Malformed::Token,
     }
 }
+
+/// Why a response head could not be read, or its framing not decided.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadError {
+    /// The head did not end within the caller's buffer.
+    HeadTooLarge {
+        /// The buffer size that was exceeded.
+        limit: usize,
+    },
+    /// More header fields than the caller's header array holds.
+    TooManyHeaders {
+        /// The number of header slots given.
+        limit: usize,
+    },
+    /// The bytes do not start like an HTTP/1.x response.
+    NotHttp {
+        /// The first bytes received (up to 8), zero-padded.
+        first: [u8; 8],
+        /// How many of `first` are real.
+        len: u8,
+    },
+    /// The head is not valid HTTP/1.x syntax.
+    Malformed {
+        /// What httparse found wrong.
+        what: Malformed,
+    },
+    /// A 101 Switching Protocols answer to a request that asked for no upgrade.
+    UnexpectedSwitchingProtocols,
+    /// More than [`crate::head::MAX_INTERIM`] 1xx interim responses in a row.
+    TooManyInterim,
+    /// The connection closed before a complete response head arrived.
+    ClosedBeforeHead {
+        /// Bytes of the head received before the close.
+        received: usize,
+    },
+    /// A `Content-Length` that is not a plain decimal number (`+1`, inner spaces, overflow…).
+    InvalidContentLength,
+    /// Several `Content-Length` values that differ.
+    ConflictingContentLength,
+    /// A transfer coding other than `chunked` (which was never offered), or `chunked` twice or not last.
+    UnsupportedTransferCoding,
+    /// `Transfer-Encoding` in an HTTP/1.0 response, which RFC 9112 calls faulty framing.
+    TransferEncodingInHttp10,
+}
+
+/// What was malformed in a response head.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    /// A header name with invalid bytes.
+    HeaderName,
+    /// A header value with invalid bytes.
+    HeaderValue,
+    /// A bad line ending.
+    NewLine,
+    /// A bad status code.
+    Status,
+    /// A bad token (e.g. in the reason phrase).
+    Token,
+    /// A bad or unsupported HTTP version.
+    Version,
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Malformed::HeaderName => "a header name",
+            Malformed::HeaderValue => "a header value",
+            Malformed::NewLine => "a line ending",
+            Malformed::Status => "the status code",
+            Malformed::Token => "a token",
+            Malformed::Version => "the HTTP version",
+        })
+    }
+}
+
+impl fmt::Display for HeadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            HeadError::HeadTooLarge { limit } => write!(
+                f,
+                "response head larger than the {limit}-byte buffer; give a larger head buffer or ask the server \
+                 for fewer headers"
+            ),
+            HeadError::TooManyHeaders { limit } => write!(
+                f,
+                "response has more than {limit} header fields; give a larger header array"
+            ),
+            HeadError::NotHttp { first, len } => {
+                f.write_str("the server's answer is not HTTP/1.x; it starts with \"")?;
+                for &b in first.iter().take(usize::from(len)) {
+                    if b.is_ascii_graphic() || b == b' ' {
+                        write!(f, "{}", char::from(b))?;
+                    } else {
+                        write!(f, "\\x{b:02x}")?;
+                    }
+                }
+                f.write_str("\"; check the port and the scheme (http vs https)")
+            }
+            HeadError::Malformed { what } => write!(
+                f,
+                "malformed response head: {what} is invalid; the server (or something in between) is broken"
+            ),
+            HeadError::UnexpectedSwitchingProtocols => {
+                f.write_str("the server answered 101 Switching Protocols although no upgrade was asked for")
+            }
+            HeadError::TooManyInterim => {
+                f.write_str("the server sent too many 1xx interim responses without a final one")
+            }
+            HeadError::ClosedBeforeHead { received: 0 } => f.write_str(
+                "the connection closed before any response byte arrived; the server or an edge dropped the \
+                 request (the server's log, or a capture of the request as sent, says why)",
+            ),
+            HeadError::ClosedBeforeHead { received } => write!(
+                f,
+                "the connection closed after {received} bytes of the response head; the response is incomplete"
+            ),
+            HeadError::InvalidContentLength => f.write_str(
+                "the response's Content-Length is not a plain decimal number; the body length cannot be trusted",
+            ),
+            HeadError::ConflictingContentLength => f.write_str(
+                "the response has several Content-Length values that differ; the body length cannot be trusted",
+            ),
+            HeadError::UnsupportedTransferCoding => f.write_str(
+                "the response uses a transfer coding other than a single final `chunked`, which this client \
+                 never offered; the server must not compress or re-code the transfer",
+            ),
+            HeadError::TransferEncodingInHttp10 => f.write_str(
+                "an HTTP/1.0 response carries Transfer-Encoding, which makes its framing faulty (RFC 9112 §6.1)",
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for HeadError {}
 
 #[cfg(test)]
 mod tests {

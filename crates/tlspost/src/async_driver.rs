@@ -4,7 +4,7 @@
 use embedded_io_async::{Read, Write};
 use tlspost_proto::{Deadlines, Phase, Request};
 
-use crate::driver::{Buffers, DriverError, Failure, Hooks, Next, Outcome, State, io_error};
+use crate::driver::{Buffers, DriverError, Failure, Hooks, Next, Outcome, State, check, io_error};
 
 /// Sends `req` on `io` and reads the whole response, handing the decoded body to [`Hooks::body`].
 ///
@@ -67,7 +67,7 @@ where
         let mut off = 0;
         while off < n {
             let now = hooks.now();
-            deadlines.check(now).map_err(DriverError::Http)?;
+            check(deadlines, now)?;
             hooks.budget(deadlines.remaining(now));
             let chunk = tx.get(off..n).unwrap_or_default();
             match io.write(chunk).await {
@@ -98,7 +98,7 @@ where
             Next::Read { from } => from,
         };
         let now = hooks.now();
-        deadlines.check(now).map_err(DriverError::Http)?;
+        check(deadlines, now)?;
         hooks.budget(deadlines.remaining(now));
         let phase = deadlines.phase();
         let into = rx.get_mut(from..).unwrap_or_default();

@@ -268,16 +268,24 @@ pub(crate) fn io_error<E: embedded_io::Error>(
     phase: Phase,
     error: E,
 ) -> DriverError<E> {
-    match deadlines.check(now) {
-        Err(e) => DriverError::Http(e),
-        Ok(()) if error.kind() == embedded_io::ErrorKind::TimedOut => {
+    match deadlines.passed(now) {
+        Some(phase) => DriverError::Http(ProtoError::Timeout { phase }),
+        None if error.kind() == embedded_io::ErrorKind::TimedOut => {
             let phase = match deadlines.next_deadline() {
                 Some((_, Phase::Total)) => Phase::Total,
                 _ => phase,
             };
             DriverError::Http(ProtoError::Timeout { phase })
         }
-        Ok(()) => DriverError::Io { phase, error },
+        None => DriverError::Io { phase, error },
+    }
+}
+
+/// `Err(Timeout)` when a deadline has passed at `now`.
+pub(crate) fn check<E>(deadlines: &Deadlines, now: Millis) -> Result<(), DriverError<E>> {
+    match deadlines.passed(now) {
+        Some(phase) => Err(DriverError::Http(ProtoError::Timeout { phase })),
+        None => Ok(()),
     }
 }
 
@@ -342,7 +350,7 @@ where
         let mut off = 0;
         while off < n {
             let now = hooks.now();
-            deadlines.check(now).map_err(DriverError::Http)?;
+            check(deadlines, now)?;
             hooks.budget(deadlines.remaining(now));
             let chunk = tx.get(off..n).unwrap_or_default();
             match io.write(chunk) {
@@ -373,7 +381,7 @@ where
             Next::Read { from } => from,
         };
         let now = hooks.now();
-        deadlines.check(now).map_err(DriverError::Http)?;
+        check(deadlines, now)?;
         hooks.budget(deadlines.remaining(now));
         let phase = deadlines.phase();
         let into = rx.get_mut(from..).unwrap_or_default();
