@@ -59,7 +59,7 @@ impl std::fmt::Display for Error {
             ),
             Error::Store { what, path, detail } => write!(
                 f,
-                "cannot {what} at {path}: {detail}; is another `tlspost serve` using this --data directory?"
+                "cannot {what} at {path}: {detail}; is another server using this data directory?"
             ),
             Error::Tls(e) => write!(f, "cannot set up TLS: {e}"),
             Error::Config(e) => write!(f, "cannot run this configuration: {e}"),
@@ -69,7 +69,7 @@ impl std::fmt::Display for Error {
                  in the data directory (then give the clients the new ca.pem)"
             ),
             Error::InUse { dir, pid } => {
-                write!(f, "data directory {dir} is in use by another tlspost serve")?;
+                write!(f, "data directory {dir} is in use by another capture server")?;
                 if let Some(pid) = pid {
                     write!(f, " (pid {pid})")?;
                 }

@@ -119,7 +119,11 @@ pub fn load_or_create(dir: &Path, names: &[String]) -> Result<Pki, Error> {
         for n in &sans {
             p.subject_alt_names.push(match n.parse::<std::net::IpAddr>() {
                 Ok(ip) => SanType::IpAddress(ip),
-                Err(_) => SanType::DnsName(n.clone().try_into().map_err(cert_err("use --name as a DNS name"))?),
+                Err(_) => SanType::DnsName(
+                    n.clone()
+                        .try_into()
+                        .map_err(cert_err("take a name for the server certificate as a DNS name"))?,
+                ),
             });
         }
         let mut dn = DistinguishedName::new();

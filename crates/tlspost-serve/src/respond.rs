@@ -58,7 +58,8 @@ pub struct RespondRule {
     pub chunked: bool,
 }
 
-/// Why a `--respond` rule, `--profile` or `--sync` does not parse.
+/// Why a scripted-response rule, a profile name or a sync mode does not parse (facts only: the
+/// command line that read it names its own option).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RuleError {
@@ -79,9 +80,9 @@ pub enum RuleError {
     },
     /// Unknown profile name.
     UnknownProfile(String),
-    /// Unknown `--sync` mode.
+    /// Unknown sync mode ([`crate::SyncMode`]).
     UnknownSync(String),
-    /// A rule in a rules file (`--respond-file`) does not parse.
+    /// A rule in a rules file ([`RespondRule::parse_file`]) does not parse.
     AtLine {
         /// 1-based line number.
         line: usize,
@@ -95,21 +96,21 @@ impl std::fmt::Display for RuleError {
         const FORM: &str = "write `METHOD PATH=STATUS[;name:value][;delay=MS][;chunked][;body=TEXT]`, e.g. \
              'POST /oauth/token=200;content-type:application/json;body={\"ok\":1}'";
         match self {
-            RuleError::NoStatus(r) => write!(f, "--respond `{r}` has no `=STATUS`: {FORM}"),
-            RuleError::NoPath(r) => write!(f, "--respond `{r}` has no path after the method: {FORM}"),
-            RuleError::BadStatus(s) => write!(f, "--respond status `{s}` is not a number from 100 to 999: {FORM}"),
-            RuleError::BadItem(i) => write!(f, "--respond item `{i}` is not understood: {FORM}"),
+            RuleError::NoStatus(r) => write!(f, "the rule `{r}` has no `=STATUS`: {FORM}"),
+            RuleError::NoPath(r) => write!(f, "the rule `{r}` has no path after the method: {FORM}"),
+            RuleError::BadStatus(s) => write!(f, "the status `{s}` is not a number from 100 to 999: {FORM}"),
+            RuleError::BadItem(i) => write!(f, "the item `{i}` is not understood: {FORM}"),
             RuleError::BadHeaderValue { name, value } => write!(
                 f,
-                "--respond header `{name}` has a CR, LF or NUL in its value `{}`: a header value is one \
+                "the header `{name}` has a CR, LF or NUL in its value `{}`: a header value is one \
                  line (RFC 9110 §5.5); a CR/LF would split the response's head",
                 value.escape_debug()
             ),
-            RuleError::UnknownProfile(p) => write!(f, "--profile `{p}` is unknown: use `default` or `edge`"),
+            RuleError::UnknownProfile(p) => write!(f, "the profile `{p}` is unknown: use `default` or `edge`"),
             RuleError::AtLine { line, error } => write!(f, "line {line}: {error}"),
             RuleError::UnknownSync(m) => write!(
                 f,
-                "--sync `{m}` is unknown: use `normal` (a stored capture survives the server being killed) \
+                "the sync mode `{m}` is unknown: use `normal` (a stored capture survives the server being killed) \
                  or `full` (it survives a power loss too; slower under load)"
             ),
         }
@@ -630,7 +631,7 @@ mod tests {
         );
         let e = RespondRule::parse_file("GET /a=200\n\nGET /b=abc\n").unwrap_err();
         assert!(matches!(e, RuleError::AtLine { line: 3, .. }), "{e:?}");
-        assert!(e.to_string().starts_with("line 3: --respond status `abc`"), "{e}");
+        assert!(e.to_string().starts_with("line 3: the status `abc`"), "{e}");
         assert_eq!(RespondRule::parse_file("# nothing\n").unwrap(), vec![]);
     }
 

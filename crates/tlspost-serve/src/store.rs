@@ -132,9 +132,9 @@ fn check_version(c: &Connection, path: &Path) -> Result<i64, Error> {
         source: std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!(
-                "its schema is version {version}, and this tlspost knows versions up to \
-                 {SCHEMA_VERSION} (a newer tlspost wrote it); it is left as it is: run that newer \
-                 tlspost on it, or give another --data directory"
+                "its schema is version {version}, and this capture server knows versions up to \
+                 {SCHEMA_VERSION} (a newer one wrote it); it is left as it is: open it with that \
+                 newer version, or use another data directory"
             ),
         ),
     })
@@ -668,7 +668,7 @@ fn insert_rows(c: &Connection, batch: &mut [Job], keep: Option<u64>, scratch: &m
         let keep = i64::try_from(keep.max(1)).unwrap_or(i64::MAX);
         c.prepare_cached("DELETE FROM captures WHERE id <= (SELECT max(id) FROM captures) - ?1")
             .and_then(|mut st| st.execute(params![keep]))
-            .map_err(|e| format!("trim to --keep: {e}"))?;
+            .map_err(|e| format!("delete the oldest captures beyond the ones to keep: {e}"))?;
     }
     Ok(())
 }
@@ -839,10 +839,10 @@ mod tests {
             .expect("a newer store is refused")
             .to_string();
         assert!(
-            e.contains("its schema is version 7, and this tlspost knows versions up to 1"),
+            e.contains("its schema is version 7, and this capture server knows versions up to 1"),
             "{e}"
         );
-        assert!(e.contains("captures.sqlite3") && e.contains("newer tlspost"), "{e}");
+        assert!(e.contains("captures.sqlite3") && e.contains("a newer one wrote it"), "{e}");
         // Untouched: still version 7, still in its own journal mode.
         assert_eq!(user_version(&path), 7);
         let journal: String = Connection::open(&path)
@@ -858,7 +858,10 @@ mod tests {
         assert_eq!(SyncMode::parse(" FULL ").unwrap(), SyncMode::Full);
         assert_eq!(SyncMode::default(), SyncMode::Full);
         let e = SyncMode::parse("off").unwrap_err().to_string();
-        assert!(e.contains("--sync `off` is unknown") && e.contains("power loss"), "{e}");
+        assert!(
+            e.contains("the sync mode `off` is unknown") && e.contains("power loss"),
+            "{e}"
+        );
         for (mode, level) in [(SyncMode::Normal, 1), (SyncMode::Full, 2)] {
             let dir = tempfile::tempdir().unwrap();
             let store = Store::open_with(dir.path(), None, mode).unwrap();

@@ -207,7 +207,7 @@ fn two_servers_started_together_on_one_data_directory_one_refuses() {
             panic!("one of the two starts")
         };
         let expected = format!(
-            "data directory {} is in use by another tlspost serve (pid {})",
+            "data directory {} is in use by another capture server (pid {})",
             data.display(),
             running.pid()
         );
@@ -234,7 +234,7 @@ fn a_second_server_in_process_is_refused_and_a_stale_lock_file_is_taken_over() {
     };
     assert!(
         e.to_string()
-            .contains(&format!("is in use by another tlspost serve (pid {pid})")),
+            .contains(&format!("is in use by another capture server (pid {pid})")),
         "{e}"
     );
     drop(first);
@@ -351,7 +351,7 @@ fn option_values_that_cannot_run_are_refused_at_start() {
         "GET /=200;x-a:b\rc",
     ] {
         let e = RespondRule::parse(bad).expect_err(bad).to_string();
-        assert!(e.contains("--respond header `x-a` has a CR, LF or NUL"), "{e}");
+        assert!(e.contains("the header `x-a` has a CR, LF or NUL"), "{e}");
     }
     // What still runs: the least head limit, names with a wildcard or an IP.
     let mut c = support::config(dir.path());

@@ -122,7 +122,7 @@ fn a_store_from_a_newer_tlspost_is_refused_naming_both_versions() {
         Ok(_) => panic!("a store of schema version 9 was opened"),
     };
     assert!(
-        output.contains("its schema is version 9, and this tlspost knows versions up to 1"),
+        output.contains("its schema is version 9, and this capture server knows versions up to 1"),
         "{output}"
     );
     assert!(output.contains("captures.sqlite3"), "{output}");

@@ -97,6 +97,15 @@ fn flag_error(e: &ConfigError) -> String {
     }
 }
 
+/// Why the server did not start, with the option that changes it.
+fn start_error(e: &tlspost_serve::Error) -> String {
+    match e {
+        tlspost_serve::Error::Config(c) => flag_error(c),
+        tlspost_serve::Error::InUse { .. } | tlspost_serve::Error::Store { .. } => format!("{e} (--data DIR)"),
+        other => other.to_string(),
+    }
+}
+
 fn config(args: ServeArgs) -> Result<Config, String> {
     let mut c = Config::new(&args.data);
     c.http = addr("http", &args.http)?;
@@ -106,12 +115,12 @@ fn config(args: ServeArgs) -> Result<Config, String> {
     }
     c.names = args.names;
     c.keep = args.keep;
-    c.profile = Profile::parse(&args.profile).map_err(|e| e.to_string())?;
-    c.sync = SyncMode::parse(&args.sync).map_err(|e| e.to_string())?;
+    c.profile = Profile::parse(&args.profile).map_err(|e| format!("--profile: {e}"))?;
+    c.sync = SyncMode::parse(&args.sync).map_err(|e| format!("--sync: {e}"))?;
     c.rules = args
         .respond
         .iter()
-        .map(|r| RespondRule::parse(r).map_err(|e| e.to_string()))
+        .map(|r| RespondRule::parse(r).map_err(|e| format!("--respond: {e}")))
         .collect::<Result<_, _>>()?;
     if let Some(path) = &args.respond_file {
         let text = std::fs::read_to_string(path)
@@ -143,7 +152,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
     match tlspost_serve::serve_blocking(config) {
         Ok(never) => match never {},
         Err(e) => {
-            eprintln!("tlspost serve: {e}");
+            eprintln!("tlspost serve: {}", start_error(&e));
             ExitCode::from(exit::FAILED)
         }
     }
@@ -181,11 +190,11 @@ mod tests {
         std::fs::write(dir.path().join("bad.txt"), "GET /ok=200\nGET /x=99\n").expect("write rules");
         let bad = dir.path().join("bad.txt").to_string_lossy().into_owned();
         let e = parse(&["--respond-file", &bad]).expect_err("a bad line is refused");
-        assert!(e.contains("bad.txt: line 2: --respond status `99`"), "{e}");
+        assert!(e.contains("bad.txt: line 2: the status `99`"), "{e}");
         let e = parse(&["--respond-file", "/nonexistent/rules"]).expect_err("a missing file is refused");
         assert!(e.contains("--respond-file /nonexistent/rules: cannot read it"), "{e}");
         let e = parse(&["--sync", "sometimes"]).expect_err("an unknown mode is refused");
-        assert!(e.contains("--sync `sometimes` is unknown"), "{e}");
+        assert!(e.contains("--sync: the sync mode `sometimes` is unknown"), "{e}");
     }
 
     #[test]
@@ -198,7 +207,7 @@ mod tests {
             (&["--name", "a b"][..], "--name 'a b': give a DNS name or an IP address"),
             (
                 &["--respond", "GET /=200;x-a:b\r\nInjected: 1"][..],
-                "--respond header `x-a` has a CR, LF or NUL",
+                "--respond: the header `x-a` has a CR, LF or NUL",
             ),
         ] {
             let e = parse(args).expect_err(want);

@@ -21,32 +21,20 @@ fn main() -> ExitCode {
             eprintln!("tlspost-serve: {flag} needs a value");
             return ExitCode::from(2);
         };
-        let addr = |v: &str| {
-            if v == "off" {
-                Ok(None)
-            } else {
-                v.parse().map(Some).map_err(|e| format!("{flag} {v}: {e}"))
-            }
-        };
+        let addr = |v: &str| if v == "off" { Ok(None) } else { v.parse().map(Some) };
         let result: Result<(), String> = match flag.as_str() {
-            "--http" => addr(&value).map(|a| config.http = a),
-            "--https" => addr(&value).map(|a| config.https = a),
+            "--http" => addr(&value).map(|a| config.http = a).map_err(|e| e.to_string()),
+            "--https" => addr(&value).map(|a| config.https = a).map_err(|e| e.to_string()),
             "--data" => {
-                config.data_dir = value.into();
+                config.data_dir = value.clone().into();
                 Ok(())
             }
-            "--keep" => value
-                .parse()
-                .map(|n| config.keep = Some(n))
-                .map_err(|e| format!("--keep: {e}")),
-            "--workers" => value
-                .parse()
-                .map(|n| config.workers = n)
-                .map_err(|e| format!("--workers: {e}")),
+            "--keep" => value.parse().map(|n| config.keep = Some(n)).map_err(|e| e.to_string()),
+            "--workers" => value.parse().map(|n| config.workers = n).map_err(|e| e.to_string()),
             "--memory-budget" => value
                 .parse()
                 .map(|n| config.limits.memory_budget = n)
-                .map_err(|e| format!("--memory-budget: {e}")),
+                .map_err(|e| e.to_string()),
             "--sync" => SyncMode::parse(&value)
                 .map(|v| config.sync = v)
                 .map_err(|e| e.to_string()),
@@ -57,13 +45,16 @@ fn main() -> ExitCode {
                 .map(|r| config.rules.push(r))
                 .map_err(|e| e.to_string()),
             "--name" => {
-                config.names.push(value);
+                config.names.push(value.clone());
                 Ok(())
             }
-            other => Err(format!("unknown option {other}")),
+            other => {
+                eprintln!("tlspost-serve: unknown option {other}");
+                return ExitCode::from(2);
+            }
         };
         if let Err(e) = result {
-            eprintln!("tlspost-serve: {e}");
+            eprintln!("tlspost-serve: {flag} {value}: {e}");
             return ExitCode::from(2);
         }
     }
