@@ -14,8 +14,10 @@ if ! command -v qemu-system-riscv32 >/dev/null; then
   exit 1
 fi
 
-# The workspace's `cargo fmt --all` does not reach this project (it is outside the workspace).
-rustfmt --edition 2024 --check "$fw/src/main.rs"
+# The workspace's `cargo fmt --all` does not reach the firmware projects (they are outside the workspace).
+for project in proto-demo/src/main.rs rv32-qemu/src/main.rs rv32-qemu-reqwless/src/main.rs rv32-virt/src/lib.rs; do
+  rustfmt --edition 2024 --config-path rustfmt.toml --check "firmware/$project"
+done
 
 echo "building $fw for riscv32imc-unknown-none-elf"
 elf="$("$fw/build.sh")"

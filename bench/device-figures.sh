@@ -95,7 +95,7 @@ if ((t_flash < r_flash)); then flash_verdict="**met**"; else flash_verdict="**no
 
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [[ -n "$(git status --porcelain --untracked-files=no -- firmware/rv32-qemu firmware/rv32-qemu-reqwless \
-  firmware/proto-demo/src/rt.rs crates/tlspost-device crates/tlspost-proto 2>/dev/null)" ]]; then
+  firmware/rv32-virt firmware/lib.sh crates/tlspost-device crates/tlspost-proto 2>/dev/null)" ]]; then
   commit="$commit, with uncommitted changes"
 fi
 reqwless_v="$(sed -n '/^name = "reqwless"$/{n;s/version = "\(.*\)"/\1/p}' firmware/rv32-qemu-reqwless/Cargo.lock)"

@@ -1,36 +1,14 @@
 #!/usr/bin/env bash
 # Builds rv32-qemu for riscv32imc-unknown-none-elf (the ESP32-C3's ISA) with Debian's toolchain and
-# prints the ELF's path. Environment (all required, `run.sh` sets them):
-#   TLSPOST_FW_ROOT_DER    path of the DER root to pin (tlspost serve's CA)
-#   TLSPOST_FW_HOST        host name (SNI, checked against the SANs)
-#   TLSPOST_FW_BUILD_TIME  seconds since 1970: the validity floor (no SNTP in this test)
+# prints the ELF's path. Environment: TLSPOST_FW_ROOT_DER, TLSPOST_FW_HOST, TLSPOST_FW_BUILD_TIME
+# (firmware/lib.sh, fw_need_pin; `run.sh` sets them).
 #
-# Needs the Debian packages rustc-web, cargo-web, rust-web-src and lld (see firmware/proto-demo).
-# Same recipe and size settings as firmware/proto-demo/build.sh.
+# Needs the Debian packages rustc-web, cargo-web, rust-web-src and lld. The recipe and size
+# settings are firmware/lib.sh's fw_build, the same for every firmware.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-target=riscv32imc-unknown-none-elf
-: "${TLSPOST_FW_ROOT_DER:?set TLSPOST_FW_ROOT_DER to the DER root to pin}"
-: "${TLSPOST_FW_HOST:?set TLSPOST_FW_HOST}"
-: "${TLSPOST_FW_BUILD_TIME:=$(date +%s)}"
-export TLSPOST_FW_ROOT_DER TLSPOST_FW_HOST TLSPOST_FW_BUILD_TIME
-
-missing=()
-[[ -x /usr/bin/rustc ]] || missing+=(rustc-web)
-[[ -x /usr/bin/cargo ]] || missing+=(cargo-web)
-[[ -d /usr/lib/rustlib/src/rust/library/core ]] || missing+=(rust-web-src)
-command -v ld.lld >/dev/null || missing+=(lld)
-if ((${#missing[@]})); then
-  echo "rv32-qemu: missing Debian packages: ${missing[*]} (apt-get install -y ${missing[*]})" >&2
-  exit 1
-fi
-
-export CARGO_TARGET_DIR="$here/target/release"
-unset CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_TARGET CARGO_BUILD_RUSTFLAGS
-cd "$here"
-RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
-  RUSTFLAGS="-C linker=ld.lld -C link-arg=-T$here/link.x -Zunstable-options -Cpanic=immediate-abort" \
-  /usr/bin/cargo build --quiet --locked --release \
-  -Zbuild-std=core -Zbuild-std-features=optimize_for_size \
-  --target "$target" >&2
-echo "$CARGO_TARGET_DIR/$target/release/rv32-qemu"
+fw_name=rv32-qemu
+# shellcheck source=firmware/lib.sh
+. "$here/../lib.sh"
+fw_need_pin
+fw_build "$here" "$here/link.x" "$here/target/release"

@@ -4,7 +4,8 @@
 # bridged to the HTTPS listener, and checks both sides:
 #   - the firmware verified the server, got `200` and the echo (with the SNI), printed DONE;
 #   - the capture server stored exactly the bytes the firmware sent, with the SNI and
-#     `Content-Type: application/json`.
+#     `Content-Type: application/json`;
+#   - the same firmware with a foreign root pinned refuses the server, precisely.
 #
 # Needs the Debian packages rustc-web cargo-web rust-web-src lld qemu-system-misc curl openssl
 # binutils, and the workspace's `tlspost` binary (built here with cargo unless TLSPOST_BIN points at
@@ -12,137 +13,46 @@
 # Prints the firmware's figures (QEMU handshake time, peak stack) and `figure: NAME VALUE` lines
 # (flash and static RAM from `size -A`, TLS buffers, peak stack) that bench/device-figures.sh
 # collects. Exits non-zero on any problem.
+#
+# TLSPOST_FW_PKI=p384-chain (for bench/device-figures.sh): instead of serve's own P-256 CA and leaf,
+# serve a chain shaped like Let's Encrypt's ECDSA one (firmware/lib.sh, fw_seed_pki).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-host=device.tlspost.test
+fw_name=rv32-qemu
+# shellcheck source=firmware/lib.sh
+. "$here/../lib.sh"
 
-for tool in qemu-system-riscv32:qemu-system-misc curl:curl openssl:openssl size:binutils; do
-  command -v "${tool%%:*}" >/dev/null || { echo "rv32-qemu: ${tool%%:*} not found; install the Debian package ${tool##*:}" >&2; exit 1; }
-done
-
-if [[ -z "${TLSPOST_BIN:-}" ]]; then
-  (cd "$root" && cargo build --quiet --locked -p tlspost-cli >&2)
-  TLSPOST_BIN="$(cd "$root" && cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug/tlspost"
+pki="$(fw_pki_shape)"
+fw_run_setup "$here/../.."
+if [[ "$pki" == p384-chain ]]; then
+  fw_seed_pki "$fw_work/data" p384-chain "tlspost capture server"
 fi
-
-work="$(mktemp -d)"
-serve_pid=
-cleanup() {
-  local status=$?
-  if [[ -n "$serve_pid" ]]; then
-    kill "$serve_pid" 2>/dev/null || true
-    wait "$serve_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT
-
-# TLSPOST_FW_PKI=p384-chain (for bench/device-figures.sh): instead of serve's own P-256 CA and leaf,
-# serve a chain shaped like Let's Encrypt's ECDSA one: P-384 root -> P-384 intermediate -> P-256
-# leaf, both certificate signatures ECDSA P-384/SHA-384, so the peak stack covers P-384 path
-# building. serve keeps a CA and leaf it finds in its data directory when the name list matches.
-pki="${TLSPOST_FW_PKI:-serve}"
-case "$pki" in
-serve) ;;
-p384-chain)
-  mkdir -p "$work/data"
-  (
-    cd "$work/data"
-    p384=(-algorithm EC -pkeyopt ec_paramgen_curve:P-384)
-    openssl genpkey "${p384[@]}" -out ca.key
-    openssl req -x509 -new -key ca.key -sha384 -subj "/CN=P-384 test root" -days 2 -out ca.pem \
-      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
-    openssl genpkey "${p384[@]}" -out int.key
-    printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\n' >int.cnf
-    openssl req -new -key int.key -subj "/CN=P-384 test intermediate" |
-      openssl x509 -req -sha384 -CA ca.pem -CAkey ca.key -days 2 -extfile int.cnf -out int.pem
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out server.key
-    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1,DNS:%s\nextendedKeyUsage=serverAuth\n' "$host" >leaf.cnf
-    openssl req -new -key server.key -subj "/CN=tlspost capture server" |
-      openssl x509 -req -sha384 -CA int.pem -CAkey int.key -days 2 -extfile leaf.cnf -out leaf.pem
-    cat leaf.pem int.pem >server.pem
-    printf 'localhost 127.0.0.1 ::1 %s' "$host" >server.names
-  ) 2>/dev/null
-  ;;
-*) echo "rv32-qemu: TLSPOST_FW_PKI is 'serve' (default) or 'p384-chain', not '$pki'" >&2; exit 1 ;;
-esac
-
-# Start the capture server on ephemeral ports; its banner says which.
-"$TLSPOST_BIN" serve --http 127.0.0.1:0 --https 127.0.0.1:0 --data "$work/data" --name "$host" \
-  >"$work/serve.log" 2>&1 &
-serve_pid=$!
-http_port= https_port=
-for _ in $(seq 200); do
-  http_port="$(sed -n 's|^tlspost serve: HTTP  on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$work/serve.log")"
-  https_port="$(sed -n 's|^tlspost serve: HTTPS on https://127.0.0.1:\([0-9]*\)/.*|\1|p' "$work/serve.log")"
-  [[ -n "$http_port" && -n "$https_port" ]] && break
-  kill -0 "$serve_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [[ -z "$http_port" || -z "$https_port" ]]; then
-  echo "rv32-qemu: tlspost serve did not start:" >&2; cat "$work/serve.log" >&2; exit 1
-fi
-
-if [[ "$pki" == p384-chain ]] && ! grep -q "$(sed -n 2p "$work/data/int.pem")" "$work/data/server.pem"; then
-  echo "rv32-qemu: tlspost serve replaced the seeded chain; has the format of its server.names changed?" >&2
+fw_serve
+if [[ "$pki" == p384-chain ]] && ! grep -q "$(sed -n 2p "$fw_work/data/int.pem")" "$fw_work/data/server.pem"; then
+  echo "$fw_name: tlspost serve replaced the seeded chain; has the format of its server.names changed?" >&2
   exit 1
 fi
-openssl x509 -in "$work/data/ca.pem" -outform der -out "$work/ca.der"
-echo "building firmware/rv32-qemu with the capture server's CA pinned" >&2
-elf="$(TLSPOST_FW_ROOT_DER="$work/ca.der" TLSPOST_FW_HOST="$host" "$here/build.sh")"
-size -A "$elf" >"$work/size.txt"
+openssl x509 -in "$fw_work/data/ca.pem" -outform der -out "$fw_work/ca.der"
+elf="$(fw_build_pinned "$fw_work/ca.der" "the capture server's CA")"
+size -A "$elf" >"$fw_work/size.txt"
 
 rc=0
-timeout 120 qemu-system-riscv32 -machine virt -bios none -display none -monitor none \
-  -serial "tcp:127.0.0.1:$https_port" -semihosting-config enable=on,target=native \
-  -kernel "$elf" </dev/null >"$work/fw.log" 2>&1 || rc=$?
-cat "$work/fw.log"
+fw_qemu "$elf" "$fw_work/fw.log" || rc=$?
+cat "$fw_work/fw.log"
+fw_check_post "$fw_work/fw.log" "$rc"
 
-bad=0
-fail() { echo "rv32-qemu: $*" >&2; bad=1; }
-((rc == 0)) || fail "QEMU exited with status $rc (124: timeout)"
-grep -q '^TLS 1.3 handshake ok, server verified for '"$host" "$work/fw.log" || fail "no verified handshake"
-grep -q '^status: 200$' "$work/fw.log" || fail "status 200 not printed"
-grep -q "\"sni\": \"$host\"" "$work/fw.log" || fail "the echo does not show the SNI"
-grep -q '^DONE$' "$work/fw.log" || fail "DONE not printed"
-
-sent="$(sed -n 's/^request-hex: //p' "$work/fw.log")"
-json="$(curl -s "http://127.0.0.1:$http_port/_tlspost/api/captures/1")"
+sent="$(sed -n 's/^request-hex: //p' "$fw_work/fw.log")"
+json="$(curl -s "http://127.0.0.1:$fw_http_port/_tlspost/api/captures/1")"
 raw_b64="$(printf '%s' "$json" | sed -n 's/.*"raw":"\([^"]*\)".*/\1/p')"
 stored="$(printf '%s' "$raw_b64" | base64 -d | od -An -v -tx1 | tr -d ' \n')"
-[[ -n "$sent" && "$sent" == "$stored" ]] || fail "stored request differs from the bytes sent:
+[[ -n "$sent" && "$sent" == "$stored" ]] || fw_fail "stored request differs from the bytes sent:
  sent:   $sent
  stored: $stored"
-printf '%s' "$json" | grep -q "\"sni\":\"$host\"" || fail "capture has no SNI $host"
-printf '%s' "$json" | grep -q '\["Content-Type","application/json"\]' || fail "capture has no Content-Type: application/json"
-printf '%s' "$json" | grep -q '"complete":true' || fail "capture not complete"
+fw_check_capture "$json"
 
-# The same firmware with a foreign root pinned must refuse the server, precisely.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=not the capture CA" \
-  -days 2 -keyout "$work/foreign.key" -outform der -out "$work/foreign.der" 2>/dev/null
-echo "building firmware/rv32-qemu with a foreign root pinned" >&2
-elf="$(TLSPOST_FW_ROOT_DER="$work/foreign.der" TLSPOST_FW_HOST="$host" "$here/build.sh")"
-rc=0
-timeout 120 qemu-system-riscv32 -machine virt -bios none -display none -monitor none \
-  -serial "tcp:127.0.0.1:$https_port" -semihosting-config enable=on,target=native \
-  -kernel "$elf" </dev/null >"$work/fw-foreign.log" 2>&1 || rc=$?
-((rc == 1)) || fail "foreign root: QEMU exited with $rc, expected 1 (refused)"
-grep -q '^TLS refused: unknown issuer' "$work/fw-foreign.log" || {
-  fail "foreign root: no 'TLS refused: unknown issuer'"; cat "$work/fw-foreign.log" >&2; }
-
-if ((bad)); then
-  echo "--- tlspost serve log ---" >&2; cat "$work/serve.log" >&2
-  exit 1
-fi
-echo "rv32-qemu: foreign root refused: $(grep '^TLS refused' "$work/fw-foreign.log")"
-section() { awk -v s="$1" '$1 == s { print $2; f = 1 } END { if (!f) print 0 }' "$work/size.txt"; }
-echo "figure: text $(section .text)"
-echo "figure: rodata $(section .rodata)"
-echo "figure: data $(section .data)"
-echo "figure: bss $(section .bss)"
-echo "figure: root_der $(stat -c %s "$work/ca.der")"
-echo "figure: tls_buffers $(sed -n 's/^TLS buffer bytes (read + write): //p' "$work/fw.log")"
-echo "figure: peak_stack $(sed -n 's/^peak stack bytes (TLS buffers included): //p' "$work/fw.log")"
-echo "rv32-qemu: OK (request stored byte for byte, SNI $host, application/json)"
+fw_foreign_root "$fw_work/foreign.der"
+foreign="$(fw_build_pinned "$fw_work/foreign.der" "a foreign root")"
+fw_check_refused "$foreign" "TLS refused: unknown issuer"
+fw_finish "TLS refused"
+fw_figures "$fw_work/size.txt" "$fw_work/fw.log"
+echo "$fw_name: OK (request stored byte for byte, SNI $fw_host, application/json)"

@@ -3,7 +3,7 @@
 // The baseline build (figures only) prints fixed text, so the request's parts go unused there.
 #![cfg_attr(feature = "baseline", allow(dead_code))]
 
-use crate::board::Uart;
+use rv32_virt::Console;
 
 /// The token endpoint of the story in REFERENCE.md.
 pub const HOST: &str = "api.example.com";
@@ -86,14 +86,14 @@ mod with_proto {
 
     const HEADERS: [Header<'static>; 1] = [Header::new("Accept", "application/json")];
 
-    fn fail(u: &mut Uart, what: &str, e: &dyn core::fmt::Display) -> bool {
+    fn fail(u: &mut Console, what: &str, e: &dyn core::fmt::Display) -> bool {
         // The UART never fails to write, so the result carries nothing.
         let _ = writeln!(u, "error: {what}: {e}");
         false
     }
 
     /// Runs the exchange and prints what happened; `false` on any error.
-    pub fn run(u: &mut Uart) -> bool {
+    pub fn run(u: &mut Console) -> bool {
         let mut req = Request::post(HOST, PATH, Body::Json(JSON));
         req.user_agent = USER_AGENT;
         req.headers = &HEADERS;
@@ -213,7 +213,7 @@ mod baseline {
     const HEAD_END: usize = 190;
     const BODY: &[u8] = br#"{"access_token":"eyJhbGciOiJFUzI1NiJ9.demo","token_type":"Bearer","expires_in":3600}"#;
 
-    pub fn run(u: &mut Uart) -> bool {
+    pub fn run(u: &mut Console) -> bool {
         u.line_dec("size_of::<Exchange>: ", 0);
         u.str("----- request -----\n");
         let mut pieces = 0;

@@ -6,8 +6,7 @@ use core::convert::Infallible;
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use embedded_nal_async::{AddrType, Dns, TcpConnect};
-
-use crate::board::UartLink;
+use rv32_virt::UartLink;
 
 /// The UART as an async byte stream.
 pub struct AsyncUart(UartLink);

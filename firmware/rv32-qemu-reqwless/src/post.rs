@@ -10,8 +10,8 @@ use embedded_io_async::Read as _;
 use reqwless::client::{HttpClient, TlsConfig, TlsVerify};
 use reqwless::headers::ContentType;
 use reqwless::request::{Method, RequestBuilder};
+use rv32_virt::{Console, mtime};
 
-use crate::board::{Console, mtime};
 use crate::executor::block_on;
 use crate::net::UartStack;
 
@@ -27,7 +27,7 @@ pub fn run(con: &mut Console) -> bool {
     let mut rx = [0u8; 16_640];
     let mut tx = [0u8; 512];
     let mut head = [0u8; 1_024];
-    con.line_dec("TLS buffer bytes (read + write): ", (rx.len() + tx.len()) as u64);
+    con.line_dec("TLS buffer bytes (read + write): ", rx.len() + tx.len());
     let stack = UartStack;
     let tls = TlsConfig::new(
         mtime(),
@@ -43,7 +43,7 @@ pub fn run(con: &mut Console) -> bool {
     let fut = post(con, &mut client, &mut head);
     let size = core::mem::size_of_val(&fut);
     let ok = block_on(fut);
-    con.line_dec("request future bytes (on the stack, part of the peak): ", size as u64);
+    con.line_dec("request future bytes (on the stack, part of the peak): ", size);
     ok
 }
 

@@ -4,17 +4,14 @@
 //!
 //! The UART is the network: QEMU's `-serial tcp:127.0.0.1:PORT` connects it to `tlspost serve`'s
 //! HTTPS listener. The console is semihosting. `run.sh` builds it with the capture server's CA
-//! compiled in, runs it, and checks both sides.
+//! compiled in, runs it, and checks both sides. The runtime and the board are `../rv32-virt`.
 #![no_std]
 #![no_main]
 
-mod board;
 mod post;
 mod rng;
-#[path = "../../proto-demo/src/rt.rs"]
-mod rt;
 
-use board::Console;
+use rv32_virt::Console;
 
 /// Entered from `_start` with a painted stack.
 #[unsafe(no_mangle)]
@@ -24,33 +21,5 @@ extern "C" fn rust_main() -> ! {
     con.str("WARNING: INSECURE TEST RNG (SplitMix64 seeded from the timer); a device must plug in its TRNG\n");
     con.flush();
     let ok = post::run(&mut con);
-    con.line_dec("peak stack bytes (TLS buffers included): ", rt::peak_stack() as u64);
-    con.line_dec("stack region bytes: ", rt::stack_size() as u64);
-    con.str("heap bytes: 0 (no allocator)\n");
-    con.str(if ok { "DONE\n" } else { "FAILED\n" });
-    con.flush();
-    board::power_off(ok)
-}
-
-/// Any exception: say which, and fail.
-#[unsafe(no_mangle)]
-extern "C" fn rust_trap(mcause: usize, mepc: usize, mtval: usize) -> ! {
-    let mut con = Console::new();
-    con.str("\nTRAP mcause=");
-    con.dec(mcause as u64);
-    con.str(" mepc=");
-    con.dec(mepc as u64);
-    con.str(" mtval=");
-    con.dec(mtval as u64);
-    con.str("\nFAILED\n");
-    con.flush();
-    board::power_off(false)
-}
-
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
-    let mut con = Console::new();
-    con.str("\nPANIC\nFAILED\n");
-    con.flush();
-    board::power_off(false)
+    rv32_virt::finish(&mut con, "peak stack bytes (TLS buffers included): ", ok)
 }

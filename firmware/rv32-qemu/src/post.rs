@@ -3,11 +3,11 @@
 use core::fmt::Write as _;
 
 use embedded_io::Write;
+use rv32_virt::{Console, UartLink, mtime};
 use tlspost_device::embedded_tls::{Aes128GcmSha256, blocking::TlsConnection};
 use tlspost_device::{ConnectError, DeviceProvider, PinnedVerifier, config, open_blocking};
 use tlspost_proto::{Body, Exchange, HeadStatus, Request};
 
-use crate::board::{Console, UartLink, mtime};
 use crate::rng::InsecureTestRng;
 
 /// The capture server's CA (DER), chosen at build time by `run.sh`.
@@ -38,7 +38,7 @@ pub fn run(con: &mut Console) -> bool {
     // One outgoing record at a time: the ClientHello is about 190 B plus the host name (at most 253
     // characters, so under 450 B); a longer request goes out in several records.
     let mut tx = [0u8; 512];
-    con.line_dec("TLS buffer bytes (read + write): ", (rx.len() + tx.len()) as u64);
+    con.line_dec("TLS buffer bytes (read + write): ", rx.len() + tx.len());
     let mut tls: Tls<'_> = TlsConnection::new(UartLink::new(), &mut rx, &mut tx);
     handshake(con, &mut tls) && exchange(con, &mut tls)
 }
