@@ -999,7 +999,9 @@ pub fn tls_summary(info: &TlsInfo) -> String {
     for (i, c) in info.chain.iter().enumerate() {
         s.push_str(&format!(
             "\n  cert #{i}: subject {}; issuer {}; not after {} UTC",
-            c.subject, c.issuer, c.not_after
+            c.subject,
+            c.issuer,
+            c.not_after_utc()
         ));
     }
     s

@@ -78,6 +78,8 @@ mod conn;
 #[cfg(feature = "std")]
 pub mod error;
 #[cfg(feature = "std")]
+pub mod probe;
+#[cfg(feature = "std")]
 pub mod trace;
 #[cfg(feature = "std")]
 pub mod trust;

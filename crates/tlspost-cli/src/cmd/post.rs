@@ -747,7 +747,7 @@ pub fn result_json(r: &Response) -> Value {
             "sni": t.sni,
             "chain": t.chain.iter().map(|c| json!({
                 "subject": c.subject, "issuer": c.issuer,
-                "not_before": c.not_before, "not_after": c.not_after, "names": c.names,
+                "not_before": c.not_before_utc(), "not_after": c.not_after_utc(), "names": c.sans,
             })).collect::<Vec<_>>(),
         })
     });
