@@ -1,18 +1,16 @@
 //! caddy (Debian's package) on loopback, serving one site with a given chain, from a temporary
 //! directory: no admin endpoint, no automatic HTTPS, nothing written outside the directory.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use crate::proc::{Proc, StartError, free_port, start_retrying};
-use crate::write;
+use crate::proc::{StartError, free_port, start_retrying};
+use crate::server::{Server, dir_with_key};
 
 /// A running caddy; stopped by pid on drop.
-pub struct Caddy {
-    port: u16,
-    dir: tempfile::TempDir,
-    proc: Proc,
-}
+pub type Caddy = Server<Kind>;
+
+/// What makes a [`Server`] a caddy.
+pub struct Kind;
 
 impl Caddy {
     /// Starts caddy serving `chain` (PEM, leaf first) with `key` for `name` on an ephemeral port,
@@ -24,49 +22,29 @@ impl Caddy {
     /// [`Caddy::start`] on a given port; fails with [`StartError::PortTaken`] when another process
     /// holds it.
     pub fn try_start_on(name: &str, chain: &str, key: &str, port: u16) -> Result<Caddy, StartError> {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = dir_with_key(chain, key);
         let d = dir.path().display();
-        write(dir.path(), "chain.pem", chain);
-        write(dir.path(), "key.pem", key);
         let conf = format!(
             "{{\n\tadmin off\n\tauto_https off\n\tskip_install_trust\n\
              \tstorage file_system {d}/storage\n\tlog {{\n\t\toutput file {d}/caddy.log\n\t}}\n}}\n\n\
              https://{name}:{port} {{\n\tbind 127.0.0.1\n\ttls {d}/chain.pem {d}/key.pem\n\trespond \"ok\"\n}}\n"
         );
-        write(dir.path(), "Caddyfile", conf);
+        let caddyfile = crate::write(dir.path(), "Caddyfile", conf);
         let mut cmd = Command::new("caddy");
         cmd.arg("run")
             .arg("--config")
-            .arg(dir.path().join("Caddyfile"))
+            .arg(caddyfile)
             .arg("--adapter")
             .arg("caddyfile")
             .env("HOME", dir.path())
             .env("XDG_DATA_HOME", dir.path().join("data"))
-            .env("XDG_CONFIG_HOME", dir.path().join("config"))
-            .stdout(Stdio::null());
-        let mut proc = Proc::spawn("caddy", cmd, Some(dir.path().join("caddy.log")));
-        proc.wait_listening(&[port])?;
-        Ok(Caddy { port, dir, proc })
+            .env("XDG_CONFIG_HOME", dir.path().join("config"));
+        Server::spawn(Kind, "caddy", cmd, dir, Some("caddy.log"), &[port])
     }
 
     /// Its port.
     pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Its pid.
-    pub fn pid(&self) -> u32 {
-        self.proc.pid()
-    }
-
-    /// The fixture's directory.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// What it logged so far.
-    pub fn log(&self) -> String {
-        self.proc.output()
+        self.ports()[0]
     }
 }
 

@@ -5,6 +5,8 @@
 //! - Real servers on loopback: [`nginx::Nginx`], [`caddy::Caddy`], [`s_server::SServer`]
 //!   (`openssl s_server`), [`serve::Serve`] (`tlspost serve` as a process) and the in-process
 //!   recording [`origin::Origin`].
+//!   nginx, caddy and s_server are each a [`server::Server`] (ports, process, directory) with its
+//!   own start.
 //!
 //! A server fixture is *ready* only when the listening socket on its port is proven to be held by
 //! the fixture's own child process ([`proc::Listener`]), never merely because something accepts
@@ -21,6 +23,7 @@ pub mod pki;
 pub mod proc;
 pub mod s_server;
 pub mod serve;
+pub mod server;
 
 pub use pki::{Alg, Ca, Leaf};
 pub use proc::StartError;

@@ -10,12 +10,13 @@
 //! ```
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 
-use crate::proc::{Proc, START_TIMEOUT, StartError, free_ports, owns_listener, start_retrying};
+use crate::proc::{START_TIMEOUT, StartError, free_ports, owns_listener, start_retrying};
+use crate::server::Server;
 use crate::write;
 
 /// One TLS server block, on a port of its own.
@@ -82,12 +83,12 @@ pub struct Options {
     pub http: String,
 }
 
-/// A running nginx; stopped by pid on drop.
-pub struct Nginx {
-    ports: Vec<u16>,
+/// A running nginx; stopped by pid on drop. Its pid is the master's (or the single process's).
+pub type Nginx = Server<Kind>;
+
+/// What makes a [`Server`] an nginx: the sites it serves, in the order of its ports.
+pub struct Kind {
     sites: Vec<Site>,
-    dir: tempfile::TempDir,
-    proc: Proc,
 }
 
 impl Nginx {
@@ -120,46 +121,25 @@ impl Nginx {
             .arg("-c")
             .arg(dir.path().join("nginx.conf"))
             .arg("-e")
-            .arg(dir.path().join("error.log"))
-            .stdout(Stdio::null());
-        let mut proc = Proc::spawn("nginx", cmd, Some(dir.path().join("error.log")));
-        proc.wait_listening(ports)?;
-        Ok(Nginx {
-            ports: ports.to_vec(),
-            sites: sites.to_vec(),
-            dir,
-            proc,
-        })
+            .arg(dir.path().join("error.log"));
+        let kind = Kind { sites: sites.to_vec() };
+        Server::spawn(kind, "nginx", cmd, dir, Some("error.log"), ports)
     }
 
     /// The port of site `i` (in the order given).
     pub fn port(&self, i: usize) -> u16 {
-        self.ports[i]
+        self.ports()[i]
     }
 
     /// The port of the site named `name`.
     pub fn port_of(&self, name: &str) -> u16 {
         let i = self
+            .kind
             .sites
             .iter()
             .position(|s| s.name == name)
             .unwrap_or_else(|| panic!("no site {name}"));
-        self.ports[i]
-    }
-
-    /// The master's (or single process's) pid.
-    pub fn pid(&self) -> u32 {
-        self.proc.pid()
-    }
-
-    /// The fixture's directory (configuration, certificates, logs).
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// The error log so far.
-    pub fn log(&self) -> String {
-        self.proc.output()
+        self.ports()[i]
     }
 
     /// Replaces the chain and key files of site `name` (nginx reads them on [`Nginx::reload`]).
@@ -173,7 +153,7 @@ impl Nginx {
     /// SIGHUP to the master: re-read the configuration and certificates. Needs
     /// [`Options::reloadable`]; the new files are served once the new worker runs, so wait for them.
     pub fn reload(&self) {
-        self.proc.signal(Signal::HUP);
+        self.proc().signal(Signal::HUP);
     }
 
     /// [`Nginx::reload`], then waits until only workers started by the reload accept: every worker
@@ -183,7 +163,7 @@ impl Nginx {
     /// Seeing the new certificate once is not enough: nginx starts the new workers first and tells
     /// the old ones to stop about 100 ms later, and until then a connection may reach either.
     pub fn reload_and_wait(&self) {
-        let listens = |pid: u32| self.ports.iter().all(|&p| owns_listener(pid, p));
+        let listens = |pid: u32| self.ports().iter().all(|&p| owns_listener(pid, p));
         let old: Vec<u32> = children(self.pid()).into_iter().filter(|&w| listens(w)).collect();
         assert!(
             !old.is_empty(),
@@ -192,7 +172,7 @@ impl Nginx {
         self.reload();
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            let old_gone = old.iter().all(|&w| self.ports.iter().all(|&p| !owns_listener(w, p)));
+            let old_gone = old.iter().all(|&w| self.ports().iter().all(|&p| !owns_listener(w, p)));
             if old_gone
                 && children(self.pid())
                     .into_iter()
@@ -275,6 +255,16 @@ mod tests {
     use super::*;
     use crate::Ca;
 
+    fn reloadable() -> Nginx {
+        Nginx::start_with(
+            &[site()],
+            &Options {
+                reloadable: true,
+                ..Options::default()
+            },
+        )
+    }
+
     fn site() -> Site {
         let root = Ca::root("Kit nginx Root");
         let leaf = root.leaf(&["kit.test"]);
@@ -310,13 +300,7 @@ mod tests {
 
     #[test]
     fn after_reload_and_wait_only_a_new_worker_listens() {
-        let n = Nginx::start_with(
-            &[site()],
-            &Options {
-                reloadable: true,
-                ..Options::default()
-            },
-        );
+        let n = reloadable();
         let port = n.port(0);
         let before = children(n.pid());
         let root = Ca::root("Kit nginx Root 2");
@@ -336,13 +320,7 @@ mod tests {
 
     #[test]
     fn a_dropped_nginx_leaves_no_process_and_no_listener() {
-        let n = Nginx::start_with(
-            &[site()],
-            &Options {
-                reloadable: true,
-                ..Options::default()
-            },
-        );
+        let n = reloadable();
         let (pid, port) = (n.pid(), n.port(0));
         drop(n);
         assert!(

@@ -114,23 +114,45 @@ pub struct Ca {
     pub pem: String,
 }
 
-/// How to make a CA; see [`Ca::builder`].
-pub struct CaBuilder {
-    cn: String,
-    org: String,
+/// How to make a certificate: the key algorithm, a given key and the validity window, which CAs
+/// and leaves share, and what is particular to each kind (`S`).
+pub struct Builder<S> {
+    spec: S,
     alg: Alg,
     key: Option<KeyPair>,
     validity: Option<Validity>,
+}
+
+/// How to make a CA; see [`Ca::builder`].
+pub type CaBuilder = Builder<CaSpec>;
+
+/// How to make a server leaf; see [`Ca::leaf_builder`].
+pub type LeafBuilder<'a> = Builder<LeafSpec<'a>>;
+
+/// What only a CA has: its subject and its constraints.
+pub struct CaSpec {
+    cn: String,
+    org: String,
     digital_signature: bool,
     cn_first: bool,
     path_len: Option<u8>,
 }
 
-impl CaBuilder {
-    /// The subject's organisation (default [`ORG`]).
-    pub fn org(mut self, org: &str) -> Self {
-        self.org = org.to_string();
-        self
+/// What only a leaf has: its issuer, names and CN.
+pub struct LeafSpec<'a> {
+    issuer: &'a Ca,
+    names: Vec<String>,
+    cn: Option<String>,
+}
+
+impl<S> Builder<S> {
+    fn new(spec: S) -> Self {
+        Builder {
+            spec,
+            alg: Alg::P256,
+            key: None,
+            validity: None,
+        }
     }
 
     /// The key algorithm (default P-256).
@@ -151,70 +173,84 @@ impl CaBuilder {
         self
     }
 
+    /// `p` with the validity window applied, and the key: the one given, or a new one.
+    fn finish(self, mut p: CertificateParams) -> (S, CertificateParams, KeyPair) {
+        if let Some(v) = self.validity {
+            v.apply(&mut p);
+        }
+        let key = self.key.unwrap_or_else(|| self.alg.key());
+        (self.spec, p, key)
+    }
+}
+
+impl CaBuilder {
+    /// The subject's organisation (default [`ORG`]).
+    pub fn org(mut self, org: &str) -> Self {
+        self.spec.org = org.to_string();
+        self
+    }
+
     /// Whether key usage includes digitalSignature beside keyCertSign and cRLSign (default yes).
     pub fn digital_signature(mut self, yes: bool) -> Self {
-        self.digital_signature = yes;
+        self.spec.digital_signature = yes;
         self
     }
 
     /// A path length constraint (default none): 0 for a CA that issues only leaves.
     pub fn path_len(mut self, n: u8) -> Self {
-        self.path_len = Some(n);
+        self.spec.path_len = Some(n);
         self
     }
 
     /// The subject as `CN=…, O=…` instead of `O=…, CN=…` (default no): the order of a CA made
     /// elsewhere whose name a copy must match byte for byte (an issuer name is compared as encoded).
     pub fn cn_first(mut self, yes: bool) -> Self {
-        self.cn_first = yes;
+        self.spec.cn_first = yes;
         self
     }
 
     fn params(&self) -> CertificateParams {
+        let spec = &self.spec;
         let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
         let mut dn = DistinguishedName::new();
-        if self.cn_first {
-            dn.push(DnType::CommonName, self.cn.as_str());
-            dn.push(DnType::OrganizationName, self.org.as_str());
+        if spec.cn_first {
+            dn.push(DnType::CommonName, spec.cn.as_str());
+            dn.push(DnType::OrganizationName, spec.org.as_str());
         } else {
-            dn.push(DnType::OrganizationName, self.org.as_str());
-            dn.push(DnType::CommonName, self.cn.as_str());
+            dn.push(DnType::OrganizationName, spec.org.as_str());
+            dn.push(DnType::CommonName, spec.cn.as_str());
         }
         p.distinguished_name = dn;
-        p.is_ca = IsCa::Ca(match self.path_len {
+        p.is_ca = IsCa::Ca(match spec.path_len {
             Some(n) => BasicConstraints::Constrained(n),
             None => BasicConstraints::Unconstrained,
         });
         p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        if self.digital_signature {
+        if spec.digital_signature {
             p.key_usages.push(KeyUsagePurpose::DigitalSignature);
-        }
-        if let Some(v) = self.validity {
-            v.apply(&mut p);
         }
         p
     }
 
     /// A self-signed root.
     pub fn self_signed(self) -> Ca {
-        let params = self.params();
-        let key = self.key.unwrap_or_else(|| self.alg.key());
+        let p = self.params();
+        let (_, params, key) = self.finish(p);
         let cert = params.self_signed(&key).expect("self-sign");
-        Ca {
-            der: cert.der().to_vec(),
-            pem: cert.pem(),
-            params,
-            key,
-        }
+        Ca::new(&cert, params, key)
     }
 
     /// A CA issued by `issuer`.
     pub fn signed_by(self, issuer: &Ca) -> Ca {
-        let params = self.params();
-        let key = self.key.unwrap_or_else(|| self.alg.key());
-        let cert = params
-            .signed_by(&key, &Issuer::from_params(&issuer.params, &issuer.key))
-            .expect("sign CA");
+        let p = self.params();
+        let (_, params, key) = self.finish(p);
+        let cert = params.signed_by(&key, &issuer.issuer()).expect("sign CA");
+        Ca::new(&cert, params, key)
+    }
+}
+
+impl Ca {
+    fn new(cert: &rcgen::Certificate, params: CertificateParams, key: KeyPair) -> Ca {
         Ca {
             der: cert.der().to_vec(),
             pem: cert.pem(),
@@ -222,21 +258,20 @@ impl CaBuilder {
             key,
         }
     }
-}
 
-impl Ca {
+    fn issuer(&self) -> Issuer<'_, &KeyPair> {
+        Issuer::from_params(&self.params, &self.key)
+    }
+
     /// How to make a CA named `cn`.
     pub fn builder(cn: &str) -> CaBuilder {
-        CaBuilder {
+        Builder::new(CaSpec {
             cn: cn.to_string(),
             org: ORG.to_string(),
-            alg: Alg::P256,
-            key: None,
-            validity: None,
             digital_signature: true,
             cn_first: false,
             path_len: None,
-        }
+        })
     }
 
     /// A self-signed P-256 root named `cn`.
@@ -251,16 +286,9 @@ impl Ca {
 
     /// `self`'s own name and key, signed by `by`: the cross-signed copy of `self`.
     pub fn cross_signed_by(&self, by: &Ca) -> Ca {
-        let cert = self
-            .params
-            .signed_by(&self.key, &Issuer::from_params(&by.params, &by.key))
-            .expect("cross-sign");
-        Ca {
-            der: cert.der().to_vec(),
-            pem: cert.pem(),
-            params: self.params.clone(),
-            key: KeyPair::from_pem(&self.key.serialize_pem()).expect("key copy"),
-        }
+        let cert = self.params.signed_by(&self.key, &by.issuer()).expect("cross-sign");
+        let key = KeyPair::from_pem(&self.key.serialize_pem()).expect("key copy");
+        Ca::new(&cert, self.params.clone(), key)
     }
 
     /// A server leaf for `names` (DNS names or IP addresses), P-256, issued by `self`.
@@ -270,70 +298,36 @@ impl Ca {
 
     /// How to make a server leaf for `names` issued by `self`.
     pub fn leaf_builder<'a>(&'a self, names: &[&str]) -> LeafBuilder<'a> {
-        LeafBuilder {
+        Builder::new(LeafSpec {
             issuer: self,
             names: names.iter().map(|s| s.to_string()).collect(),
             cn: None,
-            alg: Alg::P256,
-            key: None,
-            validity: None,
-        }
+        })
     }
-}
-
-/// How to make a server leaf; see [`Ca::leaf_builder`].
-pub struct LeafBuilder<'a> {
-    issuer: &'a Ca,
-    names: Vec<String>,
-    cn: Option<String>,
-    alg: Alg,
-    key: Option<KeyPair>,
-    validity: Option<Validity>,
 }
 
 impl LeafBuilder<'_> {
     /// The subject CN (default: the first name).
     pub fn cn(mut self, cn: &str) -> Self {
-        self.cn = Some(cn.to_string());
-        self
-    }
-
-    /// The key algorithm (default P-256).
-    pub fn alg(mut self, alg: Alg) -> Self {
-        self.alg = alg;
-        self
-    }
-
-    /// A given key instead of a new one.
-    pub fn key(mut self, key: KeyPair) -> Self {
-        self.key = Some(key);
-        self
-    }
-
-    /// The validity window (default rcgen's: 1975 to 4096).
-    pub fn validity(mut self, v: Validity) -> Self {
-        self.validity = Some(v);
+        self.spec.cn = Some(cn.to_string());
         self
     }
 
     /// Signs the leaf.
     pub fn issue(self) -> Leaf {
-        let mut p = CertificateParams::new(self.names.clone()).expect("names");
+        let mut p = CertificateParams::new(self.spec.names.clone()).expect("names");
         p.distinguished_name = DistinguishedName::new();
         let cn = self
+            .spec
             .cn
-            .or_else(|| self.names.first().cloned())
+            .clone()
+            .or_else(|| self.spec.names.first().cloned())
             .unwrap_or_else(|| "leaf".into());
         p.distinguished_name.push(DnType::CommonName, cn);
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        if let Some(v) = self.validity {
-            v.apply(&mut p);
-        }
-        let key = self.key.unwrap_or_else(|| self.alg.key());
-        let cert = p
-            .signed_by(&key, &Issuer::from_params(&self.issuer.params, &self.issuer.key))
-            .expect("sign leaf");
+        let (spec, p, key) = self.finish(p);
+        let cert = p.signed_by(&key, &spec.issuer.issuer()).expect("sign leaf");
         Leaf {
             der: cert.der().to_vec(),
             pem: cert.pem(),

@@ -1,17 +1,15 @@
 //! `openssl s_server` on loopback: for TLS versions, ciphers and behaviours nginx will not serve.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use crate::proc::{Proc, StartError, free_port, start_retrying};
-use crate::write;
+use crate::proc::{StartError, free_port, start_retrying};
+use crate::server::{Server, dir_with_key};
 
-/// A running `openssl s_server`; stopped by pid on drop.
-pub struct SServer {
-    port: u16,
-    dir: tempfile::TempDir,
-    proc: Proc,
-}
+/// A running `openssl s_server`; stopped by pid on drop. Its log is what it wrote to stderr.
+pub type SServer = Server<Kind>;
+
+/// What makes a [`Server`] an `openssl s_server`.
+pub struct Kind;
 
 impl SServer {
     /// Starts `openssl s_server -www` with `chain` (PEM, leaf first) and `key` on an ephemeral
@@ -25,9 +23,8 @@ impl SServer {
     /// [`SServer::start`] on a given port; fails with [`StartError::PortTaken`] when another
     /// process holds it.
     pub fn try_start_on(chain: &str, key: &str, args: &[&str], port: u16) -> Result<SServer, StartError> {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let cert = write(dir.path(), "chain.pem", chain);
-        let key = write(dir.path(), "key.pem", key);
+        let dir = dir_with_key(chain, key);
+        let (cert, key) = (dir.path().join("chain.pem"), dir.path().join("key.pem"));
         let mut cmd = Command::new("openssl");
         cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-www"])
             .arg("-cert")
@@ -36,31 +33,13 @@ impl SServer {
             .arg(&cert)
             .arg("-key")
             .arg(&key)
-            .args(args)
-            .stdout(Stdio::null());
-        let mut proc = Proc::spawn("openssl s_server", cmd, None);
-        proc.wait_listening(&[port])?;
-        Ok(SServer { port, dir, proc })
+            .args(args);
+        Server::spawn(Kind, "openssl s_server", cmd, dir, None, &[port])
     }
 
     /// Its port.
     pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Its pid.
-    pub fn pid(&self) -> u32 {
-        self.proc.pid()
-    }
-
-    /// The fixture's directory.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// What it wrote to stderr so far.
-    pub fn log(&self) -> String {
-        self.proc.output()
+        self.ports()[0]
     }
 }
 

@@ -1,0 +1,72 @@
+//! What every spawned server fixture is: a process the kit started, the ports it was proven to hold,
+//! and the temporary directory it serves from. [`crate::caddy::Caddy`], [`crate::s_server::SServer`]
+//! and [`crate::nginx::Nginx`] are this struct with their own starts.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::proc::{Proc, StartError};
+
+/// A running server of kind `K` (what it knows about itself); stopped by pid on drop, before its
+/// directory is removed.
+pub struct Server<K> {
+    pub(crate) kind: K,
+    ports: Vec<u16>,
+    proc: Proc,
+    dir: tempfile::TempDir,
+}
+
+/// A fresh temporary directory holding `chain.pem` and `key.pem`.
+pub(crate) fn dir_with_key(chain: &str, key: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    crate::write(dir.path(), "chain.pem", chain);
+    crate::write(dir.path(), "key.pem", key);
+    dir
+}
+
+impl<K> Server<K> {
+    /// Spawns `cmd` (stdout discarded; `name` in messages), which serves from `dir` and logs to the
+    /// file `log` there (or only to stderr), and waits until it holds every port in `ports`.
+    pub(crate) fn spawn(
+        kind: K,
+        name: &str,
+        mut cmd: Command,
+        dir: tempfile::TempDir,
+        log: Option<&str>,
+        ports: &[u16],
+    ) -> Result<Server<K>, StartError> {
+        cmd.stdout(Stdio::null());
+        let mut proc = Proc::spawn(name, cmd, log.map(|file| dir.path().join(file)));
+        proc.wait_listening(ports)?;
+        Ok(Server {
+            kind,
+            ports: ports.to_vec(),
+            proc,
+            dir,
+        })
+    }
+
+    /// Its ports, in the order they were asked for.
+    pub fn ports(&self) -> &[u16] {
+        &self.ports
+    }
+
+    /// Its pid (the master's, for a server with workers).
+    pub fn pid(&self) -> u32 {
+        self.proc.pid()
+    }
+
+    /// The fixture's directory (configuration, certificates, logs).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// What it wrote to stderr and to its log so far.
+    pub fn log(&self) -> String {
+        self.proc.output()
+    }
+
+    pub(crate) fn proc(&self) -> &Proc {
+        &self.proc
+    }
+}
