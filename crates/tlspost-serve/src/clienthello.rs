@@ -144,6 +144,9 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
     fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], HelloError> {
         let out = self
             .buf
@@ -167,6 +170,10 @@ impl<'a> Reader<'a> {
         let n = usize::from(self.u16(field)?);
         self.take(n, field)
     }
+    /// A reader over the next 16-bit-length-prefixed vector.
+    fn sub16(&mut self, field: &'static str) -> Result<Reader<'a>, HelloError> {
+        Ok(Reader::new(self.vec16(field)?))
+    }
     fn done(&self) -> bool {
         self.pos >= self.buf.len()
     }
@@ -178,7 +185,7 @@ fn u16s(b: &[u8]) -> Vec<u16> {
 
 /// Parse a ClientHello handshake body (as returned by [`scan`]).
 pub fn parse(body: &[u8], records: usize) -> Result<ClientHello, HelloError> {
-    let mut r = Reader { buf: body, pos: 0 };
+    let mut r = Reader::new(body);
     let mut ch = ClientHello {
         legacy_version: r.u16("legacy_version")?,
         records,
@@ -191,21 +198,15 @@ pub fn parse(body: &[u8], records: usize) -> Result<ClientHello, HelloError> {
     if r.done() {
         return Ok(ch);
     }
-    let mut ext = Reader {
-        buf: r.vec16("extensions")?,
-        pos: 0,
-    };
+    let mut ext = r.sub16("extensions")?;
     while !ext.done() {
         let ty = ext.u16("extension type")?;
         let data = ext.vec16("extension data")?;
         ch.extensions.push(ty);
-        let mut d = Reader { buf: data, pos: 0 };
+        let mut d = Reader::new(data);
         match ty {
             0x0000 => {
-                let mut list = Reader {
-                    buf: d.vec16("server_name list")?,
-                    pos: 0,
-                };
+                let mut list = d.sub16("server_name list")?;
                 while !list.done() {
                     let kind = list.u8("server_name type")?;
                     let name = list.vec16("server_name")?;
@@ -215,10 +216,7 @@ pub fn parse(body: &[u8], records: usize) -> Result<ClientHello, HelloError> {
                 }
             }
             0x0010 => {
-                let mut list = Reader {
-                    buf: d.vec16("ALPN list")?,
-                    pos: 0,
-                };
+                let mut list = d.sub16("ALPN list")?;
                 while !list.done() {
                     let p = list.vec8("ALPN protocol")?;
                     ch.alpn.push(String::from_utf8_lossy(p).into_owned());

@@ -780,11 +780,13 @@ mod tests {
         same(&back, &old);
     }
 
+    /// The value of `PRAGMA name` on a connection.
+    fn pragma<T: rusqlite::types::FromSql>(c: &Connection, name: &str) -> T {
+        c.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0)).unwrap()
+    }
+
     fn user_version(path: &Path) -> i64 {
-        Connection::open(path)
-            .unwrap()
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap()
+        pragma(&Connection::open(path).unwrap(), "user_version")
     }
 
     #[tokio::test]
@@ -842,13 +844,13 @@ mod tests {
             e.contains("its schema is version 7, and this capture server knows versions up to 1"),
             "{e}"
         );
-        assert!(e.contains("captures.sqlite3") && e.contains("a newer one wrote it"), "{e}");
+        assert!(
+            e.contains("captures.sqlite3") && e.contains("a newer one wrote it"),
+            "{e}"
+        );
         // Untouched: still version 7, still in its own journal mode.
         assert_eq!(user_version(&path), 7);
-        let journal: String = Connection::open(&path)
-            .unwrap()
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
+        let journal: String = pragma(&Connection::open(&path).unwrap(), "journal_mode");
         assert_eq!(journal, "delete");
     }
 
@@ -865,20 +867,9 @@ mod tests {
         for (mode, level) in [(SyncMode::Normal, 1), (SyncMode::Full, 2)] {
             let dir = tempfile::tempdir().unwrap();
             let store = Store::open_with(dir.path(), None, mode).unwrap();
-            let got: i64 = store
-                .reader
-                .lock()
-                .unwrap()
-                .query_row("PRAGMA synchronous", [], |r| r.get(0))
-                .unwrap();
-            assert_eq!(got, level, "{mode:?}");
-            let journal: String = store
-                .reader
-                .lock()
-                .unwrap()
-                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-                .unwrap();
-            assert_eq!(journal, "wal");
+            let c = store.reader.lock().unwrap();
+            assert_eq!(pragma::<i64>(&c, "synchronous"), level, "{mode:?}");
+            assert_eq!(pragma::<String>(&c, "journal_mode"), "wal");
         }
     }
 

@@ -105,7 +105,7 @@ fn handshake_failure(e: &std::io::Error, ch: &ClientHello, cert_names: &[String]
     };
     match tls {
         Tls::NoApplicationProtocol => format!(
-            "the client offered ALPN {} only, and tlspost serve speaks HTTP/1.1 (ALPN http/1.1): the \
+            "the client offered ALPN {} only, and this server speaks HTTP/1.1 (ALPN http/1.1): the \
              server refused the handshake (alert no_application_protocol); offer http/1.1 too (e.g. \
              curl --http1.1), or no ALPN",
             ch.alpn.join(", ")
@@ -131,7 +131,7 @@ fn handshake_failure(e: &std::io::Error, ch: &ClientHello, cert_names: &[String]
             match wanted.filter(|s| !cert_names.iter().any(|n| n.eq_ignore_ascii_case(s))) {
                 Some(name) => format!(
                     "the client rejected the server certificate (alert {alert}): it asked for `{name}` \
-                     (SNI), which is not a name in the server certificate ({}); add it with --name {name}",
+                     (SNI), which is not a name in the server certificate ({}); add `{name}` to the certificate's names",
                     cert_names.join(", ")
                 ),
                 None => format!(
@@ -213,7 +213,7 @@ pub(crate) async fn handle(state: Arc<State>, mut tcp: TcpStream, mut info: Conn
             let plain_http = buf.first().is_some_and(|b| b.is_ascii_uppercase());
             buf.truncate(64 * 1024);
             let http = state.http_addr.map_or_else(
-                || "this server's HTTP port, which is off (--http off)".to_string(),
+                || "this server's HTTP port, which is off".to_string(),
                 |a| format!("the HTTP port {}", a.port()),
             );
             let error = if plain_http {
@@ -226,7 +226,7 @@ pub(crate) async fn handle(state: Arc<State>, mut tcp: TcpStream, mut info: Conn
             record_failure(&state, &info, t0, wall, buf, error).await;
             if plain_http {
                 let body = format!(
-                    "This is the HTTPS port of tlspost serve: connect with TLS (https://), or use http:// and {http}.\r\n"
+                    "This is the HTTPS port of a tlspost capture server: connect with TLS (https://), or use http:// and {http}.\r\n"
                 );
                 let head = format!(
                     "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",

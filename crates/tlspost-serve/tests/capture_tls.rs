@@ -220,7 +220,11 @@ fn a_client_rejecting_the_certificate_is_recorded() {
     assert_eq!(code, 60, "curl rejects a certificate without the name: {err}");
     let c = r.wait_for("the rejected certificate", |c| c.scheme == "https" && c.error.is_some());
     assert_eq!(c.sni.as_deref(), Some("not-in-cert.example.test"));
-    assert!(c.error.as_deref().unwrap().contains("--name"), "{:?}", c.error);
+    assert!(
+        c.error.as_deref().unwrap().contains("to the certificate's names"),
+        "{:?}",
+        c.error
+    );
 
     // And one that does not trust the CA at all.
     let (_, _, code) = curl(&[&format!("https://localhost:{port}/")]);

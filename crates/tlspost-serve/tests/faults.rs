@@ -109,7 +109,10 @@ fn an_sni_not_in_the_certificate_is_named_with_the_fix() {
         e.contains("`unknown.example.test`") && e.contains("not a name in the server certificate"),
         "{e}"
     );
-    assert!(e.contains("--name unknown.example.test"), "{e}");
+    assert!(
+        e.contains("add `unknown.example.test` to the certificate's names"),
+        "{e}"
+    );
     assert!(!e.contains("does not trust"), "the CA is trusted: {e}");
 }
 

@@ -172,8 +172,8 @@ where
             };
             cap.error = Some(format!(
                 "the TLS handshake completed but {what}; a client that checks the certificate after \
-                 the handshake (host name not in the certificate: add it with --name; CA not \
-                 trusted) closes here"
+                 the handshake (host name not in the certificate: add it to the certificate's \
+                 names; CA not trusted) closes here"
             ));
             let _ = self.state.store.put(cap).await;
         }
@@ -228,7 +228,7 @@ where
             status: 503,
             error: format!(
                 "refused after {} bytes of an unfinished request: the server's memory budget for \
-                 request bytes ({} bytes, --memory-budget) is taken by other requests; the \
+                 request bytes ({} bytes) is taken by other requests; the \
                  answer asks the client to retry in {RETRY_AFTER_SECS} s",
                 self.buf.len(),
                 self.mem.limit()
@@ -275,7 +275,7 @@ where
         let end = loop {
             if self.info.tls.is_none() && framing::looks_like_tls(&self.buf) {
                 let https = self.state.https_addr.map_or_else(
-                    || "this server's HTTPS port, which is off (--https off)".to_string(),
+                    || "this server's HTTPS port, which is off".to_string(),
                     |a| format!("the HTTPS port {}", a.port()),
                 );
                 let error = format!("TLS sent to the plain HTTP port: use https:// and {https}");
@@ -373,23 +373,23 @@ where
             Some(_) => (0, 0),
         };
         if !self.mem.cover(self.holding(raw) + echo + making) {
-            cap.error = Some(format!(
+            let error = format!(
                 "the request arrived whole, but the server's memory budget for request bytes ({} \
-                 bytes, --memory-budget) is taken by other requests and cannot hold its echo now; \
-                 the answer asks the client to retry in {RETRY_AFTER_SECS} s",
+                 bytes) is taken by other requests and cannot hold its echo now; the answer asks the \
+                 client to retry in {RETRY_AFTER_SECS} s",
                 self.mem.limit()
-            ));
-            let why = cap.error.clone().unwrap_or_default();
-            plan = busy(503, format!("503 Service Unavailable: {why}\n"), RETRY_AFTER_SECS);
+            );
+            self.refuse(cap, Failure { status: 503, error }, minor, is_head).await;
+            return false;
         }
         cap.status = plan.status;
         let wait = self.limits.read_timeout;
         let cap = match self.state.store.put(cap).await {
             Ok(c) => c,
             Err(e) => {
-                let msg = simple(503, format!("tlspost serve could not store this request: {e}\n"));
-                let body = msg.body.as_deref().unwrap_or_default();
-                let _ = write_response(&mut self.s, &mut self.out, minor, is_head, &msg, body, 0, wait).await;
+                let error = format!("the server could not store this request: {e}");
+                self.close_with(&Failure { status: 503, error }, 0, minor, is_head, false)
+                    .await;
                 return false;
             }
         };
@@ -427,24 +427,35 @@ where
     }
 
     /// Record a request that could not be framed (with everything read of it, and its head when
-    /// that parsed), answer the failure's status (0: no answer) and close. A `503` (the server is
-    /// busy) says when to retry, and the connection reads on for a moment so that the client gets
-    /// to read it.
+    /// that parsed), answer the failure and close.
     async fn fail(mut self, mut cap: Capture, head: Option<Head>, f: Failure) {
         if let Some(head) = head {
             set_head(&mut cap, head);
         }
         cap.raw = std::mem::take(&mut self.buf);
-        cap.error = Some(f.error);
         lint_into(&mut cap);
+        self.refuse(cap, f, 1, false).await;
+    }
+
+    /// The one way a request is refused: recorded with the failure, its bytes given back, then
+    /// answered and the connection closed ([`Conn::close_with`]).
+    async fn refuse(&mut self, mut cap: Capture, f: Failure, minor: u8, is_head: bool) {
+        cap.error = Some(f.error.clone());
         cap.status = f.status;
-        let why = cap.error.clone().unwrap_or_default();
+        let unfinished = !cap.complete;
         let id = self.state.store.put(cap).await.map_or(0, |c| c.id);
         // The request's bytes are stored (or lost): given back before the answer.
         let _ = self.mem.cover(self.holding(0));
+        self.close_with(&f, id, minor, is_head, unfinished).await;
+    }
+
+    /// Answer the failure's status (0: no answer) with its text, then close. A `503` (the server
+    /// is busy) says when to retry, and after an unfinished request the connection reads on for a
+    /// moment so that the client, perhaps still sending, gets to read it.
+    async fn close_with(&mut self, f: &Failure, id: i64, minor: u8, is_head: bool, unfinished: bool) {
         let busy_now = f.status == 503;
         if f.status != 0 {
-            let text = format!("{} {}: {why}\n", f.status, respond::reason(f.status));
+            let text = format!("{} {}: {}\n", f.status, respond::reason(f.status), f.error);
             let plan = if busy_now {
                 busy(f.status, text, RETRY_AFTER_SECS)
             } else {
@@ -452,10 +463,10 @@ where
             };
             let body = plan.body.as_deref().unwrap_or_default();
             let wait = self.limits.read_timeout;
-            let _ = write_response(&mut self.s, &mut self.out, 1, false, &plan, body, id, wait).await;
+            let _ = write_response(&mut self.s, &mut self.out, minor, is_head, &plan, body, id, wait).await;
         }
         let _ = self.s.shutdown().await;
-        if busy_now {
+        if busy_now && unfinished {
             linger(&mut self.s).await;
         }
     }

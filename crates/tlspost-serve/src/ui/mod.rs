@@ -52,23 +52,41 @@ where
 
 fn router(state: Arc<State>) -> Router {
     Router::new()
-        .route("/_tlspost", get(list_page))
-        .route("/_tlspost/", get(list_page))
-        .route("/_tlspost/captures/{id}", get(capture_page))
-        .route("/_tlspost/captures/{id}/raw", get(raw_download))
-        .route("/_tlspost/diff", get(diff_page))
-        .route("/_tlspost/events", get(events))
-        .route("/_tlspost/api/captures", get(api_list))
-        .route("/_tlspost/api/captures/{id}", get(api_one))
-        .route("/_tlspost/ca.pem", get(ca_pem))
-        .route("/_tlspost/ca.h", get(ca_arduino))
-        .route("/_tlspost/app.js", get(app_js))
-        .route("/_tlspost/app.css", get(app_css))
+        .merge(pages())
+        .merge(feeds())
+        .merge(files())
         .fallback(not_found)
         // Outermost last: every answer (a refusal too) carries the security headers.
         .layer(middleware::from_fn_with_state(state.clone(), access::guard))
         .layer(middleware::map_response(access::security_headers))
         .with_state(state)
+}
+
+/// The pages a person reads: the list, one capture (and its raw bytes), two side by side.
+fn pages() -> Router<Arc<State>> {
+    Router::new()
+        .route("/_tlspost", get(list_page))
+        .route("/_tlspost/", get(list_page))
+        .route("/_tlspost/captures/{id}", get(capture_page))
+        .route("/_tlspost/captures/{id}/raw", get(raw_download))
+        .route("/_tlspost/diff", get(diff_page))
+}
+
+/// What programs read: the live event stream and the JSON API.
+fn feeds() -> Router<Arc<State>> {
+    Router::new()
+        .route("/_tlspost/events", get(events))
+        .route("/_tlspost/api/captures", get(api_list))
+        .route("/_tlspost/api/captures/{id}", get(api_one))
+}
+
+/// Files: the CA for clients (PEM, and as a C header) and the pages' script and stylesheet.
+fn files() -> Router<Arc<State>> {
+    Router::new()
+        .route("/_tlspost/ca.pem", get(ca_pem))
+        .route("/_tlspost/ca.h", get(ca_arduino))
+        .route("/_tlspost/app.js", get(app_js))
+        .route("/_tlspost/app.css", get(app_css))
 }
 
 async fn not_found() -> Response {
