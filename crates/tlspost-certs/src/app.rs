@@ -143,7 +143,7 @@ fn targets(
 fn parse_chain(ders: &[Vec<u8>], origin: &str) -> Result<Vec<CertInfo>, CertsError> {
     ders.iter()
         .enumerate()
-        .map(|(i, d)| CertInfo::parse(d, &format!("{origin} #{}", i + 1)))
+        .map(|(i, d)| CertInfo::parse(d, &format!("{origin} #{}", i + 1)).map_err(CertsError::from))
         .collect()
 }
 

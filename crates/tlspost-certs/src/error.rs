@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use tlspost::probe::{Alert, TlsFailure};
+
 /// What went wrong while fetching, reading, analysing or emitting certificates.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -34,17 +36,8 @@ pub enum CertsError {
         target: String,
         /// The SNI name sent, or `None` when none was sent (an IP address).
         sni: Option<String>,
-        /// The TLS error.
-        source: rustls::Error,
-    },
-    /// The connection closed or failed during the handshake.
-    HandshakeIo {
-        /// `host:port` as asked.
-        target: String,
-        /// The SNI name sent, or `None` when none was sent.
-        sni: Option<String>,
-        /// The I/O error.
-        source: std::io::Error,
+        /// Why, typed (an alert, a closed connection, no TLS on the port, ...).
+        failure: tlspost::probe::TlsFailure,
     },
     /// The server completed a handshake without sending any certificate.
     NoCertificates {
@@ -100,15 +93,11 @@ impl fmt::Display for CertsError {
                 }
                 write!(f, " check the port, a firewall, or the address given with --resolve")
             }
-            Self::Handshake { target, sni, source } => {
-                write!(f, "TLS handshake with {target} failed: {source}")?;
+            Self::Handshake { target, sni, failure } => {
+                write!(f, "TLS handshake with {target} failed: {failure}")?;
                 let refused = matches!(
-                    source,
-                    rustls::Error::AlertReceived(
-                        rustls::AlertDescription::UnrecognisedName
-                            | rustls::AlertDescription::HandshakeFailure
-                            | rustls::AlertDescription::InternalError
-                    )
+                    failure,
+                    TlsFailure::Alert(Alert::UnrecognizedName | Alert::HandshakeFailure | Alert::InternalError)
                 );
                 match (sni, refused) {
                     (None, _) => write!(
@@ -120,19 +109,6 @@ impl fmt::Display for CertsError {
                         "; the server refused the SNI name {name:?}: it does not serve that name (check --servername) or it does not support SNI"
                     ),
                     (Some(_), false) => Ok(()),
-                }
-            }
-            Self::HandshakeIo { target, sni, source } => {
-                write!(f, "TLS handshake with {target} failed: {source}")?;
-                match sni {
-                    None => write!(
-                        f,
-                        "; no SNI was sent (the name is an IP address): pass --servername NAME"
-                    ),
-                    Some(name) => write!(
-                        f,
-                        "; the server closed the connection: is it TLS on that port, and does it serve {name:?}?"
-                    ),
                 }
             }
             Self::NoCertificates { target } => write!(
@@ -153,8 +129,8 @@ impl fmt::Display for CertsError {
 impl std::error::Error for CertsError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Resolve { source, .. } | Self::HandshakeIo { source, .. } | Self::Io { source, .. } => Some(source),
-            Self::Handshake { source, .. } => Some(source),
+            Self::Resolve { source, .. } | Self::Io { source, .. } => Some(source),
+            Self::Handshake { failure, .. } => Some(failure),
             _ => None,
         }
     }

@@ -1,20 +1,16 @@
-//! Fetching the chain a server sends.
+//! Fetching the chain a server sends, through [`tlspost::probe`].
 //!
-//! The connection made here carries no application data: the client completes the TLS handshake,
-//! records the certificates the server sent, sends `close_notify` and closes. The verifier used during
-//! the handshake trusts nothing itself: it only records the chain (and checks the handshake
-//! signature, which proves the server holds the leaf's key); whether that chain is trustworthy is
-//! decided afterwards, separately, by [`crate::analyze`] with explicit trust anchors.
+//! The connection made here carries no application data: the probe completes the TLS handshake,
+//! records the certificates the server sent, sends `close_notify` and closes. Its setup
+//! ([`TlsSetup::recording`]) trusts nothing itself: it only records the chain (and checks the
+//! handshake signature, which proves the server holds the leaf's key); whether that chain is
+//! trustworthy is decided afterwards, separately, by [`crate::analyze`] with explicit trust anchors.
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::{Arc, Mutex};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use tlspost::probe::{self, Limits, Override, TlsFailure, TlsSetup};
 
 use crate::CertsError;
 
@@ -25,11 +21,11 @@ pub struct Target {
     pub host: String,
     /// TCP port.
     pub port: u16,
-    /// An address to use instead of resolving `host` (`--resolve HOST:PORT:ADDR`).
+    /// An address to use instead of resolving `host` (an override, like curl's `--resolve`).
     pub addr: Option<IpAddr>,
-    /// The SNI name, when it differs from `host` (`--servername`).
+    /// The name to send as SNI and check the leaf against, when it differs from `host`.
     pub servername: Option<String>,
-    /// Bound on the TCP connect and on each read and write of the handshake.
+    /// Bound on the TCP connect, and on the whole handshake.
     pub timeout: Duration,
 }
 
@@ -76,7 +72,7 @@ impl Target {
         })
     }
 
-    /// Applies `--resolve HOST:PORT:ADDR` entries that match this host and port.
+    /// Applies the `HOST:PORT:ADDR` overrides ([`Override::parse`]) that match this host and port.
     pub fn apply_resolve(&mut self, entries: &[String]) -> Result<(), CertsError> {
         for entry in entries {
             let (host, port, addr) = parse_resolve(entry)?;
@@ -102,25 +98,14 @@ impl Target {
     }
 }
 
-/// Parses one `HOST:PORT:ADDR` (ADDR may be `[v6]` or bare v6).
+/// Parses one `HOST:PORT:ADDR` with [`Override::parse`] (a bridge for callers that have not moved
+/// to it yet).
 pub fn parse_resolve(entry: &str) -> Result<(String, u16, IpAddr), CertsError> {
-    let bad = |why| CertsError::BadTarget {
-        given: entry.to_string(),
-        why,
-    };
-    let mut parts = entry.splitn(3, ':');
-    let (Some(host), Some(port), Some(addr)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(bad("--resolve expects HOST:PORT:ADDR"));
-    };
-    let port = port
-        .parse::<u16>()
-        .map_err(|_| bad("--resolve: PORT must be a number from 1 to 65535"))?;
-    let addr = addr
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-        .map_err(|_| bad("--resolve: ADDR must be an IPv4 or IPv6 address"))?;
-    Ok((host.to_string(), port, addr))
+    let o = Override::parse(entry).map_err(|e| CertsError::BadTarget {
+        given: e.given,
+        why: e.why,
+    })?;
+    Ok((o.host, o.port, o.addr.ip()))
 }
 
 /// The chain as served, with facts of the handshake.
@@ -141,177 +126,49 @@ pub struct Served {
 /// Connects, handshakes, records the served chain, closes. See the module documentation.
 pub fn fetch_chain(target: &Target) -> Result<Served, CertsError> {
     let display = target.display();
-    let addrs: Vec<SocketAddr> = match target.addr {
-        Some(ip) => vec![SocketAddr::new(ip, target.port)],
-        None => {
-            let host = target.host.trim_start_matches('[').trim_end_matches(']');
-            (host, target.port)
-                .to_socket_addrs()
-                .map_err(|source| CertsError::Resolve {
-                    host: target.host.clone(),
-                    source,
-                })?
-                .collect()
-        }
-    };
-    let mut tried = Vec::new();
-    let mut stream = None;
-    for addr in addrs {
-        match TcpStream::connect_timeout(&addr, target.timeout) {
-            Ok(s) => {
-                stream = Some((s, addr));
-                break;
-            }
-            Err(e) => tried.push((addr, e)),
-        }
-    }
-    let Some((mut tcp, peer)) = stream else {
-        return Err(CertsError::Unreachable { target: display, tried });
-    };
-    let io_err = |source| CertsError::Io {
-        path: display.clone().into(),
-        source,
-    };
-    tcp.set_read_timeout(Some(target.timeout)).map_err(io_err)?;
-    tcp.set_write_timeout(Some(target.timeout)).map_err(io_err)?;
-
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let recorder = Arc::new(Recorder {
-        chain: Mutex::new(Vec::new()),
-        algs: provider.signature_verification_algorithms,
-    });
-    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(rustls::ALL_VERSIONS)
-        .map_err(|source| CertsError::Handshake {
-            target: display.clone(),
-            sni: None,
-            source,
-        })?
-        .dangerous()
-        .with_custom_certificate_verifier(recorder.clone())
-        .with_no_client_auth();
-    let name = target.name().trim_start_matches('[').trim_end_matches(']');
-    let server_name = ServerName::try_from(name.to_string()).map_err(|_| CertsError::BadTarget {
-        given: name.to_string(),
-        why: "not a valid DNS name or IP address for SNI",
+    let overrides: Vec<Override> = target
+        .addr
+        .map(|ip| Override {
+            host: target.host.clone(),
+            port: target.port,
+            addr: SocketAddr::new(ip, target.port),
+        })
+        .into_iter()
+        .collect();
+    let resolved = probe::resolve(&target.host, target.port, &overrides).map_err(|e| CertsError::Resolve {
+        source: io::Error::new(e.kind.unwrap_or(io::ErrorKind::NotFound), e.detail),
+        host: e.host,
     })?;
-    let sni = match server_name {
-        ServerName::DnsName(_) => Some(name.to_string()),
-        _ => None,
+    let connected = probe::connect(&resolved.addrs, Some(target.timeout)).map_err(|e| CertsError::Unreachable {
+        target: display.clone(),
+        tried: e
+            .attempts
+            .into_iter()
+            .map(|a| (a.addr, io::Error::new(a.kind, a.detail)))
+            .collect(),
+    })?;
+    let failed = |sni, failure| CertsError::Handshake {
+        target: display.clone(),
+        sni,
+        failure,
     };
-    let mut conn =
-        rustls::ClientConnection::new(Arc::new(config), server_name).map_err(|source| CertsError::Handshake {
-            target: display.clone(),
-            sni: sni.clone(),
-            source,
-        })?;
-    while conn.is_handshaking() {
-        if let Err(e) = conn.complete_io(&mut tcp) {
-            // rustls reports a TLS failure as io::ErrorKind::InvalidData wrapping rustls::Error.
-            let tls = e
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-                .cloned();
-            return Err(match tls {
-                Some(source) => CertsError::Handshake {
-                    target: display,
-                    sni,
-                    source,
-                },
-                None => CertsError::HandshakeIo {
-                    target: display,
-                    sni,
-                    source: e,
-                },
-            });
-        }
-    }
-    let version = match conn.protocol_version() {
-        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_string(),
-        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_string(),
-        Some(other) => format!("{other:?}"),
-        None => String::new(),
-    };
-    let suite = conn
-        .negotiated_cipher_suite()
-        .map(|s| format!("{:?}", s.suite()))
-        .unwrap_or_default();
-    // No application data: say goodbye and close.
-    conn.send_close_notify();
-    let _ = conn.write_tls(&mut tcp);
-    let _ = tcp.flush();
-    let _ = tcp.shutdown(std::net::Shutdown::Write);
-    let mut sink = [0u8; 512];
-    let _ = tcp.read(&mut sink);
-
-    let chain = match recorder.chain.lock() {
-        Ok(c) => c.clone(),
-        Err(poisoned) => poisoned.into_inner().clone(),
-    };
-    if chain.is_empty() {
+    // Recorded only: trust is decided later, against explicit anchors, and no data is sent.
+    let setup = TlsSetup::recording(&[]).map_err(|e| failed(None, TlsFailure::Other(e.to_string())))?;
+    let limits = Limits::within(target.timeout);
+    let session = probe::handshake(&setup, connected.stream, target.name(), limits, &mut |_, _| {})
+        .map_err(|e| failed(e.sni, e.failure))?;
+    let facts = session.facts.clone();
+    session.close();
+    if facts.chain.is_empty() {
         return Err(CertsError::NoCertificates { target: display });
     }
     Ok(Served {
-        chain,
-        peer,
-        version,
-        suite,
-        sni,
+        version: facts.version.to_string(),
+        suite: facts.suite_text(),
+        chain: facts.chain,
+        peer: connected.addr,
+        sni: facts.sni,
     })
-}
-
-/// Records the chain; decides no trust (see the module documentation).
-#[derive(Debug)]
-struct Recorder {
-    chain: Mutex<Vec<Vec<u8>>>,
-    algs: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for Recorder {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let mut all = vec![end_entity.as_ref().to_vec()];
-        all.extend(intermediates.iter().map(|c| c.as_ref().to_vec()));
-        match self.chain.lock() {
-            Ok(mut c) => *c = all,
-            Err(poisoned) => *poisoned.into_inner() = all,
-        }
-        // Recorded only: trust is decided later, against explicit anchors, and no data is sent.
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algs.supported_schemes()
-    }
-}
-
-/// The ring provider used for fetching and verification.
-pub fn provider() -> CryptoProvider {
-    rustls::crypto::ring::default_provider()
 }
 
 #[cfg(test)]
@@ -331,11 +188,16 @@ mod tests {
     }
 
     #[test]
-    fn resolve_entries_parse() {
-        let (h, p, a) = parse_resolve("a.test:8443:127.0.0.1").expect("v4");
-        assert_eq!((h.as_str(), p, a.to_string().as_str()), ("a.test", 8443, "127.0.0.1"));
-        let (_, _, a) = parse_resolve("a.test:443:[::1]").expect("v6");
-        assert_eq!(a.to_string(), "::1");
-        assert!(parse_resolve("a.test:443").is_err());
+    fn overrides_apply_to_their_host_and_port_only() {
+        let mut t = Target::parse("a.test:8443").expect("target");
+        t.apply_resolve(&["b.test:8443:192.0.2.2".into(), "A.TEST:443:192.0.2.3".into()])
+            .expect("entries");
+        assert_eq!(t.addr, None);
+        t.apply_resolve(&["a.test:8443:[::1]".into()]).expect("v6");
+        assert_eq!(t.addr, Some("::1".parse().expect("ip")));
+        assert!(matches!(
+            t.apply_resolve(&["a.test:8443".into()]),
+            Err(CertsError::BadTarget { .. })
+        ));
     }
 }
