@@ -3,10 +3,11 @@
 //! - [`pki`]: certificate authorities, intermediates, cross-signed copies and server leaves made at
 //!   test time (ECDSA P-256/P-384, RSA-2048), with any validity window and any host names.
 //! - Real servers on loopback: [`nginx::Nginx`], [`caddy::Caddy`], [`s_server::SServer`]
-//!   (`openssl s_server`), [`serve::Serve`] (`tlspost serve` as a process) and the in-process
-//!   recording [`origin::Origin`].
-//!   nginx, caddy and s_server are each a [`server::Server`] (ports, process, directory) with its
-//!   own start.
+//!   (`openssl s_server`), [`gnutls::GnutlsServ`] (`gnutls-serv`, on every interface),
+//!   [`serve::Serve`] (`tlspost serve` as a process) and the in-process recording
+//!   [`origin::Origin`].
+//!   nginx, caddy, s_server and gnutls-serv are each a [`server::Server`] (ports, process,
+//!   directory) with its own start.
 //!
 //! A server fixture is *ready* only when the listening socket on its port is proven to be held by
 //! the fixture's own child process ([`proc::Listener`]), never merely because something accepts
@@ -16,6 +17,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 pub mod caddy;
+pub mod gnutls;
 pub mod http;
 pub mod nginx;
 pub mod origin;

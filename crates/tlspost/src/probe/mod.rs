@@ -22,7 +22,10 @@
 //! command-line option (a command adds its own advice).
 
 mod alert;
+#[cfg(feature = "device-probe")]
+pub mod device;
 mod failure;
+pub mod hello;
 mod net;
 mod tls;
 mod trust;
