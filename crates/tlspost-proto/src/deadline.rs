@@ -158,6 +158,11 @@ impl Deadlines {
         self.started
     }
 
+    /// When the current phase started.
+    pub const fn phase_started(&self) -> Millis {
+        self.phase_started
+    }
+
     /// The phase deadline and the total deadline, whichever comes first, with the phase it belongs to.
     pub fn next_deadline(&self) -> Option<(Millis, Phase)> {
         let phase = self

@@ -1,9 +1,18 @@
 //! One request/response exchange on an open connection: encode, then read the head, then the body.
+//!
+//! The exchange owns its state machine: which phase it is in ([`Exchange::phase`]), when the next
+//! deadline falls ([`Exchange::poll_timeout`]), and whether the connection may carry another
+//! request ([`Exchange::close_reason`], which counts bytes received after the response). A driver
+//! is a thin I/O loop around it: it writes what [`Exchange::poll_output`] produces, reads into its
+//! buffer, and reports each event with the time it happened ([`Exchange::start`],
+//! [`Exchange::handle_flushed`], [`Exchange::handle_received`], [`Exchange::handle_timeout`],
+//! [`Exchange::handle_io_error`]). Without those calls (no clock at all) it still runs: no
+//! deadline ever passes.
 
 use httparse::Header;
 
 use crate::body::BodyDecoder;
-use crate::deadline::Phase;
+use crate::deadline::{Budgets, Deadlines, Millis, Phase};
 use crate::encode::Encoder;
 use crate::error::{EncodeError, Error};
 use crate::framing::{CloseReason, Framing, RequestFacts, response_framing};
@@ -31,6 +40,13 @@ pub struct Exchange<'r> {
     framing: Option<Framing>,
     status: u16,
     head_seen: usize,
+    deadlines: Deadlines,
+    /// The whole request is written and flushed ([`Exchange::handle_flushed`]).
+    flushed: bool,
+    /// A response byte has arrived ([`Exchange::handle_received`]).
+    received: bool,
+    /// Bytes given after the end of the response.
+    leftover: usize,
 }
 
 impl<'r> Exchange<'r> {
@@ -51,6 +67,10 @@ impl<'r> Exchange<'r> {
             framing: None,
             status: 0,
             head_seen: 0,
+            deadlines: Deadlines::new(Budgets::UNBOUNDED, Millis(0)),
+            flushed: false,
+            received: false,
+            leftover: 0,
         })
     }
 
@@ -89,13 +109,84 @@ impl<'r> Exchange<'r> {
         self.encoder.written()
     }
 
-    /// The phase the exchange is in, for [`crate::Deadlines`].
+    /// The phase the exchange is in: [`Phase::Send`] until the request is written and flushed,
+    /// then [`Phase::FirstByte`] until a response byte arrives, then [`Phase::Body`].
     pub const fn phase(&self) -> Phase {
-        match self.state {
-            State::Exchanging if !self.encoder.is_done() => Phase::Send,
-            State::Exchanging if self.head_seen == 0 => Phase::FirstByte,
-            _ => Phase::Body,
+        if !self.flushed {
+            Phase::Send
+        } else if !self.received {
+            Phase::FirstByte
+        } else {
+            Phase::Body
         }
+    }
+
+    /// Starts sending at `now` under `deadlines`, which keep counting from the caller's connect and
+    /// handshake phases (the total budget included); [`Phase::Send`] starts now.
+    pub fn start(&mut self, deadlines: Deadlines, now: Millis) {
+        self.deadlines = deadlines;
+        self.deadlines.enter(self.phase(), now);
+    }
+
+    /// The whole request was written and flushed at `now`: the wait for the first byte starts.
+    pub fn handle_flushed(&mut self, now: Millis) {
+        self.flushed = self.encoder.is_done();
+        self.deadlines.enter(self.phase(), now);
+    }
+
+    /// `n` response bytes arrived at `now`; the first ones start [`Phase::Body`].
+    pub fn handle_received(&mut self, n: usize, now: Millis) {
+        self.received |= n > 0;
+        self.deadlines.enter(self.phase(), now);
+    }
+
+    /// The next deadline and the phase it belongs to (the current phase's, or the total's if that
+    /// comes first); `None` when nothing is bounded or the exchange has ended. A driver sets its
+    /// transport's timeout from it.
+    pub fn poll_timeout(&self) -> Option<(Millis, Phase)> {
+        match self.state {
+            State::Done | State::Failed => None,
+            State::Exchanging | State::Body(_) => self.deadlines.next_deadline(),
+        }
+    }
+
+    /// Milliseconds from `now` to the next deadline (`Some(0)` once it passed).
+    pub fn remaining(&self, now: Millis) -> Option<u64> {
+        self.poll_timeout().map(|(at, _)| at.since(now))
+    }
+
+    /// The deadlines as they stand (phase and its start), to carry on after the exchange.
+    pub const fn deadlines(&self) -> &Deadlines {
+        &self.deadlines
+    }
+
+    /// `Err(Timeout)`, and the exchange failed, when a deadline has passed at `now`.
+    pub fn handle_timeout(&mut self, now: Millis) -> Result<(), Error> {
+        match self.poll_timeout() {
+            Some((at, phase)) if now >= at => {
+                self.state = State::Failed;
+                Err(Error::Timeout { phase })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The transport failed at `now` (`timed_out`: it gave up on its own timeout, the one set from
+    /// [`Exchange::remaining`]). The exchange fails; `Err(Timeout)` when that is what happened (a
+    /// passed deadline wins over the error it caused), else `Ok(phase)`: a transport error in it.
+    pub fn handle_io_error(&mut self, now: Millis, timed_out: bool) -> Result<Phase, Error> {
+        let phase = self.phase();
+        let next = self.poll_timeout();
+        self.handle_timeout(now)?;
+        self.state = State::Failed;
+        if timed_out {
+            let phase = match next {
+                Some((_, Phase::Total)) => Phase::Total,
+                _ => phase,
+            };
+            return Err(Error::Timeout { phase });
+        }
+        Ok(phase)
     }
 
     /// Reads the response head from `buf` (all unconsumed bytes received so far). Allowed while the
@@ -127,6 +218,7 @@ impl<'r> Exchange<'r> {
                     self.status = head.status;
                     let decoder = BodyDecoder::new(f.body);
                     self.state = if decoder.is_done() {
+                        self.leftover = buf.len().saturating_sub(head.len);
                         State::Done
                     } else {
                         State::Body(decoder)
@@ -142,14 +234,16 @@ impl<'r> Exchange<'r> {
         Ok(status)
     }
 
-    /// Decodes body bytes from `input` into `out`; returns `(consumed, produced)`. Bytes after the end
-    /// of the body stay unconsumed. `(0, 0)` once done.
+    /// Decodes body bytes from `input` (all received bytes not consumed yet) into `out`; returns
+    /// `(consumed, produced)`. Bytes after the end of the body stay unconsumed, and keep the
+    /// connection from being reused. `(0, 0)` once done.
     pub fn read_body(&mut self, input: &[u8], out: &mut [u8]) -> Result<(usize, usize), Error> {
         match &mut self.state {
             State::Body(d) => match d.decode(input, out) {
                 Ok(r) => {
                     if d.is_done() {
                         self.state = State::Done;
+                        self.leftover = input.len().saturating_sub(r.0);
                     }
                     Ok(r)
                 }
@@ -204,10 +298,17 @@ impl<'r> Exchange<'r> {
         }
     }
 
+    /// Bytes received after the end of the response (given to the last [`Exchange::read_head`] or
+    /// [`Exchange::read_body`] and not consumed).
+    pub const fn leftover(&self) -> usize {
+        self.leftover
+    }
+
     /// `None` when the connection may carry another request; otherwise why it must be closed.
     pub fn close_reason(&self) -> Option<CloseReason> {
         match self.state {
             State::Failed => Some(CloseReason::Error),
+            State::Done if self.leftover > 0 => Some(CloseReason::TrailingBytes),
             State::Done if self.encoder.is_done() => self.framing.and_then(|f| f.close),
             State::Done => Some(CloseReason::Incomplete),
             State::Exchanging | State::Body(_) => Some(CloseReason::Incomplete),
@@ -220,6 +321,7 @@ mod tests {
     use super::*;
     use crate::error::{BodyError, HeadError};
     use crate::request::Body;
+    use crate::{Budgets, Deadlines, Millis};
     use std::vec::Vec;
 
     fn send_all(ex: &mut Exchange<'_>) -> Vec<u8> {
@@ -284,11 +386,206 @@ mod tests {
             let req = Request::post("h", "/", Body::Json(b"{}"));
             let mut ex = Exchange::new(&req).unwrap();
             send_all(&mut ex);
-            assert_eq!(ex.phase(), Phase::FirstByte);
             let (status, body, left) = recv(&mut ex, resp, step).unwrap();
             assert_eq!((status, body.as_slice(), left), (200, &b"hello"[..], 4), "step {step}");
-            assert_eq!(ex.close_reason(), None);
+            // "NEXT" came after the response: where a piece carried some of it along with the end
+            // of the body, the exchange saw it and the connection is not reused.
+            let seen = ex.leftover();
+            assert!(seen <= 4, "step {step}");
+            let want = if seen == 0 {
+                None
+            } else {
+                Some(CloseReason::TrailingBytes)
+            };
+            assert_eq!(ex.close_reason(), want, "step {step}");
         }
+    }
+
+    #[test]
+    fn bytes_after_the_response_keep_the_connection_closed() {
+        // After a body (read_body sees them) and after a bodiless head (read_head sees them).
+        for (resp, left) in [
+            (&b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokJUNK"[..], 4),
+            (b"HTTP/1.1 204 No Content\r\n\r\nX", 1),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 0),
+        ] {
+            let req = Request::new("GET", "h", "/");
+            let mut ex = Exchange::new(&req).unwrap();
+            send_all(&mut ex);
+            let mut hs = [httparse::EMPTY_HEADER; 4];
+            let HeadStatus::Complete(head) = ex.read_head(resp, &mut hs).unwrap() else {
+                panic!("complete head expected")
+            };
+            let mut out = [0u8; 8];
+            ex.read_body(&resp[head.len..], &mut out).unwrap();
+            assert!(ex.is_done());
+            assert_eq!(ex.leftover(), left);
+            let want = if left == 0 {
+                None
+            } else {
+                Some(CloseReason::TrailingBytes)
+            };
+            assert_eq!(ex.close_reason(), want);
+        }
+    }
+
+    const BUDGETS: Budgets = Budgets {
+        connect: Some(1_000),
+        handshake: None,
+        send: Some(1_000),
+        first_byte: Some(200),
+        body: Some(300),
+        total: Some(10_000),
+    };
+
+    /// Runs one exchange on a simulated clock that advances 1 ms per byte moved, with the request
+    /// and the response cut in `step`-byte pieces, as a driver would; checks the phase and the next
+    /// deadline after every event.
+    fn clocked<'r>(req: &Request<'r>, step: usize, resp: &[u8]) -> Exchange<'r> {
+        let mut ex = Exchange::new(req).unwrap();
+        let mut now = Millis(5);
+        ex.start(Deadlines::new(BUDGETS, Millis(0)), now);
+        assert_eq!(
+            (ex.phase(), ex.poll_timeout()),
+            (Phase::Send, Some((Millis(1_005), Phase::Send)))
+        );
+        let mut out = [0u8; 256];
+        while !ex.request_done() {
+            let n = ex.poll_output(&mut out[..step]).unwrap();
+            now = now.after(n as u64);
+            ex.handle_timeout(now).unwrap();
+            assert_eq!(ex.phase(), Phase::Send, "step {step}");
+        }
+        ex.handle_flushed(now);
+        let flushed = now;
+        assert_eq!(ex.phase(), Phase::FirstByte);
+        assert_eq!(ex.poll_timeout(), Some((flushed.after(200), Phase::FirstByte)));
+        ex.handle_received(0, now.after(1)); // a read that brought nothing changes nothing
+        assert_eq!(ex.poll_timeout(), Some((flushed.after(200), Phase::FirstByte)));
+        let mut buf: Vec<u8> = Vec::new();
+        let mut pos = 0;
+        let mut first = None;
+        while !ex.is_done() {
+            let take = step.min(resp.len() - pos);
+            assert!(take > 0, "response ended early at step {step}");
+            buf.extend_from_slice(&resp[pos..pos + take]);
+            pos += take;
+            now = now.after(take as u64);
+            ex.handle_received(take, now);
+            let body_start = *first.get_or_insert(now);
+            assert_eq!(ex.phase(), Phase::Body);
+            assert_eq!(
+                ex.poll_timeout(),
+                Some((body_start.after(300), Phase::Body)),
+                "step {step}"
+            );
+            ex.handle_timeout(now).unwrap();
+            while ex.framing().is_none() {
+                let mut hs = [httparse::EMPTY_HEADER; 8];
+                let len = match ex.read_head(&buf, &mut hs).unwrap() {
+                    HeadStatus::Complete(h) => h.len,
+                    HeadStatus::Interim { len, .. } => len,
+                    HeadStatus::Partial => break,
+                };
+                buf.drain(..len);
+            }
+            if ex.framing().is_some() && !ex.is_done() {
+                let (used, _) = ex.read_body(&buf, &mut out).unwrap();
+                buf.drain(..used);
+            }
+        }
+        assert_eq!(ex.poll_timeout(), None, "a finished exchange has no deadline");
+        ex
+    }
+
+    #[test]
+    fn phases_and_deadlines_at_every_split() {
+        let resp = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+        let req = Request::post("h", "/", Body::Json(b"{\"a\":1}"));
+        for step in 1..resp.len() {
+            let ex = clocked(&req, step, resp);
+            assert_eq!(
+                (ex.status(), ex.close_reason(), ex.leftover()),
+                (200, None, 0),
+                "step {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_passed_deadline_fails_the_exchange() {
+        let req = Request::post("h", "/", Body::Json(b"{}"));
+        let mut ex = Exchange::new(&req).unwrap();
+        ex.start(Deadlines::new(BUDGETS, Millis(0)), Millis(10));
+        send_all(&mut ex);
+        ex.handle_timeout(Millis(1_009)).unwrap();
+        // Flushing took too long: the send budget (1 000 ms from 10) is spent at 1 010.
+        assert_eq!(
+            ex.handle_timeout(Millis(1_010)),
+            Err(Error::Timeout { phase: Phase::Send })
+        );
+        assert_eq!(ex.close_reason(), Some(CloseReason::Error));
+        assert_eq!(ex.poll_timeout(), None);
+    }
+
+    #[test]
+    fn the_total_budget_wins_when_it_ends_first() {
+        let req = Request::post("h", "/", Body::Json(b"{}"));
+        let mut ex = Exchange::new(&req).unwrap();
+        // Connect and handshake took 9 950 ms of the 10 000 ms total.
+        ex.start(Deadlines::new(BUDGETS, Millis(0)), Millis(9_950));
+        assert_eq!(ex.poll_timeout(), Some((Millis(10_000), Phase::Total)));
+        assert_eq!(ex.remaining(Millis(9_990)), Some(10));
+        assert_eq!(
+            ex.handle_timeout(Millis(10_000)),
+            Err(Error::Timeout { phase: Phase::Total })
+        );
+    }
+
+    #[test]
+    fn transport_errors_are_timeouts_only_when_time_is_up() {
+        let req = Request::post("h", "/", Body::Json(b"{}"));
+        let io_error = |now: u64, timed_out: bool, start: u64| {
+            let mut ex = Exchange::new(&req).unwrap();
+            ex.start(Deadlines::new(BUDGETS, Millis(0)), Millis(start));
+            send_all(&mut ex);
+            ex.handle_flushed(Millis(start));
+            let r = ex.handle_io_error(Millis(now), timed_out);
+            assert_eq!(ex.close_reason(), Some(CloseReason::Error));
+            r
+        };
+        // A reset with time left: an I/O error in the phase it happened in.
+        assert_eq!(io_error(20, false, 10), Ok(Phase::FirstByte));
+        // Any error once the deadline passed: the timeout.
+        assert_eq!(
+            io_error(210, false, 10),
+            Err(Error::Timeout {
+                phase: Phase::FirstByte
+            })
+        );
+        // The transport's own timeout (set from remaining()) just before the clock says so.
+        assert_eq!(
+            io_error(209, true, 10),
+            Err(Error::Timeout {
+                phase: Phase::FirstByte
+            })
+        );
+        // ...naming the total when the total's deadline was the next one.
+        assert_eq!(
+            io_error(9_990, true, 9_900),
+            Err(Error::Timeout { phase: Phase::Total })
+        );
+    }
+
+    #[test]
+    fn without_a_clock_nothing_times_out() {
+        let req = Request::new("GET", "h", "/");
+        let mut ex = Exchange::new(&req).unwrap();
+        assert_eq!(ex.poll_timeout(), None);
+        assert_eq!(ex.handle_timeout(Millis(u64::MAX)), Ok(()));
+        send_all(&mut ex);
+        let (status, _, _) = recv(&mut ex, b"HTTP/1.1 204 No Content\r\n\r\n", 3).unwrap();
+        assert_eq!((status, ex.close_reason()), (204, None));
     }
 
     #[test]

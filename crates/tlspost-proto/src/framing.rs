@@ -39,6 +39,8 @@ pub enum CloseReason {
     Error,
     /// The exchange was abandoned before the response was read to its end.
     Incomplete,
+    /// The server sent bytes after the end of the response, which no request asked for.
+    TrailingBytes,
 }
 
 impl fmt::Display for CloseReason {
@@ -53,6 +55,7 @@ impl fmt::Display for CloseReason {
             }
             CloseReason::Error => "the exchange failed",
             CloseReason::Incomplete => "the response was not read to its end",
+            CloseReason::TrailingBytes => "the server sent bytes after the end of the response",
         })
     }
 }

@@ -141,56 +141,195 @@ pub fn parse_head<'h, 'b>(
     }
 }
 
-/// Where the exchange stands, shared by the blocking and the async drivers.
-pub(crate) struct State<'r> {
-    pub(crate) ex: Exchange<'r>,
-    pub(crate) filled: usize,
-    pub(crate) head_len: usize,
-    pub(crate) start: usize,
-    pub(crate) body_len: u64,
-    pub(crate) first_byte: bool,
-}
-
-/// What the receive loop must do next.
-pub(crate) enum Next {
+/// The I/O a driver does next, as [`State::next`] decides it.
+pub(crate) enum Io {
+    /// Write `tx[range]`.
+    Write(core::ops::Range<usize>),
+    /// Flush the transport: the whole request has been written.
+    Flush,
     /// Read more bytes into `rx[from..]` (`from` is an index into the whole `rx`).
     Read { from: usize },
     /// The response is complete.
     Done(Outcome),
 }
 
+/// Where the exchange stands in the caller's buffers: the one loop body both drivers run, each
+/// doing only the I/O [`State::next`] asks for and handing its result back.
+pub(crate) struct State<'r> {
+    ex: Exchange<'r>,
+    /// Request bytes in `tx[sent..pending]` not written yet.
+    sent: usize,
+    pending: usize,
+    flushed: bool,
+    filled: usize,
+    head_len: usize,
+    start: usize,
+    body_len: u64,
+    phase: Option<Phase>,
+}
+
 impl<'r> State<'r> {
-    pub(crate) fn new(req: &Request<'r>, rx_len: usize) -> Result<Self, ProtoError> {
-        let mut ex = Exchange::new(req).map_err(ProtoError::from)?;
+    /// Starts the exchange: checks the buffers and the request, and enters [`Phase::Send`].
+    pub(crate) fn begin<E, H: Hooks>(
+        req: &Request<'r>,
+        deadlines: &Deadlines,
+        rx_len: usize,
+        tx_len: usize,
+        hooks: &mut H,
+    ) -> Result<Self, Failure<E>> {
+        let fail = |error| Failure {
+            error,
+            request_written: 0,
+        };
+        if tx_len == 0 || rx_len < 64 {
+            let which = if tx_len == 0 { "tx" } else { "rx" };
+            return Err(fail(DriverError::BufferTooSmall { which }));
+        }
+        let mut ex = Exchange::new(req).map_err(|e| fail(DriverError::Http(e.into())))?;
         ex.set_head_limit(rx_len);
-        Ok(State {
+        ex.start(*deadlines, hooks.now());
+        let mut st = State {
             ex,
+            sent: 0,
+            pending: 0,
+            flushed: false,
             filled: 0,
             head_len: 0,
             start: 0,
             body_len: 0,
-            first_byte: false,
+            phase: None,
+        };
+        st.report_phase(hooks);
+        Ok(st)
+    }
+
+    /// Ends the exchange: hands the deadlines back and, on failure, says how much was written.
+    pub(crate) fn end<E>(
+        mut self,
+        result: Result<Outcome, DriverError<E>>,
+        deadlines: &mut Deadlines,
+    ) -> Result<Outcome, Failure<E>> {
+        *deadlines = *self.ex.deadlines();
+        result.map_err(|error| {
+            self.ex.fail();
+            Failure {
+                error,
+                request_written: self.ex.request_written(),
+            }
         })
     }
 
-    /// Advances with what is in `rx[..filled]`, handing body bytes to `hooks`; says what to do next.
-    pub(crate) fn step<E, H: Hooks>(
+    /// What to do next: a deadline that passed fails here, and [`Hooks::budget`] hears the time left.
+    pub(crate) fn next<E, H: Hooks>(
         &mut self,
         rx: &mut [u8],
         tx: &mut [u8],
         hooks: &mut H,
-    ) -> Result<Next, DriverError<E>> {
+    ) -> Result<Io, DriverError<E>> {
+        let io = if self.sent < self.pending {
+            Io::Write(self.sent..self.pending)
+        } else if !self.ex.request_done() {
+            self.pending = self.ex.poll_output(tx).map_err(DriverError::Http)?;
+            self.sent = 0;
+            Io::Write(0..self.pending)
+        } else if !self.flushed {
+            Io::Flush
+        } else {
+            match self.step(rx, tx, hooks)? {
+                Io::Done(o) => return Ok(Io::Done(o)),
+                io => io,
+            }
+        };
+        let now = hooks.now();
+        self.ex.handle_timeout(now).map_err(DriverError::Http)?;
+        hooks.budget(self.ex.remaining(now));
+        Ok(io)
+    }
+
+    /// The result of writing `tx[sent..pending]`.
+    pub(crate) fn wrote<E: embedded_io::Error, H: Hooks>(
+        &mut self,
+        result: Result<usize, E>,
+        tx: &[u8],
+        hooks: &mut H,
+    ) -> Result<(), DriverError<E>> {
+        match result {
+            Ok(0) => Err(DriverError::ClosedWhileSending {
+                written: self.ex.request_written(),
+            }),
+            Ok(k) => {
+                let end = self.sent.saturating_add(k).min(self.pending);
+                hooks.sent(tx.get(self.sent..end).unwrap_or_default());
+                self.sent = end;
+                Ok(())
+            }
+            Err(e) => Err(self.io_error(e, hooks)),
+        }
+    }
+
+    /// The result of flushing the request: the wait for the first byte starts.
+    pub(crate) fn flushed<E: embedded_io::Error, H: Hooks>(
+        &mut self,
+        result: Result<(), E>,
+        hooks: &mut H,
+    ) -> Result<(), DriverError<E>> {
+        result.map_err(|e| self.io_error(e, hooks))?;
+        self.flushed = true;
+        self.ex.handle_flushed(hooks.now());
+        self.report_phase(hooks);
+        Ok(())
+    }
+
+    /// The result of reading into `rx[from..]`: `Some` when the transport's end finished the response.
+    pub(crate) fn read<E: embedded_io::Error, H: Hooks>(
+        &mut self,
+        result: Result<usize, E>,
+        rx: &[u8],
+        hooks: &mut H,
+    ) -> Result<Option<Outcome>, DriverError<E>> {
+        match result {
+            Ok(0) => {
+                self.ex.on_eof().map_err(DriverError::Http)?;
+                Ok(Some(self.outcome()))
+            }
+            Ok(n) => {
+                let end = self.filled.saturating_add(n);
+                hooks.received(rx.get(self.filled..end).unwrap_or_default());
+                self.filled = end;
+                self.ex.handle_received(n, hooks.now());
+                self.report_phase(hooks);
+                Ok(None)
+            }
+            Err(e) => Err(self.io_error(e, hooks)),
+        }
+    }
+
+    /// Maps a transport error: the exchange says whether it was a timeout, else in which phase.
+    fn io_error<E: embedded_io::Error, H: Hooks>(&mut self, error: E, hooks: &mut H) -> DriverError<E> {
+        let timed_out = error.kind() == embedded_io::ErrorKind::TimedOut;
+        match self.ex.handle_io_error(hooks.now(), timed_out) {
+            Ok(phase) => DriverError::Io { phase, error },
+            Err(e) => DriverError::Http(e),
+        }
+    }
+
+    /// Tells [`Hooks::phase`] when the exchange entered a new phase.
+    fn report_phase<H: Hooks>(&mut self, hooks: &mut H) {
+        let phase = self.ex.phase();
+        if self.phase != Some(phase) {
+            self.phase = Some(phase);
+            hooks.phase(phase, self.ex.deadlines().phase_started());
+        }
+    }
+
+    /// Advances with what is in `rx[..filled]`, handing body bytes to `hooks`; says what to do next.
+    fn step<E, H: Hooks>(&mut self, rx: &mut [u8], tx: &mut [u8], hooks: &mut H) -> Result<Io, DriverError<E>> {
         if self.head_len == 0 {
             loop {
                 let mut hs = [httparse::EMPTY_HEADER; MAX_HEADERS];
                 let buf = rx.get(..self.filled).unwrap_or_default();
                 match self.ex.read_head(buf, &mut hs).map_err(DriverError::Http)? {
-                    HeadStatus::Partial => {
-                        if self.filled >= rx.len() {
-                            return Err(DriverError::BufferTooSmall { which: "rx" });
-                        }
-                        return Ok(Next::Read { from: self.filled });
-                    }
+                    HeadStatus::Partial => return self.read_more(rx.len()),
                     HeadStatus::Interim { len, .. } => {
                         rx.copy_within(len..self.filled, 0);
                         self.filled = self.filled.saturating_sub(len);
@@ -204,11 +343,7 @@ impl<'r> State<'r> {
                 }
             }
         }
-        let head_len = self.head_len;
-        loop {
-            if self.ex.is_done() {
-                return Ok(Next::Done(self.outcome()));
-            }
+        while !self.ex.is_done() {
             let input = rx.get(self.start..self.filled).unwrap_or_default();
             let (used, produced) = if input.is_empty() {
                 (0, 0)
@@ -216,8 +351,7 @@ impl<'r> State<'r> {
                 self.ex.read_body(input, tx).map_err(DriverError::Http)?
             };
             if produced > 0 {
-                let data = tx.get(..produced).unwrap_or_default();
-                if !hooks.body(data) {
+                if !hooks.body(tx.get(..produced).unwrap_or_default()) {
                     return Err(DriverError::BodyRejected {
                         received: self.body_len,
                     });
@@ -227,72 +361,39 @@ impl<'r> State<'r> {
             self.start = self.start.saturating_add(used);
             if used == 0 && produced == 0 && !self.ex.is_done() {
                 // Need more input: move the unconsumed bytes down to just after the head.
-                rx.copy_within(self.start..self.filled, head_len);
-                self.filled = head_len.saturating_add(self.filled.saturating_sub(self.start));
-                self.start = head_len;
-                if self.filled >= rx.len() {
-                    return Err(DriverError::BufferTooSmall { which: "rx" });
-                }
-                return Ok(Next::Read { from: self.filled });
+                rx.copy_within(self.start..self.filled, self.head_len);
+                self.filled = self.head_len.saturating_add(self.filled.saturating_sub(self.start));
+                self.start = self.head_len;
+                return self.read_more(rx.len());
             }
         }
+        Ok(Io::Done(self.outcome()))
     }
 
-    /// The transport reached end of file.
-    pub(crate) fn eof<E>(&mut self) -> Result<Outcome, DriverError<E>> {
-        self.ex.on_eof().map_err(DriverError::Http)?;
-        Ok(self.outcome())
+    /// Read into `rx[filled..]`, if there is room.
+    fn read_more<E>(&self, rx_len: usize) -> Result<Io, DriverError<E>> {
+        if self.filled >= rx_len {
+            return Err(DriverError::BufferTooSmall { which: "rx" });
+        }
+        Ok(Io::Read { from: self.filled })
     }
 
     fn outcome(&self) -> Outcome {
-        let leftover = self.filled.saturating_sub(self.start);
         Outcome {
             status: self.ex.status(),
             head_len: self.head_len,
             body_len: self.body_len,
-            close: match self.ex.close_reason() {
-                None if leftover > 0 => Some(CloseReason::Error),
-                other => other,
-            },
+            close: self.ex.close_reason(),
             request_written: self.ex.request_written(),
-            leftover,
+            leftover: self.ex.leftover(),
         }
-    }
-}
-
-/// Maps a transport error: a passed deadline wins over the error the timeout caused, and a
-/// transport that reports `TimedOut` (its timeout was set from [`Hooks::budget`]) timed out the phase.
-pub(crate) fn io_error<E: embedded_io::Error>(
-    deadlines: &Deadlines,
-    now: Millis,
-    phase: Phase,
-    error: E,
-) -> DriverError<E> {
-    match deadlines.passed(now) {
-        Some(phase) => DriverError::Http(ProtoError::Timeout { phase }),
-        None if error.kind() == embedded_io::ErrorKind::TimedOut => {
-            let phase = match deadlines.next_deadline() {
-                Some((_, Phase::Total)) => Phase::Total,
-                _ => phase,
-            };
-            DriverError::Http(ProtoError::Timeout { phase })
-        }
-        None => DriverError::Io { phase, error },
-    }
-}
-
-/// `Err(Timeout)` when a deadline has passed at `now`.
-pub(crate) fn check<E>(deadlines: &Deadlines, now: Millis) -> Result<(), DriverError<E>> {
-    match deadlines.passed(now) {
-        Some(phase) => Err(DriverError::Http(ProtoError::Timeout { phase })),
-        None => Ok(()),
     }
 }
 
 /// Sends `req` on `io` and reads the whole response, handing the decoded body to [`Hooks::body`].
 ///
-/// `deadlines` keeps counting from the caller's connect and handshake phases; the driver enters
-/// [`Phase::Send`], [`Phase::FirstByte`] and [`Phase::Body`]. Time is checked after every read and
+/// `deadlines` keeps counting from the caller's connect and handshake phases; the exchange enters
+/// [`Phase::Send`], [`Phase::FirstByte`] and [`Phase::Body`]. Time is checked before every read and
 /// write, and [`Hooks::budget`] lets the transport stop a blocking call when the deadline comes.
 pub fn exchange<T, H>(
     io: &mut T,
@@ -306,98 +407,29 @@ where
     H: Hooks,
 {
     let Buffers { rx, tx } = bufs;
-    let mut st = match State::new(req, rx.len()) {
-        Ok(s) => s,
-        Err(e) => {
-            return Err(Failure {
-                error: DriverError::Http(e),
-                request_written: 0,
-            });
-        }
-    };
-    let r = run(io, &mut st, deadlines, rx, tx, hooks);
-    r.map_err(|error| {
-        st.ex.fail();
-        Failure {
-            error,
-            request_written: st.ex.request_written(),
-        }
-    })
+    let mut st = State::begin(req, deadlines, rx.len(), tx.len(), hooks)?;
+    let result = run(io, &mut st, rx, tx, hooks);
+    st.end(result, deadlines)
 }
 
-fn run<T, H>(
+fn run<T: Read + Write, H: Hooks>(
     io: &mut T,
     st: &mut State<'_>,
-    deadlines: &mut Deadlines,
     rx: &mut [u8],
     tx: &mut [u8],
     hooks: &mut H,
-) -> Result<Outcome, DriverError<T::Error>>
-where
-    T: Read + Write,
-    H: Hooks,
-{
-    if tx.is_empty() || rx.len() < 64 {
-        return Err(DriverError::BufferTooSmall {
-            which: if tx.is_empty() { "tx" } else { "rx" },
-        });
-    }
-    let now = hooks.now();
-    deadlines.enter(Phase::Send, now);
-    hooks.phase(Phase::Send, now);
-    while !st.ex.request_done() {
-        let n = st.ex.poll_output(tx).map_err(DriverError::Http)?;
-        let mut off = 0;
-        while off < n {
-            let now = hooks.now();
-            check(deadlines, now)?;
-            hooks.budget(deadlines.remaining(now));
-            let chunk = tx.get(off..n).unwrap_or_default();
-            match io.write(chunk) {
-                Ok(0) => {
-                    return Err(DriverError::ClosedWhileSending {
-                        written: st.ex.request_written(),
-                    });
-                }
-                Ok(k) => {
-                    hooks.sent(chunk.get(..k).unwrap_or_default());
-                    off = off.saturating_add(k);
-                }
-                Err(e) => return Err(io_error(deadlines, hooks.now(), Phase::Send, e)),
-            }
-        }
-    }
-    let now = hooks.now();
-    hooks.budget(deadlines.remaining(now));
-    if let Err(e) = io.flush() {
-        return Err(io_error(deadlines, hooks.now(), Phase::Send, e));
-    }
-    let now = hooks.now();
-    deadlines.enter(Phase::FirstByte, now);
-    hooks.phase(Phase::FirstByte, now);
+) -> Result<Outcome, DriverError<T::Error>> {
     loop {
-        let from = match st.step(rx, tx, hooks)? {
-            Next::Done(o) => return Ok(o),
-            Next::Read { from } => from,
-        };
-        let now = hooks.now();
-        check(deadlines, now)?;
-        hooks.budget(deadlines.remaining(now));
-        let phase = deadlines.phase();
-        let into = rx.get_mut(from..).unwrap_or_default();
-        match io.read(into) {
-            Ok(0) => return st.eof(),
-            Ok(n) => {
-                hooks.received(into.get(..n).unwrap_or_default());
-                st.filled = st.filled.saturating_add(n);
-                if !st.first_byte {
-                    st.first_byte = true;
-                    let now = hooks.now();
-                    deadlines.enter(Phase::Body, now);
-                    hooks.phase(Phase::Body, now);
+        match st.next(rx, tx, hooks)? {
+            Io::Write(range) => st.wrote(io.write(tx.get(range).unwrap_or_default()), tx, hooks)?,
+            Io::Flush => st.flushed(io.flush(), hooks)?,
+            Io::Read { from } => {
+                let result = io.read(rx.get_mut(from..).unwrap_or_default());
+                if let Some(o) = st.read(result, rx, hooks)? {
+                    return Ok(o);
                 }
             }
-            Err(e) => return Err(io_error(deadlines, hooks.now(), phase, e)),
+            Io::Done(o) => return Ok(o),
         }
     }
 }

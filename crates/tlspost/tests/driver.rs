@@ -2,11 +2,12 @@
 //! deadlines on a simulated clock, and the async twin. (That the driver never allocates is measured
 //! by bench/client-heap, which needs a counting global allocator and so `unsafe`.)
 
-use tlspost::driver::{Buffers, DriverError, Hooks, exchange, parse_head};
+use tlspost::driver::{Buffers, DriverError, Failure, Hooks, Outcome, exchange, parse_head};
 use tlspost::proto::error::BodyError;
 use tlspost::proto::{Body, Budgets, CloseReason, Deadlines, Error as ProtoError, Millis, Phase, Request, httparse};
 
 /// A scripted peer: reads come from `reply` in pieces of `step` bytes; writes are kept.
+#[derive(Clone)]
 struct Script {
     reply: Vec<u8>,
     pos: usize,
@@ -24,7 +25,7 @@ impl Script {
             reply: reply.to_vec(),
             pos: 0,
             step,
-            sent: Vec::with_capacity(4096),
+            sent: Vec::new(),
             stall_after: None,
             stall_error: embedded_io::ErrorKind::TimedOut,
             reads: 0,
@@ -50,7 +51,7 @@ impl embedded_io::Read for Script {
 impl embedded_io::Write for Script {
     fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
         let k = buf.len().min(self.step.max(1));
-        if self.sent.len() + k <= self.sent.capacity() {
+        if self.sent.len() + k <= 4096 {
             self.sent.extend_from_slice(&buf[..k]);
         }
         Ok(k)
@@ -74,6 +75,7 @@ impl embedded_io_async::Write for Script {
 }
 
 /// A simulated clock advancing `tick` ms per call, and a fixed-size body sink.
+#[derive(Clone)]
 struct Sim {
     now: u64,
     tick: u64,
@@ -128,25 +130,45 @@ fn request() -> Request<'static> {
     Request::post("api.example.com", "/v1/readings", Body::Json(br#"{"t":21.5}"#))
 }
 
+type Run = (Result<Outcome, Failure<embedded_io::ErrorKind>>, Vec<u8>, Script, Sim);
+
+/// Runs one exchange with the blocking driver and again with the async one, on fresh copies of
+/// `io` and `sim`; both must do exactly the same (result, bytes sent, body, phases, rx); returns
+/// the blocking run and its `rx`.
+fn both(io: &Script, sim: &Sim, budgets: Budgets, rx_len: usize, tx_len: usize) -> Run {
+    let req = request();
+    let (mut io_a, mut sim_a) = (io.clone(), sim.clone());
+    let (mut rx, mut tx) = (vec![0u8; rx_len], vec![0u8; tx_len]);
+    let mut d = Deadlines::new(budgets, Millis(0));
+    let bufs = Buffers {
+        rx: &mut rx,
+        tx: &mut tx,
+    };
+    let sync = exchange(&mut io_a, &req, &mut d, bufs, &mut sim_a);
+
+    let (mut io_b, mut sim_b) = (io.clone(), sim.clone());
+    let (mut rx_b, mut tx_b) = (vec![0u8; rx_len], vec![0u8; tx_len]);
+    let mut d_b = Deadlines::new(budgets, Millis(0));
+    let bufs = Buffers {
+        rx: &mut rx_b,
+        tx: &mut tx_b,
+    };
+    let fut = tlspost::async_driver::exchange(&mut io_b, &req, &mut d_b, bufs, &mut sim_b);
+    let asynced = block_on(fut);
+    assert_eq!(sync, asynced);
+    assert_eq!(
+        (&io_a.sent, sim_a.body(), &sim_a.phases),
+        (&io_b.sent, sim_b.body(), &sim_b.phases)
+    );
+    assert_eq!((rx.as_slice(), sim_a.now, d), (rx_b.as_slice(), sim_b.now, d_b));
+    (sync, rx, io_a, sim_a)
+}
+
 #[test]
 fn every_piece_size_gives_the_same_exchange() {
     for step in 1..REPLY.len() + 1 {
-        let mut io = Script::new(REPLY, step);
-        let mut sim = Sim::new(1);
-        let (mut rx, mut tx) = ([0u8; 512], [0u8; 64]);
-        let mut d = Deadlines::new(Budgets::default(), Millis(0));
-        let req = request();
-        let out = exchange(
-            &mut io,
-            &req,
-            &mut d,
-            Buffers {
-                rx: &mut rx,
-                tx: &mut tx,
-            },
-            &mut sim,
-        )
-        .expect("exchange");
+        let (out, rx, io, sim) = both(&Script::new(REPLY, step), &Sim::new(1), Budgets::default(), 512, 64);
+        let out = out.expect("exchange");
         assert_eq!((out.status, sim.body()), (200, &b"{\"a\":1}"[..]), "step {step}");
         assert_eq!(out.close, None);
         assert_eq!(out.leftover, 0);
@@ -170,25 +192,13 @@ fn every_piece_size_gives_the_same_exchange() {
 fn first_byte_deadline_on_a_simulated_clock() {
     let mut io = Script::new(b"", 16);
     io.stall_after = Some(0);
-    let mut sim = Sim::new(100); // every clock read is 100 ms later
     let budgets = Budgets {
         first_byte: Some(250),
         ..Budgets::UNBOUNDED
     };
-    let mut d = Deadlines::new(budgets, Millis(0));
-    let (mut rx, mut tx) = ([0u8; 256], [0u8; 256]);
-    let req = request();
-    let f = exchange(
-        &mut io,
-        &req,
-        &mut d,
-        Buffers {
-            rx: &mut rx,
-            tx: &mut tx,
-        },
-        &mut sim,
-    )
-    .expect_err("timeout");
+    // Every clock read is 100 ms later.
+    let (f, _, _, sim) = both(&io, &Sim::new(100), budgets, 256, 256);
+    let f = f.expect_err("timeout");
     assert_eq!(
         f.error,
         DriverError::Http(ProtoError::Timeout {
@@ -200,27 +210,27 @@ fn first_byte_deadline_on_a_simulated_clock() {
 }
 
 #[test]
+fn a_slow_transport_times_out_the_phase_it_is_in() {
+    // Writes one byte per call and the clock moves 10 ms per read: the 200 ms send budget runs
+    // out part-way through the request, before the transport says anything is wrong.
+    let budgets = Budgets {
+        send: Some(200),
+        ..Budgets::UNBOUNDED
+    };
+    let (f, _, io, _) = both(&Script::new(REPLY, 1), &Sim::new(10), budgets, 256, 256);
+    let f = f.expect_err("send timeout");
+    assert_eq!(f.error, DriverError::Http(ProtoError::Timeout { phase: Phase::Send }));
+    assert!(io.sent.len() < 64, "stopped early: {} bytes", io.sent.len());
+}
+
+#[test]
 fn transport_error_is_an_io_error_with_its_phase() {
     let mut io = Script::new(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab", 64);
     io.stall_after = Some(1);
     io.stall_error = embedded_io::ErrorKind::ConnectionReset;
-    let mut sim = Sim::new(1);
-    let mut d = Deadlines::new(Budgets::UNBOUNDED, Millis(0));
-    let (mut rx, mut tx) = ([0u8; 256], [0u8; 256]);
-    let req = request();
-    let f = exchange(
-        &mut io,
-        &req,
-        &mut d,
-        Buffers {
-            rx: &mut rx,
-            tx: &mut tx,
-        },
-        &mut sim,
-    )
-    .expect_err("io");
+    let (f, ..) = both(&io, &Sim::new(1), Budgets::UNBOUNDED, 256, 256);
     assert_eq!(
-        f.error,
+        f.expect_err("io").error,
         DriverError::Io {
             phase: Phase::Body,
             error: embedded_io::ErrorKind::ConnectionReset
@@ -229,24 +239,27 @@ fn transport_error_is_an_io_error_with_its_phase() {
 }
 
 #[test]
+fn bytes_after_the_response_close_the_connection() {
+    let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n";
+    for step in [1, 7, reply.len()] {
+        let (out, ..) = both(&Script::new(reply, step), &Sim::new(1), Budgets::UNBOUNDED, 256, 64);
+        let out = out.expect("exchange");
+        // Bytes that arrive in the same read as the end of the body are seen, and close the
+        // connection; one byte a read ends exactly at the body's end, before them (the next
+        // exchange on the connection would find them, as the start of a bad response).
+        if step == 1 {
+            assert_eq!((out.leftover, out.close), (0, None), "step {step}");
+        } else {
+            assert!(out.leftover > 0, "step {step}");
+            assert_eq!(out.close, Some(CloseReason::TrailingBytes), "step {step}");
+        }
+    }
+}
+
+#[test]
 fn truncated_close_delimited_head_too_large_and_body_rejected() {
     let run = |reply: &[u8], rx_len: usize| {
-        let mut io = Script::new(reply, 7);
-        let mut sim = Sim::new(1);
-        let mut d = Deadlines::new(Budgets::UNBOUNDED, Millis(0));
-        let mut rx = vec![0u8; rx_len];
-        let mut tx = [0u8; 32];
-        let req = request();
-        let r = exchange(
-            &mut io,
-            &req,
-            &mut d,
-            Buffers {
-                rx: &mut rx,
-                tx: &mut tx,
-            },
-            &mut sim,
-        );
+        let (r, _, _, sim) = both(&Script::new(reply, 7), &Sim::new(1), Budgets::UNBOUNDED, rx_len, 32);
         (r, sim.body().to_vec())
     };
     let (r, _) = run(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 256);
@@ -276,30 +289,11 @@ fn truncated_close_delimited_head_too_large_and_body_rejected() {
         DriverError::BodyRejected { .. }
     ));
     assert!(body.len() <= 256);
-}
-
-#[test]
-fn async_driver_runs_the_same_exchange() {
-    for step in [1, 5, 64] {
-        let mut io = Script::new(REPLY, step);
-        let mut sim = Sim::new(1);
-        let (mut rx, mut tx) = ([0u8; 512], [0u8; 64]);
-        let mut d = Deadlines::new(Budgets::default(), Millis(0));
-        let req = request();
-        let fut = tlspost::async_driver::exchange(
-            &mut io,
-            &req,
-            &mut d,
-            Buffers {
-                rx: &mut rx,
-                tx: &mut tx,
-            },
-            &mut sim,
-        );
-        let out = block_on(fut).expect("async exchange");
-        assert_eq!((out.status, sim.body()), (200, &b"{\"a\":1}"[..]));
-        assert!(io.sent.ends_with(b"\r\n\r\n{\"t\":21.5}"));
-    }
+    let (r, _) = run(REPLY, 32);
+    assert_eq!(
+        r.expect_err("rx too small").error,
+        DriverError::BufferTooSmall { which: "rx" }
+    );
 }
 
 /// Polls a future whose I/O is always ready.
