@@ -129,6 +129,57 @@ pub fn roundtrip(addr: std::net::SocketAddr, request: &[u8]) -> std::io::Result<
     read_response(&mut s)
 }
 
+/// A plain-HTTP server on an ephemeral port of 127.0.0.1 for a client's bounds and failures: each
+/// request, on each connection (kept alive while `answer` leaves it open), is answered by
+/// `answer(path, stream)` once the request has arrived; the connections are counted.
+pub struct PathServer {
+    /// Its port.
+    pub port: u16,
+    conns: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl PathServer {
+    /// Starts it.
+    pub fn start(answer: fn(&str, &mut std::net::TcpStream)) -> PathServer {
+        use std::sync::atomic::Ordering;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let conns = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = conns.clone();
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(mut s) = s else { continue };
+                counted.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    while let Some(r) = read_request(&mut s) {
+                        answer(&r.path, &mut s);
+                    }
+                });
+            }
+        });
+        PathServer { port, conns }
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.conns.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Answers with a chunked 200 whose body never ends (64 KiB chunks of `x`), until the peer goes.
+pub fn endless_chunked(s: &mut impl std::io::Write) {
+    let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    let mut chunk = format!("{:x}\r\n", 64 * 1024).into_bytes();
+    chunk.extend_from_slice(&[b'x'; 64 * 1024]);
+    chunk.extend_from_slice(b"\r\n");
+    while s.write_all(&chunk).is_ok() {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
