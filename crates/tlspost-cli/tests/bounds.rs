@@ -13,9 +13,9 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use tlspost_testkit::http::{PathServer, endless_chunked};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tlspost");
 const MIB: u64 = 1 << 20;
@@ -129,55 +129,12 @@ fn no_stdin() -> Stdio {
     Stdio::null()
 }
 
-/// A plain-HTTP server on loopback answering by path, counting its connections.
-///
-/// `/endless`: a chunked body that never ends; `/declared`: `Content-Length: 1 GiB`, then bytes
-/// until the client goes; `/404`: a small 404; anything else: a small 200.
-struct Server {
-    port: u16,
-    conns: Arc<AtomicUsize>,
-}
-
-impl Server {
-    fn start() -> Server {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = l.local_addr().expect("addr").port();
-        let conns = Arc::new(AtomicUsize::new(0));
-        let c2 = conns.clone();
-        std::thread::spawn(move || {
-            for s in l.incoming() {
-                let Ok(s) = s else { continue };
-                c2.fetch_add(1, Ordering::SeqCst);
-                std::thread::spawn(move || answer(s));
-            }
-        });
-        Server { port, conns }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-fn answer(mut s: TcpStream) {
-    let mut head = Vec::new();
-    let mut b = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match s.read(&mut b) {
-            Ok(1) => head.push(b[0]),
-            _ => return,
-        }
-    }
-    let text = String::from_utf8_lossy(&head).into_owned();
-    let path = text.split(' ').nth(1).unwrap_or("/").to_string();
-    match path.as_str() {
-        "/endless" => {
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
-            let mut chunk = format!("{:x}\r\n", 64 * 1024).into_bytes();
-            chunk.extend_from_slice(&[b'x'; 64 * 1024]);
-            chunk.extend_from_slice(b"\r\n");
-            while s.write_all(&chunk).is_ok() {}
-        }
+/// The plain-HTTP server of these tests ([`PathServer`]) answers by path: `/endless`, a chunked
+/// body that never ends; `/declared`, `Content-Length: 1 GiB`, then bytes until the client goes;
+/// `/404`, a small 404; anything else, a small 200.
+fn answer(path: &str, s: &mut TcpStream) {
+    match path {
+        "/endless" => endless_chunked(s),
         "/declared" => {
             let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n");
             let chunk = [b'y'; 64 * 1024];
@@ -257,7 +214,7 @@ fn lint_reads_at_most_1_mib_and_ends_quickly_on_endless_input() {
 
 #[test]
 fn post_writes_an_endless_body_to_a_file_as_it_arrives_in_flat_memory() {
-    let server = Server::start();
+    let server = PathServer::start(answer);
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("body.bin");
     let f = file.display().to_string();
@@ -307,7 +264,7 @@ fn post_writes_an_endless_body_to_a_file_as_it_arrives_in_flat_memory() {
 
 #[test]
 fn post_writes_an_endless_body_to_stdout_as_it_arrives_in_flat_memory() {
-    let server = Server::start();
+    let server = PathServer::start(answer);
     let url = server.url("/endless");
     let r = run(
         &["request", "--max-filesize", "20M", &url],
@@ -333,7 +290,7 @@ fn post_writes_an_endless_body_to_stdout_as_it_arrives_in_flat_memory() {
 
 #[test]
 fn json_output_holds_the_body_up_to_64_mib_and_names_the_flag_that_raises_it() {
-    let server = Server::start();
+    let server = PathServer::start(answer);
     let url = server.url("/endless");
     let r = run(
         &["request", "--json-output", &url],
@@ -379,7 +336,7 @@ fn json_output_holds_the_body_up_to_64_mib_and_names_the_flag_that_raises_it() {
 
 #[test]
 fn include_and_fail_keep_working_on_the_streamed_body() {
-    let server = Server::start();
+    let server = PathServer::start(answer);
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("out");
     let f = file.display().to_string();
@@ -474,11 +431,11 @@ fn bytes_http_forbids_are_refused_before_any_connection() {
         other => panic!("a connection was made: {other:?}"),
     }
     // The same server does get a good request (the listener is usable).
-    let server = Server::start();
+    let server = PathServer::start(answer);
     let out = Command::new(BIN)
         .args(["post", "-H", "X-A: fine", "-A", "acme/1", &server.url("/small")])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(server.conns.load(Ordering::SeqCst), 1);
+    assert_eq!(server.connections(), 1);
 }

@@ -8,7 +8,8 @@
 //!     .trust(Trust::pinned_files(&["roots.pem"])?)
 //!     .resolve("api.example.com", 443, "192.0.2.10:443".parse().unwrap())
 //!     .build()?;
-//! let resp = client.send(&RequestSpec::json("https://api.example.com/oauth/token", br#"{"a":1}"#.to_vec()))?;
+//! let url = "https://api.example.com/oauth/token".parse().expect("a valid URL");
+//! let resp = client.send(&RequestSpec::json(url, br#"{"a":1}"#.to_vec()))?;
 //! println!("{} (answered by {})", resp.status, if resp.answered_by.made_by_edge { "the edge" } else { "the origin" });
 //! # Ok::<(), tlspost::Error>(())
 //! ```
@@ -21,8 +22,7 @@
 //! # use tlspost::{Client, RequestSpec};
 //! let mut client = Client::builder().build()?;
 //! let mut file = std::fs::File::create("firmware.bin").expect("create");
-//! let mut spec = RequestSpec::json("https://api.example.com/firmware", b"{}".to_vec());
-//! spec.method = "GET".into();
+//! let spec = RequestSpec::new("GET", "https://api.example.com/firmware".parse().expect("a valid URL"));
 //! let resp = client.send_to(&spec, &mut file)?;
 //! println!("{} bytes written", resp.body_len);
 //! # Ok::<(), tlspost::Error>(())
@@ -39,7 +39,6 @@ use tlspost_proto::edge::{AnsweredBy, classify};
 use tlspost_proto::redirect::{self, RedirectDecision, RedirectPolicy};
 use tlspost_proto::request::DEFAULT_USER_AGENT;
 use tlspost_proto::retry::{self, RetryDecision, RetryPolicy};
-use tlspost_proto::url::Url;
 use tlspost_proto::{Body, Budgets, Deadlines, Header, Millis, Omit, Phase, Request, Scheme, Version, httparse};
 
 pub use crate::conn::TlsInfo;
@@ -48,6 +47,7 @@ use crate::driver::{self, Buffers, DriverError, Hooks};
 use crate::error::Error;
 use crate::trace::{Timings, TraceEvent};
 use crate::trust::{SeenChain, Trust, client_config};
+use crate::url::HttpUrl;
 
 /// The body of a request to send.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,12 +69,12 @@ pub enum BodySpec {
 }
 
 /// A request to send: owned, so it can be re-sent on a retry or a redirect.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestSpec {
     /// The method, e.g. `POST`.
     pub method: String,
-    /// The absolute `http://` or `https://` URL.
-    pub url: String,
+    /// The absolute `http://` or `https://` URL, parsed where it was given.
+    pub url: HttpUrl,
     /// Extra headers; one named like an automatic one (`User-Agent`, `Content-Type`, ...) replaces it.
     pub headers: Vec<(String, Vec<u8>)>,
     /// Automatic headers to leave out (`User-Agent`, `Accept-Encoding`, `Connection`,
@@ -85,15 +85,50 @@ pub struct RequestSpec {
 }
 
 impl RequestSpec {
-    /// A JSON POST.
-    pub fn json(url: &str, body: Vec<u8>) -> RequestSpec {
+    /// A bodiless request with `method`, no extra headers.
+    pub fn new(method: &str, url: HttpUrl) -> RequestSpec {
         RequestSpec {
-            method: "POST".to_string(),
-            url: url.to_string(),
+            method: method.to_string(),
+            url,
             headers: Vec::new(),
             omit: Omit::NONE,
-            body: BodySpec::Json(body),
+            body: BodySpec::None,
         }
+    }
+
+    /// A JSON POST.
+    pub fn json(url: HttpUrl, body: Vec<u8>) -> RequestSpec {
+        RequestSpec {
+            body: BodySpec::Json(body),
+            ..RequestSpec::new("POST", url)
+        }
+    }
+
+    /// The extra headers as the core takes them, for [`RequestSpec::request`].
+    pub fn header_fields(&self) -> Vec<Header<'_>> {
+        self.headers
+            .iter()
+            .map(|(n, v)| Header {
+                name: n.as_str(),
+                value: v.as_slice(),
+            })
+            .collect()
+    }
+
+    /// The core's request for this spec, with `headers` from [`RequestSpec::header_fields`] and the
+    /// default `User-Agent`: what the client encodes (it may set the version, `Connection` and
+    /// `User-Agent` it was built with).
+    pub fn request<'a>(&'a self, headers: &'a [Header<'a>]) -> Request<'a> {
+        let mut req = self.url.as_url().request(&self.method);
+        req.headers = headers;
+        req.omit = self.omit;
+        req.body = match &self.body {
+            BodySpec::None => Body::None,
+            BodySpec::Json(d) => Body::Json(d),
+            BodySpec::Form(d) => Body::Form(d),
+            BodySpec::Bytes { content_type, data } => Body::Bytes { content_type, data },
+        };
+        req
     }
 }
 
@@ -137,7 +172,7 @@ impl Answered {
 }
 
 /// A response read to its end, with everything learned on the way.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Response {
     /// The status code.
     pub status: u16,
@@ -158,9 +193,9 @@ pub struct Response {
     /// Attempts made for the last URL (1 without retries).
     pub attempts: u32,
     /// The URLs redirected to, in order.
-    pub redirects: Vec<String>,
+    pub redirects: Vec<HttpUrl>,
     /// The URL that answered.
-    pub url: String,
+    pub url: HttpUrl,
     /// Phase timings of the final attempt.
     pub timings: Timings,
     /// TLS facts of the connection (as of its handshake, for a reused connection).
@@ -174,10 +209,7 @@ pub struct Response {
 impl Response {
     /// The first header with this name (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+        header(&self.headers, name)
     }
 
     /// The first header with this name, as text.
@@ -220,11 +252,44 @@ impl Default for ClientBuilder {
     }
 }
 
+/// Builder methods that set the field of their name to the value given.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, value: $ty) -> Self {
+                self.$name = value;
+                self
+            }
+        )*
+    };
+}
+
 impl ClientBuilder {
-    /// Where trust comes from (default: Mozilla's roots).
-    pub fn trust(mut self, trust: Trust) -> Self {
-        self.trust = trust;
-        self
+    setters! {
+        /// Where trust comes from (default: Mozilla's roots).
+        trust: Trust;
+        /// Per-phase budgets (default: [`Budgets::default`]).
+        budgets: Budgets;
+        /// Retry policy (default: never).
+        retry: RetryPolicy;
+        /// Redirect policy (default: do not follow).
+        redirect: RedirectPolicy;
+        /// Send `HTTP/1.0` requests.
+        http10: bool;
+        /// Keep connections open for the next request to the same origin (default on).
+        keep_alive: bool;
+        /// Record the wire trace of each request ([`Client::trace`]).
+        trace: bool;
+        /// The largest response body collected in memory (default [`DEFAULT_MAX_BODY`], 64 MiB): by
+        /// [`Client::send`], and by [`Client::send_to`] for a response it may not keep (a redirect it
+        /// follows, a status it retries). A larger body fails with [`Error::BodyTooLarge`].
+        max_body: u64;
+        /// The largest response body [`Client::send_to`] writes to its sink (default `None`: no limit
+        /// but the body and total time budgets). A larger body fails with [`Error::BodyTooLarge`] once
+        /// the limit is reached (at once when its `Content-Length` says so); the sink has received at
+        /// most that many bytes of it.
+        max_streamed_body: Option<u64>;
     }
     /// Like curl's `--resolve host:port:addr`: connect to `addr` for `host:port`; SNI and `Host`
     /// stay `host`.
@@ -232,54 +297,9 @@ impl ClientBuilder {
         self.resolve.push((host.to_string(), port, addr));
         self
     }
-    /// Per-phase budgets (default: [`Budgets::default`]).
-    pub fn budgets(mut self, budgets: Budgets) -> Self {
-        self.budgets = budgets;
-        self
-    }
-    /// Retry policy (default: never).
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-    /// Redirect policy (default: do not follow).
-    pub fn redirect(mut self, redirect: RedirectPolicy) -> Self {
-        self.redirect = redirect;
-        self
-    }
     /// The `User-Agent` (default `tlspost/<version>`).
     pub fn user_agent(mut self, ua: &str) -> Self {
         self.user_agent = Some(ua.to_string());
-        self
-    }
-    /// Send `HTTP/1.0` requests.
-    pub fn http10(mut self, on: bool) -> Self {
-        self.http10 = on;
-        self
-    }
-    /// Keep connections open for the next request to the same origin (default on).
-    pub fn keep_alive(mut self, on: bool) -> Self {
-        self.keep_alive = on;
-        self
-    }
-    /// Record the wire trace of each request ([`Client::trace`]).
-    pub fn trace(mut self, on: bool) -> Self {
-        self.trace = on;
-        self
-    }
-    /// The largest response body collected in memory (default [`DEFAULT_MAX_BODY`], 64 MiB): by
-    /// [`Client::send`], and by [`Client::send_to`] for a response it may not keep (a redirect it
-    /// follows, a status it retries). A larger body fails with [`Error::BodyTooLarge`].
-    pub fn max_body(mut self, bytes: u64) -> Self {
-        self.max_body = bytes;
-        self
-    }
-    /// The largest response body [`Client::send_to`] writes to its sink (default `None`: no limit
-    /// but the body and total time budgets). A larger body fails with [`Error::BodyTooLarge`] once
-    /// the limit is reached (at once when its `Content-Length` says so); the sink has received at
-    /// most `bytes` bytes of it.
-    pub fn max_streamed_body(mut self, bytes: Option<u64>) -> Self {
-        self.max_streamed_body = bytes;
         self
     }
     /// Builds the client (parses the trust anchors).
@@ -372,6 +392,52 @@ impl Resend {
     }
 }
 
+/// A response head, parsed once: what [`Response`] keeps of it.
+#[derive(Debug, Default)]
+struct ParsedHead {
+    reason: String,
+    version: u8,
+    headers: Vec<(String, Vec<u8>)>,
+}
+
+impl ParsedHead {
+    /// The head as the core's parser reads it (the driver has already accepted it).
+    fn parse(head: &[u8]) -> ParsedHead {
+        let mut hs = [httparse::EMPTY_HEADER; driver::MAX_HEADERS];
+        let mut parsed = httparse::Response::new(&mut hs);
+        let _ = parsed.parse(head);
+        ParsedHead {
+            reason: parsed.reason.unwrap_or("").to_string(),
+            version: parsed.version.unwrap_or(1),
+            headers: parsed
+                .headers
+                .iter()
+                .map(|h| (h.name.to_string(), h.value.to_vec()))
+                .collect(),
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        header(&self.headers, name)
+    }
+}
+
+/// The first header with this name (ASCII case-insensitive) in owned fields.
+fn header<'h>(headers: &'h [(String, Vec<u8>)], name: &str) -> Option<&'h [u8]> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_slice())
+}
+
+/// Owned fields as the core's parsed headers, for its functions (edge classification, retry).
+fn httparse_headers(headers: &[(String, Vec<u8>)]) -> Vec<httparse::Header<'_>> {
+    headers
+        .iter()
+        .map(|(n, v)| httparse::Header { name: n, value: v })
+        .collect()
+}
+
 /// Clock, socket timeouts, trace and body sink for one attempt.
 struct HostHooks<'a, 's> {
     start: Instant,
@@ -390,6 +456,8 @@ struct HostHooks<'a, 's> {
     streaming: bool,
     /// The limit in force for this response's body.
     limit: Option<u64>,
+    /// The final head, parsed once as it arrives.
+    parsed: Option<ParsedHead>,
     /// The whole body, or its first [`BODY_PREFIX`] bytes when streaming.
     body: Vec<u8>,
     body_len: u64,
@@ -399,9 +467,44 @@ struct HostHooks<'a, 's> {
     first_at: Duration,
 }
 
+impl<'a, 's> HostHooks<'a, 's> {
+    /// Hooks for one attempt over `stream`, started at `start`; `bodiless` for a HEAD request.
+    fn new(
+        start: Instant,
+        stream: &Stream,
+        events: Option<&'a mut Vec<TraceEvent>>,
+        sink: Option<&'s mut dyn BodySink>,
+        resend: Resend,
+        bodiless: bool,
+        opts: &ClientBuilder,
+    ) -> Self {
+        HostHooks {
+            start,
+            sock: stream.tcp().try_clone().ok(),
+            events,
+            traced: 0,
+            untraced: 0,
+            sink,
+            resend,
+            bodiless,
+            max_body: opts.max_body,
+            max_streamed: opts.max_streamed_body,
+            streaming: false,
+            limit: None,
+            parsed: None,
+            body: Vec::new(),
+            body_len: 0,
+            too_large: false,
+            sink_error: None,
+            sent_at: Duration::ZERO,
+            first_at: Duration::ZERO,
+        }
+    }
+}
+
 impl Hooks for HostHooks<'_, '_> {
     fn now(&mut self) -> Millis {
-        Millis(u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX))
+        elapsed_ms(self.start)
     }
     fn budget(&mut self, remaining_ms: Option<u64>) {
         if let Some(s) = &self.sock {
@@ -444,20 +547,17 @@ impl Hooks for HostHooks<'_, '_> {
         } else {
             Some(self.max_body)
         };
+        let parsed = ParsedHead::parse(head);
         if let Some(limit) = self.limit {
-            let mut hs = [httparse::EMPTY_HEADER; driver::MAX_HEADERS];
-            let mut parsed = httparse::Response::new(&mut hs);
-            let _ = parsed.parse(head);
             let declared = parsed
-                .headers
-                .iter()
-                .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-                .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse::<u64>().ok());
+                .header("content-length")
+                .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok());
             // A HEAD's answer or a 304 declares a body it does not send.
             if declared.is_some_and(|n| n > limit) && !self.bodiless && !matches!(status, 204 | 304) {
                 self.too_large = true;
             }
         }
+        self.parsed = Some(parsed);
         if self.streaming {
             if let Some(sink) = self.sink.as_deref_mut() {
                 if let Err(e) = sink.on_head(status, head) {
@@ -550,53 +650,49 @@ impl Client {
     fn send_inner(&mut self, spec: &RequestSpec, mut sink: Option<&mut dyn BodySink>) -> Result<Response, Error> {
         self.events.clear();
         self.attempts = 0;
-        let mut method = spec.method.clone();
-        let mut url = spec.url.clone();
-        let mut body = spec.body.clone();
+        let mut hop = spec.clone();
         let mut redirects = Vec::new();
         let mut hops: u8 = 0;
         loop {
-            let mut resp =
-                self.send_with_retries(&method, &url, &spec.headers, spec.omit, &body, reborrow(&mut sink))?;
-            let next = {
-                let parsed = Url::parse(&url).map_err(|e| Error::Url {
-                    url: url.clone(),
-                    reason: e.to_string(),
-                })?;
-                let location = resp.header("location");
-                match redirect::decide(&self.opts.redirect, &method, &parsed, resp.status, location, hops) {
-                    Ok(RedirectDecision::Follow(r)) => {
-                        Some((r.method_str(&method).to_string(), r.target.to_string(), r.keep_body))
-                    }
-                    Ok(_) => None,
-                    Err(e) => {
-                        return Err(Error::Redirect {
-                            status: resp.status,
-                            reason: e.to_string(),
-                        });
-                    }
+            let mut resp = self.send_with_retries(&hop, reborrow(&mut sink))?;
+            let location = resp.header("location");
+            let next = match redirect::decide(
+                &self.opts.redirect,
+                &hop.method,
+                &hop.url.as_url(),
+                resp.status,
+                location,
+                hops,
+            ) {
+                Ok(RedirectDecision::Follow(r)) => Some((
+                    r.method_str(&hop.method).to_string(),
+                    HttpUrl::from(&r.target),
+                    r.keep_body,
+                )),
+                Ok(_) => None,
+                Err(e) => {
+                    return Err(Error::Redirect {
+                        status: resp.status,
+                        reason: e.to_string(),
+                    });
                 }
             };
-            match next {
-                None => {
-                    resp.redirects = redirects;
-                    return Ok(resp);
-                }
-                Some((m, u, keep_body)) => {
-                    self.info(format!(
-                        "following {} to {u} ({m}, body {})",
-                        resp.status,
-                        if keep_body { "re-sent" } else { "dropped" }
-                    ));
-                    if !keep_body {
-                        body = BodySpec::None;
-                    }
-                    method = m;
-                    url = u.clone();
-                    redirects.push(u);
-                    hops = hops.saturating_add(1);
-                }
+            let Some((method, url, keep_body)) = next else {
+                resp.redirects = redirects;
+                return Ok(resp);
+            };
+            self.info(format!(
+                "following {} to {url} ({method}, body {})",
+                resp.status,
+                if keep_body { "re-sent" } else { "dropped" }
+            ));
+            if !keep_body {
+                hop.body = BodySpec::None;
             }
+            hop.method = method;
+            hop.url = url.clone();
+            redirects.push(url);
+            hops = hops.saturating_add(1);
         }
     }
 
@@ -608,21 +704,11 @@ impl Client {
 
     fn send_with_retries(
         &mut self,
-        method: &str,
-        url: &str,
-        headers: &[(String, Vec<u8>)],
-        omit: Omit,
-        body: &BodySpec,
+        spec: &RequestSpec,
         mut sink: Option<&mut dyn BodySink>,
     ) -> Result<Response, Error> {
-        let hdrs: Vec<Header<'_>> = headers
-            .iter()
-            .map(|(n, v)| Header {
-                name: n.as_str(),
-                value: v.as_slice(),
-            })
-            .collect();
-        let idempotent = retry::is_idempotent(method, &hdrs);
+        let hdrs = spec.header_fields();
+        let idempotent = retry::is_idempotent(&spec.method, &hdrs);
         let started = Instant::now();
         let mut attempt: u32 = 0;
         loop {
@@ -632,15 +718,10 @@ impl Client {
                 redirects: self.opts.redirect.follow,
                 retries: attempt < self.opts.retry.max_attempts,
             };
-            let result = self.attempt(method, url, &hdrs, omit, body, reborrow(&mut sink), resend);
+            let result = self.attempt(spec, &hdrs, reborrow(&mut sink), resend);
             let failure = match &result {
                 Ok(r) if matches!(r.status, 408 | 429 | 502 | 503 | 504) => {
-                    let hs: Vec<httparse::Header<'_>> = r
-                        .headers
-                        .iter()
-                        .map(|(n, v)| httparse::Header { name: n, value: v })
-                        .collect();
-                    retry::Failure::from_response(r.status, &hs)
+                    retry::Failure::from_response(r.status, &httparse_headers(&r.headers))
                 }
                 Ok(_) => return finish(result, attempt),
                 Err((e, _)) if e.is_permanent() => return result.map_err(|(e, _)| e),
@@ -683,38 +764,18 @@ impl Client {
         }
     }
 
-    /// One attempt: (re)use a connection, run the driver, read the whole response.
-    #[allow(clippy::too_many_arguments)]
+    /// One attempt: connect or reuse a connection, run the exchange, make the response of it.
     fn attempt(
         &mut self,
-        method: &str,
-        url_text: &str,
+        spec: &RequestSpec,
         headers: &[Header<'_>],
-        omit: Omit,
-        body: &BodySpec,
         sink: Option<&mut dyn BodySink>,
         resend: Resend,
     ) -> Result<Response, (Error, u64)> {
         self.last_streamed = false;
-        let url = Url::parse(url_text).map_err(|e| {
-            (
-                Error::Url {
-                    url: url_text.to_string(),
-                    reason: e.to_string(),
-                },
-                0,
-            )
-        })?;
-        let mut req: Request<'_> = url.request(method);
-        req.headers = headers;
-        req.omit = omit;
-        req.body = match body {
-            BodySpec::None => Body::None,
-            BodySpec::Json(d) => Body::Json(d),
-            BodySpec::Form(d) => Body::Form(d),
-            BodySpec::Bytes { content_type, data } => Body::Bytes { content_type, data },
-        };
-        req.user_agent = self.opts.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT);
+        let user_agent = self.opts.user_agent.clone();
+        let mut req = spec.request(headers);
+        req.user_agent = user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT);
         if self.opts.http10 {
             req.version = Version::Http10;
         }
@@ -723,243 +784,274 @@ impl Client {
         }
         // A request that cannot be encoded fails here, before any connection is made.
         tlspost_proto::Encoder::new(&req).map_err(|e| (Error::InvalidRequest(e), 0))?;
-        let port = url.port_or_default();
-        let origin: Origin = (url.scheme, url.host.to_ascii_lowercase(), port);
         let start = Instant::now();
-        let budgets = self.opts.budgets;
-        let mut deadlines = Deadlines::new(budgets, Millis(0));
+        let mut deadlines = Deadlines::new(self.opts.budgets, Millis(0));
         let mut timings = Timings::default();
-        let trace = self.opts.trace;
-
-        let mut reused = false;
-        let mut pooled = None;
-        if let Some(mut p) = self.pool.remove(&origin) {
-            if p.stream.idle_ok() {
-                reused = true;
-                pooled = Some(p);
-            } else if trace {
-                self.events.push(TraceEvent::Info(
-                    "the kept-alive connection was closed by the server; opening a new one".into(),
-                ));
-            }
-        }
-        let (mut stream, tls) = match pooled {
-            Some(p) => {
-                if trace {
-                    let peer = p.stream.tcp().peer_addr().map(|a| a.to_string()).unwrap_or_default();
-                    self.events.push(TraceEvent::Info(format!(
-                        "re-using the kept-alive connection to {peer}"
-                    )));
-                }
-                (p.stream, p.tls)
-            }
-            None => {
-                let addrs = conn::resolve(url.host, port, &self.opts.resolve).map_err(|e| (e, 0))?;
-                timings.dns = start.elapsed();
-                let connect_budget = match (budgets.connect, budgets.total) {
-                    (Some(c), Some(t)) => Some(c.min(t)),
-                    (c, t) => c.or(t),
-                };
-                if trace {
-                    let list: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
-                    self.events.push(TraceEvent::Info(format!(
-                        "connecting to {} ({})",
-                        url.host,
-                        list.join(", ")
-                    )));
-                }
-                let tcp = conn::connect(&addrs, connect_budget.map(Duration::from_millis)).map_err(|e| {
-                    let e = match e {
-                        Error::Connect {
-                            failure: crate::error::ConnectFailure::TimedOut,
-                            ..
-                        } => Error::Timeout {
-                            phase: Phase::Connect,
-                            budget_ms: connect_budget,
-                        },
-                        other => other,
-                    };
-                    (e, 0)
-                })?;
-                timings.connect = start.elapsed();
-                if trace {
-                    let local = tcp.local_addr().map(|a| a.to_string()).unwrap_or_default();
-                    let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
-                    self.events
-                        .push(TraceEvent::Info(format!("connected {local} -> {peer}")));
-                }
-                match url.scheme {
-                    Scheme::Http => {
-                        timings.tls = timings.connect;
-                        (Stream::Plain(tcp), None)
-                    }
-                    Scheme::Https => {
-                        let now = Millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX));
-                        deadlines.enter(Phase::Handshake, now);
-                        let deadline = deadlines
-                            .next_deadline()
-                            .map(|(at, _)| start + Duration::from_millis(at.0));
-                        let (s, info) = conn::handshake(
-                            &self.config,
-                            &self.seen,
-                            url.host,
-                            tcp,
-                            deadline,
-                            budgets.handshake,
-                            &mut |_, _| {},
-                        )
-                        .map_err(|e| (e, 0))?;
-                        timings.tls = start.elapsed();
-                        if trace {
-                            self.events.push(TraceEvent::Info(tls_summary(&info)));
-                        }
-                        (s, Some(info))
-                    }
-                }
-            }
+        let (mut conn, reused) = match self.reuse(&spec.url) {
+            Some(c) => (c, true),
+            None => (
+                self.open(&spec.url, start, &mut deadlines, &mut timings)
+                    .map_err(|e| (e, 0))?,
+                false,
+            ),
         };
-        if reused {
-            timings.dns = Duration::ZERO;
-            timings.connect = Duration::ZERO;
-            timings.tls = Duration::ZERO;
-        }
-
-        let mut rx = vec![0u8; 16 * 1024];
-        let mut tx = vec![0u8; 16 * 1024];
-        let events = if trace { Some(&mut self.events) } else { None };
-        let mut hooks = HostHooks {
+        let hooks = HostHooks::new(
             start,
-            sock: stream.tcp().try_clone().ok(),
-            events,
-            traced: 0,
-            untraced: 0,
+            &conn.stream,
+            if self.opts.trace { Some(&mut self.events) } else { None },
             sink,
             resend,
-            bodiless: method.eq_ignore_ascii_case("HEAD"),
-            max_body: self.opts.max_body,
-            max_streamed: self.opts.max_streamed_body,
-            streaming: false,
-            limit: None,
-            body: Vec::new(),
-            body_len: 0,
-            too_large: false,
-            sink_error: None,
-            sent_at: Duration::ZERO,
-            first_at: Duration::ZERO,
-        };
-        let result = driver::exchange(
-            &mut Embedded(&mut stream),
-            &req,
-            &mut deadlines,
-            Buffers {
-                rx: &mut rx,
-                tx: &mut tx,
-            },
-            &mut hooks,
+            spec.method.eq_ignore_ascii_case("HEAD"),
+            &self.opts,
         );
-        timings.sent = hooks.sent_at;
-        timings.first_byte = hooks.first_at;
+        let run = run_exchange(&mut conn.stream, &req, &mut deadlines, hooks);
+        timings.sent = run.sent_at;
+        timings.first_byte = run.first_at;
         timings.total = start.elapsed();
-        let body_out = std::mem::take(&mut hooks.body);
-        let body_len = hooks.body_len;
-        let streamed = hooks.streaming;
-        self.last_streamed = streamed;
-        let limit = hooks.limit.unwrap_or(self.opts.max_body);
-        let too_large = hooks.too_large;
-        let sink_error = hooks.sink_error.take();
-        let untraced = hooks.untraced;
-        drop(hooks);
-        if untraced > 0 {
+        self.last_streamed = run.streamed;
+        if run.untraced > 0 {
             self.events.push(TraceEvent::Info(format!(
-                "{untraced} more received byte(s) not recorded: the trace keeps the first {TRACE_RECEIVED_LIMIT} of \
-                 an attempt"
+                "{} more received byte(s) not recorded: the trace keeps the first {TRACE_RECEIVED_LIMIT} of \
+                 an attempt",
+                run.untraced
             )));
         }
-        let written = match &result {
+        let done = Attempted {
+            url: &spec.url,
+            timings,
+            reused,
+        };
+        self.response(run, conn, done)
+    }
+
+    /// The kept-alive connection to this URL's origin, if the server has not closed it.
+    fn reuse(&mut self, url: &HttpUrl) -> Option<Pooled> {
+        let mut p = self.pool.remove(&origin(url))?;
+        if !p.stream.idle_ok() {
+            self.info("the kept-alive connection was closed by the server; opening a new one".into());
+            return None;
+        }
+        if self.opts.trace {
+            let peer = p.stream.tcp().peer_addr().map(|a| a.to_string()).unwrap_or_default();
+            self.info(format!("re-using the kept-alive connection to {peer}"));
+        }
+        Some(p)
+    }
+
+    /// A new connection: resolve, connect, and for `https` the TLS handshake, each timed.
+    fn open(
+        &mut self,
+        url: &HttpUrl,
+        start: Instant,
+        deadlines: &mut Deadlines,
+        timings: &mut Timings,
+    ) -> Result<Pooled, Error> {
+        let budgets = self.opts.budgets;
+        let addrs = conn::resolve(url.host(), url.port_or_default(), &self.opts.resolve)?;
+        timings.dns = start.elapsed();
+        let connect_budget = match (budgets.connect, budgets.total) {
+            (Some(c), Some(t)) => Some(c.min(t)),
+            (c, t) => c.or(t),
+        };
+        if self.opts.trace {
+            let list: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+            self.info(format!("connecting to {} ({})", url.host(), list.join(", ")));
+        }
+        let tcp = conn::connect(&addrs, connect_budget.map(Duration::from_millis)).map_err(|e| match e {
+            Error::Connect {
+                failure: crate::error::ConnectFailure::TimedOut,
+                ..
+            } => Error::Timeout {
+                phase: Phase::Connect,
+                budget_ms: connect_budget,
+            },
+            other => other,
+        })?;
+        timings.connect = start.elapsed();
+        if self.opts.trace {
+            let local = tcp.local_addr().map(|a| a.to_string()).unwrap_or_default();
+            let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+            self.info(format!("connected {local} -> {peer}"));
+        }
+        if url.scheme() == Scheme::Http {
+            timings.tls = timings.connect;
+            return Ok(Pooled {
+                stream: Stream::Plain(tcp),
+                tls: None,
+            });
+        }
+        deadlines.enter(Phase::Handshake, elapsed_ms(start));
+        let deadline = deadlines
+            .next_deadline()
+            .map(|(at, _)| start + Duration::from_millis(at.0));
+        let (stream, info) = conn::handshake(
+            &self.config,
+            &self.seen,
+            url.host(),
+            tcp,
+            deadline,
+            budgets.handshake,
+            &mut |_, _| {},
+        )?;
+        timings.tls = start.elapsed();
+        if self.opts.trace {
+            self.info(tls_summary(&info));
+        }
+        Ok(Pooled {
+            stream,
+            tls: Some(info),
+        })
+    }
+
+    /// The response of a finished exchange (or its error), and the connection kept for the next
+    /// request when the response allows it.
+    fn response(&mut self, run: Run, conn: Pooled, done: Attempted<'_>) -> Result<Response, (Error, u64)> {
+        let written = match &run.result {
             Ok(o) => o.request_written,
             Err(f) => f.request_written,
         };
-        if let Some(e) = sink_error {
+        if let Some(e) = run.sink_error {
             return Err((Error::Sink { detail: e.to_string() }, written));
         }
-        if too_large {
-            return Err((Error::BodyTooLarge { limit }, written));
+        if run.too_large {
+            return Err((
+                Error::BodyTooLarge {
+                    limit: run.limit.unwrap_or(self.opts.max_body),
+                },
+                written,
+            ));
         }
-        let outcome = match result {
-            Ok(o) => o,
-            Err(f) => {
-                let written = f.request_written;
-                let e = match f.error {
-                    DriverError::Io { phase, error } => Error::Io {
-                        phase,
-                        detail: error.to_string(),
-                        request_written: written,
-                    },
-                    DriverError::ClosedWhileSending { written } => Error::Io {
-                        phase: Phase::Send,
-                        detail: "the server closed the connection while the request was being sent".into(),
-                        request_written: written,
-                    },
-                    DriverError::Http(tlspost_proto::Error::Timeout { phase }) => Error::Timeout {
-                        phase,
-                        budget_ms: budgets.get(phase),
-                    },
-                    DriverError::Http(error) => Error::Http {
-                        error,
-                        request_written: written,
-                    },
-                    DriverError::BodyRejected { .. } => Error::BodyTooLarge { limit },
-                    DriverError::BufferTooSmall { which } => {
-                        Error::Config(format!("internal {which} buffer too small"))
-                    }
-                };
-                return Err((e, written));
-            }
-        };
-        let head = rx.get(..outcome.head_len).unwrap_or_default();
-        let mut hs = [httparse::EMPTY_HEADER; driver::MAX_HEADERS];
-        let mut parsed = httparse::Response::new(&mut hs);
-        let _ = parsed.parse(head);
-        let headers: Vec<(String, Vec<u8>)> = parsed
-            .headers
-            .iter()
-            .map(|h| (h.name.to_string(), h.value.to_vec()))
-            .collect();
-        let answered_by = answered(outcome.status, parsed.headers, &body_out);
+        let outcome = run.result.map_err(|f| {
+            let limit = run.limit.unwrap_or(self.opts.max_body);
+            (
+                driver_error(f.error, f.request_written, &self.opts.budgets, limit),
+                written,
+            )
+        })?;
+        let head = run.rx.get(..outcome.head_len).unwrap_or_default();
+        let parsed = run.parsed.unwrap_or_default();
+        let answered_by = answered(outcome.status, &httparse_headers(&parsed.headers), &run.body);
         let resp = Response {
             status: outcome.status,
-            reason: parsed.reason.unwrap_or("").to_string(),
-            version: parsed.version.unwrap_or(1),
-            headers,
+            reason: parsed.reason,
+            version: parsed.version,
+            headers: parsed.headers,
             head: head.to_vec(),
-            body: if streamed { Vec::new() } else { body_out },
-            body_len,
+            body: if run.streamed { Vec::new() } else { run.body },
+            body_len: run.body_len,
             answered_by,
             attempts: 1,
             redirects: Vec::new(),
-            url: url_text.to_string(),
-            timings,
-            tls: tls.clone(),
-            reused_connection: reused,
+            url: done.url.clone(),
+            timings: done.timings,
+            tls: conn.tls.clone(),
+            reused_connection: done.reused,
             request_bytes: outcome.request_written,
         };
-        if trace {
-            self.events
-                .push(TraceEvent::Info(format!("timings: {}", timings.line())));
-        }
+        self.info(format!("timings: {}", done.timings.line()));
         match outcome.close {
             None if self.opts.keep_alive => {
-                self.pool.insert(origin, Pooled { stream, tls });
+                self.pool.insert(origin(done.url), conn);
             }
             None => {}
-            Some(reason) if trace => {
-                self.events
-                    .push(TraceEvent::Info(format!("closing the connection: {reason}")));
-            }
-            Some(_) => {}
+            Some(reason) => self.info(format!("closing the connection: {reason}")),
         }
         Ok(resp)
     }
+}
+
+/// What an attempt knew before its exchange ended: the URL, the timings, whether it reused a
+/// connection.
+struct Attempted<'u> {
+    url: &'u HttpUrl,
+    timings: Timings,
+    reused: bool,
+}
+
+/// What an exchange left: the driver's result, its receive buffer (the head is at its start), and
+/// what the hooks gathered.
+struct Run {
+    result: Result<driver::Outcome, driver::Failure<std::io::Error>>,
+    rx: Vec<u8>,
+    parsed: Option<ParsedHead>,
+    body: Vec<u8>,
+    body_len: u64,
+    streamed: bool,
+    limit: Option<u64>,
+    too_large: bool,
+    sink_error: Option<std::io::Error>,
+    untraced: u64,
+    sent_at: Duration,
+    first_at: Duration,
+}
+
+/// Runs the driver over the connection with the hooks.
+fn run_exchange(
+    stream: &mut Stream,
+    req: &Request<'_>,
+    deadlines: &mut Deadlines,
+    mut hooks: HostHooks<'_, '_>,
+) -> Run {
+    let mut rx = vec![0u8; 16 * 1024];
+    let mut tx = vec![0u8; 16 * 1024];
+    let result = driver::exchange(
+        &mut Embedded(stream),
+        req,
+        deadlines,
+        Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+        },
+        &mut hooks,
+    );
+    Run {
+        result,
+        rx,
+        parsed: hooks.parsed,
+        body: hooks.body,
+        body_len: hooks.body_len,
+        streamed: hooks.streaming,
+        limit: hooks.limit,
+        too_large: hooks.too_large,
+        sink_error: hooks.sink_error,
+        untraced: hooks.untraced,
+        sent_at: hooks.sent_at,
+        first_at: hooks.first_at,
+    }
+}
+
+/// The client's error for a driver's failure.
+fn driver_error(error: DriverError<std::io::Error>, written: u64, budgets: &Budgets, limit: u64) -> Error {
+    match error {
+        DriverError::Io { phase, error } => Error::Io {
+            phase,
+            detail: error.to_string(),
+            request_written: written,
+        },
+        DriverError::ClosedWhileSending { written } => Error::Io {
+            phase: Phase::Send,
+            detail: "the server closed the connection while the request was being sent".into(),
+            request_written: written,
+        },
+        DriverError::Http(tlspost_proto::Error::Timeout { phase }) => Error::Timeout {
+            phase,
+            budget_ms: budgets.get(phase),
+        },
+        DriverError::Http(error) => Error::Http {
+            error,
+            request_written: written,
+        },
+        DriverError::BodyRejected { .. } => Error::BodyTooLarge { limit },
+        DriverError::BufferTooSmall { which } => Error::Config(format!("internal {which} buffer too small")),
+    }
+}
+
+fn origin(url: &HttpUrl) -> Origin {
+    (url.scheme(), url.host().to_ascii_lowercase(), url.port_or_default())
+}
+
+fn elapsed_ms(start: Instant) -> Millis {
+    Millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX))
 }
 
 fn finish(result: Result<Response, (Error, u64)>, attempt: u32) -> Result<Response, Error> {
@@ -972,7 +1064,7 @@ fn finish(result: Result<Response, (Error, u64)>, attempt: u32) -> Result<Respon
 }
 
 fn answered(status: u16, headers: &[httparse::Header<'_>], body: &[u8]) -> Answered {
-    let prefix = body.get(..body.len().min(4096)).unwrap_or_default();
+    let prefix = body.get(..body.len().min(BODY_PREFIX)).unwrap_or_default();
     match classify(status, headers, prefix) {
         AnsweredBy::Origin => Answered::default(),
         AnsweredBy::Edge(v) => Answered {
@@ -1010,58 +1102,13 @@ pub fn tls_summary(info: &TlsInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{Read, Write};
-    use std::net::TcpListener;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    /// A plain-HTTP server on loopback that answers every connection with `answer(path)` (written
-    /// once its request head arrived) and counts the connections.
-    fn server(answer: fn(&str, &mut std::net::TcpStream)) -> (u16, Arc<AtomicUsize>) {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        let conns = Arc::new(AtomicUsize::new(0));
-        let c2 = conns.clone();
-        std::thread::spawn(move || {
-            for s in l.incoming() {
-                let Ok(mut s) = s else { continue };
-                c2.fetch_add(1, Ordering::SeqCst);
-                std::thread::spawn(move || {
-                    loop {
-                        let mut head = Vec::new();
-                        let mut b = [0u8; 1];
-                        while !head.ends_with(b"\r\n\r\n") {
-                            match s.read(&mut b) {
-                                Ok(1) => head.push(b[0]),
-                                _ => return,
-                            }
-                        }
-                        let text = String::from_utf8_lossy(&head).into_owned();
-                        let len: usize = text
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse().unwrap())
-                            })
-                            .unwrap_or(0);
-                        let mut body = vec![0u8; len];
-                        s.read_exact(&mut body).unwrap();
-                        let path = text.split(' ').nth(1).unwrap_or("/").to_string();
-                        answer(&path, &mut s);
-                    }
-                });
-            }
-        });
-        (port, conns)
-    }
+    use crate::ErrorClass;
+    use std::io::Write;
+    use tlspost_testkit::http::{PathServer, endless_chunked};
 
     fn answer(path: &str, s: &mut std::net::TcpStream) {
         match path {
-            "/endless" => {
-                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
-                let chunk = format!("4000\r\n{}\r\n", "x".repeat(0x4000));
-                while s.write_all(chunk.as_bytes()).is_ok() {}
-            }
+            "/endless" => endless_chunked(s),
             "/big" => {
                 let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n");
                 let _ = s.write_all(&vec![b'y'; 1_000_000]);
@@ -1079,12 +1126,8 @@ mod tests {
         }
     }
 
-    fn get(port: u16, path: &str) -> RequestSpec {
-        RequestSpec {
-            method: "GET".into(),
-            url: format!("http://127.0.0.1:{port}{path}"),
-            ..RequestSpec::default()
-        }
+    fn get(server: &PathServer, path: &str) -> RequestSpec {
+        RequestSpec::new("GET", server.url(path).parse().unwrap())
     }
 
     /// Counts what it is given; keeps nothing.
@@ -1106,13 +1149,13 @@ mod tests {
 
     #[test]
     fn send_to_streams_and_stops_at_the_streamed_limit() {
-        let (port, _) = server(answer);
+        let server = PathServer::start(answer);
         let limit = 5 << 20;
         let mut c = Client::builder().max_streamed_body(Some(limit)).build().unwrap();
         let mut sink = Count::default();
-        let e = c.send_to(&get(port, "/endless"), &mut sink).unwrap_err();
+        let e = c.send_to(&get(&server, "/endless"), &mut sink).unwrap_err();
         assert_eq!(e, Error::BodyTooLarge { limit });
-        assert_eq!(e.class(), "too-large");
+        assert_eq!(e.class(), ErrorClass::TooLarge);
         assert!(e.to_string().contains("larger than the limit of 5242880 bytes"), "{e}");
         assert_eq!(sink.heads, [200]);
         assert!(sink.bytes <= limit && sink.bytes > limit - 64 * 1024, "{}", sink.bytes);
@@ -1120,23 +1163,23 @@ mod tests {
         // Collected in memory, the body meets max_body.
         let mut c = Client::builder().max_body(1 << 20).build().unwrap();
         assert_eq!(
-            c.send(&get(port, "/endless")).unwrap_err(),
+            c.send(&get(&server, "/endless")).unwrap_err(),
             Error::BodyTooLarge { limit: 1 << 20 }
         );
     }
 
     #[test]
     fn a_declared_length_over_the_limit_is_refused_before_any_body_byte() {
-        let (port, _) = server(answer);
+        let server = PathServer::start(answer);
         let mut c = Client::builder().max_streamed_body(Some(1000)).build().unwrap();
         let mut sink = Count::default();
-        let e = c.send_to(&get(port, "/big"), &mut sink).unwrap_err();
+        let e = c.send_to(&get(&server, "/big"), &mut sink).unwrap_err();
         assert_eq!(e, Error::BodyTooLarge { limit: 1000 });
         assert_eq!(sink.bytes, 0);
         // Within the limit: streamed, and not kept.
         let mut c = Client::builder().max_streamed_body(Some(1_000_000)).build().unwrap();
         let mut out = Vec::new();
-        let r = c.send_to(&get(port, "/big"), &mut out).unwrap();
+        let r = c.send_to(&get(&server, "/big"), &mut out).unwrap();
         assert_eq!(
             (r.status, r.body_len, r.body.len(), out.len()),
             (200, 1_000_000, 0, 1_000_000)
@@ -1145,7 +1188,7 @@ mod tests {
 
     #[test]
     fn the_body_of_a_followed_redirect_never_reaches_the_sink() {
-        let (port, _) = server(answer);
+        let server = PathServer::start(answer);
         let mut c = Client::builder()
             .redirect(RedirectPolicy {
                 follow: true,
@@ -1154,14 +1197,14 @@ mod tests {
             .build()
             .unwrap();
         let mut sink = Count::default();
-        let r = c.send_to(&get(port, "/r307"), &mut sink).unwrap();
+        let r = c.send_to(&get(&server, "/r307"), &mut sink).unwrap();
         assert_eq!((r.status, r.body_len), (200, 5));
         assert_eq!((sink.heads.as_slice(), sink.bytes), (&[200u16][..], 5));
 
         // Not followed: the held 307 is the answer, and is written once it is known to be.
         let mut c = Client::builder().build().unwrap();
         let mut out = Vec::new();
-        let r = c.send_to(&get(port, "/r307"), &mut out).unwrap();
+        let r = c.send_to(&get(&server, "/r307"), &mut out).unwrap();
         assert_eq!((r.status, out.as_slice()), (307, &b"redirect!"[..]));
     }
 
@@ -1180,16 +1223,16 @@ mod tests {
 
     #[test]
     fn a_body_partly_written_to_a_sink_that_keeps_it_is_not_retried() {
-        let (port, conns) = server(answer);
+        let server = PathServer::start(answer);
         let mut c = three_attempts();
         let mut out = Vec::new();
-        let e = c.send_to(&get(port, "/cut"), &mut out).unwrap_err();
-        assert_eq!(e.class(), "http", "{e}");
+        let e = c.send_to(&get(&server, "/cut"), &mut out).unwrap_err();
+        assert_eq!(e.class(), ErrorClass::Protocol, "{e}");
         assert_eq!(out, b"0123456789");
-        assert_eq!(conns.load(Ordering::SeqCst), 1);
+        assert_eq!(server.connections(), 1);
         // Collected in memory, the same GET is retried.
-        let _ = c.send(&get(port, "/cut")).unwrap_err();
-        assert_eq!(conns.load(Ordering::SeqCst), 4);
+        let _ = c.send(&get(&server, "/cut")).unwrap_err();
+        assert_eq!(server.connections(), 4);
     }
 
     #[test]
@@ -1211,13 +1254,13 @@ mod tests {
                 true
             }
         }
-        let (port, conns) = server(answer);
+        let server = PathServer::start(answer);
         let mut c = three_attempts();
         let mut sink = Undo::default();
-        let e = c.send_to(&get(port, "/cut"), &mut sink).unwrap_err();
-        assert_eq!(e.class(), "http", "{e}");
+        let e = c.send_to(&get(&server, "/cut"), &mut sink).unwrap_err();
+        assert_eq!(e.class(), ErrorClass::Protocol, "{e}");
         assert_eq!((sink.kept.as_slice(), sink.discarded), (&b"0123456789"[..], 2));
-        assert_eq!(conns.load(Ordering::SeqCst), 3);
+        assert_eq!(server.connections(), 3);
     }
 
     #[test]
@@ -1228,16 +1271,16 @@ mod tests {
                 Err(std::io::Error::other("no space left"))
             }
         }
-        let (port, _) = server(answer);
+        let server = PathServer::start(answer);
         let mut c = Client::builder().build().unwrap();
-        let e = c.send_to(&get(port, "/endless"), &mut Full).unwrap_err();
-        assert_eq!(e.class(), "output");
+        let e = c.send_to(&get(&server, "/endless"), &mut Full).unwrap_err();
+        assert_eq!(e.class(), ErrorClass::Output);
         assert!(e.to_string().contains("no space left"), "{e}");
     }
 
     #[test]
     fn an_unsendable_request_fails_before_connecting() {
-        let (port, conns) = server(answer);
+        let server = PathServer::start(answer);
         let mut c = Client::builder().build().unwrap();
         let bad = [
             ("X-A", b"b\r\nInjected: 1".to_vec()),
@@ -1245,32 +1288,32 @@ mod tests {
             ("X-Nul", b"a\0b".to_vec()),
         ];
         for h in bad {
-            let mut spec = get(port, "/small");
+            let mut spec = get(&server, "/small");
             spec.headers = vec![(h.0.to_string(), h.1)];
             let e = c.send(&spec).unwrap_err();
             assert!(matches!(e, Error::InvalidRequest(_)), "{e:?}");
-            assert_eq!(e.class(), "usage");
+            assert_eq!(e.class(), ErrorClass::Usage);
         }
-        let mut spec = get(port, "/small");
+        let mut spec = get(&server, "/small");
         spec.method = "GE T".into();
         assert!(matches!(c.send(&spec).unwrap_err(), Error::InvalidRequest(_)));
         let mut c = Client::builder().user_agent("ua\r\nX: y").build().unwrap();
         assert!(matches!(
-            c.send(&get(port, "/small")).unwrap_err(),
+            c.send(&get(&server, "/small")).unwrap_err(),
             Error::InvalidRequest(_)
         ));
-        assert_eq!(conns.load(Ordering::SeqCst), 0);
+        assert_eq!(server.connections(), 0);
     }
 
     #[test]
     fn the_trace_keeps_a_bounded_part_of_what_was_received() {
-        let (port, _) = server(answer);
+        let server = PathServer::start(answer);
         let mut c = Client::builder()
             .trace(true)
             .max_streamed_body(Some(3 << 20))
             .build()
             .unwrap();
-        let _ = c.send_to(&get(port, "/endless"), &mut std::io::sink());
+        let _ = c.send_to(&get(&server, "/endless"), &mut std::io::sink());
         let received: usize = c
             .trace()
             .iter()

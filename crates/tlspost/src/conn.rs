@@ -227,7 +227,9 @@ fn client_error(e: HandshakeError, host: &str, budget_ms: Option<u64>) -> Error 
             };
         }
         TlsFailure::Certificate(CertProblem::UnknownIssuer) => TlsError::UnknownIssuer { chain: certs },
-        TlsFailure::Certificate(CertProblem::IncompleteChain) => TlsError::IncompleteChain { leaf },
+        TlsFailure::Certificate(CertProblem::IncompleteChain) => TlsError::IncompleteChain {
+            leaf: leaf.map(Box::new),
+        },
         TlsFailure::Certificate(CertProblem::NameMismatch { expected, names }) => {
             TlsError::NotValidForName { expected, names }
         }

@@ -11,7 +11,7 @@ use crate::certinfo::CertSummary;
 
 /// Why a TCP connection could not be opened.
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConnectFailure {
     /// Nothing listens there (RST).
     Refused,
@@ -35,7 +35,7 @@ pub enum TlsError {
     /// The server sent only its own certificate, without the intermediate that links it to a root.
     IncompleteChain {
         /// The leaf it sent.
-        leaf: Option<CertSummary>,
+        leaf: Option<Box<CertSummary>>,
     },
     /// The certificate is not valid for the host name asked for.
     NotValidForName {
@@ -156,22 +156,94 @@ pub enum Error {
     },
 }
 
-impl Error {
-    /// The stable class of this error, used for the CLI's exit codes.
-    pub fn class(&self) -> &'static str {
+/// What kind of failure an [`Error`] is, with the facts that tell the fixes apart: what a program
+/// matches on for an exit code, a retry or advice of its own.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// The request or the client's setup cannot be used as given (a URL, a header, a CA file);
+    /// nothing was sent.
+    Usage,
+    /// The host name did not resolve.
+    Dns,
+    /// No TCP connection could be opened.
+    Connect(ConnectFailure),
+    /// The server's certificate was refused (unknown issuer, incomplete chain, name, dates).
+    TlsCertificate,
+    /// The TLS handshake failed otherwise (an alert, no common protocol version).
+    TlsHandshake,
+    /// A phase's budget ran out.
+    Timeout(Phase),
+    /// The exchange broke: the connection was lost, or the response is malformed or truncated.
+    Protocol,
+    /// A redirect was not followed.
+    Redirect,
+    /// The response body is larger than the client's limit.
+    TooLarge,
+    /// The body sink refused the response body.
+    Output,
+}
+
+impl ErrorClass {
+    /// The class's stable name: `usage`, `dns`, `connect`, `tls-certificate`, `tls-handshake`,
+    /// `timeout`, `http` (for [`ErrorClass::Protocol`]), `redirect`, `too-large` or `output`.
+    pub const fn name(self) -> &'static str {
         match self {
-            Error::Url { .. } | Error::Config(_) | Error::InvalidRequest(_) => "usage",
-            Error::Dns { .. } => "dns",
-            Error::Connect { .. } => "connect",
-            Error::Tls { error, .. } => match **error {
-                TlsError::Alert { .. } | TlsError::ProtocolVersion | TlsError::Other(_) => "tls-handshake",
-                _ => "tls-certificate",
-            },
-            Error::Timeout { .. } => "timeout",
-            Error::Io { .. } | Error::Http { .. } => "http",
-            Error::BodyTooLarge { .. } => "too-large",
-            Error::Sink { .. } => "output",
-            Error::Redirect { .. } => "redirect",
+            ErrorClass::Usage => "usage",
+            ErrorClass::Dns => "dns",
+            ErrorClass::Connect(_) => "connect",
+            ErrorClass::TlsCertificate => "tls-certificate",
+            ErrorClass::TlsHandshake => "tls-handshake",
+            ErrorClass::Timeout(_) => "timeout",
+            ErrorClass::Protocol => "http",
+            ErrorClass::Redirect => "redirect",
+            ErrorClass::TooLarge => "too-large",
+            ErrorClass::Output => "output",
+        }
+    }
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl TlsError {
+    /// Whether the server refused the certificate it was shown rather than the handshake: an unknown
+    /// issuer, an incomplete chain, a name it does not hold, dates.
+    pub fn is_certificate(&self) -> bool {
+        !matches!(
+            self,
+            TlsError::Alert { .. } | TlsError::ProtocolVersion | TlsError::Other(_)
+        )
+    }
+
+    /// Whether the server ended the handshake with `unrecognized_name`: it does not serve the name
+    /// sent as SNI, or wants one and got none (an IP address in the URL).
+    pub fn is_unrecognized_name(&self) -> bool {
+        matches!(self, TlsError::Alert { alert, .. } if is_unrecognized_name(alert))
+    }
+}
+
+fn is_unrecognized_name(alert: &str) -> bool {
+    matches!(alert, "unrecognized_name" | "UnrecognisedName" | "UnrecognizedName")
+}
+
+impl Error {
+    /// What kind of failure this is.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Error::Url { .. } | Error::Config(_) | Error::InvalidRequest(_) => ErrorClass::Usage,
+            Error::Dns { .. } => ErrorClass::Dns,
+            Error::Connect { failure, .. } => ErrorClass::Connect(*failure),
+            Error::Tls { error, .. } if error.is_certificate() => ErrorClass::TlsCertificate,
+            Error::Tls { .. } => ErrorClass::TlsHandshake,
+            Error::Timeout { phase, .. } => ErrorClass::Timeout(*phase),
+            Error::Io { .. } | Error::Http { .. } => ErrorClass::Protocol,
+            Error::BodyTooLarge { .. } => ErrorClass::TooLarge,
+            Error::Sink { .. } => ErrorClass::Output,
+            Error::Redirect { .. } => ErrorClass::Redirect,
         }
     }
 
@@ -372,7 +444,7 @@ impl std::error::Error for TlsError {}
 /// The hint for a TLS alert received from the server.
 pub fn alert_hint(alert: &str) -> &'static str {
     match alert {
-        "unrecognized_name" | "UnrecognisedName" | "UnrecognizedName" => {
+        a if is_unrecognized_name(a) => {
             "the server does not serve this name: it needs SNI (connect by host name, not by IP address, \
              mapping the name to the address if DNS does not) or the name is wrong"
         }

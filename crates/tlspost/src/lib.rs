@@ -83,10 +83,12 @@ pub mod probe;
 pub mod trace;
 #[cfg(feature = "std")]
 pub mod trust;
+#[cfg(feature = "std")]
+pub mod url;
 
 #[cfg(feature = "std")]
 pub use client::{Client, ClientBuilder, RequestSpec, Response};
 #[cfg(feature = "std")]
-pub use error::{ConnectFailure, Error, TlsError};
+pub use error::{ConnectFailure, Error, ErrorClass, TlsError};
 #[cfg(feature = "std")]
 pub use trust::Trust;

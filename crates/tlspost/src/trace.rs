@@ -3,7 +3,7 @@
 //! asked otherwise.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::time::Duration;
 
 use tlspost_proto::escape::Escaped;
@@ -37,8 +37,30 @@ pub struct Timings {
     pub total: Duration,
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+/// A duration in milliseconds, the one way this workspace shows a time: `4.2 ms` for people
+/// ([`fmt::Display`], one decimal) and [`Ms::value`] for a machine-readable document.
+///
+/// ```
+/// use std::time::Duration;
+/// use tlspost::trace::Ms;
+///
+/// assert_eq!(Ms(Duration::from_micros(4_249)).to_string(), "4.2 ms");
+/// assert_eq!(Ms(Duration::from_nanos(4_249_600)).value(), 4.25);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ms(pub Duration);
+
+impl Ms {
+    /// The milliseconds as a number, rounded to the microsecond.
+    pub fn value(self) -> f64 {
+        (self.0.as_secs_f64() * 1_000_000.0).round() / 1000.0
+    }
+}
+
+impl fmt::Display for Ms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.1} ms", self.0.as_secs_f64() * 1000.0)
+    }
 }
 
 impl Timings {
@@ -46,12 +68,12 @@ impl Timings {
     pub fn line(&self) -> String {
         format!(
             "dns {}, connect {}, tls {}, sent {}, first byte {}, total {}",
-            ms(self.dns),
-            ms(self.connect),
-            ms(self.tls),
-            ms(self.sent),
-            ms(self.first_byte),
-            ms(self.total)
+            Ms(self.dns),
+            Ms(self.connect),
+            Ms(self.tls),
+            Ms(self.sent),
+            Ms(self.first_byte),
+            Ms(self.total)
         )
     }
 }

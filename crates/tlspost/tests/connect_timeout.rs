@@ -11,6 +11,11 @@ use tlspost::proto::retry::RetryPolicy;
 use tlspost::proto::{Budgets, Phase};
 use tlspost::{Client, Error, RequestSpec, Trust};
 
+/// A JSON POST to `url`, parsed here as a caller parses what it is given.
+fn json(url: &str, body: Vec<u8>) -> RequestSpec {
+    RequestSpec::json(url.parse().expect("a valid URL"), body)
+}
+
 /// A loopback address whose SYNs go unanswered, with the connections that filled its queue.
 fn black_hole() -> (Socket, Vec<TcpStream>, SocketAddr) {
     let s = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
@@ -45,7 +50,7 @@ fn connect_timeout_fires_on_a_silent_peer() {
         .expect("client");
     let url = format!("https://silent.tlspost.test:{}/", addr.port());
     let start = Instant::now();
-    let e = c.send(&RequestSpec::json(&url, b"{}".to_vec())).expect_err("timeout");
+    let e = c.send(&json(&url, b"{}".to_vec())).expect_err("timeout");
     let took = start.elapsed();
     assert_eq!(
         e,

@@ -1,13 +1,18 @@
 //! The host client against real nginx (PKI generated at test time) in front of an origin that
 //! records exactly what it received.
 
-use tlspost::client::{BodySpec, ClientBuilder};
+use tlspost::client::ClientBuilder;
 use tlspost::proto::redirect::RedirectPolicy;
 use tlspost::proto::retry::RetryPolicy;
 use tlspost::trace::render;
-use tlspost::{Client, ConnectFailure, Error, RequestSpec, TlsError, Trust};
+use tlspost::{Client, ConnectFailure, Error, ErrorClass, RequestSpec, TlsError, Trust};
 use tlspost_testkit::origin::{Env, HOST, SITES};
 use tlspost_testkit::proc::refused_addr;
+
+/// A JSON POST to `url`, parsed here as a caller parses what it is given.
+fn json(url: &str, body: Vec<u8>) -> RequestSpec {
+    RequestSpec::json(url.parse().expect("a valid URL"), body)
+}
 
 fn builder(env: &Env) -> ClientBuilder {
     let mut b = Client::builder().trust(Trust::pinned_files(&[env.root_file()]).expect("root"));
@@ -34,7 +39,7 @@ fn json_post_reaches_origin_byte_exact_with_content_type() {
     let env = Env::start();
     let mut c = builder(&env).trace(true).build().expect("client");
     let r = c
-        .send(&RequestSpec::json(&env.url(env.port("good"), "/echo"), JSON.to_vec()))
+        .send(&json(&env.url(env.port("good"), "/echo"), JSON.to_vec()))
         .expect("POST");
     assert_eq!(r.status, 200);
     assert_eq!(r.body, JSON, "the origin echoes the body it received");
@@ -79,7 +84,7 @@ fn no_sni_and_unknown_name_get_unrecognized_name_alert() {
     let mut c = builder(&env).build().expect("client");
     // An IP address in the URL: rustls sends no SNI, nginx's default server rejects the handshake.
     let url = format!("https://127.0.0.1:{}/echo", env.port("good"));
-    match tls_error(c.send(&RequestSpec::json(&url, b"{}".to_vec()))) {
+    match tls_error(c.send(&json(&url, b"{}".to_vec()))) {
         TlsError::Alert { alert, hint } => {
             assert_eq!(alert, "unrecognized_name");
             assert!(hint.contains("SNI"), "{hint}");
@@ -87,8 +92,8 @@ fn no_sni_and_unknown_name_get_unrecognized_name_alert() {
         other => panic!("{other:?}"),
     }
     let url = format!("https://unknown.tlspost.test:{}/echo", env.port("good"));
-    let e = c.send(&RequestSpec::json(&url, b"{}".to_vec())).expect_err("refused");
-    assert_eq!(e.class(), "tls-handshake");
+    let e = c.send(&json(&url, b"{}".to_vec())).expect_err("refused");
+    assert_eq!(e.class(), ErrorClass::TlsHandshake);
     assert!(e.to_string().contains("unrecognized_name"), "{e}");
     assert_eq!(env.origin.received().len(), 0);
 }
@@ -97,7 +102,7 @@ fn no_sni_and_unknown_name_get_unrecognized_name_alert() {
 fn certificate_failures_each_have_their_own_error() {
     let env = Env::start();
     let mut c = builder(&env).build().expect("client");
-    let post = |c: &mut Client, port: u16| c.send(&RequestSpec::json(&env.url(port, "/echo"), b"{}".to_vec()));
+    let post = |c: &mut Client, port: u16| c.send(&json(&env.url(port, "/echo"), b"{}".to_vec()));
 
     match tls_error(post(&mut c, env.port("expired"))) {
         TlsError::Expired { not_after, subject, .. } => {
@@ -151,7 +156,7 @@ fn certificate_failures_each_have_their_own_error() {
     }
     let e = post(&mut other, env.port("good")).expect_err("refused");
     assert!(e.to_string().contains("tlspost Test Root"), "{e}");
-    assert_eq!(e.class(), "tls-certificate");
+    assert_eq!(e.class(), ErrorClass::TlsCertificate);
     assert_eq!(env.origin.received().len(), 0, "nothing reached the origin");
 }
 
@@ -159,13 +164,7 @@ fn certificate_failures_each_have_their_own_error() {
 fn chunked_close_delimited_and_identity_encoding() {
     let env = Env::start();
     let mut c = builder(&env).build().expect("client");
-    let get = |c: &mut Client, url: String| {
-        c.send(&RequestSpec {
-            method: "GET".into(),
-            url,
-            ..RequestSpec::default()
-        })
-    };
+    let get = |c: &mut Client, url: String| c.send(&RequestSpec::new("GET", url.parse().expect("a valid URL")));
     let r = get(&mut c, env.url(env.port("good"), "/chunked")).expect("chunked");
     assert_eq!(r.header_str("transfer-encoding").as_deref(), Some("chunked"));
     assert_eq!(r.body, b"hello world");
@@ -207,7 +206,7 @@ fn ten_posts_reuse_one_connection_and_a_reconnect_resumes() {
     let mut conns = Vec::new();
     for i in 1..=10u32 {
         let r = c
-            .send(&RequestSpec::json(&url, format!("{{\"n\":{i}}}").into_bytes()))
+            .send(&json(&url, format!("{{\"n\":{i}}}").into_bytes()))
             .expect("POST");
         assert_eq!(r.status, 200);
         assert_eq!(r.header_str("x-conn-requests"), Some(i.to_string()), "request {i}");
@@ -219,8 +218,8 @@ fn ten_posts_reuse_one_connection_and_a_reconnect_resumes() {
 
     // Without keep-alive every request reconnects; the second handshake resumes the session.
     let mut fresh = builder(&env).keep_alive(false).build().expect("client");
-    let a = fresh.send(&RequestSpec::json(&url, b"{}".to_vec())).expect("first");
-    let b = fresh.send(&RequestSpec::json(&url, b"{}".to_vec())).expect("second");
+    let a = fresh.send(&json(&url, b"{}".to_vec())).expect("first");
+    let b = fresh.send(&json(&url, b"{}".to_vec())).expect("second");
     assert_eq!(a.header_str("x-session-reused").as_deref(), Some("."));
     assert!(!a.tls.as_ref().expect("tls").resumed);
     assert_eq!(b.header_str("x-session-reused").as_deref(), Some("r"));
@@ -237,7 +236,7 @@ fn redirects_301_refused_307_308_resend_the_body() {
     };
     let mut c = builder(&env).redirect(follow).build().expect("client");
     let e = c
-        .send(&RequestSpec::json(&env.url(env.port("good"), "/r301"), JSON.to_vec()))
+        .send(&json(&env.url(env.port("good"), "/r301"), JSON.to_vec()))
         .expect_err("301 on POST");
     match &e {
         Error::Redirect { status, reason } => {
@@ -249,13 +248,10 @@ fn redirects_301_refused_307_308_resend_the_body() {
     assert_eq!(env.origin.count("/echo"), 0, "the body was not sent anywhere as a GET");
     for code in ["307", "308"] {
         let r = c
-            .send(&RequestSpec::json(
-                &env.url(env.port("good"), &format!("/r{code}")),
-                JSON.to_vec(),
-            ))
+            .send(&json(&env.url(env.port("good"), &format!("/r{code}")), JSON.to_vec()))
             .expect("followed");
         assert_eq!(r.status, 200);
-        assert_eq!(r.redirects, vec![env.url(env.port("good"), "/echo")]);
+        assert_eq!(r.redirects, vec![env.url(env.port("good"), "/echo").parse().unwrap()]);
         assert_eq!(r.body, JSON);
     }
     let got = env.origin.received();
@@ -269,7 +265,7 @@ fn redirects_301_refused_307_308_resend_the_body() {
     // Not following: the 3xx is handed back.
     let mut plain = builder(&env).build().expect("client");
     let r = plain
-        .send(&RequestSpec::json(&env.url(env.port("good"), "/r308"), JSON.to_vec()))
+        .send(&json(&env.url(env.port("good"), "/r308"), JSON.to_vec()))
         .expect("3xx");
     assert_eq!(r.status, 308);
 }
@@ -292,7 +288,7 @@ fn connection_refused_retries_with_backoff_then_says_so() {
         .build()
         .expect("client");
     let e = c
-        .send(&RequestSpec::json(&format!("https://{HOST}:{port}/"), b"{}".to_vec()))
+        .send(&json(&format!("https://{HOST}:{port}/"), b"{}".to_vec()))
         .expect_err("refused");
     match &e {
         Error::Connect { failure, addr, .. } => {
@@ -319,10 +315,7 @@ fn mid_body_close_is_truncated_and_a_post_is_not_resent() {
     };
     let mut c = builder(&env).retry(retry).trace(true).build().expect("client");
     let e = c
-        .send(&RequestSpec::json(
-            &env.url(env.port("good"), "/midbody"),
-            JSON.to_vec(),
-        ))
+        .send(&json(&env.url(env.port("good"), "/midbody"), JSON.to_vec()))
         .expect_err("truncated");
     match &e {
         Error::Http {
@@ -342,9 +335,7 @@ fn mid_body_close_is_truncated_and_a_post_is_not_resent() {
     let e = c
         .send(&RequestSpec {
             method: "PUT".into(),
-            url: env.url(env.port("good"), "/midbody"),
-            body: BodySpec::Json(b"{}".to_vec()),
-            ..RequestSpec::default()
+            ..json(&env.url(env.port("good"), "/midbody"), b"{}".to_vec())
         })
         .expect_err("truncated again");
     assert!(matches!(e, Error::Http { .. }));
@@ -357,10 +348,7 @@ fn edge_made_response_is_reported_in_plain_words() {
     let env = Env::start();
     let mut c = builder(&env).build().expect("client");
     let r = c
-        .send(&RequestSpec::json(
-            &env.url(env.port("good"), "/edge1010"),
-            b"{}".to_vec(),
-        ))
+        .send(&json(&env.url(env.port("good"), "/edge1010"), b"{}".to_vec()))
         .expect("403");
     assert_eq!(r.status, 403);
     assert!(r.answered_by.made_by_edge, "{:?}", r.answered_by);

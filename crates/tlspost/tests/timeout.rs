@@ -7,6 +7,11 @@ use tlspost::proto::{Budgets, Phase};
 use tlspost::{Client, Error, RequestSpec, Trust};
 use tlspost_testkit::origin::{Env, HOST};
 
+/// A JSON POST to `url`, parsed here as a caller parses what it is given.
+fn json(url: &str, body: Vec<u8>) -> RequestSpec {
+    RequestSpec::json(url.parse().expect("a valid URL"), body)
+}
+
 #[test]
 fn first_byte_timeout_fires_within_ten_percent() {
     let env = Env::start();
@@ -22,11 +27,10 @@ fn first_byte_timeout_fires_within_ten_percent() {
         .build()
         .expect("client");
     // Warm the connection so the measured attempt is only send + wait.
-    c.send(&RequestSpec::json(&env.url(port, "/echo"), b"{}".to_vec()))
-        .expect("warm");
+    c.send(&json(&env.url(port, "/echo"), b"{}".to_vec())).expect("warm");
     let start = Instant::now();
     let e = c
-        .send(&RequestSpec::json(&env.url(port, "/slow?ms=3000"), b"{}".to_vec()))
+        .send(&json(&env.url(port, "/slow?ms=3000"), b"{}".to_vec()))
         .expect_err("timeout");
     let took = start.elapsed();
     assert_eq!(

@@ -5,6 +5,11 @@ use tlspost::{Client, Error, RequestSpec, TlsError, Trust};
 use tlspost_testkit::origin::{HOST, Pki};
 use tlspost_testkit::s_server::SServer;
 
+/// A JSON POST to `url`, parsed here as a caller parses what it is given.
+fn json(url: &str, body: Vec<u8>) -> RequestSpec {
+    RequestSpec::json(url.parse().expect("a valid URL"), body)
+}
+
 #[test]
 fn a_tls_1_1_server_is_refused_for_its_version() {
     let pki = Pki::new();
@@ -22,11 +27,11 @@ fn a_tls_1_1_server_is_refused_for_its_version() {
         .build()
         .expect("client");
     let url = format!("https://{HOST}:{port}/");
-    match c.send(&RequestSpec::json(&url, b"{}".to_vec())) {
+    match c.send(&json(&url, b"{}".to_vec())) {
         Err(Error::Tls { error, .. }) => assert!(matches!(*error, TlsError::ProtocolVersion), "{error:?}"),
         other => panic!("expected a TLS version error, got {other:?}\n{}", server.log()),
     }
-    let e = c.send(&RequestSpec::json(&url, b"{}".to_vec())).expect_err("refused");
+    let e = c.send(&json(&url, b"{}".to_vec())).expect_err("refused");
     let text = e.to_string();
     assert!(text.contains("no TLS version in common"), "{text}");
     assert!(

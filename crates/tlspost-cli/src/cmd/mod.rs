@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod certs;
+pub mod common;
 pub mod doctor;
 pub mod lint;
 pub mod post;

@@ -1,21 +1,25 @@
 //! `tlspost post` and `tlspost request`: curl's spellings, the device's bytes, and a clear verdict.
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
 use serde_json::{Value, json};
-use tlspost::client::{BodySink, BodySpec, DEFAULT_MAX_BODY, RequestSpec, Response};
+use tlspost::client::{BodySink, DEFAULT_MAX_BODY, RequestSpec, Response};
 use tlspost::proto::Budgets;
+use tlspost::proto::Phase;
 use tlspost::proto::escape::{Escaped, EscapedText};
 use tlspost::proto::redirect::RedirectPolicy;
 use tlspost::proto::retry::RetryPolicy;
-use tlspost::proto::{NotOmittable, Omit};
-use tlspost::trace::{render, verbose};
-use tlspost::{Client, Error, TlsError, Trust};
+use tlspost::trace::{Ms, render, verbose};
+use tlspost::url::HttpUrl;
+use tlspost::{Client, ConnectFailure, Error, ErrorClass, TlsError, Trust};
 
+use super::common::{MessageArgs, bad_token, bad_value};
+// `tlspost doctor` reads the device's request with these (until it takes `MessageArgs`).
+pub(crate) use super::common::{parse_headers, request_body};
 use crate::exit;
 
 /// Options shared by `post` and `request`, spelled as curl spells them.
@@ -23,24 +27,8 @@ use crate::exit;
 pub struct CommonArgs {
     /// The URL (`https://host[:port]/path`).
     pub url: String,
-    /// Send JSON: `DATA`, `@FILE` or `@-` (stdin). Sets `Content-Type: application/json`.
-    #[arg(long, value_name = "DATA")]
-    pub json: Option<String>,
-    /// Send a form (`application/x-www-form-urlencoded`); repeat to join with `&`; `@FILE` reads a file
-    /// without its line breaks.
-    #[arg(short = 'd', long = "data", value_name = "DATA")]
-    pub data: Vec<String>,
-    /// Send bytes exactly as given (`@FILE` reads a file as is).
-    #[arg(long = "data-binary", value_name = "DATA")]
-    pub data_binary: Option<String>,
-    /// Add a header: `-H "Name: value"` (repeatable); replaces an automatic header of that name.
-    /// `-H "Name:"` removes the automatic header (e.g. `Content-Type`, `User-Agent`), `-H "Name;"`
-    /// sends it with an empty value, as in curl.
-    #[arg(short = 'H', long = "header", value_name = "HEADER")]
-    pub headers: Vec<String>,
-    /// The `User-Agent` (default `tlspost/<version>`).
-    #[arg(short = 'A', long = "user-agent", value_name = "UA")]
-    pub user_agent: Option<String>,
+    #[command(flatten)]
+    pub message: MessageArgs,
     /// Trust only the roots in this PEM file (repeatable). Pin roots, never the leaf.
     #[arg(long = "cacert", value_name = "FILE")]
     pub cacert: Vec<PathBuf>,
@@ -136,54 +124,6 @@ fn usage(msg: &str) -> u8 {
     exit::USAGE
 }
 
-/// `DATA`, `@FILE` or `@-`, for `flag`.
-fn load(flag: &str, arg: &str) -> Result<Vec<u8>, String> {
-    match arg.strip_prefix('@') {
-        Some("-") => {
-            let mut v = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut v)
-                .map_err(|e| format!("{flag} @-: cannot read stdin: {e}"))?;
-            Ok(v)
-        }
-        Some(path) => std::fs::read(path).map_err(|e| format!("{flag} @{path}: cannot read it: {e}")),
-        None => Ok(arg.as_bytes().to_vec()),
-    }
-}
-
-fn body(a: &CommonArgs) -> Result<BodySpec, String> {
-    request_body(a.json.as_deref(), &a.data, a.data_binary.as_deref())
-}
-
-/// The body from curl's flags (`--json`, `-d/--data`, `--data-binary`), as `post` and `doctor` take them.
-pub(crate) fn request_body(json: Option<&str>, data: &[String], data_binary: Option<&str>) -> Result<BodySpec, String> {
-    let kinds = usize::from(json.is_some()) + usize::from(!data.is_empty()) + usize::from(data_binary.is_some());
-    if kinds > 1 {
-        return Err("use only one of --json, -d/--data and --data-binary".to_string());
-    }
-    if let Some(j) = json {
-        return Ok(BodySpec::Json(load("--json", j)?));
-    }
-    if let Some(b) = data_binary {
-        return Ok(BodySpec::Form(load("--data-binary", b)?));
-    }
-    if !data.is_empty() {
-        let mut out = Vec::new();
-        for (i, d) in data.iter().enumerate() {
-            if i > 0 {
-                out.push(b'&');
-            }
-            let mut v = load("-d", d)?;
-            if d.starts_with('@') {
-                v.retain(|&b| b != b'\r' && b != b'\n');
-            }
-            out.extend_from_slice(&v);
-        }
-        return Ok(BodySpec::Form(out));
-    }
-    Ok(BodySpec::None)
-}
-
 fn parse_resolve(s: &str) -> Result<(String, u16, SocketAddr), String> {
     let bad = || format!("--resolve {s:?}: expected HOST:PORT:ADDR, e.g. api.example.com:443:192.0.2.10");
     let (host, rest) = s.split_once(':').ok_or_else(bad)?;
@@ -274,7 +214,7 @@ fn build(a: &CommonArgs) -> Result<Client, String> {
             ..RetryPolicy::default()
         });
     }
-    if let Some(ua) = &a.user_agent {
+    if let Some(ua) = &a.message.user_agent {
         b = b.user_agent(ua);
     }
     for r in &a.resolve {
@@ -282,54 +222,6 @@ fn build(a: &CommonArgs) -> Result<Client, String> {
         b = b.resolve(&h, p, addr);
     }
     b.build().map_err(|e| e.to_string())
-}
-
-/// Header fields to send, in order.
-pub(crate) type Headers = Vec<(String, Vec<u8>)>;
-
-/// What is wrong with a header name or a method (`what`): empty, or a byte outside RFC 9110's
-/// `token`.
-fn bad_token(what: &str, token: &str) -> Option<String> {
-    if token.is_empty() {
-        return Some(format!("the {what} is empty"));
-    }
-    let (at, b) = token
-        .bytes()
-        .enumerate()
-        .find(|&(_, b)| !tlspost::proto::encode::is_tchar(b))?;
-    Some(format!(
-        "the {what} {token:?} holds {} at position {at}; a {what} is letters, digits and !#$%&'*+-.^_`|~ \
-         only (an RFC 9110 token)",
-        byte_words(b)
-    ))
-}
-
-/// What is wrong with a field value: a CR, LF, NUL or other control byte (a tab is fine), which would
-/// end the field and start another, or cut the request.
-pub(crate) fn bad_value(value: &[u8]) -> Option<String> {
-    let (at, b) = value
-        .iter()
-        .copied()
-        .enumerate()
-        .find(|&(_, b)| (b < 0x20 && b != b'\t') || b == 0x7f)?;
-    Some(format!(
-        "the value holds {} at position {at}; a value cannot hold CR, LF, NUL or other control bytes (they \
-         would end the header and inject another)",
-        byte_words(b)
-    ))
-}
-
-fn byte_words(b: u8) -> String {
-    let name = match b {
-        b'\r' => " (CR)",
-        b'\n' => " (LF)",
-        0 => " (NUL)",
-        b' ' => " (space)",
-        b'\t' => " (tab)",
-        0x7f => " (DEL)",
-        _ => "",
-    };
-    format!("byte 0x{b:02x}{name}")
 }
 
 /// `-A`, `-X`: refused before any connection when HTTP forbids a byte of them there.
@@ -345,76 +237,20 @@ fn check_line_parts(method: &str, user_agent: Option<&str>) -> Result<(), String
     Ok(())
 }
 
-/// curl's `-H` forms: `Name: value` adds (or replaces an automatic header), `Name:` removes an
-/// automatic header, `Name;` sends the header with an empty value. `Host`, `Content-Length` and
-/// `Transfer-Encoding` cannot be removed: the request needs them.
-pub(crate) fn parse_headers(given: &[String]) -> Result<(Headers, Omit), String> {
-    let mut headers = Vec::new();
-    let mut omit = Omit::NONE;
-    let refuse = |h: &str, e: NotOmittable| {
-        let fix = match e {
-            NotOmittable::Host => "-H \"Host: NAME\" sends another value",
-            NotOmittable::Framing => "the body flags (--json, -d, --data-binary) decide them",
-        };
-        format!("-H {h:?}: {e}; {fix}")
-    };
-    for h in given {
-        // Checked here, before any connection: the server must never see a half-sent request.
-        let (name, value) = match h.split_once(':') {
-            Some((n, v)) => (Some(n.trim()), v.trim()),
-            None => (h.trim_end().strip_suffix(';').map(str::trim), ""),
-        };
-        if let Some(why) = name.and_then(|n| bad_token("header name", n)) {
-            return Err(format!("-H {h:?}: {why}"));
-        }
-        if let Some(why) = bad_value(value.as_bytes()) {
-            return Err(format!("-H {h:?}: {why}"));
-        }
-        match h.split_once(':') {
-            Some((n, v)) if v.trim().is_empty() => {
-                omit.field(n.trim()).map_err(|e| refuse(h, e))?;
-            }
-            Some((n, _))
-                if ["content-length", "transfer-encoding"]
-                    .iter()
-                    .any(|f| n.trim().eq_ignore_ascii_case(f)) =>
-            {
-                return Err(refuse(h, NotOmittable::Framing));
-            }
-            Some((n, v)) => headers.push((n.trim().to_string(), v.trim().as_bytes().to_vec())),
-            None => match h.trim_end().strip_suffix(';') {
-                Some(n) if !n.trim().is_empty() => headers.push((n.trim().to_string(), Vec::new())),
-                _ => {
-                    return Err(format!(
-                        "-H {h:?}: expected \"Name: value\" (or \"Name:\" to remove an automatic header, \
-                         \"Name;\" to send it empty)"
-                    ));
-                }
-            },
-        }
-    }
-    Ok((headers, omit))
-}
-
 /// What the CLI adds to a library error: the flag of this tool that fixes it, where one exists.
-pub(crate) fn hint(e: &Error) -> Option<String> {
-    match e {
-        Error::Dns { host, .. } => Some(format!(
+/// `binary_refused`: the body was not written because it is binary and stdout is a terminal.
+pub(crate) fn hint(e: &Error, binary_refused: bool) -> Option<String> {
+    match (e.class(), e) {
+        (_, Error::Dns { host, .. }) => Some(format!(
             "--resolve {host}:PORT:ADDR connects to a known address without asking DNS"
         )),
-        Error::Timeout {
-            phase: tlspost::proto::Phase::Connect,
-            ..
+        (ErrorClass::Timeout(Phase::Connect) | ErrorClass::Connect(ConnectFailure::TimedOut), _) => {
+            Some("--connect-timeout SECS sets the connect budget (default 5 s)".into())
         }
-        | Error::Connect {
-            failure: tlspost::ConnectFailure::TimedOut,
-            ..
-        } => Some("--connect-timeout SECS sets the connect budget (default 5 s)".into()),
-        Error::Timeout {
-            phase: tlspost::proto::Phase::Total,
-            ..
-        } => Some("--max-time SECS sets the budget of the whole request (default 60 s)".into()),
-        Error::Tls { host, error } => match &**error {
+        (ErrorClass::Timeout(Phase::Total), _) => {
+            Some("--max-time SECS sets the budget of the whole request (default 60 s)".into())
+        }
+        (_, Error::Tls { host, error }) => match &**error {
             TlsError::UnknownIssuer { .. } => Some(format!(
                 "--cacert ROOT.pem trusts a root (pin roots, never the leaf); `tlspost certs {host}` says \
                  which root to pin"
@@ -422,68 +258,80 @@ pub(crate) fn hint(e: &Error) -> Option<String> {
             TlsError::NotValidForName { .. } => {
                 Some("--resolve NAME:PORT:ADDR reaches an address under a name the certificate holds".into())
             }
-            TlsError::Alert { hint, .. } if *hint == tlspost::error::alert_hint("unrecognized_name") => {
+            e if e.is_unrecognized_name() => {
                 Some("--resolve NAME:PORT:ADDR connects to ADDR while sending NAME as SNI and Host".into())
             }
             _ => None,
         },
-        // The refusal `Output` makes for a binary body headed for a terminal.
-        Error::Sink { detail } if detail.contains("stdout is a terminal") => {
+        (ErrorClass::Output, _) if binary_refused => {
             Some("-o FILE saves the body; -o - writes it to the terminal anyway".into())
         }
-        Error::BodyTooLarge { .. } => Some(format!(
+        (ErrorClass::TooLarge, _) => Some(format!(
             "--max-filesize BYTES sets the largest body accepted (without it: no limit for a body written to \
              stdout or -o, {} MiB with --json-output, which holds the body in memory)",
             DEFAULT_MAX_BODY >> 20
         )),
-        Error::Http {
-            error: tlspost::proto::Error::Head(tlspost::proto::HeadError::ClosedBeforeHead { received: 0 }),
-            ..
-        } => Some(
+        (
+            _,
+            Error::Http {
+                error: tlspost::proto::Error::Head(tlspost::proto::HeadError::ClosedBeforeHead { received: 0 }),
+                ..
+            },
+        ) => Some(
             "`tlspost serve` records a request exactly as it arrives: send it there to see what the server got".into(),
         ),
         _ => None,
     }
 }
 
-/// The exit code for an error.
-pub fn exit_code(e: &Error) -> u8 {
-    match e.class() {
-        "usage" => exit::USAGE,
-        "dns" => exit::DNS,
-        "connect" => exit::CONNECT,
-        "tls-certificate" => exit::TLS_CERTIFICATE,
-        "tls-handshake" => exit::TLS_HANDSHAKE,
-        "timeout" => exit::TIMEOUT,
-        "redirect" => exit::REDIRECT,
-        "too-large" => exit::MAX_FILESIZE,
-        "output" => exit::WRITE,
+/// The exit code for a class of error.
+pub fn exit_code(class: ErrorClass) -> u8 {
+    match class {
+        ErrorClass::Usage => exit::USAGE,
+        ErrorClass::Dns => exit::DNS,
+        ErrorClass::Connect(_) => exit::CONNECT,
+        ErrorClass::TlsCertificate => exit::TLS_CERTIFICATE,
+        ErrorClass::TlsHandshake => exit::TLS_HANDSHAKE,
+        ErrorClass::Timeout(_) => exit::TIMEOUT,
+        ErrorClass::Redirect => exit::REDIRECT,
+        ErrorClass::TooLarge => exit::MAX_FILESIZE,
+        ErrorClass::Output => exit::WRITE,
         _ => exit::HTTP,
     }
 }
 
 fn run(method: &str, a: &CommonArgs) -> u8 {
-    let body = match body(a) {
+    let body = match a.message.body() {
         Ok(b) => b,
         Err(m) => return usage(&m),
     };
-    let (headers, omit) = match parse_headers(&a.headers) {
+    let (headers, omit) = match a.message.headers() {
         Ok(h) => h,
         Err(m) => return usage(&m),
     };
-    if let Err(m) = check_line_parts(method, a.user_agent.as_deref()) {
+    if let Err(m) = check_line_parts(method, a.message.user_agent.as_deref()) {
         return usage(&m);
     }
     let mut client = match build(a) {
         Ok(c) => c,
         Err(m) => return usage(&m),
     };
+    // Parsed once, here, where it is given; the client carries it parsed.
+    let url = match HttpUrl::parse(&a.url) {
+        Ok(u) => u,
+        Err(e) => {
+            let e = Error::Url {
+                url: a.url.clone(),
+                reason: e.to_string(),
+            };
+            return failed(a, &e, 1, false);
+        }
+    };
     let spec = RequestSpec {
-        method: method.to_string(),
-        url: a.url.clone(),
         headers,
         omit,
         body,
+        ..RequestSpec::new(method, url)
     };
     let mut last = exit::OK;
     for _ in 0..a.repeat.max(1) {
@@ -505,7 +353,7 @@ fn once(a: &CommonArgs, client: &mut Client, spec: &RequestSpec) -> u8 {
     };
     if let Err(e) = &result {
         // What arrived before the failure is written, as curl does, before the error is told.
-        if let (Err(w), false) = (out.finish(false), a.json_output || e.class() == "output") {
+        if let (Err(w), false) = (out.finish(false), a.json_output || e.class() == ErrorClass::Output) {
             eprintln!("tlspost: cannot write the body: {w}");
         }
     }
@@ -517,25 +365,8 @@ fn once(a: &CommonArgs, client: &mut Client, spec: &RequestSpec) -> u8 {
     }
     match result {
         Err(e) => {
-            let code = exit_code(&e);
-            let attempts = client.last_attempts();
-            // Whatever a server sent that reaches the message (a name, a reason) is escaped.
-            let _ = writeln!(err, "tlspost: error: {}", EscapedText(&e.to_string()));
-            if let Some(h) = hint(&e) {
-                let _ = writeln!(err, "tlspost: hint: {}", EscapedText(&h));
-            }
-            if attempts > 1 {
-                let _ = writeln!(err, "tlspost: {attempts} attempts were made");
-            }
-            if a.json_output {
-                let doc = json!({
-                    "url": a.url,
-                    "attempts": attempts,
-                    "error": { "class": e.class(), "message": e.to_string(), "hint": hint(&e), "exit_code": code },
-                });
-                println!("{doc}");
-            }
-            code
+            drop(err);
+            failed(a, &e, client.last_attempts(), out.binary_refused)
         }
         Ok(r) => {
             if r.answered_by.made_by_edge || a.verbose {
@@ -567,6 +398,31 @@ fn once(a: &CommonArgs, client: &mut Client, spec: &RequestSpec) -> u8 {
     }
 }
 
+/// Tells a failed request: the error, the flag that fixes it, the attempts made (and, with
+/// `--json-output`, the same as a document); returns the exit code.
+fn failed(a: &CommonArgs, e: &Error, attempts: u32, binary_refused: bool) -> u8 {
+    let code = exit_code(e.class());
+    let hint = hint(e, binary_refused);
+    let mut err = std::io::stderr().lock();
+    // Whatever a server sent that reaches the message (a name, a reason) is escaped.
+    let _ = writeln!(err, "tlspost: error: {}", EscapedText(&e.to_string()));
+    if let Some(h) = &hint {
+        let _ = writeln!(err, "tlspost: hint: {}", EscapedText(h));
+    }
+    if attempts > 1 {
+        let _ = writeln!(err, "tlspost: {attempts} attempts were made");
+    }
+    if a.json_output {
+        let doc = json!({
+            "url": a.url,
+            "attempts": attempts,
+            "error": { "class": e.class().name(), "message": e.to_string(), "hint": hint, "exit_code": code },
+        });
+        println!("{doc}");
+    }
+    code
+}
+
 /// A redirect answered without `-L`: where it points, and what `-L` would do with it (the same
 /// decision the client makes with `-L`).
 fn redirect_note(method: &str, r: &Response) -> Option<String> {
@@ -581,7 +437,7 @@ fn redirect_note(method: &str, r: &Response) -> Option<String> {
         ));
     };
     let location = Escaped(raw);
-    let here = tlspost::proto::url::Url::parse(&r.url).ok()?;
+    let here = r.url.as_url();
     let follow = RedirectPolicy {
         follow: true,
         ..RedirectPolicy::default()
@@ -626,6 +482,8 @@ struct Output<'a> {
     /// Stdout is a terminal and `-o -` did not ask for the body there whatever it holds: a binary
     /// body (a NUL byte, as curl judges) is refused rather than sent to the terminal raw.
     guard_terminal: bool,
+    /// The body was refused for that reason.
+    binary_refused: bool,
     include: bool,
     fail: bool,
     failed: bool,
@@ -641,6 +499,7 @@ impl<'a> Output<'a> {
             stdout: None,
             held: Vec::new(),
             guard_terminal: !dash && std::io::IsTerminal::is_terminal(&std::io::stdout()),
+            binary_refused: false,
             include: a.include,
             fail: a.fail,
             failed: false,
@@ -659,6 +518,7 @@ impl<'a> Output<'a> {
             return file.write_all(data).map_err(|e| self.named(e));
         }
         if self.guard_terminal && data.contains(&0) {
+            self.binary_refused = true;
             return Err(std::io::Error::other(
                 "the body is binary and stdout is a terminal, where it could leave the terminal in a \
                  strange state; it was not written",
@@ -727,10 +587,6 @@ impl BodySink for Output<'_> {
     }
 }
 
-fn ms(d: std::time::Duration) -> f64 {
-    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
-}
-
 /// The `--json-output` document.
 pub fn result_json(r: &Response) -> Value {
     let headers: Vec<Value> = r
@@ -752,8 +608,9 @@ pub fn result_json(r: &Response) -> Value {
         })
     });
     let a = &r.answered_by;
+    let (t, ms) = (&r.timings, |d| Ms(d).value());
     json!({
-        "url": r.url,
+        "url": r.url.to_string(),
         "status": r.status,
         "reason": r.reason,
         "http_version": if r.version == 0 { "HTTP/1.0" } else { "HTTP/1.1" },
@@ -761,12 +618,12 @@ pub fn result_json(r: &Response) -> Value {
         "body": String::from_utf8_lossy(&r.body),
         "body_bytes": r.body.len(),
         "attempts": r.attempts,
-        "redirects": r.redirects,
+        "redirects": r.redirects.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "reused_connection": r.reused_connection,
         "request_bytes": r.request_bytes,
         "timings_ms": {
-            "dns": ms(r.timings.dns), "connect": ms(r.timings.connect), "tls": ms(r.timings.tls),
-            "sent": ms(r.timings.sent), "first_byte": ms(r.timings.first_byte), "total": ms(r.timings.total),
+            "dns": ms(t.dns), "connect": ms(t.connect), "tls": ms(t.tls),
+            "sent": ms(t.sent), "first_byte": ms(t.first_byte), "total": ms(t.total),
         },
         "tls": tls,
         "answered_by": {
