@@ -8,7 +8,7 @@ use tlspost_proto::date::Style;
 use tlspost_proto::escape::Escaped;
 
 use super::Alert;
-use crate::certinfo::{CertInfo, now_unix, utc};
+use crate::certinfo::{CertInfo, utc};
 
 /// Why the server's certificate was refused (only when the handshake verifies).
 #[non_exhaustive]
@@ -163,21 +163,15 @@ impl CertProblem {
                 expected: name.to_string(),
                 names: leaf.map(|l| l.sans).unwrap_or_default(),
             },
+            // The webpki verifier reports validity with its dates (the unit variants come from
+            // other verifiers, and say too little to be typed: they fall to Other).
             C::ExpiredContext { time, not_after } => CertProblem::Expired {
                 not_after: secs(not_after),
                 now: secs(time),
             },
-            C::Expired => CertProblem::Expired {
-                not_after: leaf.map(|l| l.not_after).unwrap_or_default(),
-                now: now_unix(),
-            },
             C::NotValidYetContext { time, not_before } => CertProblem::NotYetValid {
                 not_before: secs(not_before),
                 now: secs(time),
-            },
-            C::NotValidYet => CertProblem::NotYetValid {
-                not_before: leaf.map(|l| l.not_before).unwrap_or_default(),
-                now: now_unix(),
             },
             C::Revoked => CertProblem::Revoked,
             C::BadSignature => CertProblem::BadSignature,
