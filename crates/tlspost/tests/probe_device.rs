@@ -3,8 +3,7 @@
 //! its typed cause, with what the plaintext showed.
 #![cfg(feature = "device-probe")]
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tlspost::probe::device::{DeviceFailure, DeviceProbe, DeviceSetup, DeviceSuite, FULL_RECORD_BUFFER, run};
@@ -161,45 +160,4 @@ fn a_small_read_buffer_needs_max_fragment_length() {
         "{failure:?}"
     );
     assert_eq!(FULL_RECORD_BUFFER, 16_640);
-}
-
-/// A real socket answering `reply` to the device's hello, then closing.
-fn answering(reply: &'static [u8]) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        let mut buf = [0u8; 1024];
-        let _ = s.read(&mut buf);
-        let _ = s.write_all(reply);
-    });
-    port
-}
-
-#[test]
-fn garbage_or_a_closed_connection_is_a_typed_failure() {
-    let root = Ca::root("Device Root");
-    let roots: &[&[u8]] = &[&root.der];
-    let setup = DeviceSetup::new(HOST, roots, now());
-    let got = device(answering(b""), &setup);
-    assert!(matches!(got.result, Err(DeviceFailure::Closed)), "{got:?}");
-    assert_eq!(got.answer, None);
-
-    let got = device(answering(b"HTTP/1.1 400 Bad Request\r\n\r\n"), &setup);
-    assert!(
-        matches!(&got.result, Err(DeviceFailure::NotTls { first }) if first == b"HTTP/"),
-        "{got:?}"
-    );
-    assert_eq!(got.answer, None);
-
-    // A ServerHello cut short, then the close.
-    let got = device(answering(&[22, 3, 3, 0, 60, 2, 0, 0, 56, 3, 3]), &setup);
-    assert!(matches!(got.result, Err(DeviceFailure::Closed)), "{got:?}");
-
-    // An alert.
-    let got = device(answering(&[21, 3, 3, 0, 2, 2, 40]), &setup);
-    assert!(
-        matches!(got.result, Err(DeviceFailure::Alert(a)) if a.description == Alert::HandshakeFailure),
-        "{got:?}"
-    );
 }

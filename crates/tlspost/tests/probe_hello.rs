@@ -1,5 +1,6 @@
-//! Hand-built ClientHellos against real servers (openssl s_server, gnutls-serv, nginx), and
-//! answers that are not TLS from real sockets: what the plaintext answer says, parsed.
+//! Hand-built ClientHellos against real servers (openssl s_server, gnutls-serv), and answers
+//! that are not a ServerHello from real sockets, met by the hello probe and by the device's own TLS
+//! stack: what the plaintext says, parsed, and every refusal typed.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -200,6 +201,43 @@ fn answers_that_are_not_a_hello_are_typed_errors() {
     bad.extend_from_slice(&[0, 0x13, 0x01, 0, 0, 9]);
     let bad: &'static [u8] = bad.leak();
     assert!(matches!(send(answering(bad), &hello), Err(ProbeError::Malformed(_))));
+}
+
+#[cfg(feature = "device-probe")]
+#[test]
+fn the_device_stack_meets_the_same_answers_with_typed_failures() {
+    use tlspost::probe::device::{DeviceFailure, DeviceProbe, DeviceSetup, run};
+
+    let run_device = |port: u16, setup: &DeviceSetup<'_>| -> DeviceProbe {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        run(&mut stream, setup)
+    };
+    let root = Ca::root("Device Root");
+    let roots: &[&[u8]] = &[&root.der];
+    let now = std::time::UNIX_EPOCH.elapsed().unwrap().as_secs();
+    let setup = DeviceSetup::new(HOST, roots, now);
+    let got = run_device(answering(b""), &setup);
+    assert!(matches!(got.result, Err(DeviceFailure::Closed)), "{got:?}");
+    assert_eq!(got.answer, None);
+
+    let got = run_device(answering(b"HTTP/1.1 400 Bad Request\r\n\r\n"), &setup);
+    assert!(
+        matches!(&got.result, Err(DeviceFailure::NotTls { first }) if first == b"HTTP/"),
+        "{got:?}"
+    );
+    assert_eq!(got.answer, None);
+
+    // A ServerHello cut short, then the close.
+    let got = run_device(answering(&[22, 3, 3, 0, 60, 2, 0, 0, 56, 3, 3]), &setup);
+    assert!(matches!(got.result, Err(DeviceFailure::Closed)), "{got:?}");
+
+    // An alert.
+    let got = run_device(answering(&[21, 3, 3, 0, 2, 2, 40]), &setup);
+    assert!(
+        matches!(got.result, Err(DeviceFailure::Alert(a)) if a.description == Alert::HandshakeFailure),
+        "{got:?}"
+    );
 }
 
 #[test]
