@@ -105,13 +105,14 @@ fn main() {
     let mut parts = resolve.splitn(3, ':');
     let (host, port, addr) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
     let port: u16 = port.parse().unwrap();
+    let url: tlspost::url::HttpUrl = url.parse().expect("URL");
     let base = reset();
     let mut client = Client::builder()
         .trust(Trust::pinned_files(&[cacert]).expect("cacert"))
         .resolve(host, port, format!("{addr}:{port}").parse().unwrap())
         .build()
         .expect("client");
-    let resp = client.send(&RequestSpec::json(url, json.as_bytes().to_vec())).expect("POST");
+    let resp = client.send(&RequestSpec::json(url.clone(), json.as_bytes().to_vec())).expect("POST");
     assert_eq!(resp.status, 200);
     let peak = PEAK.load(Relaxed) - base;
     println!("client_peak_heap_bytes {peak}");
@@ -119,7 +120,7 @@ fn main() {
 
     // 3. A second POST on the kept-alive connection.
     let base = reset();
-    let resp = client.send(&RequestSpec::json(url, json.as_bytes().to_vec())).expect("POST 2");
+    let resp = client.send(&RequestSpec::json(url.clone(), json.as_bytes().to_vec())).expect("POST 2");
     assert!(resp.reused_connection);
     println!("kept_alive_post_peak_heap_bytes {}", PEAK.load(Relaxed) - base);
 
