@@ -234,9 +234,6 @@ pub fn now_unix() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// Bridge while the client's errors move onto [`CertInfo`]: the one summary type, by its old name.
-pub type CertSummary = CertInfo;
-
 /// Unix seconds as UTC text in `style`.
 pub fn utc(unix: i64, style: Style) -> String {
     DateTime::from_unix(unix).show(style).to_string()

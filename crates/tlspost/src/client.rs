@@ -31,10 +31,8 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::ClientConfig;
 use tlspost_proto::edge::{AnsweredBy, classify};
 use tlspost_proto::redirect::{self, RedirectDecision, RedirectPolicy};
 use tlspost_proto::request::DEFAULT_USER_AGENT;
@@ -45,8 +43,9 @@ pub use crate::conn::TlsInfo;
 use crate::conn::{self, Embedded, Stream};
 use crate::driver::{self, Buffers, DriverError, Hooks};
 use crate::error::Error;
+use crate::probe::TlsSetup;
 use crate::trace::{Timings, TraceEvent};
-use crate::trust::{SeenChain, Trust, client_config};
+use crate::trust::Trust;
 use crate::url::HttpUrl;
 
 /// The body of a request to send.
@@ -304,11 +303,10 @@ impl ClientBuilder {
     }
     /// Builds the client (parses the trust anchors).
     pub fn build(self) -> Result<Client, Error> {
-        let (config, seen) = client_config(&self.trust)?;
+        let tls = TlsSetup::verifying(&self.trust, &[b"http/1.1"])?;
         Ok(Client {
             opts: self,
-            config,
-            seen,
+            tls,
             pool: HashMap::new(),
             events: Vec::new(),
             attempts: 0,
@@ -327,8 +325,8 @@ struct Pooled {
 /// Sends requests; keeps one idle connection per origin and the TLS sessions for resumption.
 pub struct Client {
     opts: ClientBuilder,
-    config: Arc<ClientConfig>,
-    seen: SeenChain,
+    /// The TLS setup: trust, ALPN, and the sessions kept for resumption.
+    tls: TlsSetup,
     pool: HashMap<Origin, Pooled>,
     events: Vec<TraceEvent>,
     attempts: u32,
@@ -884,15 +882,7 @@ impl Client {
         let deadline = deadlines
             .next_deadline()
             .map(|(at, _)| start + Duration::from_millis(at.0));
-        let (stream, info) = conn::handshake(
-            &self.config,
-            &self.seen,
-            url.host(),
-            tcp,
-            deadline,
-            budgets.handshake,
-            &mut |_, _| {},
-        )?;
+        let (stream, info) = conn::handshake(&self.tls, url.host(), tcp, deadline, budgets.handshake, &mut |_, _| {})?;
         timings.tls = start.elapsed();
         if self.opts.trace {
             self.info(tls_summary(&info));

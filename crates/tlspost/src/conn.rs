@@ -3,14 +3,13 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::{ClientConfig, ClientConnection};
+use rustls::ClientConnection;
 use tlspost_proto::date::Style;
 
 use crate::certinfo::{CertInfo, utc};
-use crate::error::{ConnectFailure, Error, TlsError, alert_hint};
+use crate::error::{Error, TlsError, alert_hint};
 use crate::probe::{
     self, CertProblem, HandshakeError, HandshakeKind, Limits, Override, TlsFacts, TlsFailure, TlsSetup,
 };
@@ -173,12 +172,7 @@ pub(crate) fn connect(addrs: &[SocketAddr], timeout: Option<Duration>) -> Result
         Err(e) => Err(match e.attempts.last() {
             Some(a) => Error::Connect {
                 addr: a.addr,
-                failure: match a.failure {
-                    probe::ConnectFailure::Refused => ConnectFailure::Refused,
-                    probe::ConnectFailure::TimedOut => ConnectFailure::TimedOut,
-                    probe::ConnectFailure::Unreachable => ConnectFailure::Unreachable,
-                    _ => ConnectFailure::Other,
-                },
+                failure: a.failure,
                 detail: a.detail.clone(),
             },
             None => Error::Dns {
@@ -191,7 +185,6 @@ pub(crate) fn connect(addrs: &[SocketAddr], timeout: Option<Duration>) -> Result
 
 /// Runs the TLS handshake on `tcp` within `deadline`.
 pub(crate) fn handshake(
-    _config: &Arc<ClientConfig>,
     setup: &TlsSetup,
     host: &str,
     tcp: TcpStream,

@@ -7,21 +7,8 @@ use tlspost_proto::Phase;
 use tlspost_proto::escape::Escaped;
 use tlspost_proto::secrets;
 
-use crate::certinfo::CertSummary;
-
-/// Why a TCP connection could not be opened.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ConnectFailure {
-    /// Nothing listens there (RST).
-    Refused,
-    /// No answer within the connect budget.
-    TimedOut,
-    /// No route to the host or network.
-    Unreachable,
-    /// Any other socket error.
-    Other,
-}
+use crate::certinfo::CertInfo;
+pub use crate::probe::ConnectFailure;
 
 /// Why TLS failed.
 #[non_exhaustive]
@@ -30,12 +17,12 @@ pub enum TlsError {
     /// The chain does not lead to a trusted root.
     UnknownIssuer {
         /// The certificates the server sent, leaf first.
-        chain: Vec<CertSummary>,
+        chain: Vec<CertInfo>,
     },
     /// The server sent only its own certificate, without the intermediate that links it to a root.
     IncompleteChain {
         /// The leaf it sent.
-        leaf: Option<Box<CertSummary>>,
+        leaf: Option<Box<CertInfo>>,
     },
     /// The certificate is not valid for the host name asked for.
     NotValidForName {

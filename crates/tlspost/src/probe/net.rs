@@ -172,7 +172,7 @@ pub fn resolve(host: &str, port: u16, overrides: &[Override]) -> Result<Resolved
 
 /// Why a TCP connection could not be opened.
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConnectFailure {
     /// Nothing listens there (RST).
     Refused,

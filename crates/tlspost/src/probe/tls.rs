@@ -257,11 +257,6 @@ impl TlsSetup {
             seen,
         })
     }
-
-    /// The rustls configuration (for a connection made outside [`handshake`]).
-    pub(crate) fn config(&self) -> Arc<ClientConfig> {
-        self.config.clone()
-    }
 }
 
 /// A completed handshake: the connection, ready for application data, and its facts.
