@@ -12,7 +12,6 @@ use clap::{Parser, Subcommand};
 // standalone `tlspost-serve` binary keeps mimalloc.
 
 mod cmd;
-mod doctor;
 mod exit;
 
 /// Make a device's HTTPS POST dependable, and say why when it fails.

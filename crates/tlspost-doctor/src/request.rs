@@ -1,48 +1,28 @@
-//! Step 4: the bytes the device sends — built from `tlspost post`'s flags with the same encoder the
-//! device runs, or read from a file — linted with the TLS facts of the connection.
-
-use std::path::PathBuf;
+//! The bytes the device sends — built from their fields with the same encoder the device runs,
+//! or given exactly — and how to re-send them with tlspost's client.
 
 use tlspost::client::{BodySpec, RequestSpec};
-use tlspost_lint::{Context, Severity};
-use tlspost_proto::escape::Escaped;
+use tlspost::url::HttpUrl;
 use tlspost_proto::request::DEFAULT_USER_AGENT;
-use tlspost_proto::url::Url;
 use tlspost_proto::{Body, Encoder, Header, Omit, httparse};
 
-use super::{Check, DoctorError, Mark, Step, Target};
-
-/// What the device sends.
-#[derive(Clone, Debug)]
-pub enum DeviceRequest {
-    /// Built from flags, exactly as the device's encoder builds it.
-    Flags {
-        /// `-X`, default `POST`.
-        method: String,
-        /// `-H` headers.
-        headers: Vec<(String, Vec<u8>)>,
-        /// Automatic headers left out with `-H "Name:"`.
-        omit: Omit,
-        /// The body.
-        body: BodySpec,
-        /// `-A`; `None`: `tlspost/<version>`.
-        user_agent: Option<String>,
-    },
-    /// `--request FILE`: the exact bytes the device sends.
-    File(PathBuf),
-}
+use crate::error::DoctorError;
+use crate::input::DeviceRequest;
+use crate::target::Target;
 
 /// The request for tlspost's client with the `User-Agent` to configure it with (`None`: the headers
 /// hold it), or why it cannot be re-sent faithfully.
-pub(super) type Resend = Result<(RequestSpec, Option<String>), String>;
+pub(crate) type Resend = Result<(RequestSpec, Option<String>), String>;
 
 /// The request as the device sends it, and how to re-send it with `--send`.
 #[derive(Clone, Debug)]
-pub(super) struct Built {
+pub(crate) struct Built {
     /// The exact bytes.
     pub bytes: Vec<u8>,
     /// Where they came from, for people.
     pub source: String,
+    /// Given as exact bytes (not built from fields).
+    pub raw: bool,
     /// The method.
     pub method: String,
     /// The device's `User-Agent`, `None` when it sends none.
@@ -51,18 +31,15 @@ pub(super) struct Built {
     pub spec: Resend,
 }
 
-fn flag_err(why: String) -> DoctorError {
-    DoctorError::Flag { flag: "-X/-H/-A", why }
+fn encode_err(e: impl std::fmt::Display) -> DoctorError {
+    DoctorError::Encode { why: e.to_string() }
 }
 
 /// Builds the device's request (before any I/O: a bad header is a usage error).
-pub(super) fn build(req: &DeviceRequest, url_text: &str) -> Result<Built, DoctorError> {
-    let url = Url::parse(url_text).map_err(|e| DoctorError::Url {
-        url: url_text.to_string(),
-        why: e.to_string(),
-    })?;
+pub(crate) fn build(req: &DeviceRequest, target: &Target) -> Result<Built, DoctorError> {
+    let url = target.url.as_url();
     match req {
-        DeviceRequest::Flags {
+        DeviceRequest::Fields {
             method,
             headers,
             omit,
@@ -87,13 +64,11 @@ pub(super) fn build(req: &DeviceRequest, url_text: &str) -> Result<Built, Doctor
             };
             let ua = user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT);
             r.user_agent = ua;
-            let mut enc = Encoder::new(&r).map_err(|e| flag_err(format!("the request cannot be encoded: {e}")))?;
+            let mut enc = Encoder::new(&r).map_err(encode_err)?;
             let mut bytes = Vec::with_capacity(enc.total_len());
             let mut buf = [0u8; 4096];
             loop {
-                let n = enc
-                    .poll_output(&mut buf)
-                    .map_err(|e| flag_err(format!("the request cannot be encoded: {e}")))?;
+                let n = enc.poll_output(&mut buf).map_err(encode_err)?;
                 if n == 0 {
                     break;
                 }
@@ -106,13 +81,14 @@ pub(super) fn build(req: &DeviceRequest, url_text: &str) -> Result<Built, Doctor
                 .or_else(|| (!omit.user_agent).then(|| ua.to_string()));
             Ok(Built {
                 bytes,
-                source: "built from the flags with the device's encoder".into(),
+                source: "built with the device's encoder".into(),
+                raw: false,
                 method: method.clone(),
                 user_agent: sent_ua,
                 spec: Ok((
                     RequestSpec {
                         method: method.clone(),
-                        url: url_text.to_string(),
+                        url: target.url.clone(),
                         headers: headers.clone(),
                         omit: *omit,
                         body: body.clone(),
@@ -121,17 +97,12 @@ pub(super) fn build(req: &DeviceRequest, url_text: &str) -> Result<Built, Doctor
                 )),
             })
         }
-        DeviceRequest::File(path) => {
-            let bytes = std::fs::read(path).map_err(|e| DoctorError::File {
-                flag: "--request",
-                path: path.clone(),
-                why: format!("{e}; give the file holding the exact bytes the device sends (head and body)"),
-            })?;
-            let origin = super::Target::parse(url_text)?.origin();
-            let (method, user_agent, spec) = from_raw(&bytes, &origin);
+        DeviceRequest::Raw { bytes, source } => {
+            let (method, user_agent, spec) = from_raw(bytes, &target.origin());
             Ok(Built {
-                bytes,
-                source: format!("read from {}", path.display()),
+                bytes: bytes.clone(),
+                source: format!("read from {source}"),
+                raw: true,
                 method,
                 user_agent,
                 spec,
@@ -209,7 +180,8 @@ fn from_raw(raw: &[u8], origin: &str) -> (String, Option<String>, Resend) {
         Ok((
             RequestSpec {
                 method: method.clone(),
-                url: format!("{origin}{path}"),
+                url: HttpUrl::parse(&format!("{origin}{path}"))
+                    .map_err(|e| format!("the request target {path:?} makes no URL ({e})"))?,
                 headers,
                 omit: Omit::NONE,
                 body,
@@ -220,63 +192,24 @@ fn from_raw(raw: &[u8], origin: &str) -> (String, Option<String>, Resend) {
     (method, ua, spec)
 }
 
-/// The head of `bytes` as text lines, secrets masked, for display.
-fn head_lines(bytes: &[u8]) -> Vec<String> {
-    let end = bytes
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or(bytes.len().min(2048));
-    let head = tlspost::trace::mask_secrets(bytes.get(..end).unwrap_or_default());
-    head.split(|&b| b == b'\n')
-        .take(40)
-        .map(|l| format!("> {}", Escaped(l.strip_suffix(b"\r").unwrap_or(l))))
-        .collect()
-}
-
-/// Step 4: one line for the request, then one per lint finding.
-pub(super) fn lint(built: &Built, target: &Target, checks: &mut Vec<Check>) {
-    let sni = (target.https && target.host_ip.is_none()).then_some(target.host.as_str());
-    let ctx = Context {
-        tls: target.https,
-        sni,
-        alpn: None,
-    };
-    let findings = tlspost_lint::lint(&built.bytes, &ctx);
-    let mut head = Check::ok(
-        Step::Request,
-        format!("the device's request: {} bytes, {}", built.bytes.len(), built.source),
-    );
-    for l in head_lines(&built.bytes) {
-        head = head.detail(l);
-    }
-    checks.push(head);
-    if findings.is_empty() {
-        checks.push(Check::ok(Step::Request, "lint: no findings"));
-    }
-    for f in findings {
-        let title = format!("lint {}: {}", f.code, f.title);
-        checks.push(match f.severity {
-            Severity::Error => Check::bad(Step::Request, Mark::Fail, title, f.message, f.fix),
-            Severity::Warning => Check::bad(Step::Request, Mark::Warn, title, f.message, f.fix),
-            _ => Check::ok(Step::Request, title).detail(f.message),
-        });
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn target(url: &str) -> Target {
+        Target::parse(url).unwrap()
+    }
+
     #[test]
     fn flags_build_the_bytes_the_device_encoder_sends() {
-        let req = DeviceRequest::Flags {
+        let req = DeviceRequest::Fields {
             method: "POST".into(),
             headers: vec![("X-Key".into(), b"k1".to_vec())],
             omit: Omit::NONE,
             body: BodySpec::Json(br#"{"a":1}"#.to_vec()),
             user_agent: Some("acme/1".into()),
         };
-        let b = build(&req, "https://api.example.com:8443/t?x=1").unwrap();
+        let b = build(&req, &target("https://api.example.com:8443/t?x=1")).unwrap();
         assert_eq!(
             b.bytes,
             b"POST /t?x=1 HTTP/1.1\r\nHost: api.example.com:8443\r\nUser-Agent: acme/1\r\n\
@@ -287,15 +220,20 @@ mod tests {
         let (spec, ua) = b.spec.unwrap();
         assert_eq!((spec.method.as_str(), ua.as_deref()), ("POST", Some("acme/1")));
         // `-H "User-Agent:" -H "Content-Type:"`: the device sends neither, and the re-send does the same.
-        let (headers, omit) = crate::cmd::post::parse_headers(&["User-Agent:".into(), "Content-Type:".into()]).unwrap();
-        let bare = DeviceRequest::Flags {
+        let omit = Omit {
+            user_agent: true,
+            content_type: true,
+            ..Omit::NONE
+        };
+        let headers = Vec::new();
+        let bare = DeviceRequest::Fields {
             method: "POST".into(),
             headers,
             omit,
             body: BodySpec::Json(b"{}".to_vec()),
             user_agent: None,
         };
-        let b = build(&bare, "https://h/").unwrap();
+        let b = build(&bare, &target("https://h/")).unwrap();
         assert_eq!(
             b.bytes,
             b"POST / HTTP/1.1\r\nHost: h\r\nAccept-Encoding: identity\r\nConnection: keep-alive\r\n\
@@ -304,7 +242,7 @@ mod tests {
         assert_eq!(b.user_agent, None);
         assert_eq!(b.spec.unwrap().0.omit, omit);
         // A header the encoder refuses is a usage error, before any I/O.
-        let bad = DeviceRequest::Flags {
+        let bad = DeviceRequest::Fields {
             method: "POST".into(),
             headers: vec![("X-Bad".into(), b"a\r\nb".to_vec())],
             omit: Omit::NONE,
@@ -312,7 +250,7 @@ mod tests {
             user_agent: None,
         };
         assert!(
-            build(&bad, "https://h/")
+            build(&bad, &target("https://h/"))
                 .unwrap_err()
                 .to_string()
                 .contains("cannot be encoded")
@@ -326,7 +264,7 @@ mod tests {
         let (m, ua, spec) = from_raw(ok, "https://h:8443");
         assert_eq!((m.as_str(), ua.as_deref()), ("POST", Some("d/1")));
         let (spec, ua) = spec.unwrap();
-        assert_eq!(spec.url, "https://h:8443/x");
+        assert_eq!(spec.url.to_string(), "https://h:8443/x");
         assert_eq!(ua, None);
         assert!(
             spec.headers

@@ -1,15 +1,18 @@
-//! `tlspost doctor URL`: the one command to run when a device's HTTPS POST to URL fails. Argument
-//! parsing and printing only: the steps live in `crate::doctor`.
+//! `tlspost doctor URL`: the one command to run when a device's HTTPS POST to URL fails. Flags in,
+//! the report out: the diagnosis is `tlspost-doctor`'s; this module reads the files the flags
+//! name, and [`render`] prints the verdicts with the flags to try.
 
-use std::path::PathBuf;
+mod render;
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use tlspost_certs::{CertInfo, Root, RootSource};
+use tlspost_doctor::{DeviceRequest, DeviceTrust, DoctorError, Override, Pinned, Request};
 
-use crate::doctor::{self, DeviceRequest, Options};
 use crate::exit;
-use tlspost::client::BodySpec;
 
 /// Arguments of `tlspost doctor`.
 #[derive(Args, Debug, Clone)]
@@ -38,9 +41,10 @@ pub struct DoctorArgs {
     /// Warn when a pinned or recommended root expires within this many days.
     #[arg(long = "warn-days", value_name = "DAYS", default_value_t = 730)]
     pub warn_days: i64,
-    /// The request as the device sends it: a file with its exact bytes (e.g. saved from `tlspost serve`).
-    #[arg(long = "request", value_name = "FILE", conflicts_with_all = ["json", "data", "data_binary", "headers", "user_agent", "method"])]
-    pub request: Option<PathBuf>,
+    /// The request as the device sends it: a file with its exact bytes, head and body (e.g. saved
+    /// from `tlspost serve`).
+    #[arg(long = "raw", value_name = "FILE", conflicts_with_all = ["json", "data", "data_binary", "headers", "user_agent", "method"])]
+    pub raw: Option<PathBuf>,
     /// The device sends JSON: `DATA`, `@FILE` or `@-`, with `Content-Type: application/json`.
     #[arg(long, value_name = "DATA")]
     pub json: Option<String>,
@@ -68,42 +72,92 @@ pub struct DoctorArgs {
     pub json_output: bool,
 }
 
-fn body(a: &DoctorArgs) -> Result<BodySpec, String> {
-    super::post::request_body(a.json.as_deref(), &a.data, a.data_binary.as_deref())
+/// The certificates of one file, or what is wrong with it, naming the flag.
+fn certs(flag: &str, path: &Path) -> Result<Vec<CertInfo>, String> {
+    let file = |why: String| format!("{flag} {}: {why}", path.display());
+    let ders = tlspost_certs::pem::read_certs(path).map_err(|e| file(e.to_string()))?;
+    ders.iter()
+        .enumerate()
+        .map(|(i, d)| CertInfo::parse(d, &format!("{} #{}", path.display(), i + 1)).map_err(|e| file(e.to_string())))
+        .collect()
 }
 
-fn options(a: &DoctorArgs) -> Result<Options, String> {
+fn trust(a: &DoctorArgs) -> Result<DeviceTrust, String> {
+    let mut t = DeviceTrust::default();
+    for p in &a.cacert {
+        let source = p.display().to_string();
+        t.pinned.extend(certs("--cacert", p)?.into_iter().map(|cert| Pinned {
+            cert,
+            source: source.clone(),
+        }));
+    }
+    for p in &a.roots {
+        let source = RootSource::File(p.display().to_string());
+        t.candidates.extend(certs("--roots", p)?.into_iter().map(|cert| Root {
+            cert,
+            source: source.clone(),
+        }));
+    }
+    Ok(t)
+}
+
+fn device(a: &DoctorArgs) -> Result<DeviceRequest, String> {
+    if let Some(p) = &a.raw {
+        let bytes = std::fs::read(p).map_err(|e| {
+            format!(
+                "--raw {}: {e}; give the file holding the exact bytes the device sends (head and body)",
+                p.display()
+            )
+        })?;
+        return Ok(DeviceRequest::Raw {
+            bytes,
+            source: p.display().to_string(),
+        });
+    }
+    let (headers, omit) = super::post::parse_headers(&a.headers)?;
+    Ok(DeviceRequest::Fields {
+        method: a.method.clone(),
+        headers,
+        omit,
+        body: super::post::request_body(a.json.as_deref(), &a.data, a.data_binary.as_deref())?,
+        user_agent: a.user_agent.clone(),
+    })
+}
+
+fn overrides(a: &DoctorArgs) -> Result<Vec<Override>, String> {
+    a.resolve
+        .iter()
+        .map(|e| Override::parse(e).map_err(|err| format!("--resolve {err}")))
+        .collect()
+}
+
+fn request(a: &DoctorArgs) -> Result<Request, String> {
     if !(a.connect_timeout.is_finite() && a.connect_timeout > 0.0 && a.connect_timeout <= 600.0) {
         return Err("--connect-timeout must be a number of seconds above 0 and at most 600".into());
     }
-    let request = match &a.request {
-        Some(p) => DeviceRequest::File(p.clone()),
-        None => {
-            let (headers, omit) = super::post::parse_headers(&a.headers)?;
-            DeviceRequest::Flags {
-                method: a.method.clone(),
-                headers,
-                omit,
-                body: body(a)?,
-                user_agent: a.user_agent.clone(),
-            }
-        }
-    };
-    Ok(Options {
+    Ok(Request {
         url: a.url.clone(),
-        resolve: a.resolve.clone(),
+        overrides: overrides(a)?,
         connect_timeout: Duration::from_secs_f64(a.connect_timeout),
-        cacert: a.cacert.clone(),
-        roots: a.roots.clone(),
+        trust: trust(a)?,
         warn_days: a.warn_days,
-        request,
+        device: device(a)?,
         send: a.send,
     })
 }
 
+/// A usage error of the library, with the flag that gave it.
+fn usage(e: &DoctorError, a: &DoctorArgs) -> String {
+    match e {
+        DoctorError::NoOverrideForTarget { .. } => format!("--resolve {:?}: {e}", a.resolve.join(" ")),
+        DoctorError::Encode { .. } => format!("-X/-H/-A: {e}"),
+        _ => e.to_string(),
+    }
+}
+
 /// Runs `tlspost doctor`.
 pub fn run(a: DoctorArgs) -> ExitCode {
-    let report = options(&a).and_then(|o| doctor::run(&o).map_err(|e| e.to_string()));
+    let report = request(&a).and_then(|r| tlspost_doctor::run(&r).map_err(|e| usage(&e, &a)));
     match report {
         Err(e) => {
             eprintln!("tlspost doctor: {e}");
@@ -111,9 +165,9 @@ pub fn run(a: DoctorArgs) -> ExitCode {
         }
         Ok(r) => {
             if a.json_output {
-                println!("{}", doctor::json(&r));
+                println!("{}", render::json(&r));
             } else {
-                print!("{}", doctor::text(&r));
+                print!("{}", render::text(&r));
             }
             ExitCode::from(if r.failed() { exit::FAILED } else { exit::OK })
         }

@@ -1,0 +1,72 @@
+//! Why does a device's HTTPS POST fail? `tlspost-doctor` walks the path the POST takes — DNS, TCP,
+//! TLS, the request bytes, the CDN edge — and returns a [`Report`] of typed verdicts: each a
+//! [`Cause`] with its facts, the consequences that follow from it (folded under it instead of
+//! lines of their own), a [`Severity`], and `why`/`fix` texts that name no command-line flag.
+//!
+//! The steps read facts and hand them to the libraries that judge them: `tlspost-certs` (chain,
+//! pinned roots, what to pin), `tlspost-lint` (the request bytes), `tlspost`'s client and
+//! `tlspost_proto::edge` (who answered). The device's real request is sent only when asked, once,
+//! never retried.
+//!
+//! ```no_run
+//! let mut req = tlspost_doctor::Request::new("https://api.example.com/oauth/token");
+//! req.connect_timeout = std::time::Duration::from_secs(5);
+//! let report = tlspost_doctor::run(&req)?;
+//! for v in &report.verdicts {
+//!     println!("[{}] {} {}", v.severity.as_str(), v.step.name(), v.title);
+//! }
+//! # Ok::<(), tlspost_doctor::DoctorError>(())
+//! ```
+
+mod chain;
+mod edge;
+mod error;
+mod http;
+mod input;
+mod lint;
+mod net;
+mod report;
+mod request;
+mod send;
+mod state;
+mod target;
+mod tls;
+
+use std::time::Duration;
+
+pub use error::DoctorError;
+pub use input::{DeviceRequest, DeviceTrust, Pinned, Request};
+pub use report::{Cause, Consequence, Framing, Party, Report, Severity, Step, Verdict, Withheld};
+pub use tlspost::probe::{ConnectFailure, Override};
+
+/// A duration for people, in milliseconds with one decimal.
+fn took(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Runs every step. A request that cannot be used (a bad URL, addresses for another host, a
+/// request the encoder refuses) comes back as `Err` before any I/O.
+pub fn run(req: &Request) -> Result<Report, DoctorError> {
+    let target = target::Target::parse(&req.url)?;
+    let overrides = net::overrides(&req.overrides, &target)?;
+    let built = request::build(&req.device, &target)?;
+
+    let mut out = Vec::new();
+    let connected = match net::dns(&target, &overrides, &mut out) {
+        Some(a) => net::tcp(&a, req.connect_timeout, &mut out),
+        None => {
+            out.push(Verdict::skip(Step::Tcp, "not tried: the host did not resolve"));
+            None
+        }
+    };
+    let addr = connected.as_ref().map(|c| c.addr);
+    let tls = tls::run(&target, connected, req, &mut out);
+    lint::run(&built, &target, &mut out);
+    edge::run(&target, addr, req, &built, &tls, &mut out);
+    Ok(Report {
+        url: req.url.clone(),
+        method: built.method,
+        sent: req.send,
+        verdicts: out,
+    })
+}
