@@ -9,7 +9,7 @@ use std::time::Duration;
 use tlspost::probe::Alert;
 use tlspost::probe::Version;
 use tlspost::probe::hello::{
-    AlertLevel, AlertMessage, Answer, ClientHello, Ext, Limits, MaxFragmentLength, ProbeError, Probed, ext, group,
+    AlertLevel, AlertMessage, Answer, ClientHello, Ext, MaxFragmentLength, ProbeError, Probed, ReadLimit, ext, group,
     probe, suite,
 };
 use tlspost_testkit::gnutls::GnutlsServ;
@@ -27,7 +27,7 @@ fn leaf() -> (Ca, Leaf) {
 fn send(port: u16, hello: &ClientHello) -> Result<Probed, ProbeError> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    probe(&mut stream, hello, Limits::default())
+    probe(&mut stream, hello, ReadLimit::default())
 }
 
 fn server_hello(p: &Probed) -> &tlspost::probe::hello::ServerHello {
@@ -246,7 +246,7 @@ fn a_silent_server_times_out_as_the_caller_set() {
     let port = listener.local_addr().unwrap().port();
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-    let got = probe(&mut stream, &ClientHello::tls13(None), Limits::default());
+    let got = probe(&mut stream, &ClientHello::tls13(None), ReadLimit::default());
     assert!(
         matches!(
             got,

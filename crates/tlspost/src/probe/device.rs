@@ -1,6 +1,6 @@
 //! The device's own TLS code, run on the host: embedded-tls 0.19 with `tlspost-device`'s no-alloc
 //! pinned-root verifier, the device's buffer sizes and its optional max_fragment_length, over a
-//! connected stream.
+//! connected stream (e.g. [`super::Connected`]'s).
 //!
 //! Whether a device can talk to a server is best answered by the device's code itself: a server
 //! that rustls completes a handshake with may still be refused by the device (TLS 1.2 only, an RSA
@@ -20,8 +20,8 @@ use tlspost_device::embedded_tls::{
 use tlspost_device::{ConnectError, DeviceProvider, PinnedVerifier, VerifyError, config, open_blocking};
 
 use super::hello::{
-    AlertMessage, Answer, AnswerReader, Limits, MAX_FRAGMENT, MaxFragmentLength, ProbeError, RecordScan, RecordStats,
-    suite,
+    AlertMessage, Answer, AnswerReader, MAX_FRAGMENT, MaxFragmentLength, ProbeError, ReadLimit, RecordScan,
+    RecordStats, suite,
 };
 use super::{Alert, Version, group_name};
 use crate::conn::Embedded;
@@ -210,7 +210,7 @@ pub fn run<S: Read + Write>(stream: &mut S, setup: &DeviceSetup<'_>) -> DevicePr
     let mut io = Observed {
         inner: Embedded(stream),
         scan: RecordScan::default(),
-        answer: Some(AnswerReader::new(Limits::default())),
+        answer: Some(AnswerReader::new(ReadLimit::default())),
         first: None,
         unreadable: None,
         written: 0,

@@ -4,13 +4,15 @@
 //! 1.2 only, CBC or RSA key exchange suites, a P-256 key share alone, max_fragment_length (RFC
 //! 6066) or record_size_limit (RFC 8449) — and whether a server can talk to that device shows in
 //! its first answer. [`ClientHello`] is that hello as data; [`probe`] sends it over a connected
-//! stream and reads the answer with [`AnswerReader`], a sans-IO parser of the server's records:
+//! stream (e.g. [`super::Connected`]'s, from [`super::resolve`] and [`super::connect`], with the
+//! caller's read timeout) and reads the answer with [`AnswerReader`], a sans-IO parser of the
+//! server's records:
 //!
 //! - the record layer's facts ([`RecordStats`]: content types, versions, the largest record);
 //! - a ServerHello ([`ServerHello`]: the chosen version — supported_versions when present — the
 //!   suite, the key share's group, which extensions came back), a HelloRetryRequest
 //!   ([`HelloRetry`], RFC 8446 §4.1.3: recognised by its fixed random, and the group it asks for),
-//!   or an alert ([`Alert`]);
+//!   or an alert ([`AlertMessage`]);
 //! - for TLS 1.2 and older, the rest of the server's plaintext flight ([`Tls12Flight`]): the
 //!   Certificate message (each certificate's DER, the message's length against the 16,384 bytes
 //!   of one record), ServerKeyExchange, CertificateRequest and ServerHelloDone.
@@ -21,7 +23,7 @@
 //! handshake; the key shares are real public keys only so that a TLS 1.3 server answers at all.
 //!
 //! Everything the server sends is parsed with bounds checks and a cap on the bytes read
-//! ([`Limits`]); a malformed answer is a [`ProbeError`], never a panic.
+//! ([`ReadLimit`]); a malformed answer is a [`ProbeError`], never a panic.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -783,7 +785,7 @@ pub enum ProbeError {
     },
     /// A message is malformed.
     Malformed(Part),
-    /// More than [`Limits::max_bytes`] arrived without a complete answer.
+    /// More than [`ReadLimit::max_bytes`] arrived without a complete answer.
     TooMuch {
         /// The limit.
         limit: usize,
@@ -846,20 +848,20 @@ impl std::error::Error for ProbeError {}
 
 /// Bounds on what a probe reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub struct ReadLimit {
     /// The most bytes read from the server (a chain of big certificates fits the default
     /// 256 KiB).
     pub max_bytes: usize,
 }
 
-impl Default for Limits {
+impl Default for ReadLimit {
     fn default() -> Self {
-        Limits { max_bytes: 256 * 1024 }
+        ReadLimit { max_bytes: 256 * 1024 }
     }
 }
 
 /// Sends `hello` on `stream` (connected; timeouts are the caller's) and reads the answer.
-pub fn probe<S: Read + Write>(stream: &mut S, hello: &ClientHello, limits: Limits) -> Result<Probed, ProbeError> {
+pub fn probe<S: Read + Write>(stream: &mut S, hello: &ClientHello, limits: ReadLimit) -> Result<Probed, ProbeError> {
     let bytes = hello.encode().map_err(ProbeError::Build)?;
     stream.write_all(&bytes).map_err(|e| ProbeError::Write(e.kind()))?;
     stream.flush().map_err(|e| ProbeError::Write(e.kind()))?;
@@ -887,7 +889,7 @@ pub fn probe<S: Read + Write>(stream: &mut S, hello: &ClientHello, limits: Limit
 /// was read until it returns the answer; at end of stream, [`AnswerReader::finish`].
 #[derive(Debug)]
 pub struct AnswerReader {
-    limits: Limits,
+    limits: ReadLimit,
     pending: Vec<u8>,
     handshake: Vec<u8>,
     /// Records taken from `pending` so far.
@@ -901,7 +903,7 @@ pub struct AnswerReader {
 
 impl AnswerReader {
     /// A reader bounded by `limits`.
-    pub fn new(limits: Limits) -> Self {
+    pub fn new(limits: ReadLimit) -> Self {
         AnswerReader {
             limits,
             pending: Vec::new(),
@@ -1373,7 +1375,7 @@ mod tests {
     }
 
     fn read_all(chunks: &[&[u8]]) -> Result<Option<Probed>, ProbeError> {
-        let mut r = AnswerReader::new(Limits::default());
+        let mut r = AnswerReader::new(ReadLimit::default());
         for chunk in chunks {
             if let Some(done) = r.feed(chunk)? {
                 return Ok(Some(done));
@@ -1439,7 +1441,7 @@ mod tests {
         let bytes = unhex(CAPTURED_TLS12);
         let hello_end = 5 + 0x5d;
         for cut in 0..bytes.len() {
-            let mut r = AnswerReader::new(Limits::default());
+            let mut r = AnswerReader::new(ReadLimit::default());
             assert_eq!(r.feed(&bytes[..cut]).unwrap(), None, "cut at {cut}");
             match r.finish() {
                 Err(ProbeError::Closed { received }) => {
@@ -1466,7 +1468,7 @@ mod tests {
                 for flip in [0x01, 0x80, 0xff] {
                     let mut b = bytes.clone();
                     b[i] ^= flip;
-                    let mut r = AnswerReader::new(Limits::default());
+                    let mut r = AnswerReader::new(ReadLimit::default());
                     if let Ok(None) = r.feed(&b) {
                         let _ = r.finish();
                     }
@@ -1477,24 +1479,24 @@ mod tests {
 
     #[test]
     fn answers_that_are_not_tls_or_too_long_are_refused() {
-        let mut r = AnswerReader::new(Limits::default());
+        let mut r = AnswerReader::new(ReadLimit::default());
         assert_eq!(
             r.feed(b"HTTP/1.1 400 Bad Request\r\n"),
             Err(ProbeError::NotTls {
                 first: b"HTTP/".to_vec()
             })
         );
-        let mut r = AnswerReader::new(Limits::default());
+        let mut r = AnswerReader::new(ReadLimit::default());
         assert!(matches!(r.feed(b"\x16\x02"), Err(ProbeError::NotTls { .. })));
-        let mut r = AnswerReader::new(Limits::default());
+        let mut r = AnswerReader::new(ReadLimit::default());
         assert_eq!(
             r.feed(&[22, 3, 3, 0xff, 0xff]),
             Err(ProbeError::RecordTooLong { length: 0xffff })
         );
-        let mut r = AnswerReader::new(Limits { max_bytes: 10 });
+        let mut r = AnswerReader::new(ReadLimit { max_bytes: 10 });
         assert_eq!(r.feed(&[22, 3, 3, 0, 200, 2, 0, 0]), Ok(None));
         assert_eq!(r.feed(&[0, 0, 0]), Err(ProbeError::TooMuch { limit: 10 }));
-        let mut r = AnswerReader::new(Limits::default());
+        let mut r = AnswerReader::new(ReadLimit::default());
         assert_eq!(
             r.feed(&[23, 3, 3, 0, 1, 0]),
             Err(ProbeError::Unexpected {
