@@ -2,7 +2,7 @@
 
 use crate::roots::{Root, RootSource, RootStore};
 use crate::verify::{valid_for_name, verify_with};
-use crate::{CertInfo, CertsError};
+use crate::{CertInfo, CertsError, date};
 
 /// The part a served certificate plays.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -238,6 +238,42 @@ impl Analysis {
         }
     }
 
+    /// Certificates read as roots (self-signed CAs, e.g. a private CA's `ca.pem`), not a served
+    /// chain: each is its own trust anchor, from `source`; only their dates are checked.
+    pub fn of_roots(roots: Vec<CertInfo>, source: &RootSource, now: i64) -> Self {
+        let mut problems = Vec::new();
+        let mut paths = Vec::new();
+        for (index, cert) in roots.iter().enumerate() {
+            if cert.not_after < now {
+                problems.push(Problem::Expired { index });
+            } else if cert.not_before > now {
+                problems.push(Problem::NotYetValid { index });
+            }
+            paths.push(ChainPath {
+                root: Root {
+                    cert: cert.clone(),
+                    source: source.clone(),
+                },
+                served: vec![index],
+                root_expired: cert.not_after < now,
+            });
+        }
+        Self {
+            roles: vec![Role::Root; roots.len()],
+            chain: roots,
+            problems,
+            paths,
+            failures: Vec::new(),
+            name: None,
+            now,
+        }
+    }
+
+    /// Whether these are roots read as such ([`Analysis::of_roots`]), not a chain with a leaf.
+    pub fn is_roots(&self) -> bool {
+        !self.roles.is_empty() && self.roles.iter().all(|r| *r == Role::Root)
+    }
+
     /// Whether the chain verifies to a root from Mozilla's store.
     pub fn verifies_mozilla(&self) -> bool {
         self.paths
@@ -274,57 +310,41 @@ impl Analysis {
         for r in &roots {
             let days = r.cert.days_left(self.now);
             if days < warn_days {
-                warnings.push(format!(
-                    "root {:?} expires on {} ({days} days from now), within the {warn_days}-day warning window: \
-                     devices that trust only it stop connecting then; ship a second root to them well before",
-                    r.cert.short_name(),
-                    r.cert.not_after_date()
-                ));
+                warnings.push(Warning::RootExpiresSoon {
+                    root: r.cert.short_name(),
+                    not_after: r.cert.not_after,
+                    days,
+                    warn_days,
+                });
             }
         }
         if roots.len() > 1 {
-            warnings.push(format!(
-                "the chain is cross-signed: it verifies to {} roots; pin all of them so the device keeps working \
-                 when the server drops the cross-sign or the older root expires",
-                roots.len()
-            ));
+            warnings.push(Warning::CrossSigned { roots: roots.len() });
         }
-        for (i, role) in self.roles.iter().enumerate() {
-            let cert = &self.chain[i];
+        for (index, role) in self.roles.iter().enumerate() {
+            let cert = &self.chain[index];
+            let name = cert.short_name();
             if *role == Role::CrossSigned && roots.iter().any(|r| r.cert.same_ca(cert)) {
-                warnings.push(format!(
-                    "certificate #{} is the cross-signed form of the root {:?}: pin that root's self-signed \
-                     certificate (listed above), not the one the server sends",
-                    i + 1,
-                    cert.short_name()
-                ));
+                warnings.push(Warning::CrossSignedForm { index, root: name });
             } else if matches!(role, Role::Intermediate | Role::CrossSigned) {
-                warnings.push(format!(
-                    "do not pin the intermediate {:?} (certificate #{} of the chain, the one `openssl s_client -showcerts` \
-                     tempts you to copy): CAs replace intermediates on purpose and without notice, and a device \
-                     pinned to one stops connecting the day it changes",
-                    self.chain[i].short_name(),
-                    i + 1
-                ));
+                warnings.push(Warning::Intermediate { index, name });
             }
         }
-        if let Some(leaf) = self.chain.first() {
-            warnings.push(format!(
-                "never pin the leaf {:?}: it is replaced at every renewal (next by {})",
-                leaf.short_name(),
-                leaf.not_after_date()
-            ));
+        if let Some(leaf) = self.chain.first().filter(|_| self.roles.first() == Some(&Role::Leaf)) {
+            warnings.push(Warning::Leaf {
+                name: leaf.short_name(),
+                not_after: leaf.not_after,
+            });
         }
         if !self.name_ok() {
-            warnings.push(format!(
-                "the leaf is not valid for {:?}: a device checking the name will refuse it (check --servername)",
-                self.name.as_deref().unwrap_or("")
-            ));
+            warnings.push(Warning::NameMismatch {
+                name: self.name.clone().unwrap_or_default(),
+            });
         }
         Ok(Recommendation { roots, warnings })
     }
 
-    /// "It sends X but not Y", in words, with what to do.
+    /// "It sends X but not Y", in words: the facts, without what to do about them.
     pub fn explain_no_root(&self) -> String {
         let sent: Vec<String> = self.chain.iter().map(|c| format!("{:?}", c.short_name())).collect();
         let mut s = format!(
@@ -362,10 +382,6 @@ impl Analysis {
                 ));
             }
         }
-        s.push_str(
-            ". Add the root with --roots FILE (for a private CA), or fix the server's chain \
-             (send the leaf, then each intermediate up to the root).",
-        );
         s
     }
 }
@@ -398,8 +414,102 @@ fn attribute(why: &str, chain: &[CertInfo], now: i64) -> String {
 pub struct Recommendation {
     /// The roots, longest-lived first.
     pub roots: Vec<Root>,
-    /// Plain-language warnings.
-    pub warnings: Vec<String>,
+    /// What to beware of, in the order a person should read it.
+    pub warnings: Vec<Warning>,
+}
+
+/// Something to beware of when pinning the recommended roots. Names are certificates' short names;
+/// indices are 0-based positions in the chain as served.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// A recommended root expires within the warning window.
+    RootExpiresSoon {
+        /// The root.
+        root: String,
+        /// Its notAfter, Unix seconds.
+        not_after: i64,
+        /// Whole days left.
+        days: i64,
+        /// The window asked for, in days.
+        warn_days: i64,
+    },
+    /// The chain verifies to several roots (a cross-sign): all of them are recommended.
+    CrossSigned {
+        /// How many roots.
+        roots: usize,
+    },
+    /// A served certificate is the cross-signed form of a recommended root.
+    CrossSignedForm {
+        /// Its position in the chain.
+        index: usize,
+        /// The root's name.
+        root: String,
+    },
+    /// A served intermediate, which must not be pinned.
+    Intermediate {
+        /// Its position in the chain.
+        index: usize,
+        /// Its name.
+        name: String,
+    },
+    /// The leaf, which must never be pinned.
+    Leaf {
+        /// Its name.
+        name: String,
+        /// Its notAfter, Unix seconds: it is replaced by then.
+        not_after: i64,
+    },
+    /// The leaf is not valid for the name asked for.
+    NameMismatch {
+        /// The name.
+        name: String,
+    },
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::RootExpiresSoon {
+                root,
+                not_after,
+                days,
+                warn_days,
+            } => write!(
+                f,
+                "root {root:?} expires on {} ({days} days from now), within the {warn_days}-day warning window: \
+                 devices that trust only it stop connecting then; ship a second root to them well before",
+                date(*not_after)
+            ),
+            Self::CrossSigned { roots } => write!(
+                f,
+                "the chain is cross-signed: it verifies to {roots} roots; pin all of them so the device keeps working \
+                 when the server drops the cross-sign or the older root expires"
+            ),
+            Self::CrossSignedForm { index, root } => write!(
+                f,
+                "certificate #{} is the cross-signed form of the root {root:?}: pin that root's self-signed \
+                 certificate (listed above), not the one the server sends",
+                index + 1
+            ),
+            Self::Intermediate { index, name } => write!(
+                f,
+                "do not pin the intermediate {name:?} (certificate #{} of the chain, the one `openssl s_client -showcerts` \
+                 tempts you to copy): CAs replace intermediates on purpose and without notice, and a device \
+                 pinned to one stops connecting the day it changes",
+                index + 1
+            ),
+            Self::Leaf { name, not_after } => write!(
+                f,
+                "never pin the leaf {name:?}: it is replaced at every renewal (next by {})",
+                date(*not_after)
+            ),
+            Self::NameMismatch { name } => write!(
+                f,
+                "the leaf is not valid for {name:?}: a device checking the name will refuse it"
+            ),
+        }
+    }
 }
 
 impl Problem {
@@ -444,7 +554,7 @@ impl Problem {
                 let sans = chain.first().map(|c| c.sans.join(", ")).unwrap_or_default();
                 format!(
                     "name mismatch: the leaf is not valid for {n:?} ({why}); it names [{sans}]; \
-                     the server may not support SNI or serves a default certificate: check --servername"
+                     the server may not support SNI or serves a default certificate"
                 )
             }
         }

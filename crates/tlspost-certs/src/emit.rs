@@ -3,7 +3,7 @@
 use crate::pem::cert_pem;
 use crate::{CertInfo, CertsError};
 
-/// The output formats of `tlspost certs --format`.
+/// The output formats: what firmware embeds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Format {
@@ -87,23 +87,15 @@ pub fn emit(roots: &[&CertInfo], opts: &EmitOptions) -> Result<Vec<u8>, CertsErr
         && !opts.name.starts_with(|c: char| c.is_ascii_digit())
         && opts.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !ident_ok && matches!(opts.format, Format::Arduino | Format::EspIdf) {
-        return Err(CertsError::Format {
-            why: format!(
-                "--name {:?} is not a C identifier (letters, digits, _; not starting with a digit)",
-                opts.name
-            ),
+        return Err(CertsError::NotAnIdentifier {
+            name: opts.name.clone(),
         });
     }
     Ok(match opts.format {
         Format::Pem => roots.iter().map(|r| cert_pem(&r.der)).collect::<String>().into_bytes(),
         Format::Der => {
             if roots.len() > 1 {
-                return Err(CertsError::Format {
-                    why: format!(
-                        "der holds one certificate but {} roots are chosen: pick one with --only N, or use --format pem",
-                        roots.len()
-                    ),
-                });
+                return Err(CertsError::DerHoldsOne { roots: roots.len() });
             }
             roots[0].der.clone()
         }

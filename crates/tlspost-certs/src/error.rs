@@ -9,7 +9,7 @@ use tlspost::probe::{Alert, TlsFailure};
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum CertsError {
-    /// A `HOST[:PORT]` or `--resolve` argument could not be understood.
+    /// A `HOST[:PORT]` target or a `HOST:PORT:ADDR` override could not be understood.
     BadTarget {
         /// The argument as given.
         given: String,
@@ -70,6 +70,16 @@ pub enum CertsError {
         /// What the server sends and what is missing, in words.
         explanation: String,
     },
+    /// DER holds one certificate, and more roots were given to emit.
+    DerHoldsOne {
+        /// How many roots were given.
+        roots: usize,
+    },
+    /// The name for an emitted C array is not a C identifier.
+    NotAnIdentifier {
+        /// The name given.
+        name: String,
+    },
     /// The output format cannot hold what was asked.
     Format {
         /// What is wrong and what to do.
@@ -84,29 +94,25 @@ impl fmt::Display for CertsError {
             Self::BadTarget { given, why } => write!(f, "cannot use {given:?}: {why}"),
             Self::Resolve { host, source } => write!(
                 f,
-                "cannot resolve {host}: {source}; check the name, or give its address with --resolve {host}:PORT:ADDR"
+                "cannot resolve {host}: {source}; check the name, or give its address"
             ),
             Self::Unreachable { target, tried } => {
                 write!(f, "cannot connect to {target}:")?;
                 for (addr, e) in tried {
                     write!(f, " {addr}: {e};")?;
                 }
-                write!(f, " check the port, a firewall, or the address given with --resolve")
+                write!(f, " check the port, a firewall, or the address given")
             }
             Self::Handshake { target, sni, failure } => {
                 write!(f, "TLS handshake with {target} failed: {failure}")?;
-                let refused = matches!(
-                    failure,
-                    TlsFailure::Alert(Alert::UnrecognizedName | Alert::HandshakeFailure | Alert::InternalError)
-                );
-                match (sni, refused) {
+                match (sni, self.sni_refused()) {
                     (None, _) => write!(
                         f,
-                        "; no SNI was sent (the name is an IP address): servers behind CDNs need it, pass --servername NAME"
+                        "; no SNI was sent (the name is an IP address): servers behind CDNs need it"
                     ),
                     (Some(name), true) => write!(
                         f,
-                        "; the server refused the SNI name {name:?}: it does not serve that name (check --servername) or it does not support SNI"
+                        "; the server refused the SNI name {name:?}: it does not serve that name or it does not support SNI"
                     ),
                     (Some(_), false) => Ok(()),
                 }
@@ -120,9 +126,50 @@ impl fmt::Display for CertsError {
             Self::BadCertificate { origin, why } => {
                 write!(f, "certificate {origin} cannot be parsed: {why}")
             }
-            Self::NoTrustedRoot { explanation } => f.write_str(explanation),
+            Self::NoTrustedRoot { explanation } => write!(
+                f,
+                "{explanation}. Add the root to the candidate roots (for a private CA), or fix the server's chain \
+                 (send the leaf, then each intermediate up to the root)."
+            ),
+            Self::DerHoldsOne { roots } => write!(
+                f,
+                "der holds one certificate but {roots} roots are chosen: emit one of them, or use pem"
+            ),
+            Self::NotAnIdentifier { name } => write!(
+                f,
+                "{name:?} is not a C identifier (letters, digits, _; not starting with a digit)"
+            ),
             Self::Format { why } => f.write_str(why),
         }
+    }
+}
+
+impl CertsError {
+    /// Whether the server refused the handshake in a way that says it does not serve the SNI name
+    /// sent (an `unrecognized_name`, `handshake_failure` or `internal_error` alert).
+    pub fn sni_refused(&self) -> bool {
+        matches!(
+            self,
+            Self::Handshake {
+                sni: Some(_),
+                failure: TlsFailure::Alert(Alert::UnrecognizedName | Alert::HandshakeFailure | Alert::InternalError),
+                ..
+            }
+        )
+    }
+
+    /// Whether the command line or an input is at fault (a target, a file, a format), rather than
+    /// a server or the chain it sends.
+    pub fn is_input(&self) -> bool {
+        matches!(
+            self,
+            Self::BadTarget { .. }
+                | Self::Io { .. }
+                | Self::Pem { .. }
+                | Self::Format { .. }
+                | Self::DerHoldsOne { .. }
+                | Self::NotAnIdentifier { .. }
+        )
     }
 }
 

@@ -16,7 +16,6 @@
 //! ```
 
 pub mod analyze;
-pub mod app;
 mod cert;
 pub mod check;
 pub mod cover;
@@ -24,12 +23,14 @@ pub mod emit;
 mod error;
 pub mod fetch;
 pub mod pem;
+pub mod report;
 pub mod roots;
 pub mod verify;
 
-pub use analyze::{Analysis, ChainPath, Problem, Recommendation, Role};
+pub use analyze::{Analysis, ChainPath, Problem, Recommendation, Role, Warning};
 pub use cert::{CertInfo, date, terminal_safe};
 pub use emit::{BundleFormat, EmitOptions, Format, emit};
 pub use error::CertsError;
 pub use fetch::{Served, Target, fetch_chain};
+pub use report::{ChainReport, Found, Input, PinnedVerdict, Report, Request};
 pub use roots::{Root, RootSource, RootStore};

@@ -9,14 +9,9 @@ use rustls::pki_types::pem::PemObject;
 
 use crate::CertsError;
 
-/// Standard base64 with padding (RFC 4648 §4), as the `base64` crate writes it.
-pub fn base64(data: &[u8]) -> String {
-    STANDARD.encode(data)
-}
-
 /// One certificate as PEM: 64-column base64 lines, `\n` line ends, a final newline.
 pub fn cert_pem(der: &[u8]) -> String {
-    let b64 = base64(der);
+    let b64 = STANDARD.encode(der);
     let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
     for line in b64.as_bytes().chunks(64) {
         // base64 output is ASCII, so every chunk is valid UTF-8.

@@ -5,30 +5,20 @@ mod support;
 use std::path::Path;
 
 use support::*;
-use tlspost_certs::app::Options;
-use tlspost_certs::{Analysis, Format, Problem, Role};
+use tlspost_certs::{Analysis, BundleFormat, Format, Problem, Role, Warning};
 use tlspost_testkit::caddy::Caddy;
 use tlspost_testkit::nginx::{Nginx, Site};
-use tlspost_testkit::pki::{Ca, Leaf, Validity};
 use tlspost_testkit::write;
 
 const HOST: &str = "device-api.test";
 
-struct Pki {
-    root: Ca,
-    int: Ca,
-    leaf: Leaf,
+fn pki(prefix: &str) -> Pki {
+    Pki::new(&format!("{prefix} Root CA"), &format!("{prefix} Issuing CA 1"), &[HOST])
 }
 
-fn pki(prefix: &str) -> Pki {
-    let root = Ca::builder(&format!("{prefix} Root CA"))
-        .validity(Validity::days(-10, 3650))
-        .self_signed();
-    let int = Ca::builder(&format!("{prefix} Issuing CA 1"))
-        .validity(Validity::days(-5, 1000))
-        .signed_by(&root);
-    let leaf = leaf(&int, &[HOST]);
-    Pki { root, int, leaf }
+/// The analysis of the chain served on `port` for HOST, against Mozilla's roots and `roots`.
+fn analyse(port: u16, roots: &Path) -> Analysis {
+    Analysis::new(parse(&fetch(port, HOST)), Some(HOST), &store_with(&[roots]), now())
 }
 
 /// `p`'s leaf and intermediate are served on `port`; `dir` takes the roots file.
@@ -38,7 +28,7 @@ fn recommends_root_not_intermediate(p: &Pki, port: u16, dir: &Path) {
     assert_eq!(served.chain, vec![p.leaf.der.clone(), p.int.der.clone()]);
     assert_eq!(served.sni.as_deref(), Some(HOST));
 
-    let a = Analysis::new(parse(&served), Some(HOST), &store_with(&[&roots]), now());
+    let a = analyse(port, &roots);
     assert_eq!(a.roles, vec![Role::Leaf, Role::Intermediate]);
     assert!(a.problems.is_empty(), "{:?}", a.problems);
     assert!(!a.verifies_mozilla());
@@ -50,50 +40,34 @@ fn recommends_root_not_intermediate(p: &Pki, port: u16, dir: &Path) {
     assert!(
         rec.warnings
             .iter()
-            .any(|w| w.contains("do not pin the intermediate") && w.contains("Issuing CA 1")),
+            .any(|w| matches!(w, Warning::Intermediate { index: 1, name } if name.ends_with("Issuing CA 1"))),
         "{:?}",
         rec.warnings
     );
 
-    // Through the CLI's engine: PEM output is byte-identical to the root's PEM.
-    let opts = Options {
-        targets: vec![target(HOST, port)],
-        resolve: vec![resolve(HOST, port)],
-        roots: vec![roots.clone()],
-        format: Some(Format::Pem),
-        ..Options::default()
-    };
-    let (code, out, err) = run_certs(&opts);
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(String::from_utf8_lossy(&out), p.root.pem);
-    assert!(err.contains("Pin this root"), "{err}");
-    assert!(err.contains("#2 intermediate"), "{err}");
-
-    // DER output is the root's DER.
-    let (code, out, _) = run_certs(&Options {
-        format: Some(Format::Der),
-        ..opts.clone()
-    });
-    assert_eq!(code, 0);
-    assert_eq!(out, p.root.der);
+    // The report: PEM output is byte-identical to the root's PEM, DER output is its DER.
+    let r = report(&request(&[(HOST, port)], &[&roots]));
+    assert!(r.ok());
+    assert_eq!(found(&r).analysis.roles[1], Role::Intermediate);
+    assert_eq!(
+        String::from_utf8_lossy(&emit_chosen(&r, Format::Pem, BundleFormat::Current)),
+        p.root.pem
+    );
+    assert_eq!(emit_chosen(&r, Format::Der, BundleFormat::Current), p.root.der);
 }
 
 #[test]
 fn nginx_leaf_and_intermediate_recommends_the_root() {
     let p = pki("Nginx");
-    let server = Nginx::start(&[Site::new("main", &p.leaf.chain(&[&p.int]), &p.leaf.key_pem)]);
+    let server = p.nginx();
     recommends_root_not_intermediate(&p, server.port(0), server.dir());
 }
 
 #[test]
 fn caddy_leaf_and_intermediate_recommends_the_root() {
     let p = pki("Caddy");
-    let server = Caddy::start(HOST, &p.leaf.chain(&[&p.int]), &p.leaf.key_pem);
+    let server = Caddy::start(HOST, &p.chain(), &p.leaf.key_pem);
     recommends_root_not_intermediate(&p, server.port(), server.dir());
-}
-
-fn now() -> i64 {
-    tlspost_certs::analyze::now_unix()
 }
 
 #[test]
@@ -102,7 +76,7 @@ fn leaf_only_is_reported_incomplete() {
     let server = Nginx::start(&[Site::new("main", &p.leaf.pem, &p.leaf.key_pem)]);
     let port = server.port(0);
     let roots = write(server.dir(), "roots.pem", &p.root.pem);
-    let a = Analysis::new(parse(&fetch(port, HOST)), Some(HOST), &store_with(&[&roots]), now());
+    let a = analyse(port, &roots);
     assert!(
         a.problems.iter().any(
             |pr| matches!(pr, Problem::MissingIssuer { index: 0, issuer } if issuer.contains("LeafOnly Issuing CA 1"))
@@ -118,40 +92,24 @@ fn leaf_only_is_reported_incomplete() {
             || err.contains("but not \"O=tlspost test PKI, CN=LeafOnly Issuing CA 1"),
         "{err}"
     );
-    assert!(err.contains("--roots"), "{err}");
+    assert!(err.contains("Add the root to the candidate roots"), "{err}");
 
-    let (code, _, err) = run_certs(&Options {
-        targets: vec![target(HOST, port)],
-        resolve: vec![resolve(HOST, port)],
-        roots: vec![roots],
-        format: Some(Format::Pem),
-        ..Options::default()
-    });
-    assert_eq!(code, 1);
-    assert!(err.contains("missing intermediate"), "{err}");
+    let r = report(&request(&[(HOST, port)], &[&roots]));
+    assert!(!r.ok());
+    assert!(r.chosen.is_empty());
+    assert_eq!(r.unpinnable().len(), 1);
 }
 
 #[test]
 fn out_of_order_chain_is_reported_and_still_pins_the_root() {
-    let root = Ca::builder("Order Root")
-        .validity(Validity::days(-10, 3650))
-        .self_signed();
-    let int1 = Ca::builder("Order Policy CA")
-        .validity(Validity::days(-5, 2000))
-        .signed_by(&root);
-    let int2 = Ca::builder("Order Issuing CA")
-        .validity(Validity::days(-5, 1000))
-        .signed_by(&int1);
+    let root = root("Order Root", -10, 3650);
+    let int1 = ca("Order Policy CA", &root, -5, 2000);
+    let int2 = ca("Order Issuing CA", &int1, -5, 1000);
     let leaf = leaf(&int2, &[HOST]);
     // Sent as leaf, int1, int2: int2 (the leaf's issuer) comes last.
     let server = Nginx::start(&[Site::new("main", &leaf.chain(&[&int1, &int2]), &leaf.key_pem)]);
     let roots = write(server.dir(), "roots.pem", &root.pem);
-    let a = Analysis::new(
-        parse(&fetch(server.port(0), HOST)),
-        Some(HOST),
-        &store_with(&[&roots]),
-        now(),
-    );
+    let a = analyse(server.port(0), &roots);
     assert!(
         a.problems.contains(&Problem::OutOfOrder {
             index: 0,
@@ -167,21 +125,12 @@ fn out_of_order_chain_is_reported_and_still_pins_the_root() {
 
 #[test]
 fn expired_intermediate_is_reported() {
-    let root = Ca::builder("Expiry Root")
-        .validity(Validity::days(-1000, 3650))
-        .self_signed();
-    let int = Ca::builder("Expired Issuing CA")
-        .validity(Validity::days(-900, -3))
-        .signed_by(&root);
+    let root = root("Expiry Root", -1000, 3650);
+    let int = ca("Expired Issuing CA", &root, -900, -3);
     let leaf = leaf(&int, &[HOST]);
     let server = Nginx::start(&[Site::new("main", &leaf.chain(&[&int]), &leaf.key_pem)]);
     let roots = write(server.dir(), "roots.pem", &root.pem);
-    let a = Analysis::new(
-        parse(&fetch(server.port(0), HOST)),
-        Some(HOST),
-        &store_with(&[&roots]),
-        now(),
-    );
+    let a = analyse(server.port(0), &roots);
     assert!(a.problems.contains(&Problem::Expired { index: 1 }), "{:?}", a.problems);
     assert!(a.paths.is_empty());
     assert_eq!(a.failures.len(), 1);
@@ -197,29 +146,25 @@ fn expired_intermediate_is_reported() {
 
 #[test]
 fn root_expiring_within_the_window_is_warned() {
-    let root = Ca::builder("Short-lived Root")
-        .validity(Validity::days(-10, 100))
-        .self_signed();
-    let int = Ca::builder("Short Issuing CA")
-        .validity(Validity::days(-5, 90))
-        .signed_by(&root);
+    let root = root("Short-lived Root", -10, 100);
+    let int = ca("Short Issuing CA", &root, -5, 90);
     let leaf = leaf(&int, &[HOST]);
     let server = Caddy::start(HOST, &leaf.chain(&[&int]), &leaf.key_pem);
     let roots = write(server.dir(), "roots.pem", &root.pem);
-    let a = Analysis::new(
-        parse(&fetch(server.port(), HOST)),
-        Some(HOST),
-        &store_with(&[&roots]),
-        now(),
-    );
+    let a = analyse(server.port(), &roots);
+    let soon =
+        |w: &Warning| matches!(w, Warning::RootExpiresSoon { root, warn_days: 730, .. } if root == "Short-lived Root");
     let rec = a.recommend(730).expect("root");
+    assert!(rec.warnings.iter().any(soon), "{:?}", rec.warnings);
     assert!(
-        rec.warnings
-            .iter()
-            .any(|w| w.contains("Short-lived Root") && w.contains("730-day warning window")),
-        "{:?}",
-        rec.warnings
+        rec.warnings[0].to_string().contains("730-day warning window"),
+        "{}",
+        rec.warnings[0]
     );
     let rec = a.recommend(30).expect("root");
-    assert!(!rec.warnings.iter().any(|w| w.contains("warning window")));
+    assert!(
+        !rec.warnings
+            .iter()
+            .any(|w| matches!(w, Warning::RootExpiresSoon { .. }))
+    );
 }

@@ -1,136 +1,88 @@
-//! `tlspost certs check`: exit 0 on a good pin; non-zero with a reason after the server switches to
-//! a chain from another root; anchors expiring within --warn-days fail; unreachable hosts fail.
+//! `tlspost certs check`: a good pin holds; after the server switches to a chain from another root
+//! it does not, with a reason naming the root that would work; anchors expiring within the warning
+//! window fail; unreachable hosts fail.
 
 mod support;
 
+use std::path::{Path, PathBuf};
+
 use support::*;
-use tlspost_certs::app::CheckOptions;
+use tlspost_certs::check::{CheckReport, check};
 use tlspost_testkit::caddy::Caddy;
 use tlspost_testkit::nginx::{Nginx, Options, Site};
-use tlspost_testkit::pki::{Ca, Validity};
 use tlspost_testkit::write;
 
 const HOST: &str = "pinned.test";
 
+/// The verdicts on the `pinned` file for HOST served on `port`, with `known` roots.
+fn check_pins(port: u16, pinned: &Path, known: &[PathBuf], warn_days: i64) -> CheckReport {
+    check(&[local(HOST, port)], &[pinned.to_path_buf()], known, warn_days, now()).expect("check")
+}
+
 #[test]
 fn check_passes_then_fails_after_the_server_switches_root() {
-    let old_root = Ca::builder("Check Root A")
-        .validity(Validity::days(-10, 3650))
-        .self_signed();
-    let old_int = Ca::builder("Check Issuing A1")
-        .validity(Validity::days(-5, 900))
-        .signed_by(&old_root);
-    let old_leaf = leaf(&old_int, &[HOST]);
+    let old = Pki::new("Check Root A", "Check Issuing A1", &[HOST]);
     // A master process, so that the certificate can be switched with a reload.
     let server = Nginx::start_with(
-        &[Site::new("main", &old_leaf.chain(&[&old_int]), &old_leaf.key_pem)],
+        &[Site::new("main", &old.chain(), &old.leaf.key_pem)],
         &Options {
             reloadable: true,
             ..Options::default()
         },
     );
     let port = server.port(0);
-    let pinned = write(server.dir(), "pinned.pem", &old_root.pem);
-    let opts = CheckOptions {
-        targets: vec![target(HOST, port)],
-        resolve: vec![resolve(HOST, port)],
-        cacert: vec![pinned.clone()],
-        ..CheckOptions::default()
-    };
-    let (code, out, err) = run_check(&opts);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("verified by pinned"), "{out}");
-    assert!(out.contains("all pins hold"), "{out}");
+    let pinned = write(server.dir(), "pinned.pem", &old.root.pem);
+    let r = check_pins(port, &pinned, &[], 730);
+    assert!(r.ok(), "{r:?}");
+    assert_eq!(
+        r.hosts[0].verified_by.as_deref(),
+        Some("O=tlspost test PKI, CN=Check Root A")
+    );
 
     // The server moves to another CA.
-    let new_root = Ca::builder("Check Root B")
-        .validity(Validity::days(-10, 3650))
-        .self_signed();
-    let new_int = Ca::builder("Check Issuing B1")
-        .validity(Validity::days(-5, 900))
-        .signed_by(&new_root);
-    let new_leaf = leaf(&new_int, &[HOST]);
-    server.replace_certificate("main", &new_leaf.chain(&[&new_int]), &new_leaf.key_pem);
+    let new = Pki::new("Check Root B", "Check Issuing B1", &[HOST]);
+    server.replace_certificate("main", &new.chain(), &new.leaf.key_pem);
     server.reload_and_wait();
-    wait_until_served(port, HOST, &new_leaf.der);
-    let known = write(server.dir(), "known.pem", &new_root.pem);
-    let (code, out, err) = run_check(&CheckOptions {
-        roots: vec![known],
-        ..opts.clone()
-    });
-    assert_eq!(code, 1, "{out}{err}");
-    assert!(out.contains("FAIL"), "{out}");
-    assert!(out.contains("none of the pinned roots verifies"), "{out}");
-    assert!(out.contains("Check Root B"), "names the root that would work: {out}");
-
-    // JSON form.
-    let (code, out, _) = run_check(&CheckOptions {
-        json: true,
-        ..opts.clone()
-    });
-    assert_eq!(code, 1);
-    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
-    assert_eq!(v["ok"], false);
-    assert_eq!(v["hosts"][0]["ok"], false);
+    wait_until_served(port, HOST, &new.leaf.der);
+    let known = write(server.dir(), "known.pem", &new.root.pem);
+    let r = check_pins(port, &pinned, &[known], 730);
+    assert!(!r.ok());
+    let h = &r.hosts[0];
+    assert!(!h.ok && h.verified_by.is_none(), "{h:?}");
+    let reason = h.reasons.join("; ");
+    assert!(reason.contains("none of the pinned roots verifies"), "{reason}");
+    assert!(reason.contains("Check Issuing B1"), "names what is served: {reason}");
     assert!(
-        v["hosts"][0]["reasons"][0]
-            .as_str()
-            .is_some_and(|r| r.contains("Check Issuing B1"))
+        reason.contains("Check Root B"),
+        "names the root that would work: {reason}"
     );
-    assert_eq!(v["anchors"][0]["ok"], true);
+    assert!(r.anchors[0].ok, "the pinned root itself is fine");
 
     // Pinning both roots holds again.
-    let both = write(server.dir(), "both.pem", format!("{}{}", old_root.pem, new_root.pem));
-    let (code, out, _) = run_check(&CheckOptions {
-        cacert: vec![both],
-        ..opts
-    });
-    assert_eq!(code, 0, "{out}");
+    let both = write(server.dir(), "both.pem", format!("{}{}", old.root.pem, new.root.pem));
+    assert!(check_pins(port, &both, &[], 730).ok());
 }
 
 #[test]
 fn check_fails_when_a_pinned_root_expires_within_warn_days() {
-    let r = Ca::builder("Check Short Root")
-        .validity(Validity::days(-10, 200))
-        .self_signed();
-    let int = Ca::builder("Check Short Issuing")
-        .validity(Validity::days(-5, 150))
-        .signed_by(&r);
+    let r = root("Check Short Root", -10, 200);
+    let int = ca("Check Short Issuing", &r, -5, 150);
     let l = leaf(&int, &[HOST]);
     let server = Caddy::start(HOST, &l.chain(&[&int]), &l.key_pem);
     let pinned = write(server.dir(), "pinned.pem", &r.pem);
-    let opts = CheckOptions {
-        targets: vec![target(HOST, server.port())],
-        resolve: vec![resolve(HOST, server.port())],
-        cacert: vec![pinned],
-        ..CheckOptions::default()
-    };
-    let (code, out, _) = run_check(&opts);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("FAIL pinned \"Check Short Root\""), "{out}");
-    assert!(out.contains("less than --warn-days 730"), "{out}");
-    let (code, out, _) = run_check(&CheckOptions { warn_days: 100, ..opts });
-    assert_eq!(code, 0, "{out}");
+    let report = check_pins(server.port(), &pinned, &[], 730);
+    assert!(!report.ok());
+    assert!(!report.anchors[0].ok, "{} days left", report.anchors[0].days_left);
+    assert!(report.hosts[0].ok, "the chain itself verifies: {:?}", report.hosts[0]);
+    assert!(check_pins(server.port(), &pinned, &[], 100).ok());
 }
 
 #[test]
 fn check_reports_an_unreachable_host() {
-    let r = Ca::builder("Check Lonely Root")
-        .validity(Validity::days(-10, 3650))
-        .self_signed();
     let dir = tempfile::tempdir().expect("dir");
-    let pinned = write(dir.path(), "pinned.pem", &r.pem);
-    // A port nothing listens on: bind, note, close.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let (code, out, _) = run_check(&CheckOptions {
-        targets: vec![format!("{HOST}:{port}")],
-        resolve: vec![format!("{HOST}:{port}:127.0.0.1")],
-        cacert: vec![pinned],
-        ..CheckOptions::default()
-    });
-    assert_eq!(code, 1);
-    assert!(out.contains("cannot connect to"), "{out}");
+    let pinned = write(dir.path(), "pinned.pem", &root("Check Lonely Root", -10, 3650).pem);
+    let (target, _refusing) = refused(HOST);
+    let r = check(&[target], &[pinned], &[], 730, now()).expect("check");
+    assert!(!r.ok());
+    assert!(r.hosts[0].reasons[0].contains("cannot connect to"), "{r:?}");
 }

@@ -4,33 +4,19 @@
 mod support;
 
 use support::*;
-use tlspost_certs::app::Options;
 use tlspost_certs::cover::{HostRoots, cover};
-use tlspost_certs::{Analysis, Format, Role};
+use tlspost_certs::{Analysis, BundleFormat, Format, Role, Warning};
 use tlspost_testkit::caddy::Caddy;
 use tlspost_testkit::nginx::{Nginx, Site};
-use tlspost_testkit::pki::{Ca, Validity};
 use tlspost_testkit::write;
-
-fn now() -> i64 {
-    tlspost_certs::analyze::now_unix()
-}
 
 #[test]
 fn cross_signed_chain_has_two_paths_and_cover_picks_correctly() {
-    let old = Ca::builder("Old Root X1")
-        .validity(Validity::days(-3000, 1500))
-        .self_signed();
-    let new = Ca::builder("New Root X2")
-        .validity(Validity::days(-100, 7000))
-        .self_signed();
+    let old = root("Old Root X1", -3000, 1500);
+    let new = root("New Root X2", -100, 7000);
     let new_by_old = new.cross_signed_by(&old);
-    let int_new = Ca::builder("Issuing CA R11")
-        .validity(Validity::days(-50, 1000))
-        .signed_by(&new);
-    let int_old = Ca::builder("Legacy Issuing CA")
-        .validity(Validity::days(-50, 1000))
-        .signed_by(&old);
+    let int_new = ca("Issuing CA R11", &new, -50, 1000);
+    let int_old = ca("Legacy Issuing CA", &old, -50, 1000);
 
     // a.test: leaf ← R11 ← (X2 cross-signed by X1) — verifies to X2 and to X1.
     let leaf_a = leaf(&int_new, &["a.test"]);
@@ -69,29 +55,24 @@ fn cross_signed_chain_has_two_paths_and_cover_picks_correctly() {
         vec!["New Root X2", "Old Root X1"],
         "both offered, longest-lived first"
     );
-    assert!(
-        rec.warnings.iter().any(|w| w.contains("the chain is cross-signed")),
-        "{:?}",
-        rec.warnings
-    );
-    assert!(
-        rec.warnings
-            .iter()
-            .any(|w| w.contains("cross-signed form of the root \"New Root X2\"")),
-        "{:?}",
-        rec.warnings
-    );
+    let expected = [
+        Warning::CrossSigned { roots: 2 },
+        Warning::Intermediate {
+            index: 1,
+            name: "Issuing CA R11".into(),
+        },
+        Warning::CrossSignedForm {
+            index: 2,
+            root: "New Root X2".into(),
+        },
+    ];
+    for w in &expected {
+        assert!(rec.warnings.contains(w), "{w:?} in {:?}", rec.warnings);
+    }
     assert!(
         !rec.warnings
             .iter()
-            .any(|w| w.contains("do not pin the intermediate \"New Root X2\"")),
-        "{:?}",
-        rec.warnings
-    );
-    assert!(
-        rec.warnings
-            .iter()
-            .any(|w| w.contains("do not pin the intermediate \"Issuing CA R11\"")),
+            .any(|w| matches!(w, Warning::Intermediate { name, .. } if name == "New Root X2")),
         "{:?}",
         rec.warnings
     );
@@ -115,29 +96,21 @@ fn cross_signed_chain_has_two_paths_and_cover_picks_correctly() {
     let bc = cover(&[host("b", &b), host("c", &c)]);
     assert_eq!(bc.roots.len(), 2);
 
-    // Through the CLI's engine: --cover over a, b emits the old root only.
-    let (code, out, err) = run_certs(&Options {
-        targets: vec![target("a.test", a_port), target("b.test", b_port)],
-        resolve: vec![resolve("a.test", a_port), resolve("b.test", b_port)],
-        roots: vec![roots.clone()],
-        cover: true,
-        format: Some(Format::Pem),
-        ..Options::default()
-    });
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(String::from_utf8_lossy(&out), old.pem);
-    assert!(err.contains("Smallest root set covering 2 host(s): 1 root(s)"), "{err}");
+    // The report: a cover over a and b chooses the old root only.
+    let mut req = request(&[("a.test", a_port), ("b.test", b_port)], &[&roots]);
+    req.cover = true;
+    let r = report(&req);
+    assert!(r.ok());
+    let c = r.cover.as_ref().expect("a cover");
+    assert_eq!((c.per_host.len(), c.roots.len()), (2, 1));
+    assert_eq!(
+        String::from_utf8_lossy(&emit_chosen(&r, Format::Pem, BundleFormat::Current)),
+        old.pem
+    );
 
-    // JSON report lists both paths for a.test.
-    let (code, out, err) = run_certs(&Options {
-        targets: vec![target("a.test", a_port)],
-        resolve: vec![resolve("a.test", a_port)],
-        roots: vec![roots],
-        json: true,
-        ..Options::default()
-    });
-    assert_eq!(code, 0, "{err}");
-    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
-    assert_eq!(v["hosts"][0]["paths"].as_array().map(Vec::len), Some(2));
-    assert_eq!(v["hosts"][0]["chain"][2]["role"], "cross-signed root");
+    // a.test alone: both paths.
+    let r = report(&request(&[("a.test", a_port)], &[&roots]));
+    assert!(r.ok());
+    assert_eq!(found(&r).analysis.paths.len(), 2);
+    assert_eq!(found(&r).analysis.roles[2], Role::CrossSigned);
 }

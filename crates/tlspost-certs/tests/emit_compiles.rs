@@ -7,10 +7,9 @@ use std::path::Path;
 use std::process::Command;
 
 use support::*;
-use tlspost_certs::app::Options;
 use tlspost_certs::{BundleFormat, Format};
 use tlspost_testkit::nginx::{Nginx, Site};
-use tlspost_testkit::pki::{Ca, Validity};
+use tlspost_testkit::pki::Ca;
 use tlspost_testkit::write;
 use x509_parser::prelude::*;
 
@@ -25,16 +24,10 @@ struct Setup {
 }
 
 fn setup() -> Setup {
-    let old = Ca::builder("Emit Old Root")
-        .validity(Validity::days(-100, 4000))
-        .self_signed();
-    let new = Ca::builder("Emit New Root")
-        .validity(Validity::days(-10, 6000))
-        .self_signed();
+    let old = root("Emit Old Root", -100, 4000);
+    let new = root("Emit New Root", -10, 6000);
     let cross = new.cross_signed_by(&old);
-    let int = Ca::builder("Emit Issuing CA")
-        .validity(Validity::days(-5, 900))
-        .signed_by(&new);
+    let int = ca("Emit Issuing CA", &new, -5, 900);
     let leaf = leaf(&int, &[HOST]);
     let server = Nginx::start(&[Site::new("main", &leaf.chain(&[&int, &cross]), &leaf.key_pem)]);
     let roots_file = write(server.dir(), "roots.pem", format!("{}{}", old.pem, new.pem));
@@ -46,18 +39,14 @@ fn setup() -> Setup {
     }
 }
 
-fn emit(s: &Setup, format: Format, only: Option<usize>, bundle: BundleFormat) -> Vec<u8> {
-    let (code, out, err) = run_certs(&Options {
-        targets: vec![target(HOST, s.server.port(0))],
-        resolve: vec![resolve(HOST, s.server.port(0))],
-        roots: vec![s.roots_file.clone()],
-        format: Some(format),
-        only,
-        bundle,
-        ..Options::default()
-    });
-    assert_eq!(code, 0, "{err}");
-    out
+/// The recommended roots in `format`; `first` keeps only the first (the longest-lived).
+fn emit(s: &Setup, format: Format, first: bool, bundle: BundleFormat) -> Vec<u8> {
+    let mut r = report(&request(&[(HOST, s.server.port(0))], &[&s.roots_file]));
+    assert!(r.ok());
+    if first {
+        r.chosen.truncate(1);
+    }
+    emit_chosen(&r, format, bundle)
 }
 
 fn run(cmd: &mut Command) -> String {
@@ -102,7 +91,7 @@ static size_t read_expected(const char *path) {
 #[test]
 fn arduino_output_compiles_and_holds_the_roots_pem() {
     let s = setup();
-    let header = emit(&s, Format::Arduino, None, BundleFormat::Current);
+    let header = emit(&s, Format::Arduino, false, BundleFormat::Current);
     let text = String::from_utf8_lossy(&header);
     assert!(text.contains("const char root_ca[] PROGMEM = R\"EOF("), "{text}");
     assert!(text.contains("// 1. O=tlspost test PKI, CN=Emit New Root"), "{text}");
@@ -134,7 +123,7 @@ fn arduino_output_compiles_and_holds_the_roots_pem() {
 #[test]
 fn esp_idf_output_compiles_and_its_length_counts_the_nul() {
     let s = setup();
-    let header = emit(&s, Format::EspIdf, Some(1), BundleFormat::Current);
+    let header = emit(&s, Format::EspIdf, true, BundleFormat::Current);
     let program = format!(
         "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include \"roots.h\"\n{READ_EXPECTED}\
          int main(int argc, char **argv) {{\n  (void)argc;\n  size_t n = read_expected(argv[1]);\n\
@@ -148,7 +137,7 @@ fn esp_idf_output_compiles_and_its_length_counts_the_nul() {
 #[test]
 fn rust_output_compiles_no_std_and_holds_the_roots_der() {
     let s = setup();
-    let module = emit(&s, Format::Rust, None, BundleFormat::Current);
+    let module = emit(&s, Format::Rust, false, BundleFormat::Current);
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     std::fs::write(d.join("roots.rs"), &module).expect("module");
@@ -237,9 +226,9 @@ fn crt_bundle_reads_back_in_both_layouts() {
     let s = setup();
     let mut expected = vec![subject_and_key(&s.new.der), subject_and_key(&s.old.der)];
     expected.sort();
-    let current = emit(&s, Format::CrtBundle, None, BundleFormat::Current);
+    let current = emit(&s, Format::CrtBundle, false, BundleFormat::Current);
     assert_eq!(read_bundle(&current, false), expected, "sorted by subject DER");
-    let legacy = emit(&s, Format::CrtBundle, None, BundleFormat::Legacy);
+    let legacy = emit(&s, Format::CrtBundle, false, BundleFormat::Legacy);
     assert_eq!(read_bundle(&legacy, true), expected);
     assert_eq!(&legacy[..2], &[0, 2], "big-endian count");
     assert_eq!(

@@ -375,3 +375,53 @@ fn certificate_names_are_printed_escaped() {
     assert_ne!(out.status.code(), Some(0), "{}", text(&out.stdout));
     check("certs check (failing)", &out);
 }
+
+/// `tlspost serve`'s CA (`ca.pem` in its data directory) pinned in one step: `certs --file ca.pem
+/// --format rust` emits it as a Rust module, which compiles under `#![no_std]` and holds its DER.
+#[test]
+fn certs_file_of_serves_ca_emits_it_as_rust() {
+    let serve = tlspost_testkit::serve::Serve::tlspost(env!("CARGO_BIN_EXE_tlspost"), &[]);
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let module = d.join("roots.rs");
+    let ca = serve.ca().display().to_string();
+    let out = tlspost(&[
+        "certs",
+        "--file",
+        &ca,
+        "--format",
+        "rust",
+        "-o",
+        &module.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("Pin this root"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("wrote 1 root(s) as Rust"),
+        "{}",
+        text(&out.stderr)
+    );
+    let der = tlspost_certs::pem::read_certs(&serve.ca()).expect("ca.pem").remove(0);
+    std::fs::write(d.join("ca.der"), &der).expect("der");
+    // As firmware would: a no_std crate including the module; it compiles only if the constant is
+    // the CA's DER, byte for byte.
+    std::fs::write(
+        d.join("fw.rs"),
+        "#![no_std]\n#![deny(warnings)]\ninclude!(\"roots.rs\");\n\
+         const fn same(a: &[u8], b: &[u8]) -> bool {\n\
+             if a.len() != b.len() { return false; }\n\
+             let mut i = 0;\n\
+             while i < a.len() { if a[i] != b[i] { return false; } i += 1; }\n\
+             true\n}\n\
+         const _: () = assert!(ROOTS.len() == 1 && same(ROOTS[0], include_bytes!(\"ca.der\")));\n",
+    )
+    .expect("fw.rs");
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let built = Command::new(rustc)
+        .args(["--edition", "2021", "--crate-type", "lib", "--out-dir"])
+        .arg(d)
+        .arg(d.join("fw.rs"))
+        .output()
+        .expect("run rustc");
+    assert!(built.status.success(), "{}", text(&built.stderr));
+}

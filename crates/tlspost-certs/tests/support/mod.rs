@@ -1,12 +1,15 @@
 //! What the tlspost-certs tests share that is about tlspost-certs itself: fetching and parsing a
-//! served chain, root stores, and running the CLI's engine. PKIs and servers are the kit's
-//! (`tlspost_testkit`).
+//! served chain, root stores, requests and reports, and the PKIs the tests serve (made with the
+//! kit's `pki`).
 #![allow(dead_code)]
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use tlspost_certs::{BundleFormat, EmitOptions, Format, Found, Input, Report, Request, Target};
+use tlspost_testkit::nginx::{Nginx, Site};
 use tlspost_testkit::pki::{Ca, Leaf, Validity};
+use tlspost_testkit::proc::{RefusedAddr, refused_addr};
 
 /// A server leaf for `names` issued by `ca`, valid from yesterday for a year.
 pub fn leaf(ca: &Ca, names: &[&str]) -> Leaf {
@@ -18,16 +21,9 @@ pub fn target(host: &str, port: u16) -> String {
     format!("{host}:{port}")
 }
 
-/// `HOST:PORT:127.0.0.1` for `--resolve`.
-pub fn resolve(host: &str, port: u16) -> String {
-    format!("{host}:{port}:127.0.0.1")
-}
-
 /// Fetches the chain served on 127.0.0.1:`port` for SNI `host`.
 pub fn fetch(port: u16, host: &str) -> tlspost_certs::Served {
-    let mut t = tlspost_certs::Target::parse(&target(host, port)).expect("target");
-    t.addr = Some("127.0.0.1".parse().expect("ip"));
-    tlspost_certs::fetch_chain(&t).expect("fetch chain")
+    tlspost_certs::fetch_chain(&local(host, port)).expect("fetch chain")
 }
 
 /// Waits until the chain served on 127.0.0.1:`port` for `host` starts with `leaf_der` (after an
@@ -62,22 +58,99 @@ pub fn store_with(files: &[&Path]) -> tlspost_certs::RootStore {
     s
 }
 
-/// Runs `tlspost certs` (the CLI's engine) and returns (exit code, stdout, stderr).
-pub fn run_certs(opts: &tlspost_certs::app::Options) -> (u8, Vec<u8>, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let code = tlspost_certs::app::run(opts, &mut out, &mut err);
-    (code, out, String::from_utf8_lossy(&err).into_owned())
+/// A target for `host` whose address refuses connections for as long as the returned guard lives.
+pub fn refused(host: &str) -> (Target, RefusedAddr) {
+    let guard = refused_addr();
+    let mut t = Target::parse(&target(host, guard.port())).expect("target");
+    t.addr = Some(guard.ip().into());
+    (t, guard)
 }
 
-/// Runs `tlspost certs check` and returns (exit code, stdout, stderr).
-pub fn run_check(opts: &tlspost_certs::app::CheckOptions) -> (u8, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let code = tlspost_certs::app::run_check(opts, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8_lossy(&out).into_owned(),
-        String::from_utf8_lossy(&err).into_owned(),
-    )
+/// Now, Unix seconds.
+pub fn now() -> i64 {
+    tlspost_certs::analyze::now_unix()
+}
+
+/// `host:port`, connecting to 127.0.0.1.
+pub fn local(host: &str, port: u16) -> Target {
+    let mut t = Target::parse(&target(host, port)).expect("target");
+    t.addr = Some("127.0.0.1".parse().expect("ip"));
+    t
+}
+
+/// What `tlspost certs` asks for the chains served on 127.0.0.1 for each `(host, port)`, with
+/// `roots` as extra candidates, warning 730 days ahead.
+pub fn request(hosts: &[(&str, u16)], roots: &[&Path]) -> Request {
+    Request {
+        input: Input::Hosts(hosts.iter().map(|(h, p)| local(h, *p)).collect()),
+        extra_roots: roots.iter().map(|r| r.to_path_buf()).collect(),
+        pinned: Vec::new(),
+        cover: false,
+        warn_days: 730,
+        now: now(),
+    }
+}
+
+/// The report for `req`.
+pub fn report(req: &Request) -> Report {
+    Report::build(req).expect("report")
+}
+
+/// The chosen roots of `r` in `format`.
+pub fn emit_chosen(r: &Report, format: Format, bundle: BundleFormat) -> Vec<u8> {
+    let certs: Vec<&tlspost_certs::CertInfo> = r.chosen.iter().map(|c| &c.cert).collect();
+    let opts = EmitOptions {
+        format,
+        bundle,
+        ..EmitOptions::default()
+    };
+    tlspost_certs::emit(&certs, &opts).expect("emit")
+}
+
+/// The first chain's analysis.
+pub fn found(r: &Report) -> &Found {
+    r.chains[0].found.as_ref().expect("a chain")
+}
+
+/// A self-signed root named `cn`, valid from `from` to `to` days from now.
+pub fn root(cn: &str, from: i64, to: i64) -> Ca {
+    Ca::builder(cn).validity(Validity::days(from, to)).self_signed()
+}
+
+/// A CA named `cn` issued by `by`, valid from `from` to `to` days from now.
+pub fn ca(cn: &str, by: &Ca, from: i64, to: i64) -> Ca {
+    Ca::builder(cn).validity(Validity::days(from, to)).signed_by(by)
+}
+
+/// A root, the intermediate it issued, and a leaf the intermediate issued.
+pub struct Pki {
+    /// The root.
+    pub root: Ca,
+    /// The intermediate.
+    pub int: Ca,
+    /// The leaf.
+    pub leaf: Leaf,
+}
+
+impl Pki {
+    /// `root` (10 years) → `int` (900 days) → a leaf for `names`, each valid since a few days.
+    pub fn new(root_cn: &str, int_cn: &str, names: &[&str]) -> Pki {
+        let root = root(root_cn, -10, 3650);
+        let int = ca(int_cn, &root, -5, 900);
+        Pki {
+            leaf: leaf(&int, names),
+            root,
+            int,
+        }
+    }
+
+    /// The leaf, then the intermediate, as PEM: what a server sends.
+    pub fn chain(&self) -> String {
+        self.leaf.chain(&[&self.int])
+    }
+
+    /// nginx serving the chain.
+    pub fn nginx(&self) -> Nginx {
+        Nginx::start(&[Site::new("main", &self.chain(), &self.leaf.key_pem)])
+    }
 }
