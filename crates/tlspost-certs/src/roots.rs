@@ -1,4 +1,4 @@
-//! Candidate trust anchors: Mozilla's root store plus roots from files (`--roots`).
+//! Candidate trust anchors: Mozilla's root store plus roots from files.
 
 use std::path::Path;
 
@@ -9,7 +9,7 @@ use crate::{CertInfo, CertsError};
 pub enum RootSource {
     /// Mozilla's root store as shipped in `webpki-root-certs`.
     Mozilla,
-    /// A file given with `--roots` (or `--cacert`).
+    /// A file of candidate (or pinned) roots, by its path as given.
     File(String),
 }
 
