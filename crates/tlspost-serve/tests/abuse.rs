@@ -37,11 +37,7 @@ fn five_hundred_idle_connections_do_not_block_service() {
         idle.push(TcpStream::connect(addr).unwrap());
     }
     still_answers(&r);
-    let (_, err, code) = curl(&[
-        "--cacert",
-        r.ca_path().to_str().unwrap(),
-        &format!("https://localhost:{}/", r.https().port()),
-    ]);
+    let (_, err, code) = r.curl("https", "localhost", "/", &[]);
     assert_eq!(code, 0, "{err}");
     // Idle connections are closed by the read timeout.
     let mut s = idle.pop().unwrap();
@@ -57,8 +53,7 @@ fn five_hundred_idle_connections_do_not_block_service() {
 #[test]
 fn one_megabyte_head_gets_431_and_is_recorded() {
     let r = limited();
-    let mut s = TcpStream::connect(r.http()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut s = connect(r.http());
     let mut big = b"GET / HTTP/1.1\r\nHost: h\r\nX-Big: ".to_vec();
     big.extend(std::iter::repeat_n(b'a', 1024 * 1024));
     let writer = {
@@ -89,8 +84,7 @@ fn oversized_bodies_get_413_and_are_recorded() {
     assert!(c.raw.starts_with(b"POST /up HTTP/1.1\r\n"));
     assert!(c.error.as_deref().unwrap().contains("Content-Length: 10000000"));
 
-    let mut s = TcpStream::connect(r.http()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut s = connect(r.http());
     s.write_all(b"POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n")
         .unwrap();
     let chunk = [b"4000\r\n".to_vec(), vec![b'z'; 0x4000], b"\r\n".to_vec()].concat();
@@ -113,8 +107,7 @@ fn oversized_bodies_get_413_and_are_recorded() {
 #[test]
 fn slowloris_is_cut_off_and_recorded() {
     let r = limited();
-    let mut s = TcpStream::connect(r.http()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut s = connect(r.http());
     let t = Instant::now();
     let drip = b"GET /slow HTTP/1.1\r\nHost: h\r\nX-Drip: 0123456789012345678901234567890123456789";
     for b in drip.iter() {
@@ -167,11 +160,7 @@ fn malformed_client_hellos_never_take_the_server_down() {
         }
         still_answers(&r);
     }
-    let (_, err, code) = curl(&[
-        "--cacert",
-        r.ca_path().to_str().unwrap(),
-        &format!("https://localhost:{}/", r.https().port()),
-    ]);
+    let (_, err, code) = r.curl("https", "localhost", "/", &[]);
     assert_eq!(code, 0, "{err}");
     let failures = r.server.store().list(100, None).unwrap();
     assert!(

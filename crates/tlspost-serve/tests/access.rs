@@ -20,15 +20,22 @@ fn get_as(addr: SocketAddr, host: &str, path: &str, extra: &[&str]) -> Resp {
 }
 
 fn request(addr: SocketAddr, method: &str, host: &str, path: &str, extra: &[&str]) -> Resp {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    let line = format!("{method} {path} HTTP/1.1");
+    let mut s = send_head(addr, &line, host, &[&["Connection: close"], extra].concat());
+    read_response(&mut s).unwrap()
+}
+
+/// A fresh connection on which the head `line`, `Host: host`, the `extra` lines and the empty
+/// line have been sent.
+fn send_head(addr: SocketAddr, line: &str, host: &str, extra: &[&str]) -> TcpStream {
+    let mut s = connect(addr);
+    let mut req = format!("{line}\r\nHost: {host}\r\n");
     for h in extra {
         req += &format!("{h}\r\n");
     }
     req += "\r\n";
     s.write_all(req.as_bytes()).unwrap();
-    read_response(&mut s).unwrap()
+    s
 }
 
 /// `GET path` as a browser at the listener's own address sends it.
@@ -45,14 +52,7 @@ struct Events {
 impl Events {
     fn open(r: &Running, host: &str, query: &str, extra: &[&str]) -> (Events, Resp) {
         let before = r.server.live_subscribers();
-        let mut s = TcpStream::connect(r.http()).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        let mut req = format!("GET /_tlspost/events{query} HTTP/1.0\r\nHost: {host}\r\n");
-        for h in extra {
-            req += &format!("{h}\r\n");
-        }
-        req += "\r\n";
-        s.write_all(req.as_bytes()).unwrap();
+        let mut s = send_head(r.http(), &format!("GET /_tlspost/events{query} HTTP/1.0"), host, extra);
         let mut buf = Vec::new();
         let mut tmp = [0u8; 4096];
         let at = loop {
@@ -389,8 +389,7 @@ fn a_lagging_event_stream_client_is_told_to_reload() {
     const SENT: usize = 3000;
     let pad = "p".repeat(16 * 1024);
     let started = Instant::now();
-    let mut s = TcpStream::connect(r.http()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut s = connect(r.http());
     let mut last = 0;
     for i in 0..SENT {
         let req = format!("GET /lag/{i}?pad={pad} HTTP/1.1\r\nHost: api.example.test\r\nUser-Agent: dev/1\r\n\r\n");

@@ -52,8 +52,7 @@ fn small_request_answers(addr: SocketAddr) {
 fn a_body_beyond_the_budget_is_refused_with_503_and_recorded() {
     let r = start_with(|c| c.limits.memory_budget = 1 << 20);
     let fill = vec![b'x'; 64 * 1024];
-    let mut s = TcpStream::connect(r.http()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut s = connect(r.http());
     let writer = {
         let mut s = s.try_clone().unwrap();
         let fill = fill.clone();
@@ -92,8 +91,7 @@ fn a_body_beyond_the_budget_is_refused_with_503_and_recorded() {
         let resp = send_raw(r.http(), &[&req]);
         assert_eq!(resp.status, 200, "{}", resp.head);
     }
-    let mut s = TcpStream::connect(r.http()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut s = connect(r.http());
     for _ in 0..3 {
         s.write_all(&head(body.len())).unwrap();
         s.write_all(&body).unwrap();
@@ -110,8 +108,7 @@ fn a_body_beyond_the_budget_is_refused_with_503_and_recorded() {
 fn a_held_body_leaves_small_requests_answered() {
     let r = start_with(|c| c.limits.memory_budget = 1 << 20);
     let fill = vec![b'z'; 64 * 1024];
-    let mut held = TcpStream::connect(r.http()).unwrap();
-    held.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut held = connect(r.http());
     held.write_all(&head(400_000)).unwrap();
     write_n(&mut held, &fill, 400_000 - 10).unwrap();
     tcp::wait_read_by_peer(&held);

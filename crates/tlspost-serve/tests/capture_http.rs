@@ -65,8 +65,7 @@ fn pipelined_requests_are_split_exactly() {
     let r = start();
     let a = b"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc";
     let b = b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
-    let mut s = TcpStream::connect(r.http()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut s = connect(r.http());
     s.write_all(&[&a[..], &b[..]].concat()).unwrap();
     let r1 = read_response(&mut s).unwrap();
     let r2 = read_response(&mut s).unwrap();
@@ -101,49 +100,22 @@ fn unparseable_and_truncated_requests_are_recorded() {
 #[test]
 fn curl_http11_http10_and_chunked_upload() {
     let r = start();
-    let url = format!("http://api.example.test:{}/v1/items", r.http().port());
-    let resolve = format!("api.example.test:{}:127.0.0.1", r.http().port());
-    let (out, err, code) = curl(&[
-        "--resolve",
-        &resolve,
-        "-H",
-        "Content-Type: application/json",
-        "-d",
-        r#"{"x":1}"#,
-        &url,
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let echo: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let c = r.capture(echo["id"].as_i64().unwrap());
+    let items = |args: &[&str]| r.echoed(r.curl("http", "api.example.test", "/v1/items", args));
+    let json = "Content-Type: application/json";
+    let c = items(&["-H", json, "-d", r#"{"x":1}"#]);
     assert_eq!(c.version.as_deref(), Some("HTTP/1.1"));
     assert!(c.raw.starts_with(b"POST /v1/items HTTP/1.1\r\nHost: api.example.test:"));
     assert!(c.raw.ends_with(b"\r\n\r\n{\"x\":1}"));
     assert!(codes(&c).is_empty(), "{:?}", codes(&c));
 
-    let (out, err, code) = curl(&["--http1.0", "--resolve", &resolve, "-A", "dev/1", &url]);
-    assert_eq!(code, 0, "{err}");
-    let echo: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let c = r.capture(echo["id"].as_i64().unwrap());
+    let c = items(&["--http1.0", "-A", "dev/1"]);
     assert!(c.raw.starts_with(b"GET /v1/items HTTP/1.0\r\n"));
     assert_eq!(c.version.as_deref(), Some("HTTP/1.0"));
 
     let file = r.dir.path().join("upload.json");
     std::fs::write(&file, "{\"big\":\"".to_string() + &"y".repeat(5000) + "\"}").unwrap();
     let data = format!("@{}", file.display());
-    let (out, err, code) = curl(&[
-        "--resolve",
-        &resolve,
-        "-H",
-        "Transfer-Encoding: chunked",
-        "-H",
-        "Content-Type: application/json",
-        "--data-binary",
-        &data,
-        &url,
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let echo: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let c = r.capture(echo["id"].as_i64().unwrap());
+    let c = items(&["-H", "Transfer-Encoding: chunked", "-H", json, "--data-binary", &data]);
     assert_eq!(c.body_len, 5010);
     assert!(c.raw.ends_with(b"0\r\n\r\n"));
     assert!(codes(&c).contains(&"TP125".to_string()), "{:?}", codes(&c));

@@ -13,26 +13,15 @@ use support::*;
 #[test]
 fn curl_https_records_sni_alpn_versions_and_ja4() {
     let r = start();
-    let port = r.https().port();
-    let url = format!("https://api.example.test:{port}/v1/token");
-    let resolve = format!("api.example.test:{port}:127.0.0.1");
-    let ca = r.ca_path();
-    let (out, err, code) = curl(&[
-        "--cacert",
-        ca.to_str().unwrap(),
-        "--resolve",
-        &resolve,
+    let args = [
         "-H",
         "Content-Type: application/json",
         "-A",
         "dev/1",
         "-d",
         r#"{"a":1}"#,
-        &url,
-    ]);
-    assert_eq!(code, 0, "curl trusts the generated CA: {err}");
-    let echo: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let c = r.capture(echo["id"].as_i64().unwrap());
+    ];
+    let c = r.echoed(r.curl("https", "api.example.test", "/v1/token", &args));
     assert_eq!(c.scheme, "https");
     assert_eq!(c.sni.as_deref(), Some("api.example.test"), "the SNI curl sent");
     let t = c.tls.as_ref().unwrap();
@@ -129,23 +118,16 @@ fn garbage_and_plain_http_on_the_tls_port_are_recorded_and_survived() {
         c.error
     );
     // Still serving TLS.
-    let (_, err, code) = curl(&[
-        "--cacert",
-        r.ca_path().to_str().unwrap(),
-        &format!("https://localhost:{}/ok", r.https().port()),
-    ]);
+    let (_, err, code) = r.curl("https", "localhost", "/ok", &[]);
     assert_eq!(code, 0, "{err}");
 }
 
 #[test]
 fn edge_profile_refuses_like_a_strict_cdn() {
     let r = start_with(|c| c.profile = tlspost_serve::Profile::Edge);
-    let ca = r.ca_path();
-    let ca = ca.to_str().unwrap();
-    let port = r.https().port();
 
     // No SNI (curl sends none for an IP literal): handshake failure.
-    let (_, err, code) = curl(&["--cacert", ca, &format!("https://127.0.0.1:{port}/")]);
+    let (_, err, code) = r.curl("https", "127.0.0.1", "/", &[]);
     assert_ne!(code, 0, "the handshake must fail without SNI");
     assert!(
         err.contains("alert") || err.contains("unrecognized") || err.contains("SSL"),
@@ -173,34 +155,21 @@ fn edge_profile_refuses_like_a_strict_cdn() {
     assert_eq!(r.capture(resp.capture_id()).status, 403);
 
     // SNI differs from Host: 1013.
-    let resolve = format!("api.example.test:{port}:127.0.0.1");
-    let (out, err, code) = curl(&[
-        "-i",
-        "--cacert",
-        ca,
-        "--resolve",
-        &resolve,
-        "-H",
-        "Host: other.example.test",
-        "-A",
-        "dev/1",
-        &format!("https://api.example.test:{port}/"),
-    ]);
+    let api = |args: &[&str]| {
+        r.curl(
+            "https",
+            "api.example.test",
+            "/",
+            &[&["-i", "-A", "dev/1"], args].concat(),
+        )
+    };
+    let (out, err, code) = api(&["-H", "Host: other.example.test"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("HTTP/1.1 421"), "{out}");
     assert!(out.contains("1013"));
 
     // A good request passes.
-    let (out, err, code) = curl(&[
-        "-i",
-        "--cacert",
-        ca,
-        "--resolve",
-        &resolve,
-        "-A",
-        "dev/1",
-        &format!("https://api.example.test:{port}/"),
-    ]);
+    let (out, err, code) = api(&[]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
 }
@@ -209,14 +178,7 @@ fn edge_profile_refuses_like_a_strict_cdn() {
 fn a_client_rejecting_the_certificate_is_recorded() {
     let r = start();
     let port = r.https().port();
-    let resolve = format!("not-in-cert.example.test:{port}:127.0.0.1");
-    let (_, err, code) = curl(&[
-        "--cacert",
-        r.ca_path().to_str().unwrap(),
-        "--resolve",
-        &resolve,
-        &format!("https://not-in-cert.example.test:{port}/"),
-    ]);
+    let (_, err, code) = r.curl("https", "not-in-cert.example.test", "/", &[]);
     assert_eq!(code, 60, "curl rejects a certificate without the name: {err}");
     let c = r.wait_for("the rejected certificate", |c| c.scheme == "https" && c.error.is_some());
     assert_eq!(c.sni.as_deref(), Some("not-in-cert.example.test"));

@@ -148,8 +148,7 @@ fn client_hello(ca: &std::path::Path) -> Vec<u8> {
 #[test]
 fn a_client_closing_mid_handshake_is_named_as_such() {
     let r = start();
-    let mut s = TcpStream::connect(r.https()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut s = connect(r.https());
     s.write_all(&client_hello(&r.ca_path())).unwrap();
     // The server's first flight arrives (all of it: read until it stops); the client leaves
     // without a word.

@@ -37,6 +37,24 @@ impl Running {
             .unwrap()
             .unwrap_or_else(|| panic!("capture {id} is not stored"))
     }
+    /// curl `scheme://host:PORT/path` of this server (`https` or `http`, `host` resolved to
+    /// loopback), trusting its CA, with `args` before the URL: (stdout, stderr, status).
+    pub fn curl(&self, scheme: &str, host: &str, path: &str, args: &[&str]) -> (String, String, i32) {
+        let port = if scheme == "https" { self.https() } else { self.http() }.port();
+        let (resolve, url) = (
+            format!("{host}:{port}:127.0.0.1"),
+            format!("{scheme}://{host}:{port}{path}"),
+        );
+        let ca = self.ca_path();
+        let head = ["--cacert", ca.to_str().unwrap(), "--resolve", &resolve];
+        curl(&[&head[..], args, &[url.as_str()]].concat())
+    }
+    /// The capture that curl's answer (the server's JSON echo) names; curl must have succeeded.
+    pub fn echoed(&self, (out, err, code): (String, String, i32)) -> Capture {
+        assert_eq!(code, 0, "curl: {err}");
+        let echo: serde_json::Value = serde_json::from_str(&out).unwrap();
+        self.capture(echo["id"].as_i64().unwrap())
+    }
     /// Wait until a capture satisfying `pred` is stored (newest first).
     pub fn wait_for(&self, what: &str, pred: impl Fn(&Capture) -> bool) -> Capture {
         let until = Instant::now() + Duration::from_secs(15);
@@ -86,12 +104,18 @@ impl CaptureId for Resp {
     }
 }
 
+/// A fresh plain connection to `addr`; a read waits at most 20 s for the server.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s
+}
+
 /// Send `parts` over a fresh plain connection, read one response. Each part reaches the server
 /// in a read of its own, as a device's separate writes do: the next part is written only once the
 /// server has read everything before it ([`tcp::wait_read_by_peer`]).
 pub fn send_raw(addr: SocketAddr, parts: &[&[u8]]) -> Resp {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut s = connect(addr);
     s.set_nodelay(true).unwrap();
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
