@@ -272,13 +272,7 @@ fn esc(s: &str) -> Escaped<'_> {
 
 /// A URL as given, with its secrets (user information, `?access_token=…`) masked.
 fn masked_url(url: &str) -> String {
-    let mut out = url.as_bytes().to_vec();
-    for span in secrets::url(url.as_bytes()) {
-        if let Some(b) = out.get_mut(span.range()) {
-            b.fill(secrets::MASK);
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::trace::masked(url, secrets::url(url.as_bytes()))
 }
 
 impl fmt::Display for TlsError {

@@ -91,8 +91,13 @@ pub fn mask_secrets(data: &[u8]) -> Vec<u8> {
 /// Free text (an information line) with its secrets masked: `name=value` pairs with secret names,
 /// such as a URL's `?access_token=…`.
 fn mask_text(text: &str) -> String {
+    masked(text, secrets::body(text.as_bytes()))
+}
+
+/// `text` with each of `spans` (found in it by a [`secrets`] finder) masked byte for byte.
+pub(crate) fn masked(text: &str, spans: secrets::Spans<'_>) -> String {
     let mut out = text.as_bytes().to_vec();
-    for span in secrets::body(text.as_bytes()) {
+    for span in spans {
         if let Some(b) = out.get_mut(span.range()) {
             b.fill(secrets::MASK);
         }

@@ -4,17 +4,15 @@
 //! own, so other tests do not compete with it for the CPU while it measures time.
 
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use socket2::{Domain, Socket, Type};
 use tlspost::proto::retry::RetryPolicy;
 use tlspost::proto::{Budgets, Phase};
-use tlspost::{Client, Error, RequestSpec, Trust};
+use tlspost::{Client, Trust};
 
-/// A JSON POST to `url`, parsed here as a caller parses what it is given.
-fn json(url: &str, body: Vec<u8>) -> RequestSpec {
-    RequestSpec::json(url.parse().expect("a valid URL"), body)
-}
+mod client_support;
+use client_support::{json, times_out};
 
 /// A loopback address whose SYNs go unanswered, with the connections that filled its queue.
 fn black_hole() -> (Socket, Vec<TcpStream>, SocketAddr) {
@@ -49,20 +47,8 @@ fn connect_timeout_fires_on_a_silent_peer() {
         .build()
         .expect("client");
     let url = format!("https://silent.tlspost.test:{}/", addr.port());
-    let start = Instant::now();
-    let e = c.send(&json(&url, b"{}".to_vec())).expect_err("timeout");
-    let took = start.elapsed();
-    assert_eq!(
-        e,
-        Error::Timeout {
-            phase: Phase::Connect,
-            budget_ms: Some(500)
-        }
-    );
-    assert!(
-        took >= Duration::from_millis(500) && took <= Duration::from_millis(800),
-        "fired after {took:?}"
-    );
+    let spec = json(&url, b"{}".to_vec());
+    let e = times_out(&mut c, &spec, Phase::Connect, 500, Duration::from_millis(300));
     let text = e.to_string();
     assert!(text.contains("connect"), "the message names the phase: {text}");
 }

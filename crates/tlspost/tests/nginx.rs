@@ -9,10 +9,8 @@ use tlspost::{Client, ConnectFailure, Error, ErrorClass, RequestSpec, TlsError, 
 use tlspost_testkit::origin::{Env, HOST, SITES};
 use tlspost_testkit::proc::refused_addr;
 
-/// A JSON POST to `url`, parsed here as a caller parses what it is given.
-fn json(url: &str, body: Vec<u8>) -> RequestSpec {
-    RequestSpec::json(url.parse().expect("a valid URL"), body)
-}
+mod client_support;
+use client_support::json;
 
 fn builder(env: &Env) -> ClientBuilder {
     let mut b = Client::builder().trust(Trust::pinned_files(&[env.root_file()]).expect("root"));

@@ -1,16 +1,14 @@
 //! The first-byte timeout against real nginx, measured on its own: a test binary of one test, so
 //! the other nginx tests' handshakes do not compete with it for the CPU while it measures time.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tlspost::proto::{Budgets, Phase};
-use tlspost::{Client, Error, RequestSpec, Trust};
+use tlspost::{Client, Trust};
 use tlspost_testkit::origin::{Env, HOST};
 
-/// A JSON POST to `url`, parsed here as a caller parses what it is given.
-fn json(url: &str, body: Vec<u8>) -> RequestSpec {
-    RequestSpec::json(url.parse().expect("a valid URL"), body)
-}
+mod client_support;
+use client_support::{json, times_out};
 
 #[test]
 fn first_byte_timeout_fires_within_ten_percent() {
@@ -28,20 +26,6 @@ fn first_byte_timeout_fires_within_ten_percent() {
         .expect("client");
     // Warm the connection so the measured attempt is only send + wait.
     c.send(&json(&env.url(port, "/echo"), b"{}".to_vec())).expect("warm");
-    let start = Instant::now();
-    let e = c
-        .send(&json(&env.url(port, "/slow?ms=3000"), b"{}".to_vec()))
-        .expect_err("timeout");
-    let took = start.elapsed();
-    assert_eq!(
-        e,
-        Error::Timeout {
-            phase: Phase::FirstByte,
-            budget_ms: Some(600)
-        }
-    );
-    assert!(
-        took >= Duration::from_millis(600) && took <= Duration::from_millis(660),
-        "fired after {took:?}"
-    );
+    let slow = json(&env.url(port, "/slow?ms=3000"), b"{}".to_vec());
+    times_out(&mut c, &slow, Phase::FirstByte, 600, Duration::from_millis(60));
 }

@@ -1,14 +1,12 @@
 //! A server that speaks only TLS 1.1 (`openssl s_server -tls1_1`): the client, which speaks 1.2
 //! and 1.3, must say that there is no version in common rather than fail vaguely.
 
-use tlspost::{Client, Error, RequestSpec, TlsError, Trust};
+use tlspost::{Client, Error, TlsError, Trust};
 use tlspost_testkit::origin::{HOST, Pki};
 use tlspost_testkit::s_server::SServer;
 
-/// A JSON POST to `url`, parsed here as a caller parses what it is given.
-fn json(url: &str, body: Vec<u8>) -> RequestSpec {
-    RequestSpec::json(url.parse().expect("a valid URL"), body)
-}
+mod client_support;
+use client_support::json;
 
 #[test]
 fn a_tls_1_1_server_is_refused_for_its_version() {
