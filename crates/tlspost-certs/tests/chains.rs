@@ -6,7 +6,6 @@ use std::path::Path;
 
 use support::*;
 use tlspost_certs::{Analysis, BundleFormat, Format, Problem, Role, Warning};
-use tlspost_testkit::caddy::Caddy;
 use tlspost_testkit::nginx::{Nginx, Site};
 use tlspost_testkit::write;
 
@@ -66,7 +65,7 @@ fn nginx_leaf_and_intermediate_recommends_the_root() {
 #[test]
 fn caddy_leaf_and_intermediate_recommends_the_root() {
     let p = pki("Caddy");
-    let server = Caddy::start(HOST, &p.chain(), &p.leaf.key_pem);
+    let server = p.caddy(HOST);
     recommends_root_not_intermediate(&p, server.port(), server.dir());
 }
 
@@ -146,11 +145,9 @@ fn expired_intermediate_is_reported() {
 
 #[test]
 fn root_expiring_within_the_window_is_warned() {
-    let root = root("Short-lived Root", -10, 100);
-    let int = ca("Short Issuing CA", &root, -5, 90);
-    let leaf = leaf(&int, &[HOST]);
-    let server = Caddy::start(HOST, &leaf.chain(&[&int]), &leaf.key_pem);
-    let roots = write(server.dir(), "roots.pem", &root.pem);
+    let p = Pki::with(("Short-lived Root", -10, 100), ("Short Issuing CA", -5, 90), &[HOST]);
+    let server = p.caddy(HOST);
+    let roots = write(server.dir(), "roots.pem", &p.root.pem);
     let a = analyse(server.port(), &roots);
     let soon =
         |w: &Warning| matches!(w, Warning::RootExpiresSoon { root, warn_days: 730, .. } if root == "Short-lived Root");

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use support::*;
 use tlspost_certs::check::{CheckReport, check};
-use tlspost_testkit::caddy::Caddy;
 use tlspost_testkit::nginx::{Nginx, Options, Site};
 use tlspost_testkit::write;
 
@@ -65,11 +64,13 @@ fn check_passes_then_fails_after_the_server_switches_root() {
 
 #[test]
 fn check_fails_when_a_pinned_root_expires_within_warn_days() {
-    let r = root("Check Short Root", -10, 200);
-    let int = ca("Check Short Issuing", &r, -5, 150);
-    let l = leaf(&int, &[HOST]);
-    let server = Caddy::start(HOST, &l.chain(&[&int]), &l.key_pem);
-    let pinned = write(server.dir(), "pinned.pem", &r.pem);
+    let p = Pki::with(
+        ("Check Short Root", -10, 200),
+        ("Check Short Issuing", -5, 150),
+        &[HOST],
+    );
+    let server = p.caddy(HOST);
+    let pinned = write(server.dir(), "pinned.pem", &p.root.pem);
     let report = check_pins(server.port(), &pinned, &[], 730);
     assert!(!report.ok());
     assert!(!report.anchors[0].ok, "{} days left", report.anchors[0].days_left);

@@ -4,7 +4,6 @@ mod support;
 
 use support::*;
 use tlspost_certs::{Analysis, BundleFormat, CertsError, Format, Input, Problem, Report, Role, Target, Warning};
-use tlspost_testkit::caddy::Caddy;
 use tlspost_testkit::write;
 
 const HOST: &str = "sni-only.test";
@@ -13,7 +12,7 @@ const HOST: &str = "sni-only.test";
 fn no_sni_is_explained() {
     let p = Pki::new("SNI Root", "SNI Issuing", &[HOST]);
     // caddy serves the certificate only for its site name: without SNI it refuses.
-    let server = Caddy::start(HOST, &p.chain(), &p.leaf.key_pem);
+    let server = p.caddy(HOST);
     let t = Target::parse(&format!("127.0.0.1:{}", server.port())).expect("target");
     let err = tlspost_certs::fetch_chain(&t).expect_err("no SNI, no certificate");
     assert!(matches!(&err, CertsError::Handshake { sni: None, .. }), "{err:?}");

@@ -95,7 +95,21 @@ fn certs_prints_the_chain_recommends_the_root_and_writes_arduino_code() {
     let roots = root_file.display().to_string();
     let (target, resolve) = (target(&nginx), resolve(&nginx));
 
-    let out = tlspost(&["certs", &target, "--resolve", &resolve, "--roots", &roots]);
+    // `tlspost certs TARGET --resolve … --roots ROOTS` and `more`.
+    let certs = |more: &[&str]| {
+        let mut args = vec![
+            "certs",
+            target.as_str(),
+            "--resolve",
+            resolve.as_str(),
+            "--roots",
+            roots.as_str(),
+        ];
+        args.extend_from_slice(more);
+        tlspost(&args)
+    };
+
+    let out = certs(&[]);
     let report = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{report}{}", text(&out.stderr));
     // The chain as served, in order, with roles.
@@ -121,16 +135,7 @@ fn certs_prints_the_chain_recommends_the_root_and_writes_arduino_code() {
     assert!(rec.contains(&format!("never pin the leaf \"{HOST}\"")), "{report}");
 
     // --format pem to stdout: byte-identical to the root's PEM, the report on stderr.
-    let out = tlspost(&[
-        "certs",
-        &target,
-        "--resolve",
-        &resolve,
-        "--roots",
-        &roots,
-        "--format",
-        "pem",
-    ]);
+    let out = certs(&["--format", "pem"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), pki.root.pem);
     assert!(text(&out.stderr).contains("Pin this root"), "{}", text(&out.stderr));
@@ -138,20 +143,7 @@ fn certs_prints_the_chain_recommends_the_root_and_writes_arduino_code() {
     // --format arduino -o FILE: the file holds the root as a PROGMEM raw string.
     let header = dir.path().join("root_ca.h");
     let h = header.display().to_string();
-    let out = tlspost(&[
-        "certs",
-        &target,
-        "--resolve",
-        &resolve,
-        "--roots",
-        &roots,
-        "--format",
-        "arduino",
-        "-o",
-        &h,
-        "--name",
-        "api_root",
-    ]);
+    let out = certs(&["--format", "arduino", "-o", &h, "--name", "api_root"]);
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
     let code = std::fs::read_to_string(&header).expect("-o wrote the file");
     assert!(code.contains("CN=CLI Root A"), "{code}");

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tlspost_certs::{BundleFormat, EmitOptions, Format, Found, Input, Report, Request, Target};
+use tlspost_testkit::caddy::Caddy;
 use tlspost_testkit::nginx::{Nginx, Site};
 use tlspost_testkit::pki::{Ca, Leaf, Validity};
 use tlspost_testkit::proc::{RefusedAddr, refused_addr};
@@ -135,8 +136,13 @@ pub struct Pki {
 impl Pki {
     /// `root` (10 years) → `int` (900 days) → a leaf for `names`, each valid since a few days.
     pub fn new(root_cn: &str, int_cn: &str, names: &[&str]) -> Pki {
-        let root = root(root_cn, -10, 3650);
-        let int = ca(int_cn, &root, -5, 900);
+        Pki::with((root_cn, -10, 3650), (int_cn, -5, 900), names)
+    }
+
+    /// A root and an intermediate each `(CN, from, to)` (days from now), and a leaf for `names`.
+    pub fn with(root_ca: (&str, i64, i64), int_ca: (&str, i64, i64), names: &[&str]) -> Pki {
+        let root = root(root_ca.0, root_ca.1, root_ca.2);
+        let int = ca(int_ca.0, &root, int_ca.1, int_ca.2);
         Pki {
             leaf: leaf(&int, names),
             root,
@@ -147,6 +153,11 @@ impl Pki {
     /// The leaf, then the intermediate, as PEM: what a server sends.
     pub fn chain(&self) -> String {
         self.leaf.chain(&[&self.int])
+    }
+
+    /// caddy serving the chain for `host`.
+    pub fn caddy(&self, host: &str) -> Caddy {
+        Caddy::start(host, &self.chain(), &self.leaf.key_pem)
     }
 
     /// nginx serving the chain.
