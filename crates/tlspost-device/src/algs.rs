@@ -2,46 +2,53 @@
 
 use pki_types::{AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm, alg_id};
 
-/// Which curve/hash pair an algorithm object stands for.
-#[derive(Debug, Clone, Copy)]
+/// The curve of the key.
+#[derive(Clone, Copy)]
 enum Curve {
     P256,
     P384,
 }
 
-#[derive(Debug, Clone, Copy)]
+/// The hash of the signature.
+#[derive(Clone, Copy)]
 enum Hash {
     Sha256,
     Sha384,
 }
 
 /// An ECDSA verification algorithm (curve of the key, hash of the signature).
-#[derive(Debug)]
 pub struct Ecdsa {
     curve: Curve,
     hash: Hash,
 }
 
+impl Ecdsa {
+    const fn new(curve: Curve, hash: Hash) -> Ecdsa {
+        Ecdsa { curve, hash }
+    }
+}
+
+/// Its name, e.g. `ECDSA P-256 SHA-384` (webpki wants `Debug`; a derived one costs the firmware
+/// more flash).
+impl core::fmt::Debug for Ecdsa {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match (self.curve, self.hash) {
+            (Curve::P256, Hash::Sha256) => "ECDSA P-256 SHA-256",
+            (Curve::P256, Hash::Sha384) => "ECDSA P-256 SHA-384",
+            (Curve::P384, Hash::Sha256) => "ECDSA P-384 SHA-256",
+            (Curve::P384, Hash::Sha384) => "ECDSA P-384 SHA-384",
+        })
+    }
+}
+
 /// ECDSA P-256 key, SHA-256 signature.
-pub static ECDSA_P256_SHA256: Ecdsa = Ecdsa {
-    curve: Curve::P256,
-    hash: Hash::Sha256,
-};
+pub static ECDSA_P256_SHA256: Ecdsa = Ecdsa::new(Curve::P256, Hash::Sha256);
 /// ECDSA P-256 key, SHA-384 signature.
-pub static ECDSA_P256_SHA384: Ecdsa = Ecdsa {
-    curve: Curve::P256,
-    hash: Hash::Sha384,
-};
+pub static ECDSA_P256_SHA384: Ecdsa = Ecdsa::new(Curve::P256, Hash::Sha384);
 /// ECDSA P-384 key, SHA-384 signature.
-pub static ECDSA_P384_SHA384: Ecdsa = Ecdsa {
-    curve: Curve::P384,
-    hash: Hash::Sha384,
-};
+pub static ECDSA_P384_SHA384: Ecdsa = Ecdsa::new(Curve::P384, Hash::Sha384);
 /// ECDSA P-384 key, SHA-256 signature.
-pub static ECDSA_P384_SHA256: Ecdsa = Ecdsa {
-    curve: Curve::P384,
-    hash: Hash::Sha256,
-};
+pub static ECDSA_P384_SHA256: Ecdsa = Ecdsa::new(Curve::P384, Hash::Sha256);
 
 /// Every certificate signature algorithm this crate verifies.
 pub static ALL: &[&dyn SignatureVerificationAlgorithm] = &[
@@ -80,10 +87,10 @@ pub(crate) fn verify_ecdsa(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), InvalidSignature> {
-    let alg = Ecdsa {
-        curve: if p384_key { Curve::P384 } else { Curve::P256 },
-        hash: if sha384 { Hash::Sha384 } else { Hash::Sha256 },
-    };
+    let alg = Ecdsa::new(
+        if p384_key { Curve::P384 } else { Curve::P256 },
+        if sha384 { Hash::Sha384 } else { Hash::Sha256 },
+    );
     alg.verify_signature(public_key, message, signature)
 }
 

@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use tlspost_proto::date::Date;
+
 /// The public-key type found in a server's end-entity certificate.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,95 +119,107 @@ pub enum VerifyError {
     Malformed,
 }
 
+impl VerifyError {
+    /// What went wrong, as a fact; [`Display`](fmt::Display) adds the values (times, positions,
+    /// counts) and [`VerifyError::fix`].
+    pub fn why(&self) -> &'static str {
+        match self {
+            VerifyError::NoServerName => "no server name is configured, so the certificate cannot be matched to a host",
+            VerifyError::InvalidServerName => "the configured server name is not a valid DNS name or IP address",
+            VerifyError::NoRoots => "no pinned roots were given",
+            VerifyError::BadRoot { .. } => "a pinned root is not a DER X.509 certificate",
+            VerifyError::TooManyRoots { .. } => "more pinned roots were given than the verifier has room for",
+            VerifyError::EmptyChain => "the server sent an empty Certificate message",
+            VerifyError::RawPublicKey => "the server sent a raw public key instead of an X.509 certificate",
+            VerifyError::BadEncoding { .. } => "a certificate the server sent is not valid DER X.509",
+            VerifyError::UnknownIssuer => "unknown issuer: no path from the server's certificate reaches a pinned root",
+            VerifyError::NotValidForName => {
+                "certificate not valid for this host name: no subjectAltName matches (the CN is not used)"
+            }
+            VerifyError::WildcardTooBroad => {
+                "the host name only matches a wildcard under a top-level label (like *.com), which is refused"
+            }
+            VerifyError::Expired { .. } => "certificate expired",
+            VerifyError::NotYetValid { .. } => "certificate not valid yet",
+            VerifyError::BadSignature => {
+                "bad signature: a certificate does not verify under its issuer's key (e.g. it claims a pinned \
+                 root's name but another key signed it), or the server's handshake signature is wrong"
+            }
+            VerifyError::UnsupportedSignatureAlgorithm => {
+                "a certificate on the path is signed with an algorithm this device cannot verify (it verifies \
+                 ECDSA P-256/P-384 with SHA-256/384 only)"
+            }
+            VerifyError::UnsupportedKey { .. } => "the server's certificate has a key this device cannot use",
+            VerifyError::UnsupportedScheme { .. } => {
+                "the server signed the handshake with a scheme that is not ECDSA P-256/SHA-256 or P-384/SHA-384 \
+                 for its key"
+            }
+            VerifyError::CaUsedAsEndEntity => "the server presented a CA certificate as its own certificate",
+            VerifyError::EndEntityUsedAsCa => {
+                "a certificate without the CA flag (basicConstraints) was used as an issuer"
+            }
+            VerifyError::PathLenConstraintViolated => "an issuer's pathLenConstraint is exceeded by the chain",
+            VerifyError::NotForServerAuth => {
+                "the certificate's extendedKeyUsage does not allow TLS server authentication"
+            }
+            VerifyError::PathTooComplex => {
+                "path building gave up: the server sent too many certificates or candidate paths"
+            }
+            VerifyError::OutOfOrder => "the server sent CertificateVerify before its certificate",
+            VerifyError::Malformed => {
+                "a certificate on the path is malformed (extension, name constraint or validity encoding)"
+            }
+        }
+    }
+
+    /// What to change, where the device's configuration or the server's can fix it. Names no
+    /// program or option: a tool that shows this error adds its own advice.
+    pub fn fix(&self) -> Option<&'static str> {
+        Some(match self {
+            VerifyError::NoServerName => "configure the host name (it is also sent as SNI)",
+            VerifyError::NoRoots => "compile in at least one root certificate",
+            VerifyError::BadRoot { .. } => "give each root as DER (a PEM file must be converted)",
+            VerifyError::TooManyRoots { .. } => "pin fewer roots",
+            VerifyError::EmptyChain => "check the certificate configured on the server",
+            VerifyError::UnknownIssuer => "pin the root the server's chain ends at",
+            VerifyError::NotValidForName => "check the configured host name against the server's certificate",
+            VerifyError::Expired { .. } => "if the device clock is wrong, set it (SNTP) before connecting",
+            VerifyError::NotYetValid { .. } => "the device clock is probably behind: set it (SNTP) before connecting",
+            VerifyError::UnsupportedSignatureAlgorithm => "pin a root whose path is all-ECDSA",
+            VerifyError::UnsupportedKey { .. } => {
+                "have the server offer an ECDSA P-256 or P-384 certificate (RSA would need an allocator)"
+            }
+            _ => return None,
+        })
+    }
+}
+
 impl fmt::Display for VerifyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.why())?;
         match *self {
-            VerifyError::NoServerName => f.write_str(
-                "no server name configured: set it with TlsConfig::with_server_name (it is also sent as SNI)",
-            ),
-            VerifyError::InvalidServerName => f.write_str(
-                "the configured server name is not a valid DNS name or IP address; fix the host in the URL",
-            ),
-            VerifyError::NoRoots => {
-                f.write_str("no pinned roots: compile in at least one root (see `tlspost certs`)")
-            }
-            VerifyError::BadRoot { index } => write!(
+            VerifyError::BadRoot { index } => write!(f, " (#{index} in the list)")?,
+            VerifyError::TooManyRoots { given, max } => write!(f, " ({given} given, at most {max})")?,
+            VerifyError::BadEncoding { position } => write!(f, " (#{position}, 0 = leaf)")?,
+            VerifyError::Expired { now, not_after } => write!(
                 f,
-                "pinned root #{index} is not a DER X.509 certificate; regenerate it with `tlspost certs --format der`"
-            ),
-            VerifyError::TooManyRoots { given, max } => write!(
+                ": notAfter {} is before the device's time {}",
+                Utc(not_after),
+                Utc(now)
+            )?,
+            VerifyError::NotYetValid { now, not_before } => write!(
                 f,
-                "{given} pinned roots given but at most {max} fit; pin fewer roots"
-            ),
-            VerifyError::EmptyChain => f.write_str(
-                "the server sent an empty Certificate message; check the certificate configured on the server",
-            ),
-            VerifyError::RawPublicKey => f.write_str(
-                "the server sent a raw public key instead of an X.509 certificate; this is not supported",
-            ),
-            VerifyError::BadEncoding { position } => write!(
-                f,
-                "certificate #{position} sent by the server (0 = leaf) is not valid DER X.509"
-            ),
-            VerifyError::UnknownIssuer => f.write_str(
-                "unknown issuer: no path from the server's certificate reaches a pinned root; run `tlspost certs <host>` and pin the root it recommends",
-            ),
-            VerifyError::NotValidForName => f.write_str(
-                "certificate not valid for this host name: no subjectAltName matches (the CN is not used); check the host in the URL",
-            ),
-            VerifyError::WildcardTooBroad => f.write_str(
-                "the host name only matches a wildcard under a top-level label (like *.com); refused",
-            ),
-            VerifyError::Expired { now, not_after } => {
-                f.write_str("certificate expired: notAfter ")?;
-                write_utc(f, not_after)?;
-                f.write_str(" is before the device's time ")?;
-                write_utc(f, now)?;
-                f.write_str("; if the device clock is wrong, set it (SNTP) before connecting")
-            }
-            VerifyError::NotYetValid { now, not_before } => {
-                f.write_str("certificate not valid yet: notBefore ")?;
-                write_utc(f, not_before)?;
-                f.write_str(" is after the device's time ")?;
-                write_utc(f, now)?;
-                f.write_str("; the device clock is probably behind: set it (SNTP) before connecting")
-            }
-            VerifyError::BadSignature => f.write_str(
-                "bad signature: a certificate does not verify under its issuer's key (e.g. it claims a pinned root's name but another key signed it), or the server's handshake signature is wrong",
-            ),
-            VerifyError::UnsupportedSignatureAlgorithm => f.write_str(
-                "a certificate on the path is signed with an algorithm this device cannot verify (only ECDSA P-256/P-384 with SHA-256/384); pin a root whose path is all-ECDSA",
-            ),
-            VerifyError::UnsupportedKey { kind } => write!(
-                f,
-                "the server's certificate has an {} key; this device verifies ECDSA P-256/P-384 only (RSA needs an allocator): have the server offer an ECDSA certificate",
-                kind.name()
-            ),
-            VerifyError::UnsupportedScheme { scheme } => write!(
-                f,
-                "the server signed the handshake with scheme 0x{scheme:04x}, which is not ECDSA P-256/SHA-256 or P-384/SHA-384 for its key"
-            ),
-            VerifyError::CaUsedAsEndEntity => {
-                f.write_str("the server presented a CA certificate as its own certificate")
-            }
-            VerifyError::EndEntityUsedAsCa => f.write_str(
-                "a certificate without the CA flag (basicConstraints) was used as an issuer",
-            ),
-            VerifyError::PathLenConstraintViolated => {
-                f.write_str("an issuer's pathLenConstraint is exceeded by the chain")
-            }
-            VerifyError::NotForServerAuth => f.write_str(
-                "the certificate's extendedKeyUsage does not allow TLS server authentication",
-            ),
-            VerifyError::PathTooComplex => f.write_str(
-                "path building gave up: the server sent too many certificates or candidate paths",
-            ),
-            VerifyError::OutOfOrder => {
-                f.write_str("the server sent CertificateVerify before its certificate")
-            }
-            VerifyError::Malformed => f.write_str(
-                "a certificate on the path is malformed (extension, name constraint or validity encoding)",
-            ),
+                ": notBefore {} is after the device's time {}",
+                Utc(not_before),
+                Utc(now)
+            )?,
+            VerifyError::UnsupportedKey { kind } => write!(f, " ({})", kind.name())?,
+            VerifyError::UnsupportedScheme { scheme } => write!(f, " (0x{scheme:04x})")?,
+            _ => {}
+        }
+        match self.fix() {
+            Some(fix) => write!(f, "; {fix}"),
+            None => Ok(()),
         }
     }
 }
@@ -245,32 +259,22 @@ impl From<webpki::Error> for VerifyError {
     }
 }
 
-/// Writes seconds since 1970 as `YYYY-MM-DD hh:mm:ss UTC` (proleptic Gregorian calendar).
-fn write_utc(f: &mut fmt::Formatter<'_>, secs: u64) -> fmt::Result {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    write!(
-        f,
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
+/// Seconds since 1970, shown as `YYYY-MM-DD hh:mm:ss UTC` (tlspost-proto's one civil-date
+/// conversion).
+struct Utc(u64);
 
-/// Days since 1970-01-01 to (year, month, day); Howard Hinnant's algorithm, unsigned form.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days.saturating_add(719_468);
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
+impl fmt::Display for Utc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (days, secs) = (self.0 / 86_400, self.0 % 86_400);
+        let date = Date::from_days(i64::try_from(days).unwrap_or(i64::MAX));
+        write!(
+            f,
+            "{date} {:02}:{:02}:{:02} UTC",
+            secs / 3600,
+            secs % 3600 / 60,
+            secs % 60
+        )
+    }
 }
 
 #[cfg(test)]
@@ -279,9 +283,10 @@ mod tests {
 
     #[test]
     fn dates_print_as_utc() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(std::format!("{}", Utc(0)), "1970-01-01 00:00:00 UTC");
+        assert_eq!(std::format!("{}", Utc(951_782_400)), "2000-02-29 00:00:00 UTC");
+        // A notAfter far beyond any calendar still prints (clamped), without a panic.
+        assert!(std::format!("{}", Utc(u64::MAX)).ends_with(" UTC"));
         let e = VerifyError::Expired {
             now: 1_704_067_200,
             not_after: 1_704_067_199,

@@ -5,9 +5,9 @@ mod support;
 
 use std::net::SocketAddr;
 
-use support::{now, post, post_with_write_buffer, request_bytes};
-use tlspost_serve::{Config, Server};
+use support::{now, post, post_with_write_buffer, refused, request_bytes};
 use tlspost_device::{ConnectError, VerifyError};
+use tlspost_serve::{Config, Server};
 use tlspost_testkit::pki::Ca;
 
 const HOST: &str = "device.tlspost.test";
@@ -65,21 +65,15 @@ fn post_is_captured_exactly_with_sni_and_json_content_type() {
 fn serve_with_another_pinned_root_is_unknown_issuer() {
     let (server, _dir, _ca) = start();
     let other = Ca::root("Not the capture CA");
-    match post(port(&server), HOST, &[&other.der], now()) {
-        Err(ConnectError::Verify(e)) => assert_eq!(e, VerifyError::UnknownIssuer),
-        Err(e) => panic!("expected UnknownIssuer, got {e}"),
-        Ok(a) => panic!("expected refusal, got HTTP {}", a.status),
-    }
+    let e = refused(post(port(&server), HOST, &[&other.der], now()));
+    assert_eq!(e, VerifyError::UnknownIssuer);
 }
 
 #[test]
 fn serve_for_a_name_it_does_not_hold_is_not_valid_for_name() {
     let (server, _dir, ca) = start();
-    match post(port(&server), "api.example.com", &[&ca], now()) {
-        Err(ConnectError::Verify(e)) => assert_eq!(e, VerifyError::NotValidForName),
-        Err(e) => panic!("expected NotValidForName, got {e}"),
-        Ok(a) => panic!("expected refusal, got HTTP {}", a.status),
-    }
+    let e = refused(post(port(&server), "api.example.com", &[&ca], now()));
+    assert_eq!(e, VerifyError::NotValidForName);
 }
 
 /// firmware/rv32-qemu sends with a 512-byte TLS write buffer: every record it writes (the

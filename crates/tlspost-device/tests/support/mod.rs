@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use embedded_tls::{Aes128GcmSha256, blocking::TlsConnection};
-use tlspost_device::{ConnectError, DeviceProvider, PinnedVerifier, config, open_blocking};
+use tlspost_device::{ConnectError, DeviceProvider, PinnedVerifier, VerifyError, config, open_blocking};
 use tlspost_proto::{Body, Exchange, HeadStatus, Request};
 use tlspost_testkit::nginx::{Nginx, Site};
 use tlspost_testkit::pki::{Ca, LeafBuilder};
@@ -105,6 +105,15 @@ pub struct Answer {
 /// tlspost-proto `Exchange`. The handshake error, if any, is returned as is.
 pub fn post(port: u16, host: &str, roots: &[&[u8]], now_unix: u64) -> Result<Answer, ConnectError> {
     post_with_write_buffer(port, host, roots, now_unix, 4096)
+}
+
+/// The verifier's reason for refusing the server; panics on any other outcome.
+pub fn refused<T>(r: Result<T, ConnectError>) -> VerifyError {
+    match r {
+        Err(ConnectError::Verify(e)) => e,
+        Err(other) => panic!("expected a verification error, got {other}"),
+        Ok(_) => panic!("expected refusal, but the handshake succeeded"),
+    }
 }
 
 /// [`post`] with a TLS write buffer of `write_len` bytes (the firmware uses 512).
