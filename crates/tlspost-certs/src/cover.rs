@@ -1,4 +1,4 @@
-//! The smallest set of roots that verifies every host (`--cover`).
+//! The smallest set of roots that verifies every host.
 
 use crate::roots::Root;
 
@@ -18,7 +18,7 @@ pub struct Cover {
     pub roots: Vec<Root>,
     /// For each host, the chosen roots that verify it (indices into `roots`).
     pub per_host: Vec<(String, Vec<usize>)>,
-    /// Hosts that no root verifies (they need `--roots`, or a fixed chain).
+    /// Hosts that no root verifies (they need another candidate root, or a fixed chain).
     pub uncovered: Vec<String>,
     /// Whether the set is proven smallest (exhaustive search) or greedy.
     pub exact: bool,
