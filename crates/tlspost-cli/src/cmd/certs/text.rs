@@ -104,7 +104,10 @@ fn chain_report(s: &mut String, c: &ChainReport, r: &Report, cacert: &[PathBuf])
         let valid = if a.name_ok() { "is" } else { "is NOT" };
         let _ = writeln!(s, "Name {name:?}: the leaf {valid} valid for it");
     }
-    paths(s, a);
+    // Roots read as such are their own anchors: there is no path from a leaf to show.
+    if !a.is_roots() {
+        paths(s, a);
+    }
     cacert_line(s, f, cacert);
     match &f.recommendation {
         Ok(rec) => recommendation(s, rec, r),
@@ -221,7 +224,9 @@ fn recommendation(s: &mut String, rec: &Recommendation, r: &Report) {
     for (i, root) in rec.roots.iter().enumerate() {
         let _ = writeln!(s, "  {}. {}", i + 1, root_line(root, r.now, r.warn_days));
     }
-    s.push_str("Warnings:\n");
+    if !rec.warnings.is_empty() {
+        s.push_str("Warnings:\n");
+    }
     for w in &rec.warnings {
         let _ = writeln!(s, "  ! {}", warning(w));
     }
