@@ -4,6 +4,7 @@
 //! which roots to pin.
 
 use tlspost::probe::TlsFacts;
+use tlspost::trace::Ms;
 use tlspost_certs::analyze::now_unix;
 use tlspost_certs::check::{HostCheck, check_chain};
 use tlspost_certs::{Analysis, CertInfo, Problem, Role, Root, RootSource, RootStore, date};
@@ -12,7 +13,6 @@ use crate::input::{Pinned, Request};
 use crate::report::{Cause, Consequence, Party, Severity, Step, Verdict};
 use crate::state::TlsState;
 use crate::target::Target;
-use crate::took;
 
 /// Days until `t`, as words that are never a negative count.
 fn days_from(now: i64, t: i64) -> String {
@@ -56,7 +56,7 @@ pub(crate) fn handshake_verdict(served: &TlsFacts, certs: &[CertInfo]) -> Verdic
             served.version,
             served.suite_text(),
             certs.len(),
-            took(served.took)
+            Ms(served.took)
         ),
     );
     for (i, c) in certs.iter().enumerate() {

@@ -32,17 +32,10 @@ mod state;
 mod target;
 mod tls;
 
-use std::time::Duration;
-
 pub use error::DoctorError;
 pub use input::{DeviceRequest, DeviceTrust, Pinned, Request};
 pub use report::{Cause, Consequence, Framing, Party, Report, Severity, Step, Verdict, Withheld};
 pub use tlspost::probe::{ConnectFailure, Override};
-
-/// A duration for people, in milliseconds with one decimal.
-fn took(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
 
 /// Runs every step. A request that cannot be used (a bad URL, addresses for another host, a
 /// request the encoder refuses) comes back as `Err` before any I/O.

@@ -5,12 +5,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use tlspost::probe::{self, ConnectError, ConnectFailure, Connected, Override, ResolveError, Source};
+use tlspost::trace::Ms;
 use tlspost_proto::Phase;
 
 use crate::error::DoctorError;
 use crate::report::{Cause, Severity, Step, Verdict};
 use crate::target::Target;
-use crate::took;
 
 /// The overrides for the URL's host and port; an error when some are given but none is for it.
 pub(crate) fn overrides(entries: &[Override], target: &Target) -> Result<Vec<Override>, DoctorError> {
@@ -68,7 +68,7 @@ pub(crate) fn dns(target: &Target, overrides: &[Override], out: &mut Vec<Verdict
                         addrs: addrs.clone(),
                         took: r.took,
                     },
-                    format!("{host} → {} ({})", list(&addrs), took(r.took)),
+                    format!("{host} → {} ({})", list(&addrs), Ms(r.took)),
                 ),
             });
             Some(r.addrs)
@@ -178,7 +178,7 @@ fn connected(c: &Connected, timeout: Duration) -> Verdict {
             took: c.took,
             slow,
         },
-        format!("connected to {} in {}", c.addr, took(c.took)),
+        format!("connected to {} in {}", c.addr, Ms(c.took)),
     );
     for a in &c.failed {
         v = v.detail(format!(
@@ -194,7 +194,7 @@ fn connected(c: &Connected, timeout: Duration) -> Verdict {
             format!(
                 "the TCP connect alone took {}: a device's connect timeout (Arduino HTTPClient: 5 s) leaves little \
                  room for the TLS handshake (1.2–2.6 s on an ESP32)",
-                took(c.took)
+                Ms(c.took)
             ),
             "check the network path; give the device a connect timeout with margin",
         );

@@ -21,7 +21,7 @@ struct Failure {
 }
 
 /// Sorts a failed handshake into its cause, from the probe's typed failure.
-fn failure(e: &HandshakeError, target: &Target, timeout: Duration) -> Failure {
+fn failure(e: &HandshakeError, target: &Target, at: &str, timeout: Duration) -> Failure {
     let cause = match (&e.failure, &e.sni) {
         (TlsFailure::TimedOut, _) => Cause::Timeout {
             phase: Phase::Handshake,
@@ -33,11 +33,10 @@ fn failure(e: &HandshakeError, target: &Target, timeout: Duration) -> Failure {
     };
     let text = match &cause {
         Cause::Timeout { after, .. } => format!(
-            "the server at {} accepted the TCP connection but did not answer the ClientHello within {:.1} s",
-            target.authority(),
+            "the server at {at} accepted the TCP connection but did not answer the ClientHello within {:.1} s",
             after.as_secs_f64()
         ),
-        _ => format!("TLS handshake with {} failed: {e}", target.authority()),
+        _ => format!("TLS handshake with {at} failed: {e}"),
     };
     Failure { cause, text }
 }
@@ -117,7 +116,10 @@ pub(crate) fn run(target: &Target, connected: Option<Connected>, req: &Request, 
     let served = match record(conn, &target.host, req.connect_timeout) {
         Ok(s) => s,
         Err(e) => {
-            out.push(handshake_failed(target, failure(&e, target, req.connect_timeout)));
+            out.push(handshake_failed(
+                target,
+                failure(&e, target, &target.authority(), req.connect_timeout),
+            ));
             return state;
         }
     };
@@ -216,7 +218,7 @@ fn no_sni(target: &Target, addr: SocketAddr, timeout: Duration, served: &TlsFact
             Severity::Warn,
             format!(
                 "a device that sends no SNI (connects by IP address) fails here: {}",
-                failure(&e, target, timeout).text
+                failure(&e, target, &addr.to_string(), timeout).text
             ),
             format!(
                 "make sure the device sends SNI {host}: connect by host name (WiFiClientSecure::connect(host, \

@@ -18,8 +18,6 @@ use tlspost::url::HttpUrl;
 use tlspost::{Client, ConnectFailure, Error, ErrorClass, TlsError, Trust};
 
 use super::common::{MessageArgs, bad_token, bad_value};
-// `tlspost doctor` reads the device's request with these (until it takes `MessageArgs`).
-pub(crate) use super::common::{parse_headers, request_body};
 use crate::exit;
 
 /// Options shared by `post` and `request`, spelled as curl spells them.

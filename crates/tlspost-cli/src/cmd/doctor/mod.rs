@@ -12,6 +12,7 @@ use clap::Args;
 use tlspost_certs::{CertInfo, Root, RootSource};
 use tlspost_doctor::{DeviceRequest, DeviceTrust, DoctorError, Override, Pinned, Request};
 
+use super::common::MessageArgs;
 use crate::exit;
 
 /// Arguments of `tlspost doctor`.
@@ -45,22 +46,9 @@ pub struct DoctorArgs {
     /// from `tlspost serve`).
     #[arg(long = "raw", value_name = "FILE", conflicts_with_all = ["json", "data", "data_binary", "headers", "user_agent", "method"])]
     pub raw: Option<PathBuf>,
-    /// The device sends JSON: `DATA`, `@FILE` or `@-`, with `Content-Type: application/json`.
-    #[arg(long, value_name = "DATA")]
-    pub json: Option<String>,
-    /// The device sends a form (`application/x-www-form-urlencoded`); repeat to join with `&`.
-    #[arg(short = 'd', long = "data", value_name = "DATA")]
-    pub data: Vec<String>,
-    /// The device sends these bytes (`@FILE` as is), with the form content type, as curl does.
-    #[arg(long = "data-binary", value_name = "DATA")]
-    pub data_binary: Option<String>,
-    /// A header the device sends: `-H "Name: value"` (repeatable); `-H "Name:"` leaves out an
-    /// automatic header, `-H "Name;"` sends it empty, as in `tlspost post`.
-    #[arg(short = 'H', long = "header", value_name = "HEADER")]
-    pub headers: Vec<String>,
-    /// The device's `User-Agent` (default `tlspost/<version>`), e.g. `ESP32HTTPClient`.
-    #[arg(short = 'A', long = "user-agent", value_name = "UA")]
-    pub user_agent: Option<String>,
+    /// What the device sends: body, headers and `User-Agent`, spelled as in `tlspost post`.
+    #[command(flatten)]
+    pub message: MessageArgs,
     /// The device's method.
     #[arg(short = 'X', long = "method", value_name = "METHOD", default_value = "POST")]
     pub method: String,
@@ -114,13 +102,13 @@ fn device(a: &DoctorArgs) -> Result<DeviceRequest, String> {
             source: p.display().to_string(),
         });
     }
-    let (headers, omit) = super::post::parse_headers(&a.headers)?;
+    let (headers, omit) = a.message.headers()?;
     Ok(DeviceRequest::Fields {
         method: a.method.clone(),
         headers,
         omit,
-        body: super::post::request_body(a.json.as_deref(), &a.data, a.data_binary.as_deref())?,
-        user_agent: a.user_agent.clone(),
+        body: a.message.body()?,
+        user_agent: a.message.user_agent.clone(),
     })
 }
 
