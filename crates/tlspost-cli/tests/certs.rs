@@ -177,7 +177,21 @@ fn certs_check_passes_then_fails_with_the_reason_after_the_ca_switch() {
     let pinned = write(dir.path(), "pinned.pem", &old.root.pem).display().to_string();
     let (target, resolve) = (target(&nginx), resolve(&nginx));
 
-    let out = tlspost(&["certs", "check", "--cacert", &pinned, &target, "--resolve", &resolve]);
+    // `tlspost certs check --cacert PINNED TARGET --resolve …` and `more`.
+    let check = |pinned: &str, more: &[&str]| {
+        let mut args = vec![
+            "certs",
+            "check",
+            "--cacert",
+            pinned,
+            target.as_str(),
+            "--resolve",
+            resolve.as_str(),
+        ];
+        args.extend_from_slice(more);
+        tlspost(&args)
+    };
+    let out = check(&pinned, &[]);
     let so = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{so}{}", text(&out.stderr));
     assert!(
@@ -192,17 +206,7 @@ fn certs_check_passes_then_fails_with_the_reason_after_the_ca_switch() {
     let new = pki("C");
     switch_to(&nginx, &new, "CLI Issuing C1");
     let known = write(dir.path(), "known.pem", &new.root.pem).display().to_string();
-    let out = tlspost(&[
-        "certs",
-        "check",
-        "--cacert",
-        &pinned,
-        &target,
-        "--resolve",
-        &resolve,
-        "--roots",
-        &known,
-    ]);
+    let out = check(&pinned, &["--roots", &known]);
     let so = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{so}{}", text(&out.stderr));
     let fail = so
@@ -215,16 +219,7 @@ fn certs_check_passes_then_fails_with_the_reason_after_the_ca_switch() {
     assert!(!so.contains("all pins hold"), "{so}");
 
     // --json: the same verdict for a program.
-    let out = tlspost(&[
-        "certs",
-        "check",
-        "--cacert",
-        &pinned,
-        &target,
-        "--resolve",
-        &resolve,
-        "--json",
-    ]);
+    let out = check(&pinned, &["--json"]);
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     assert_eq!(v["ok"], false);
@@ -236,7 +231,7 @@ fn certs_check_passes_then_fails_with_the_reason_after_the_ca_switch() {
     let both = write(dir.path(), "both.pem", format!("{}{}", old.root.pem, new.root.pem))
         .display()
         .to_string();
-    let out = tlspost(&["certs", "check", "--cacert", &both, &target, "--resolve", &resolve]);
+    let out = check(&both, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }
 
