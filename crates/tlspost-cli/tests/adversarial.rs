@@ -89,6 +89,13 @@ fn default_bound_kb() -> u64 {
     documented_bound_kb(256 * MIB, 2048, 8 * 1024 * 1024)
 }
 
+/// After an attack: an ordinary request is still answered, and the peak memory stayed within the
+/// bound of the defaults.
+fn survived(serve: &Serve, after: &str) {
+    still_answers(serve, after);
+    assert_rss_bounded(serve, after, default_bound_kb());
+}
+
 fn run(args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
@@ -206,8 +213,7 @@ fn dns_rebinding_is_misdirected_and_the_own_host_served() {
     let (status, events) = Events::open(addr, &addr.to_string(), "");
     assert_eq!(status, 200, "the event stream at the listener's own address");
     drop(events);
-    still_answers(&serve, "the event stream");
-    assert_rss_bounded(&serve, "rebinding", default_bound_kb());
+    survived(&serve, "the event stream");
 }
 
 /// Six secrets, each in a place a request carries one.
@@ -318,8 +324,7 @@ fn secrets_are_masked_everywhere_unless_revealed_with_1_or_true() {
     }
     let raw = ui(addr, &format!("/_tlspost/captures/{id}/raw"));
     assert_eq!(raw.body.len(), secret_request().len(), "masked byte for byte");
-    still_answers(&serve, "secrets");
-    assert_rss_bounded(&serve, "secrets", default_bound_kb());
+    survived(&serve, "secrets");
 }
 
 /// What a hostile request carries; none of it may appear in a page as written.
@@ -427,8 +432,7 @@ fn html_injection_is_shown_as_text_on_edge_pages_and_ui_pages() {
             );
         }
     }
-    still_answers(&serve, "the UI pages");
-    assert_rss_bounded(&serve, "html injection", default_bound_kb());
+    survived(&serve, "the UI pages");
 }
 
 #[test]
@@ -453,8 +457,7 @@ fn terminal_injection_in_a_capture_is_escaped_by_lint() {
     assert!(text.contains("a\\rb\\x00c\\x1b]0;pwned\\x07\\x1b[2J"), "{text}");
     let out = run(&["lint", "--json", "--capture", &id, "--server", &addr.to_string()]);
     assert_terminal_safe("lint --json --capture", &out.stdout);
-    still_answers(&serve, "terminal injection");
-    assert_rss_bounded(&serve, "terminal injection", default_bound_kb());
+    survived(&serve, "terminal injection");
 }
 
 #[test]
@@ -516,8 +519,7 @@ fn ambiguous_framing_closes_and_tls_on_the_plain_port_is_told() {
         assert!(Instant::now() < until, "no capture with {hint:?}: {list}");
         std::thread::sleep(Duration::from_millis(50));
     }
-    still_answers(&serve, "TLS on the plain port");
-    assert_rss_bounded(&serve, "framing", default_bound_kb());
+    survived(&serve, "TLS on the plain port");
 }
 
 #[test]
@@ -546,8 +548,7 @@ fn a_listener_beyond_loopback_wants_the_token() {
     let r = get_as(addr, &addr.to_string(), "/_tlspost/api/captures", &[&bearer]);
     assert_eq!(r.status, 200, "{}", r.head);
     // Devices need none.
-    still_answers(&serve, "the token check");
-    assert_rss_bounded(&serve, "beyond loopback", default_bound_kb());
+    survived(&serve, "the token check");
 }
 
 /// How one flood connection ended on the client's side.

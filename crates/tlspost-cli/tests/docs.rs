@@ -24,7 +24,7 @@ use std::process::Command;
 
 use snapbox::{Assert, Data, Redactions, assert::Action};
 use tlspost_testkit::nginx::{Nginx, Options, Site};
-use tlspost_testkit::pki::{Ca, Validity};
+use tlspost_testkit::pki::{Ca, Leaf, Validity};
 use tlspost_testkit::serve::Serve;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tlspost");
@@ -242,32 +242,8 @@ impl World {
             }
             "serve" | "serve-edge" => {}
             "certs" if self.nginx.is_none() => {
-                let example = Ca::builder("Example Root CA E1")
-                    .org("Example Trust")
-                    .validity(Validity::days(-1, 7300))
-                    .self_signed();
-                let issuing = Ca::builder("Example Issuing CA E11")
-                    .org("Example Trust")
-                    .path_len(0)
-                    .validity(Validity::days(-1, 1095))
-                    .signed_by(&example);
-                let leaf = issuing
-                    .leaf_builder(&["api.example.test"])
-                    .validity(Validity::days(-1, 90))
-                    .issue();
-                let other = Ca::builder("Other Root R1")
-                    .org("Other Trust")
-                    .validity(Validity::days(-1, 7300))
-                    .self_signed();
-                let other_issuing = Ca::builder("Other Issuing R11")
-                    .org("Other Trust")
-                    .path_len(0)
-                    .validity(Validity::days(-1, 1095))
-                    .signed_by(&other);
-                let other_leaf = other_issuing
-                    .leaf_builder(&["api.example.test"])
-                    .validity(Validity::days(-1, 90))
-                    .issue();
+                let (example, issuing, leaf) = web_pki("Example Trust", "Example Root CA E1", "Example Issuing CA E11");
+                let (other, other_issuing, other_leaf) = web_pki("Other Trust", "Other Root R1", "Other Issuing R11");
                 tlspost_testkit::write(self.dir.path(), "example-root.pem", &example.pem);
                 tlspost_testkit::write(self.dir.path(), "other-root.pem", &other.pem);
                 let site = Site::new("api", &leaf.chain(&[&issuing]), &leaf.key_pem);
@@ -343,6 +319,25 @@ impl World {
         self.last_status = out.status.code().unwrap_or(-1);
         self.to_shown(&String::from_utf8_lossy(&out.stdout))
     }
+}
+
+/// A web PKI as the docs' sessions show it: a root of `org` (20 years), an issuing CA under it
+/// that issues only leaves (3 years), and a leaf for api.example.test (90 days).
+fn web_pki(org: &str, root_cn: &str, issuing_cn: &str) -> (Ca, Ca, Leaf) {
+    let root = Ca::builder(root_cn)
+        .org(org)
+        .validity(Validity::days(-1, 7300))
+        .self_signed();
+    let issuing = Ca::builder(issuing_cn)
+        .org(org)
+        .path_len(0)
+        .validity(Validity::days(-1, 1095))
+        .signed_by(&root);
+    let leaf = issuing
+        .leaf_builder(&["api.example.test"])
+        .validity(Validity::days(-1, 90))
+        .issue();
+    (root, issuing, leaf)
 }
 
 /// Replaces `:FROM` (not followed by a digit) with `:TO`.
