@@ -16,7 +16,7 @@ use core::fmt;
 use crate::request::{Body, Connection, Request, Version};
 /// Moved to [`crate::syntax::is_tchar`]; kept here until its last outside caller moves.
 pub use crate::syntax::is_tchar;
-use crate::syntax::{self, ByteName, Invalid};
+use crate::syntax::{self, byte_name};
 
 /// Which slot of the head a piece fills.
 const SLOT_REQUEST_LINE: usize = 0;
@@ -362,37 +362,36 @@ fn method_expects_body(method: &str) -> bool {
     ["POST", "PUT", "PATCH"].iter().any(|m| m.eq_ignore_ascii_case(method))
 }
 
-/// Where `check` found `field` invalid, as an [`EncodeError`].
-fn in_field(check: Result<(), Invalid>, field: Field) -> Result<(), EncodeError> {
-    check.map_err(|e| match e {
-        Invalid::Empty => EncodeError::Empty { field },
-        Invalid::Byte { byte, position } => EncodeError::InvalidByte { field, byte, position },
-    })
+/// Checks that every byte of `field` passes `ok`, and (when `non_empty`) that there is one.
+fn check_bytes(s: &[u8], field: Field, non_empty: bool, ok: impl Fn(u8) -> bool) -> Result<(), EncodeError> {
+    if non_empty && s.is_empty() {
+        return Err(EncodeError::Empty { field });
+    }
+    match syntax::first_invalid(s, ok) {
+        Some((position, byte)) => Err(EncodeError::InvalidByte { field, byte, position }),
+        None => Ok(()),
+    }
 }
 
 fn check_token(s: &[u8], field: Field) -> Result<(), EncodeError> {
-    in_field(syntax::check_token(s), field)
+    check_bytes(s, field, true, syntax::is_tchar)
 }
 
 /// Field values: visible bytes, space, tab and obs-text; no CR, LF, NUL or other controls.
 fn check_value(s: &[u8], field: Field) -> Result<(), EncodeError> {
-    in_field(syntax::check_value(s), field)
-}
-
-fn check_bytes(s: &[u8], field: Field, ok: impl Fn(u8) -> bool) -> Result<(), EncodeError> {
-    in_field(syntax::check_bytes(s, true, ok), field)
+    check_bytes(s, field, false, syntax::is_value_byte)
 }
 
 fn validate(req: &Request<'_>) -> Result<(), EncodeError> {
     check_token(req.method.as_bytes(), Field::Method)?;
     // Request target: visible ASCII only (no spaces, no controls, no raw non-ASCII).
-    check_bytes(req.target.as_bytes(), Field::Target, |b| b.is_ascii_graphic())?;
+    check_bytes(req.target.as_bytes(), Field::Target, true, |b| b.is_ascii_graphic())?;
     // Host: reg-name, IPv4 or IPv6 (without brackets) characters.
-    check_bytes(req.host.as_bytes(), Field::Host, |b| {
+    check_bytes(req.host.as_bytes(), Field::Host, true, |b| {
         b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=:".contains(&b)
     })?;
     if let Body::Bytes { content_type, .. } = req.body {
-        check_bytes(content_type.as_bytes(), Field::ContentType, |b| {
+        check_bytes(content_type.as_bytes(), Field::ContentType, true, |b| {
             b.is_ascii_graphic() || b == b' '
         })?;
     }
@@ -493,9 +492,9 @@ impl fmt::Display for EncodeError {
             ),
             EncodeError::InvalidByte { field, byte, position } => write!(
                 f,
-                "{field} holds the byte {} at position {position}, which is not allowed there \
+                "{field} holds the byte 0x{byte:02x}{} at position {position}, which is not allowed there \
                  (it could inject headers or split the request); remove or percent-encode it",
-                ByteName(byte)
+                byte_name(byte)
             ),
             EncodeError::Empty { field } => write!(f, "{field} is empty; it must have a value"),
             EncodeError::ReservedHeader { index } => write!(

@@ -5,7 +5,7 @@ use core::fmt;
 use httparse::Header;
 
 use crate::head::HeadError;
-use crate::syntax::{header_values, list, trim_ows};
+use crate::syntax::{list, trim_ows};
 
 /// How the response body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,9 +140,11 @@ pub fn response_framing(
 /// plain decimal number, and all must be equal.
 pub fn content_length(headers: &[Header<'_>]) -> Result<u64, HeadError> {
     let mut found = None;
-    for value in header_values(headers, "content-length") {
+    // Plain loops rather than syntax::header_values: the iterator would be one more function in
+    // a device's firmware.
+    for h in headers.iter().filter(|h| h.name.eq_ignore_ascii_case("content-length")) {
         let mut any = false;
-        for v in value.split(|&b| b == b',') {
+        for v in h.value.split(|&b| b == b',') {
             let v = trim_ows(v);
             let n = parse_decimal(v).ok_or(HeadError::InvalidContentLength)?;
             match found {
@@ -177,8 +179,11 @@ pub fn parse_decimal(v: &[u8]) -> Option<u64> {
 fn check_transfer_coding(headers: &[Header<'_>]) -> Result<(), HeadError> {
     let mut chunked = 0u32;
     let mut after_chunked = false;
-    for value in header_values(headers, "transfer-encoding") {
-        for coding in list(value) {
+    for h in headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("transfer-encoding"))
+    {
+        for coding in list(h.value) {
             if chunked > 0 {
                 after_chunked = true;
             }

@@ -101,17 +101,28 @@ pub struct ByteName(pub u8);
 
 impl fmt::Display for ByteName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self.0 {
-            b'\r' => " (CR)",
-            b'\n' => " (LF)",
-            0 => " (NUL)",
-            b' ' => " (space)",
-            b'\t' => " (tab)",
-            0x7f => " (DEL)",
-            _ => "",
-        };
-        write!(f, "0x{:02x}{name}", self.0)
+        write!(f, "0x{:02x}{}", self.0, byte_name(self.0))
     }
+}
+
+/// ` (CR)`, ` (LF)`, ` (NUL)`, ` (space)`, ` (tab)`, ` (DEL)`, or nothing: what follows a byte's hex
+/// in [`ByteName`].
+pub const fn byte_name(b: u8) -> &'static str {
+    match b {
+        b'\r' => " (CR)",
+        b'\n' => " (LF)",
+        0 => " (NUL)",
+        b' ' => " (space)",
+        b'\t' => " (tab)",
+        0x7f => " (DEL)",
+        _ => "",
+    }
+}
+
+/// The position and value of the first byte of `s` that fails `ok`.
+pub fn first_invalid(s: &[u8], ok: impl Fn(u8) -> bool) -> Option<(usize, u8)> {
+    let position = s.iter().position(|&b| !ok(b))?;
+    Some((position, s.get(position).copied().unwrap_or(0)))
 }
 
 /// Checks that every byte of `s` passes `ok`, and (when `non_empty`) that there is one.
@@ -119,11 +130,8 @@ pub fn check_bytes(s: &[u8], non_empty: bool, ok: impl Fn(u8) -> bool) -> Result
     if non_empty && s.is_empty() {
         return Err(Invalid::Empty);
     }
-    match s.iter().position(|&b| !ok(b)) {
-        Some(position) => Err(Invalid::Byte {
-            byte: s.get(position).copied().unwrap_or(0),
-            position,
-        }),
+    match first_invalid(s, ok) {
+        Some((position, byte)) => Err(Invalid::Byte { byte, position }),
         None => Ok(()),
     }
 }

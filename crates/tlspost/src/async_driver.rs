@@ -26,7 +26,7 @@ where
     let Buffers { rx, tx } = bufs;
     let mut st = State::begin(req, deadlines, rx.len(), tx.len(), hooks)?;
     let result = run(io, &mut st, rx, tx, hooks).await;
-    st.end(result, deadlines)
+    st.end(result)
 }
 
 /// The blocking driver's loop, awaiting each I/O.

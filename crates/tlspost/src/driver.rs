@@ -172,7 +172,7 @@ impl<'r> State<'r> {
     /// Starts the exchange: checks the buffers and the request, and enters [`Phase::Send`].
     pub(crate) fn begin<E, H: Hooks>(
         req: &Request<'r>,
-        deadlines: &Deadlines,
+        deadlines: &'r mut Deadlines,
         rx_len: usize,
         tx_len: usize,
         hooks: &mut H,
@@ -187,7 +187,7 @@ impl<'r> State<'r> {
         }
         let mut ex = Exchange::new(req).map_err(|e| fail(DriverError::Http(e.into())))?;
         ex.set_head_limit(rx_len);
-        ex.start(*deadlines, hooks.now());
+        ex.start(deadlines, hooks.now());
         let mut st = State {
             ex,
             sent: 0,
@@ -203,13 +203,8 @@ impl<'r> State<'r> {
         Ok(st)
     }
 
-    /// Ends the exchange: hands the deadlines back and, on failure, says how much was written.
-    pub(crate) fn end<E>(
-        mut self,
-        result: Result<Outcome, DriverError<E>>,
-        deadlines: &mut Deadlines,
-    ) -> Result<Outcome, Failure<E>> {
-        *deadlines = *self.ex.deadlines();
+    /// Ends the exchange: on failure, says how much was written.
+    pub(crate) fn end<E>(mut self, result: Result<Outcome, DriverError<E>>) -> Result<Outcome, Failure<E>> {
         result.map_err(|error| {
             self.ex.fail();
             Failure {
@@ -318,7 +313,8 @@ impl<'r> State<'r> {
         let phase = self.ex.phase();
         if self.phase != Some(phase) {
             self.phase = Some(phase);
-            hooks.phase(phase, self.ex.deadlines().phase_started());
+            let at = self.ex.deadlines().map_or(Millis(0), Deadlines::phase_started);
+            hooks.phase(phase, at);
         }
     }
 
@@ -409,7 +405,7 @@ where
     let Buffers { rx, tx } = bufs;
     let mut st = State::begin(req, deadlines, rx.len(), tx.len(), hooks)?;
     let result = run(io, &mut st, rx, tx, hooks);
-    st.end(result, deadlines)
+    st.end(result)
 }
 
 fn run<T: Read + Write, H: Hooks>(
