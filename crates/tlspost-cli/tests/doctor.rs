@@ -49,6 +49,19 @@ fn doctor(args: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// The body of the story's token request.
+const GRANT: &str = r#"{"grant_type":"client_credentials"}"#;
+
+/// `tlspost doctor` for a device that pins `s`'s CA and reaches it through `--resolve`: `args`
+/// describe the device's request, then the URL of `path`.
+fn doctor_serve(s: &Serve, args: &[&str], path: &str) -> (i32, String) {
+    let (ca, resolve, url) = (ca_file(s), resolve_localhost(s), https_url(s, path));
+    let mut all = vec!["--cacert", ca.as_str(), "--resolve", resolve.as_str()];
+    all.extend_from_slice(args);
+    all.push(&url);
+    doctor(&all)
+}
+
 /// The report's check lines (`[mark] step name title`) with the given mark.
 fn lines<'a>(text: &'a str, mark: &str) -> Vec<&'a str> {
     text.lines().filter(|l| l.starts_with(&format!("[{mark}]"))).collect()
@@ -75,20 +88,8 @@ fn why_fix(text: &str, needle: &str) -> (String, String) {
 #[test]
 fn a_good_setup_is_ok_at_every_step_and_send_reads_the_whole_answer() {
     let s = serve("default");
-    let (ca, resolve, url) = (ca_file(&s), resolve_localhost(&s), https_url(&s, "/oauth/token"));
-    let base = [
-        "--cacert",
-        &ca,
-        "--resolve",
-        &resolve,
-        "--json",
-        r#"{"grant_type":"client_credentials"}"#,
-        "-A",
-        "acme-sensor/1.2",
-    ];
-    let mut args = base.to_vec();
-    args.push(&url);
-    let (code, out) = doctor(&args);
+    let base = ["--json", GRANT, "-A", "acme-sensor/1.2"];
+    let (code, out) = doctor_serve(&s, &base, "/oauth/token");
     assert_eq!(code, 0, "{out}");
     assert!(
         lines(&out, "FAIL").is_empty() && lines(&out, "warn").is_empty(),
@@ -113,8 +114,8 @@ fn a_good_setup_is_ok_at_every_step_and_send_reads_the_whole_answer() {
 
     // --send: the device's request once, and the answer read to its end; as JSON.
     let mut args = base.to_vec();
-    args.extend(["--send", "--json-output", &url]);
-    let (code, out) = doctor(&args);
+    args.extend(["--send", "--json-output"]);
+    let (code, out) = doctor_serve(&s, &args, "/oauth/token");
     assert_eq!(code, 0, "{out}");
     let doc: Value = serde_json::from_str(&out).expect("one JSON document");
     assert_eq!(doc["ok"], true, "{doc}");
@@ -151,18 +152,7 @@ fn a_good_setup_is_ok_at_every_step_and_send_reads_the_whole_answer() {
 #[test]
 fn b_the_edge_blocking_a_library_user_agent_is_a_fail_with_the_user_agent_fix() {
     let s = serve("edge");
-    let (ca, resolve, url) = (ca_file(&s), resolve_localhost(&s), https_url(&s, "/oauth/token"));
-    let (code, out) = doctor(&[
-        "--cacert",
-        &ca,
-        "--resolve",
-        &resolve,
-        "--json",
-        r#"{"grant_type":"client_credentials"}"#,
-        "-A",
-        "ESP32HTTPClient",
-        &url,
-    ]);
+    let (code, out) = doctor_serve(&s, &["--json", GRANT, "-A", "ESP32HTTPClient"], "/oauth/token");
     assert_eq!(code, 1, "{out}");
     let fails = lines(&out, "FAIL");
     let edge = fails
@@ -189,17 +179,7 @@ fn b_the_edge_blocking_a_library_user_agent_is_a_fail_with_the_user_agent_fix() 
     );
 
     // With a real User-Agent the edge lets the device through: no FAIL, exit 0.
-    let (code, out) = doctor(&[
-        "--cacert",
-        &ca,
-        "--resolve",
-        &resolve,
-        "--json",
-        r#"{"grant_type":"client_credentials"}"#,
-        "-A",
-        "acme-sensor/1.2",
-        &url,
-    ]);
+    let (code, out) = doctor_serve(&s, &["--json", GRANT, "-A", "acme-sensor/1.2"], "/oauth/token");
     assert_eq!(code, 0, "{out}");
     assert!(lines(&out, "FAIL").is_empty(), "{out}");
     assert!(
@@ -220,7 +200,7 @@ fn b_the_edge_blocking_a_library_user_agent_is_a_fail_with_the_user_agent_fix() 
     )
     .expect("write");
     let file = file.display().to_string();
-    let (code, out) = doctor(&["--cacert", &ca, "--resolve", &resolve, "--raw", &file, &url]);
+    let (code, out) = doctor_serve(&s, &["--raw", &file], "/oauth/token");
     assert_eq!(code, 1, "{out}");
     assert!(lines(&out, "FAIL").iter().any(|l| l.contains("lint TP303")), "{out}");
     assert!(
@@ -232,20 +212,8 @@ fn b_the_edge_blocking_a_library_user_agent_is_a_fail_with_the_user_agent_fix() 
 #[test]
 fn c_json_sent_with_data_binary_and_no_content_type_is_tp301_with_its_fix() {
     let s = serve("default");
-    let (ca, resolve, url) = (ca_file(&s), resolve_localhost(&s), https_url(&s, "/oauth/token"));
-    let args = [
-        "--cacert",
-        ca.as_str(),
-        "--resolve",
-        &resolve,
-        "--data-binary",
-        r#"{"grant_type":"client_credentials"}"#,
-        "-A",
-        "acme-sensor/1.2",
-    ];
-    let mut a = args.to_vec();
-    a.push(&url);
-    let (code, out) = doctor(&a);
+    let args = ["--data-binary", GRANT, "-A", "acme-sensor/1.2"];
+    let (code, out) = doctor_serve(&s, &args, "/oauth/token");
     assert_eq!(code, 1, "{out}");
     let fails = lines(&out, "FAIL");
     assert_eq!(fails.len(), 1, "only the request fails:\n{out}");
@@ -259,8 +227,8 @@ fn c_json_sent_with_data_binary_and_no_content_type_is_tp301_with_its_fix() {
 
     // The same, machine-readable.
     let mut a = args.to_vec();
-    a.extend(["--json-output", &url]);
-    let (code, out) = doctor(&a);
+    a.push("--json-output");
+    let (code, out) = doctor_serve(&s, &a, "/oauth/token");
     assert_eq!(code, 1, "{out}");
     let doc: Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(doc["ok"], false);
@@ -280,7 +248,7 @@ fn c_json_sent_with_data_binary_and_no_content_type_is_tp301_with_its_fix() {
 
     // The bytes a device really sends, from a file: Arduino HTTPClient's POST without addHeader.
     let file = s.data().join("device.http");
-    let body = r#"{"grant_type":"client_credentials"}"#;
+    let body = GRANT;
     let raw = format!(
         "POST /oauth/token HTTP/1.1\r\nHost: localhost:{}\r\nUser-Agent: ESP32HTTPClient\r\nConnection: keep-alive\r\n\
          Accept-Encoding: identity;q=1,chunked;q=0.1,*;q=0\r\nContent-Length: {}\r\n\r\n{body}",
@@ -289,7 +257,7 @@ fn c_json_sent_with_data_binary_and_no_content_type_is_tp301_with_its_fix() {
     );
     std::fs::write(&file, raw).expect("write the request file");
     let file = file.display().to_string();
-    let (code, out) = doctor(&["--cacert", &ca, "--resolve", &resolve, "--raw", &file, "--send", &url]);
+    let (code, out) = doctor_serve(&s, &["--raw", &file, "--send"], "/oauth/token");
     assert_eq!(code, 1, "{out}");
     let fails = lines(&out, "FAIL");
     assert!(fails.iter().any(|l| l.contains("lint TP301")), "{out}");
@@ -477,41 +445,27 @@ fn e_a_closed_port_fails_at_tcp_connect_with_the_cause() {
 #[test]
 fn f_https_to_the_http_port_and_http_to_the_https_port_are_each_one_fail() {
     let s = serve("default");
+    let run = |scheme: &str, port: u16| {
+        let resolve = format!("localhost:{port}:127.0.0.1");
+        let url = format!("{scheme}://localhost:{port}/t");
+        let (code, out) = doctor(&["--resolve", &resolve, "--json", "{}", "-A", "acme/1", &url]);
+        assert_eq!(code, 1, "{out}");
+        assert_eq!(lines(&out, "FAIL").len(), 1, "{out}");
+        out
+    };
     let http = s.http().port();
-    let (code, out) = doctor(&[
-        "--resolve",
-        &format!("localhost:{http}:127.0.0.1"),
-        "--json",
-        "{}",
-        "-A",
-        "acme/1",
-        &format!("https://localhost:{http}/t"),
-    ]);
-    assert_eq!(code, 1, "{out}");
-    let fails = lines(&out, "FAIL");
-    assert_eq!(fails.len(), 1, "{out}");
+    let out = run("https", http);
     assert!(
-        fails[0].contains(&format!("port {http} answers TLS with plain HTTP")),
+        lines(&out, "FAIL")[0].contains(&format!("port {http} answers TLS with plain HTTP")),
         "{out}"
     );
     let (_, fix) = why_fix(&out, "answers TLS with plain HTTP");
     assert!(fix.contains(&format!("use http:// for port {http}")), "{fix}");
 
     let https = s.https_port();
-    let (code, out) = doctor(&[
-        "--resolve",
-        &format!("localhost:{https}:127.0.0.1"),
-        "--json",
-        "{}",
-        "-A",
-        "acme/1",
-        &format!("http://localhost:{https}/t"),
-    ]);
-    assert_eq!(code, 1, "{out}");
-    let fails = lines(&out, "FAIL");
-    assert_eq!(fails.len(), 1, "{out}");
+    let out = run("http", https);
     assert!(
-        fails[0].contains(&format!("port {https} speaks TLS, but the URL is http://")),
+        lines(&out, "FAIL")[0].contains(&format!("port {https} speaks TLS, but the URL is http://")),
         "{out}"
     );
     let (_, fix) = why_fix(&out, "speaks TLS, but the URL is http://");
