@@ -34,6 +34,20 @@ fn s_client(port: u16, args: &[&str]) -> (String, i32) {
     (text, out.status.code().unwrap_or(-1))
 }
 
+/// `s_client` with `args` (and trusting the server's CA when `trusting`) must fail its handshake
+/// with `r`; the failure as recorded.
+fn refused(r: &Running, trusting: bool, args: &[&str], what: &str) -> Capture {
+    let ca = r.ca_path();
+    let trust = if trusting {
+        vec!["-CAfile", ca.to_str().unwrap()]
+    } else {
+        vec![]
+    };
+    let (out, code) = s_client(r.https().port(), &[args, &trust].concat());
+    assert_ne!(code, 0, "{what}: s_client must fail: {out}");
+    failed_handshake(r, what)
+}
+
 /// The failed TLS connection recorded last, once stored.
 fn failed_handshake(r: &Running, what: &str) -> Capture {
     r.wait_for(what, |c| c.scheme == "https" && c.error.is_some())
@@ -46,20 +60,8 @@ fn error(c: &Capture) -> &str {
 #[test]
 fn an_h2_only_alpn_offer_is_named_as_such() {
     let r = start();
-    let ca = r.ca_path();
-    let (out, code) = s_client(
-        r.https().port(),
-        &[
-            "-servername",
-            "api.example.test",
-            "-alpn",
-            "h2",
-            "-CAfile",
-            ca.to_str().unwrap(),
-        ],
-    );
-    assert_ne!(code, 0, "no handshake: {out}");
-    let c = failed_handshake(&r, "the refused ALPN offer");
+    let args = ["-servername", "api.example.test", "-alpn", "h2"];
+    let c = refused(&r, true, &args, "the refused ALPN offer");
     let e = error(&c);
     assert!(e.contains("ALPN") && e.contains("h2") && e.contains("http/1.1"), "{e}");
     assert!(e.contains("no_application_protocol"), "{e}");
@@ -69,13 +71,7 @@ fn an_h2_only_alpn_offer_is_named_as_such() {
 #[test]
 fn an_sni_that_is_not_a_host_name_is_named_as_such() {
     let r = start();
-    let ca = r.ca_path();
-    let (out, code) = s_client(
-        r.https().port(),
-        &["-servername", "bad_name!", "-CAfile", ca.to_str().unwrap()],
-    );
-    assert_ne!(code, 0, "{out}");
-    let c = failed_handshake(&r, "the refused SNI");
+    let c = refused(&r, true, &["-servername", "bad_name!"], "the refused SNI");
     let e = error(&c);
     assert!(
         e.contains("`bad_name!`") && e.contains("not a valid DNS host name"),
@@ -88,21 +84,9 @@ fn an_sni_that_is_not_a_host_name_is_named_as_such() {
 #[test]
 fn an_sni_not_in_the_certificate_is_named_with_the_fix() {
     let r = start();
-    let ca = r.ca_path();
-    let (out, code) = s_client(
-        r.https().port(),
-        &[
-            "-servername",
-            "unknown.example.test",
-            "-verify_hostname",
-            "unknown.example.test",
-            "-verify_return_error",
-            "-CAfile",
-            ca.to_str().unwrap(),
-        ],
-    );
-    assert_ne!(code, 0, "s_client refuses the name: {out}");
-    let c = failed_handshake(&r, "the rejected name");
+    let name = "unknown.example.test";
+    let args = ["-servername", name, "-verify_hostname", name, "-verify_return_error"];
+    let c = refused(&r, true, &args, "the rejected name");
     let e = error(&c);
     assert_eq!(c.sni.as_deref(), Some("unknown.example.test"));
     assert!(
@@ -119,12 +103,8 @@ fn an_sni_not_in_the_certificate_is_named_with_the_fix() {
 #[test]
 fn an_untrusted_ca_is_named_by_the_clients_alert() {
     let r = start();
-    let (out, code) = s_client(
-        r.https().port(),
-        &["-servername", "api.example.test", "-verify_return_error"],
-    );
-    assert_ne!(code, 0, "s_client has no CA for it: {out}");
-    let c = failed_handshake(&r, "the untrusted CA");
+    let args = ["-servername", "api.example.test", "-verify_return_error"];
+    let c = refused(&r, false, &args, "the untrusted CA");
     let e = error(&c);
     assert!(e.contains("unknown_ca") && e.contains("ca.pem"), "{e}");
 }
