@@ -531,33 +531,19 @@ mod tests {
     #[test]
     fn a_passed_deadline_fails_the_exchange() {
         let req = Request::post("h", "/", Body::Json(b"{}"));
-        let mut d = Deadlines::new(BUDGETS, Millis(0));
-        let mut ex = Exchange::new(&req).unwrap();
-        ex.start(&mut d, Millis(10));
-        send_all(&mut ex);
-        ex.handle_timeout(Millis(1_009)).unwrap();
-        // Flushing took too long: the send budget (1 000 ms from 10) is spent at 1 010.
-        assert_eq!(
-            ex.handle_timeout(Millis(1_010)),
-            Err(Error::Timeout { phase: Phase::Send })
-        );
-        assert_eq!(ex.close_reason(), Some(CloseReason::Error));
-        assert_eq!(ex.poll_timeout(), None);
-    }
-
-    #[test]
-    fn the_total_budget_wins_when_it_ends_first() {
-        let req = Request::post("h", "/", Body::Json(b"{}"));
-        let mut d = Deadlines::new(BUDGETS, Millis(0));
-        let mut ex = Exchange::new(&req).unwrap();
-        // Connect and handshake took 9 950 ms of the 10 000 ms total.
-        ex.start(&mut d, Millis(9_950));
-        assert_eq!(ex.poll_timeout(), Some((Millis(10_000), Phase::Total)));
-        assert_eq!(ex.remaining(Millis(9_990)), Some(10));
-        assert_eq!(
-            ex.handle_timeout(Millis(10_000)),
-            Err(Error::Timeout { phase: Phase::Total })
-        );
+        // (started at, its last good moment, phase): the send budget (1 000 ms) spent while
+        // flushing; the total (10 000 ms) when connect and handshake took 9 950 ms of it.
+        for (start, last, phase) in [(10, 1_009, Phase::Send), (9_950, 9_999, Phase::Total)] {
+            let mut d = Deadlines::new(BUDGETS, Millis(0));
+            let mut ex = Exchange::new(&req).unwrap();
+            ex.start(&mut d, Millis(start));
+            send_all(&mut ex);
+            assert_eq!(ex.poll_timeout(), Some((Millis(last + 1), phase)));
+            assert_eq!(ex.remaining(Millis(last)), Some(1));
+            ex.handle_timeout(Millis(last)).unwrap();
+            assert_eq!(ex.handle_timeout(Millis(last + 1)), Err(Error::Timeout { phase }));
+            assert_eq!((ex.close_reason(), ex.poll_timeout()), (Some(CloseReason::Error), None));
+        }
     }
 
     #[test]

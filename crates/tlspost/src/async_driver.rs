@@ -6,26 +6,16 @@ use tlspost_proto::{Deadlines, Request};
 
 use crate::driver::{Buffers, DriverError, Failure, Hooks, Io, Outcome, State};
 
-/// Sends `req` on `io` and reads the whole response, handing the decoded body to [`Hooks::body`].
-///
-/// `deadlines` keeps counting from the caller's connect and handshake phases; the exchange enters
-/// [`Phase::Send`](tlspost_proto::Phase::Send), [`Phase::FirstByte`](tlspost_proto::Phase::FirstByte)
-/// and [`Phase::Body`](tlspost_proto::Phase::Body). Time is checked before every read and write, and
-/// [`Hooks::budget`] tells the transport when the deadline comes.
-pub async fn exchange<T, H>(
+/// [`crate::driver::exchange`], awaiting the transport: the same exchange, step for step.
+pub async fn exchange<T: Read + Write, H: Hooks>(
     io: &mut T,
     req: &Request<'_>,
     deadlines: &mut Deadlines,
     bufs: Buffers<'_>,
     hooks: &mut H,
-) -> Result<Outcome, Failure<T::Error>>
-where
-    T: Read + Write,
-    H: Hooks,
-{
-    let Buffers { rx, tx } = bufs;
-    let mut st = State::begin(req, deadlines, rx.len(), tx.len(), hooks)?;
-    let result = run(io, &mut st, rx, tx, hooks).await;
+) -> Result<Outcome, Failure<T::Error>> {
+    let mut st = State::begin(req, deadlines, bufs.rx.len(), bufs.tx.len(), hooks)?;
+    let result = run(io, &mut st, bufs.rx, bufs.tx, hooks).await;
     st.end(result)
 }
 

@@ -137,24 +137,34 @@ type Run = (Result<Outcome, Failure<embedded_io::ErrorKind>>, Vec<u8>, Script, S
 /// the blocking run and its `rx`.
 fn both(io: &Script, sim: &Sim, budgets: Budgets, rx_len: usize, tx_len: usize) -> Run {
     let req = request();
-    let (mut io_a, mut sim_a) = (io.clone(), sim.clone());
-    let (mut rx, mut tx) = (vec![0u8; rx_len], vec![0u8; tx_len]);
-    let mut d = Deadlines::new(budgets, Millis(0));
-    let bufs = Buffers {
-        rx: &mut rx,
-        tx: &mut tx,
+    let fresh = || {
+        (
+            io.clone(),
+            sim.clone(),
+            vec![0u8; rx_len],
+            vec![0u8; tx_len],
+            Deadlines::new(budgets, Millis(0)),
+        )
     };
-    let sync = exchange(&mut io_a, &req, &mut d, bufs, &mut sim_a);
-
-    let (mut io_b, mut sim_b) = (io.clone(), sim.clone());
-    let (mut rx_b, mut tx_b) = (vec![0u8; rx_len], vec![0u8; tx_len]);
-    let mut d_b = Deadlines::new(budgets, Millis(0));
+    let (mut io_a, mut sim_a, mut rx, mut tx, mut d) = fresh();
+    let sync = exchange(
+        &mut io_a,
+        &req,
+        &mut d,
+        Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+        },
+        &mut sim_a,
+    );
+    let (mut io_b, mut sim_b, mut rx_b, mut tx_b, mut d_b) = fresh();
     let bufs = Buffers {
         rx: &mut rx_b,
         tx: &mut tx_b,
     };
-    let fut = tlspost::async_driver::exchange(&mut io_b, &req, &mut d_b, bufs, &mut sim_b);
-    let asynced = block_on(fut);
+    let asynced = block_on(tlspost::async_driver::exchange(
+        &mut io_b, &req, &mut d_b, bufs, &mut sim_b,
+    ));
     assert_eq!(sync, asynced);
     assert_eq!(
         (&io_a.sent, sim_a.body(), &sim_a.phases),
