@@ -37,6 +37,24 @@ pub use input::{DeviceRequest, DeviceTrust, Pinned, Request};
 pub use report::{Cause, Consequence, Framing, Party, Report, Severity, Step, Verdict, Withheld};
 pub use tlspost::probe::{ConnectFailure, Override};
 
+/// A lint finding that restates a cause a network step found (TP401, TLS without SNI, when the
+/// server refuses a handshake without it) is folded under that cause instead of a FAIL of its own.
+fn fold_lint(out: &mut Vec<Verdict>) {
+    let Some(at) = out.iter().position(|v| v.cause == Cause::SniRequired) else {
+        return;
+    };
+    let (same, rest): (Vec<Verdict>, Vec<Verdict>) = std::mem::take(out)
+        .into_iter()
+        .partition(|v| v.cause == Cause::Lint { code: "TP401" });
+    *out = rest;
+    if let Some(v) = out.get_mut(at) {
+        v.consequences.extend(same.into_iter().map(|l| Consequence {
+            party: Party::Device,
+            text: format!("step 4 finds it in the request too ({})", l.title),
+        }));
+    }
+}
+
 /// Runs every step. A request that cannot be used (a bad URL, addresses for another host, a
 /// request the encoder refuses) comes back as `Err` before any I/O.
 pub fn run(req: &Request) -> Result<Report, DoctorError> {
@@ -56,6 +74,7 @@ pub fn run(req: &Request) -> Result<Report, DoctorError> {
     let tls = tls::run(&target, connected, req, &mut out);
     lint::run(&built, &target, &mut out);
     edge::run(&target, addr, req, &built, &tls, &mut out);
+    fold_lint(&mut out);
     Ok(Report {
         url: req.url.clone(),
         method: built.method,

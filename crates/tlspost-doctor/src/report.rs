@@ -200,6 +200,8 @@ pub enum Cause {
         /// The name sent.
         sni: String,
     },
+    /// The URL is an IP address, so no SNI is sent, and the server refuses a handshake without it.
+    SniRequired,
     /// The handshake failed otherwise.
     HandshakeFailed,
     /// A served certificate does not parse.
@@ -396,6 +398,7 @@ impl Cause {
             Cause::TlsToHttpPort { .. } => "tls_to_http_port",
             Cause::Handshake { .. } => "handshake",
             Cause::SniRefused { .. } => "sni_refused",
+            Cause::SniRequired => "sni_required",
             Cause::HandshakeFailed => "handshake_failed",
             Cause::BadCertificate => "bad_certificate",
             Cause::PublicChain { .. } => "public_chain",

@@ -29,6 +29,7 @@ fn failure(e: &HandshakeError, target: &Target, at: &str, timeout: Duration) -> 
         },
         (TlsFailure::NotTls, _) => Cause::TlsToHttpPort { port: target.port },
         (TlsFailure::Alert(Alert::UnrecognizedName), Some(s)) => Cause::SniRefused { sni: s.clone() },
+        (TlsFailure::Alert(_) | TlsFailure::Closed { .. }, None) => Cause::SniRequired,
         _ => Cause::HandshakeFailed,
     };
     let text = match &cause {
@@ -75,6 +76,10 @@ fn handshake_failed(target: &Target, f: Failure) -> Verdict {
              that accepts connections for a dead backend looks like this",
             target.port
         ),
+        Cause::SniRequired => "use the API's host name in the URL: the server picks its certificate by SNI, and a \
+                               device that connects by IP address sends none (the device may still resolve the \
+                               name to a fixed address)"
+            .to_string(),
         Cause::SniRefused { sni } => format!(
             "the server does not serve {sni}: check the host in the URL, or configure the server (nginx: \
              server_name {sni}) to serve it"

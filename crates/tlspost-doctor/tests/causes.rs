@@ -135,6 +135,16 @@ fn each_broken_chain_gives_one_fail_naming_its_cause_with_the_consequences_under
     );
     assert!(f.title.contains("the device would refuse the server"), "{f:#?}");
 
+    // The URL an IP address: no SNI, and nginx refuses a handshake without it.
+    let port = env.port("good");
+    let r = run(&request(&format!("https://127.0.0.1:{port}/echo"), port, root()));
+    let f = fails(&r)[0];
+    assert_eq!((f.step, &f.cause), (Step::Tls, &Cause::SniRequired), "{f:#?}");
+    // The linter's TLS-without-SNI finding is the same cause, under it; an IP as Host is its own.
+    assert_eq!(parties(f), [Party::Device], "{f:#?}");
+    let lint: Vec<&Cause> = fails(&r)[1..].iter().map(|v| &v.cause).collect();
+    assert_eq!(lint, [&Cause::Lint { code: "TP306" }], "{:#?}", r.verdicts);
+
     // http:// to nginx's TLS port: plain HTTP to an HTTPS port.
     let port = env.port("good");
     let r = run(&request(&format!("http://{HOST}:{port}/echo"), port, Vec::new()));

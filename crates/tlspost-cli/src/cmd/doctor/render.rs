@@ -42,6 +42,7 @@ fn advice(v: &Verdict, r: &Report) -> Option<String> {
             ..
         } => "raise --connect-timeout only if the network is merely slow".into(),
         Cause::ConnectFailed { .. } => "with --resolve, check the address".into(),
+        Cause::SniRequired => format!("to test the name at this address, give --resolve NAME:{port}:{host}"),
         Cause::HandshakeFailed | Cause::SniRefused { .. } => {
             format!("`tlspost certs {host}:{port}` shows the chain when the handshake works")
         }
