@@ -2,8 +2,8 @@
 # sourced, never run. Each function names the firmware it works for in its messages ($fw_name).
 #
 # Build: fw_build (Debian's rustc for riscv32imc-unknown-none-elf, core built from source).
-# End to end (run.sh): fw_run_setup, fw_seed_pki, fw_serve, fw_qemu, fw_check_post,
-# fw_check_capture, fw_foreign_root, fw_figures.
+# End to end (run.sh): fw_run_setup, fw_pki_shape, fw_seed_pki, fw_serve,
+# fw_pin_and_run, fw_check_capture, fw_check_foreign, fw_finish, fw_figures.
 
 fw_target=riscv32imc-unknown-none-elf
 fw_host=device.tlspost.test
@@ -190,22 +190,31 @@ fw_check_capture() {
   printf '%s' "$1" | grep -q '"complete":true' || fw_fail "capture not complete"
 }
 
-# fw_check_refused ELF LINE: ELF (built with a foreign root) makes QEMU exit with 1 and prints a line
-# starting with LINE.
-fw_check_refused() {
-  local rc=0
-  fw_qemu "$1" "$fw_work/fw-foreign.log" || rc=$?
-  ((rc == 1)) || fw_fail "foreign root: QEMU exited with $rc, expected 1 (refused)"
-  grep -q "^$2" "$fw_work/fw-foreign.log" || {
-    fw_fail "foreign root: no '$2'"
-    cat "$fw_work/fw-foreign.log" >&2
-  }
+# fw_pin_and_run: pins serve's CA ($fw_work/ca.der), builds the firmware with it (its `size -A` in
+# $fw_work/size.txt), runs it (output in $fw_work/fw.log, shown) and checks the POST.
+fw_pin_and_run() {
+  local elf rc=0
+  openssl x509 -in "$fw_work/data/ca.pem" -outform der -out "$fw_work/ca.der"
+  elf="$(fw_build_pinned "$fw_work/ca.der" "the capture server's CA")"
+  size -A "$elf" >"$fw_work/size.txt"
+  fw_qemu "$elf" "$fw_work/fw.log" || rc=$?
+  cat "$fw_work/fw.log"
+  fw_check_post "$fw_work/fw.log" "$rc"
 }
 
-# fw_foreign_root DER: a self-signed P-256 root that is not the capture server's CA.
-fw_foreign_root() {
+# fw_check_foreign LINE: the firmware built with a self-signed root that is not the capture
+# server's CA makes QEMU exit with 1 and prints a line starting with LINE.
+fw_check_foreign() {
+  local elf rc=0
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=not the capture CA" \
-    -days 2 -keyout "$fw_work/foreign.key" -outform der -out "$1" 2>/dev/null
+    -days 2 -keyout "$fw_work/foreign.key" -outform der -out "$fw_work/foreign.der" 2>/dev/null
+  elf="$(fw_build_pinned "$fw_work/foreign.der" "a foreign root")"
+  fw_qemu "$elf" "$fw_work/fw-foreign.log" || rc=$?
+  ((rc == 1)) || fw_fail "foreign root: QEMU exited with $rc, expected 1 (refused)"
+  grep -q "^$1" "$fw_work/fw-foreign.log" || {
+    fw_fail "foreign root: no '$1'"
+    cat "$fw_work/fw-foreign.log" >&2
+  }
 }
 
 # fw_finish REFUSED_LINE: on a failed check prints serve's log and exits 1; else says how the foreign
@@ -219,18 +228,17 @@ fw_finish() {
   echo "$fw_name: foreign root refused: $(grep "^$1" "$fw_work/fw-foreign.log")"
 }
 
-# fw_figures SIZE_TXT LOG [NAME=LABEL...]: the `figure: NAME VALUE` lines bench/device-figures.sh
-# collects: flash and static RAM from `size -A`, the pinned root's size, the TLS buffers and the
-# peak stack, and each NAME read from the LOG line that starts with LABEL.
+# fw_figures [NAME=LABEL...]: the `figure: NAME VALUE` lines bench/device-figures.sh collects:
+# flash and static RAM from `size -A`, the pinned root's size, the TLS buffers and the peak stack,
+# and each NAME read from the firmware's line that starts with LABEL.
 fw_figures() {
-  local size="$1" log="$2" s pair
-  shift 2
+  local s pair
   for s in text rodata data bss; do
-    echo "figure: $s $(awk -v s=".$s" '$1 == s { print $2; f = 1 } END { if (!f) print 0 }' "$size")"
+    echo "figure: $s $(awk -v s=".$s" '$1 == s { print $2; f = 1 } END { if (!f) print 0 }' "$fw_work/size.txt")"
   done
   echo "figure: root_der $(stat -c %s "$fw_work/ca.der")"
   for pair in "tls_buffers=TLS buffer bytes (read + write): " "$@" \
     "peak_stack=peak stack bytes (TLS buffers included): "; do
-    echo "figure: ${pair%%=*} $(sed -n "s/^${pair#*=}//p" "$log")"
+    echo "figure: ${pair%%=*} $(sed -n "s/^${pair#*=}//p" "$fw_work/fw.log")"
   done
 }

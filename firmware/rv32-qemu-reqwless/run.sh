@@ -35,20 +35,10 @@ if ! openssl x509 -in "$fw_work/data/server.pem" -noout -subject | grep -q "CN *
   echo "$fw_name: tlspost serve replaced the seeded leaf (CN $fw_host); has the format of its server.names changed?" >&2
   exit 1
 fi
-openssl x509 -in "$fw_work/data/ca.pem" -outform der -out "$fw_work/ca.der"
-elf="$(fw_build_pinned "$fw_work/ca.der" "the capture server's CA")"
-size -A "$elf" >"$fw_work/size.txt"
-
-rc=0
-fw_qemu "$elf" "$fw_work/fw.log" || rc=$?
-cat "$fw_work/fw.log"
-fw_check_post "$fw_work/fw.log" "$rc"
+fw_pin_and_run
 fw_check_capture "$(curl -s "http://127.0.0.1:$fw_http_port/_tlspost/api/captures/1")"
 
-fw_foreign_root "$fw_work/foreign.der"
-foreign="$(fw_build_pinned "$fw_work/foreign.der" "a foreign root")"
-fw_check_refused "$foreign" "TLS or connect failed"
+fw_check_foreign "TLS or connect failed"
 fw_finish "TLS or connect failed"
-fw_figures "$fw_work/size.txt" "$fw_work/fw.log" \
-  "future=request future bytes (on the stack, part of the peak): "
+fw_figures "future=request future bytes (on the stack, part of the peak): "
 echo "$fw_name: OK (200 with the echo, SNI $fw_host, application/json stored)"

@@ -32,14 +32,7 @@ if [[ "$pki" == p384-chain ]] && ! grep -q "$(sed -n 2p "$fw_work/data/int.pem")
   echo "$fw_name: tlspost serve replaced the seeded chain; has the format of its server.names changed?" >&2
   exit 1
 fi
-openssl x509 -in "$fw_work/data/ca.pem" -outform der -out "$fw_work/ca.der"
-elf="$(fw_build_pinned "$fw_work/ca.der" "the capture server's CA")"
-size -A "$elf" >"$fw_work/size.txt"
-
-rc=0
-fw_qemu "$elf" "$fw_work/fw.log" || rc=$?
-cat "$fw_work/fw.log"
-fw_check_post "$fw_work/fw.log" "$rc"
+fw_pin_and_run
 
 sent="$(sed -n 's/^request-hex: //p' "$fw_work/fw.log")"
 json="$(curl -s "http://127.0.0.1:$fw_http_port/_tlspost/api/captures/1")"
@@ -50,9 +43,7 @@ stored="$(printf '%s' "$raw_b64" | base64 -d | od -An -v -tx1 | tr -d ' \n')"
  stored: $stored"
 fw_check_capture "$json"
 
-fw_foreign_root "$fw_work/foreign.der"
-foreign="$(fw_build_pinned "$fw_work/foreign.der" "a foreign root")"
-fw_check_refused "$foreign" "TLS refused: unknown issuer"
+fw_check_foreign "TLS refused: unknown issuer"
 fw_finish "TLS refused"
-fw_figures "$fw_work/size.txt" "$fw_work/fw.log"
+fw_figures
 echo "$fw_name: OK (request stored byte for byte, SNI $fw_host, application/json)"

@@ -10,13 +10,8 @@
 
 mod demo;
 
-use rv32_virt::Console;
-
-/// Entered from `_start` with a painted stack.
-#[unsafe(no_mangle)]
-extern "C" fn rust_main() -> ! {
-    let mut con = Console::new();
-    con.str("tlspost-proto demo: RV32IMC bare metal, no heap\n");
-    let ok = demo::run(&mut con);
-    rv32_virt::finish(&mut con, "peak stack bytes: ", ok)
-}
+rv32_virt::entry!(
+    "tlspost-proto demo: RV32IMC bare metal, no heap\n",
+    "peak stack bytes: ",
+    demo::run
+);

@@ -14,15 +14,11 @@ mod executor;
 mod net;
 mod post;
 
-use rv32_virt::Console;
-
-/// Entered from `_start` with a painted stack.
-#[unsafe(no_mangle)]
-extern "C" fn rust_main() -> ! {
-    let mut con = Console::new();
-    con.str("rv32-qemu-reqwless: HTTPS POST with reqwless + embedded-tls, RV32IMC bare metal, no heap\n");
-    con.str("WARNING: INSECURE TEST SEED (timer) for reqwless' ChaCha8 RNG; a device must seed from its TRNG\n");
-    con.flush();
-    let ok = post::run(&mut con);
-    rv32_virt::finish(&mut con, "peak stack bytes (TLS buffers included): ", ok)
-}
+rv32_virt::entry!(
+    concat!(
+        "rv32-qemu-reqwless: HTTPS POST with reqwless + embedded-tls, RV32IMC bare metal, no heap\n",
+        "WARNING: INSECURE TEST SEED (timer) for reqwless' ChaCha8 RNG; a device must seed from its TRNG\n"
+    ),
+    "peak stack bytes (TLS buffers included): ",
+    post::run
+);

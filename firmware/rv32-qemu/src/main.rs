@@ -11,15 +11,11 @@
 mod post;
 mod rng;
 
-use rv32_virt::Console;
-
-/// Entered from `_start` with a painted stack.
-#[unsafe(no_mangle)]
-extern "C" fn rust_main() -> ! {
-    let mut con = Console::new();
-    con.str("rv32-qemu: HTTPS POST, RV32IMC bare metal, no heap\n");
-    con.str("WARNING: INSECURE TEST RNG (SplitMix64 seeded from the timer); a device must plug in its TRNG\n");
-    con.flush();
-    let ok = post::run(&mut con);
-    rv32_virt::finish(&mut con, "peak stack bytes (TLS buffers included): ", ok)
-}
+rv32_virt::entry!(
+    concat!(
+        "rv32-qemu: HTTPS POST, RV32IMC bare metal, no heap\n",
+        "WARNING: INSECURE TEST RNG (SplitMix64 seeded from the timer); a device must plug in its TRNG\n"
+    ),
+    "peak stack bytes (TLS buffers included): ",
+    post::run
+);

@@ -83,6 +83,24 @@ pub fn finish(con: &mut Console, peak_label: &str, ok: bool) -> ! {
     power_off(ok)
 }
 
+/// Defines the program's entry, `rust_main` (which `_start` calls with a painted stack): prints
+/// `banner`, runs `run` (`fn(&mut Console) -> bool`, true on success), then [`finish`]es with the
+/// peak stack after `peak_label`.
+#[macro_export]
+macro_rules! entry {
+    ($banner:expr, $peak_label:expr, $run:path) => {
+        /// Entered from `_start` with a painted stack.
+        #[unsafe(no_mangle)]
+        extern "C" fn rust_main() -> ! {
+            let mut con = $crate::Console::new();
+            con.str($banner);
+            con.flush();
+            let ok = $run(&mut con);
+            $crate::finish(&mut con, $peak_label, ok)
+        }
+    };
+}
+
 /// Any exception (illegal instruction, misaligned or faulting access): say which, and fail.
 #[unsafe(no_mangle)]
 extern "C" fn rust_trap(mcause: usize, mepc: usize, mtval: usize) -> ! {
