@@ -4,13 +4,15 @@
 use std::process::Command;
 
 use crate::proc::{StartError, free_port, start_retrying};
-use crate::server::{Server, dir_with_key};
+use crate::server::{OnePort, Server, dir_with_key};
 
 /// A running caddy; stopped by pid on drop.
 pub type Caddy = Server<Kind>;
 
 /// What makes a [`Server`] a caddy.
 pub struct Kind;
+
+impl OnePort for Kind {}
 
 impl Caddy {
     /// Starts caddy serving `chain` (PEM, leaf first) with `key` for `name` on an ephemeral port,
@@ -40,11 +42,6 @@ impl Caddy {
             .env("XDG_DATA_HOME", dir.path().join("data"))
             .env("XDG_CONFIG_HOME", dir.path().join("config"));
         Server::spawn(Kind, "caddy", cmd, dir, Some("caddy.log"), &[port])
-    }
-
-    /// Its port.
-    pub fn port(&self) -> u16 {
-        self.ports()[0]
     }
 }
 

@@ -3,13 +3,15 @@
 use std::process::Command;
 
 use crate::proc::{StartError, free_port, start_retrying};
-use crate::server::{Server, dir_with_key};
+use crate::server::{OnePort, Server, dir_with_key};
 
 /// A running `openssl s_server`; stopped by pid on drop. Its log is what it wrote to stderr.
 pub type SServer = Server<Kind>;
 
 /// What makes a [`Server`] an `openssl s_server`.
 pub struct Kind;
+
+impl OnePort for Kind {}
 
 impl SServer {
     /// Starts `openssl s_server -www` with `chain` (PEM, leaf first) and `key` on an ephemeral
@@ -35,11 +37,6 @@ impl SServer {
             .arg(&key)
             .args(args);
         Server::spawn(Kind, "openssl s_server", cmd, dir, None, &[port])
-    }
-
-    /// Its port.
-    pub fn port(&self) -> u16 {
-        self.ports()[0]
     }
 }
 

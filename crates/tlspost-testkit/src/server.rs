@@ -16,6 +16,16 @@ pub struct Server<K> {
     dir: tempfile::TempDir,
 }
 
+/// A kind of server that listens on one port (every kind but nginx, which has one per site).
+pub trait OnePort {}
+
+impl<K: OnePort> Server<K> {
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.ports[0]
+    }
+}
+
 /// A fresh temporary directory holding `chain.pem` and `key.pem`.
 pub(crate) fn dir_with_key(chain: &str, key: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
