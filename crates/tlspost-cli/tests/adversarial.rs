@@ -524,11 +524,7 @@ fn ambiguous_framing_closes_and_tls_on_the_plain_port_is_told() {
 
 #[test]
 fn a_listener_beyond_loopback_wants_the_token() {
-    let dir = tempfile::tempdir().expect("dir");
-    let mut cmd = Command::new(BIN);
-    cmd.args(["serve", "--http", "0.0.0.0:0", "--https", "off", "--data"])
-        .arg(dir.path());
-    let serve = Serve::spawn(cmd, dir.path()).unwrap_or_else(|e| panic!("tlspost serve did not start: {e}"));
+    let serve = Serve::tlspost_beyond_loopback(BIN);
     // Reached over loopback only.
     let addr = SocketAddr::from(([127, 0, 0, 1], serve.http().port()));
     let token = serve

@@ -27,8 +27,24 @@ impl Serve {
     /// `BIN serve --http 127.0.0.1:0 --https 127.0.0.1:0 --data DIR ARGS…` with a fresh data
     /// directory (`BIN` is the `tlspost` binary, e.g. `env!("CARGO_BIN_EXE_tlspost")`).
     pub fn tlspost(bin: &str, args: &[&str]) -> Serve {
+        Serve::in_fresh_dir(|data| Serve::tlspost_in(bin, data, args))
+    }
+
+    /// `BIN serve --http 0.0.0.0:0 --https off --data DIR` with a fresh data directory: a listener
+    /// beyond loopback, which wants the UI token it prints ([`Serve::ui_token`]).
+    pub fn tlspost_beyond_loopback(bin: &str) -> Serve {
+        Serve::in_fresh_dir(|data| {
+            let mut cmd = Command::new(bin);
+            cmd.args(["serve", "--http", "0.0.0.0:0", "--https", "off", "--data"])
+                .arg(data);
+            Serve::spawn(cmd, data).unwrap_or_else(|e| panic!("tlspost serve did not start: {e}"))
+        })
+    }
+
+    /// What `start` starts on a fresh data directory, which lives as long as the server.
+    fn in_fresh_dir(start: impl FnOnce(&Path) -> Serve) -> Serve {
         let tmp = tempfile::tempdir().expect("temp dir");
-        let mut s = Serve::tlspost_in(bin, tmp.path(), args);
+        let mut s = start(tmp.path());
         s._tmp = Some(tmp);
         s
     }
