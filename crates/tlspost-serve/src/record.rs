@@ -156,6 +156,125 @@ pub struct Capture {
     pub findings: Vec<FindingRecord>,
     /// Status of the response sent (0 when none was sent).
     pub status: u16,
+    /// Forward mode and replays: the upstream exchange this request went on to (absent when the
+    /// server answered by itself, or refused the request before forwarding it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<Upstream>,
+    /// A replay: the capture whose request bytes this one sent again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_of: Option<i64>,
+}
+
+/// What happened to a request sent on to the upstream, and what came back, as received.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upstream {
+    /// Where it went: the upstream's scheme, host and port, e.g. `https://api.example.com:443`.
+    pub url: String,
+    /// The address connected to (absent when none was reached).
+    pub addr: Option<String>,
+    /// Whether a connection kept alive from an earlier request carried it (no connect, no handshake).
+    pub reused: bool,
+    /// Header fields changed on the way, in either direction (everything else went as received).
+    pub rewritten: Vec<Rewrite>,
+    /// The response's status (0: no response head arrived).
+    pub status: u16,
+    /// The response head as received, base64 in JSON.
+    #[serde(with = "b64")]
+    pub head: Vec<u8>,
+    /// The response body as received (a chunked one with its framing), up to the server's limit;
+    /// base64 in JSON.
+    #[serde(with = "b64")]
+    pub body: Vec<u8>,
+    /// Bytes of the body that arrived (more than `body` holds when it was longer than the limit).
+    pub body_len: u64,
+    /// Whether the response ended. `false` without `error`: the server stopped before it did (a
+    /// crash, or the process killed), so the record has what was committed before.
+    pub complete: bool,
+    /// Times of the exchange's phases.
+    pub timing: UpstreamTiming,
+    /// The upstream connection's TLS facts (`https` upstreams).
+    pub tls: Option<UpstreamTls>,
+    /// Who made the response: the origin, or an edge in front of it.
+    pub answered_by: Option<AnsweredBy>,
+    /// Why no (whole) response came back.
+    pub error: Option<UpstreamError>,
+}
+
+/// One header field changed on the way.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rewrite {
+    /// `upstream` (in the request sent on) or `device` (in the response sent back).
+    pub toward: String,
+    /// The field's name.
+    pub name: String,
+    /// Its value as received (absent: added).
+    pub from: Option<String>,
+    /// Its value as sent (absent: removed).
+    pub to: Option<String>,
+    /// Why.
+    pub why: String,
+}
+
+/// Times of an upstream exchange, in microseconds (absent: the phase did not happen).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamTiming {
+    /// Name resolution and TCP connect (absent on a kept-alive connection).
+    pub connect_us: Option<u64>,
+    /// The TLS handshake (absent on a kept-alive connection or a plain upstream).
+    pub tls_us: Option<u64>,
+    /// Writing the request.
+    pub send_us: Option<u64>,
+    /// From the request written to the response's first byte.
+    pub first_byte_us: Option<u64>,
+    /// From the response's first byte to its end.
+    pub body_us: Option<u64>,
+    /// From the start of forwarding to the response's end (or the failure).
+    pub total_us: Option<u64>,
+}
+
+/// TLS facts of the upstream connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamTls {
+    /// Protocol version, e.g. `TLSv1.3`.
+    pub version: String,
+    /// Cipher suite name (hex when unknown).
+    pub cipher: String,
+    /// Key exchange group, when known.
+    pub group: Option<String>,
+    /// ALPN protocol negotiated.
+    pub alpn: Option<String>,
+    /// SNI sent (absent for an IP address).
+    pub sni: Option<String>,
+    /// Whether the session was resumed.
+    pub resumed: bool,
+    /// Certificates the upstream sent, leaf first, as subject names.
+    pub chain: Vec<String>,
+}
+
+/// Who made a response (the core's edge classification, `tlspost_proto::edge`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnsweredBy {
+    /// `origin`, or `edge` when an edge (CDN, reverse proxy) made the response itself.
+    pub who: String,
+    /// The edge's vendor, when one is on the path (also when the origin answered through it).
+    pub vendor: Option<String>,
+    /// The vendor's error code (e.g. Cloudflare's 1010).
+    pub code: Option<u16>,
+    /// The edge's id for the request (e.g. `CF-RAY`), to give to the API's owner.
+    pub ray: Option<String>,
+    /// The verdict in words, e.g. "the Cloudflare edge answered 403, error 1010 (…); the origin never saw it".
+    pub text: String,
+    /// What to change.
+    pub hint: String,
+}
+
+/// Why an upstream exchange did not end with a whole response.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamError {
+    /// The kind: `dns`, `refused`, `timeout`, `unreachable`, `tls`, `closed`, `protocol`, `connect`.
+    pub cause: String,
+    /// What happened, in words.
+    pub message: String,
 }
 
 mod b64 {
@@ -199,6 +318,10 @@ impl Capture {
             "error": self.error,
             "status": self.status,
             "codes": self.findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
+            "upstream_status": self.upstream.as_ref().map(|u| u.status),
+            "upstream_error": self.upstream.as_ref().and_then(|u| u.error.as_ref()).map(|e| e.cause.as_str()),
+            "answered_by": self.upstream.as_ref().and_then(|u| u.answered_by.as_ref()).map(|a| a.who.as_str()),
+            "replay_of": self.replay_of,
         })
     }
 }

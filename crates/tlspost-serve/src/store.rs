@@ -82,16 +82,20 @@ impl SyncMode {
 /// - 0: the tables as first released (`captures`, `tls_facts`), without a stamp. A new database
 ///   starts here too.
 /// - 1: the same tables, stamped.
+/// - 2: `captures` gains `upstream` (forward mode: the upstream exchange as JSON, without the
+///   response bytes) and `response` (the response head and body as received, up to the limit).
 ///
 /// A database of an older version is brought up to this one when it is opened, in one
 /// transaction ([`MIGRATIONS`]); one of a newer version is refused and left as it is.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `MIGRATIONS[v]` takes a database from version `v` to `v + 1` (columns are added with
 /// `ALTER TABLE … ADD COLUMN`, so rows keep what they hold).
 const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
     // 0 → 1: the stamp only.
     "",
+    // 1 → 2: the upstream's response (forward mode, replays).
+    "ALTER TABLE captures ADD COLUMN upstream TEXT; ALTER TABLE captures ADD COLUMN response BLOB;",
 ];
 
 /// Version 0's tables. Ids grow without AUTOINCREMENT (one table update less per row): a new row
@@ -108,6 +112,10 @@ const TABLES_V0: &str = "CREATE TABLE IF NOT EXISTS captures (
         key TEXT PRIMARY KEY,
         json TEXT NOT NULL
     ) WITHOUT ROWID;";
+
+/// The columns [`row_to_capture`] reads, in its order, for a `SELECT … FROM captures c LEFT JOIN
+/// tls_facts t ON t.key = c.tls_key`.
+pub(crate) const COLUMNS: &str = "c.id, c.raw, c.meta, t.json, c.time_ms, c.upstream, c.response";
 
 fn db_error<'a>(path: &'a Path, what: &'static str) -> impl Fn(rusqlite::Error) -> Error + 'a {
     move |e| Error::Store {
@@ -249,7 +257,9 @@ impl Store {
         LANE.with(|l| l.set(i));
     }
 
-    /// Store a capture; resolves once committed, to the capture with its id set.
+    /// Store a capture; resolves once committed, to the capture with its id set. A capture that
+    /// already has an id (from an earlier `put`) replaces that row's outcome: its status, error
+    /// and upstream exchange (forward mode commits the request first, the response when it ends).
     pub async fn put(&self, capture: Capture) -> Result<Arc<Capture>, String> {
         let (done, wait) = oneshot::channel();
         let lane = LANE.with(std::cell::Cell::get);
@@ -265,10 +275,10 @@ impl Store {
     pub fn list(&self, limit: u32, before: Option<i64>) -> Result<Vec<Capture>, String> {
         let c = self.reader.lock().map_err(|_| "store lock poisoned".to_string())?;
         let mut st = c
-            .prepare_cached(
-                "SELECT c.id, c.raw, c.meta, t.json, c.time_ms FROM captures c LEFT JOIN tls_facts t ON t.key = c.tls_key \
-                 WHERE c.id < ?1 ORDER BY c.id DESC LIMIT ?2",
-            )
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM captures c LEFT JOIN tls_facts t ON t.key = c.tls_key \
+                     WHERE c.id < ?1 ORDER BY c.id DESC LIMIT ?2"
+            ))
             .map_err(read_error)?;
         let rows = st
             .query_map(params![before.unwrap_or(i64::MAX), limit], row_to_capture)
@@ -280,10 +290,9 @@ impl Store {
     pub fn get(&self, id: i64) -> Result<Option<Capture>, String> {
         let c = self.reader.lock().map_err(|_| "store lock poisoned".to_string())?;
         let mut st = c
-            .prepare_cached(
-                "SELECT c.id, c.raw, c.meta, t.json, c.time_ms FROM captures c LEFT JOIN tls_facts t ON t.key = c.tls_key \
-                 WHERE c.id = ?1",
-            )
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM captures c LEFT JOIN tls_facts t ON t.key = c.tls_key WHERE c.id = ?1"
+            ))
             .map_err(read_error)?;
         st.query_row(params![id], row_to_capture)
             .optional()
@@ -322,6 +331,8 @@ struct Meta<'a> {
     sni: Option<Cow<'a, str>>,
     findings: Cow<'a, [FindingRecord]>,
     status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    replay_of: Option<i64>,
     // Only in rows of the earlier layout (never written now).
     #[serde(default, skip_serializing)]
     method: Option<String>,
@@ -351,6 +362,7 @@ impl<'a> Meta<'a> {
             sni: c.sni.as_deref().map(Cow::Borrowed),
             findings: Cow::Borrowed(&c.findings),
             status: c.status,
+            replay_of: c.replay_of,
             method: None,
             target: None,
             version: None,
@@ -405,7 +417,62 @@ fn write_meta(out: &mut Vec<u8>, c: &Capture) {
     }
     out.extend_from_slice(b"],\"status\":");
     json::uint(out, u64::from(c.status));
+    if let Some(id) = c.replay_of {
+        out.extend_from_slice(b",\"replay_of\":");
+        json::int(out, id);
+    }
     out.push(b'}');
+}
+
+/// What the `upstream` column holds: the exchange without its bytes, and where the head ends in
+/// the `response` column (head, then body).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredUpstream {
+    head_len: usize,
+    #[serde(flatten)]
+    up: crate::record::Upstream,
+}
+
+/// An exchange as its two columns: JSON without the bytes, and the bytes.
+fn write_upstream(u: &crate::record::Upstream) -> Result<(String, Vec<u8>), String> {
+    let up = crate::record::Upstream {
+        head: Vec::new(),
+        body: Vec::new(),
+        ..u.clone()
+    };
+    let mut bytes = Vec::with_capacity(u.head.len() + u.body.len());
+    bytes.extend_from_slice(&u.head);
+    bytes.extend_from_slice(&u.body);
+    let head_len = u.head.len();
+    let json = serde_json::to_string(&StoredUpstream { head_len, up }).map_err(|e| e.to_string())?;
+    Ok((json, bytes))
+}
+
+fn read_upstream(json: &str, mut bytes: Vec<u8>) -> Result<crate::record::Upstream, serde_json::Error> {
+    let s: StoredUpstream = serde_json::from_str(json)?;
+    let mut up = s.up;
+    let at = s.head_len.min(bytes.len());
+    up.body = bytes.split_off(at);
+    up.head = bytes;
+    Ok(up)
+}
+
+/// A capture stored before: its outcome (status, error, what the upstream answered) replaces the row's.
+fn update_outcome(c: &Connection, capture: &Capture, json: &mut Vec<u8>) -> Result<(), String> {
+    json.clear();
+    write_meta(json, capture);
+    let meta = rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(json));
+    let (upstream, response) = match &capture.upstream {
+        Some(u) => {
+            let (j, b) = write_upstream(u)?;
+            (Some(j), Some(b))
+        }
+        None => (None, None),
+    };
+    c.prepare_cached("UPDATE captures SET meta = ?1, upstream = ?2, response = ?3 WHERE id = ?4")
+        .and_then(|mut st| st.execute(params![meta, upstream, response, capture.id]))
+        .map_err(|e| format!("update: {e}"))
+        .map(drop)
 }
 
 /// A failed read, in words: SQLite's message, and for a damaged database file what to do.
@@ -428,6 +495,8 @@ fn row_to_capture(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Capture, Str
     let meta: String = r.get(2)?;
     let tls: Option<String> = r.get(3)?;
     let time_ms: i64 = r.get(4)?;
+    let upstream: Option<String> = r.get(5)?;
+    let response: Option<Vec<u8>> = r.get(6)?;
     let unreadable = |e: serde_json::Error| format!("capture {id}: stored record unreadable: {e}");
     let m = match serde_json::from_str::<Meta<'_>>(&meta) {
         Ok(m) => m,
@@ -456,7 +525,15 @@ fn row_to_capture(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Capture, Str
         sni: m.sni.map(Cow::into_owned),
         findings: m.findings.into_owned(),
         status: m.status,
+        upstream: None,
+        replay_of: m.replay_of,
     };
+    if let Some(json) = upstream {
+        match read_upstream(&json, response.unwrap_or_default()) {
+            Ok(u) => c.upstream = Some(u),
+            Err(e) => return Ok(Err(unreadable(e))),
+        }
+    }
     // A head was parsed when the capture was made (head_len is set only then): parse it again.
     if c.method.is_none() && c.head_len > 0 {
         match c.raw.get(..c.head_len).map(crate::framing::parse_head) {
@@ -626,13 +703,19 @@ fn write_batch(c: &mut Connection, batch: &mut [Job], keep: Option<u64>, scratch
 
 fn insert_rows(c: &Connection, batch: &mut [Job], keep: Option<u64>, scratch: &mut Scratch) -> Result<(), String> {
     let mut st = c
-        .prepare_cached("INSERT INTO captures (time_ms, raw, meta, tls_key) VALUES (?1, ?2, ?3, ?4)")
+        .prepare_cached(
+            "INSERT INTO captures (time_ms, raw, meta, tls_key, upstream, response) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
         .map_err(|e| e.to_string())?;
     let mut facts = c
         .prepare_cached("INSERT OR IGNORE INTO tls_facts (key, json) VALUES (?1, ?2)")
         .map_err(|e| e.to_string())?;
     for (capture, _, _) in batch.iter_mut() {
         let capture = Arc::get_mut(capture).ok_or("a queued capture is shared before it is stored")?;
+        if capture.id > 0 {
+            update_outcome(c, capture, &mut scratch.json)?;
+            continue;
+        }
         // TLS facts are the same for every request on a connection (and often across
         // connections): stored once, by content.
         let tls = capture.tls.take();
@@ -659,7 +742,14 @@ fn insert_rows(c: &Connection, batch: &mut [Job], keep: Option<u64>, scratch: &m
         // Text from bytes: `write_meta` writes UTF-8 (it copies `&str`s and ASCII), no need to
         // check it again.
         let meta = rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(json));
-        st.execute(params![capture.time_ms, capture.raw, meta, tls_key])
+        let (upstream, response) = match &capture.upstream {
+            Some(u) => {
+                let (json, bytes) = write_upstream(u)?;
+                (Some(json), Some(bytes))
+            }
+            None => (None, None),
+        };
+        st.execute(params![capture.time_ms, capture.raw, meta, tls_key, upstream, response])
             .map_err(|e| format!("insert: {e}"))?;
         capture.tls = tls;
         capture.id = c.last_insert_rowid();
@@ -725,6 +815,8 @@ mod tests {
             body_us: None,
         };
         c.findings.push(c.findings[0].clone());
+        check(&c);
+        c.replay_of = Some(-3);
         check(&c);
         check(&Capture::default());
     }
@@ -827,6 +919,52 @@ mod tests {
         assert_eq!(store.count().unwrap(), 1);
     }
 
+    #[tokio::test]
+    async fn a_store_of_version_1_gains_the_response_columns_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("captures.sqlite3");
+        let mut old = sample();
+        {
+            let c = Connection::open(&path).unwrap();
+            c.pragma_update(None, "journal_mode", "WAL").unwrap();
+            c.execute_batch(TABLES_V0).unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+            let mut meta = Vec::new();
+            write_meta(&mut meta, &old);
+            c.execute(
+                "INSERT INTO captures (time_ms, raw, meta) VALUES (?1, ?2, ?3)",
+                params![old.time_ms, old.raw, String::from_utf8(meta).unwrap()],
+            )
+            .unwrap();
+            old.id = c.last_insert_rowid();
+        }
+        let store = Store::open(dir.path(), None).unwrap();
+        assert_eq!(user_version(&path), SCHEMA_VERSION);
+        same(&store.get(old.id).unwrap().unwrap(), &old);
+        // The new columns take a forwarded request's exchange, committed first without a
+        // response, then with it.
+        let mut fwd = sample();
+        fwd.upstream = Some(crate::record::Upstream {
+            url: "https://api.example:443".into(),
+            ..Default::default()
+        });
+        fwd.replay_of = Some(old.id);
+        let stored = store.put(fwd).await.unwrap();
+        same(&store.get(stored.id).unwrap().unwrap(), &stored);
+        let mut done = Capture::clone(&stored);
+        let up = done.upstream.as_mut().unwrap();
+        up.status = 201;
+        up.head = b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n".to_vec();
+        up.body = b"ok".to_vec();
+        up.body_len = 2;
+        up.complete = true;
+        done.status = 201;
+        let updated = store.put(done).await.unwrap();
+        assert_eq!(updated.id, stored.id, "the same row");
+        same(&store.get(stored.id).unwrap().unwrap(), &updated);
+        assert_eq!(store.count().unwrap(), 2);
+    }
+
     #[test]
     fn a_store_of_a_newer_version_is_refused_and_left_as_it_is() {
         let dir = tempfile::tempdir().unwrap();
@@ -841,7 +979,7 @@ mod tests {
             .expect("a newer store is refused")
             .to_string();
         assert!(
-            e.contains("its schema is version 7, and this capture server knows versions up to 1"),
+            e.contains("its schema is version 7, and this capture server knows versions up to 2"),
             "{e}"
         );
         assert!(

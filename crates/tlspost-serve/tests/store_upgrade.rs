@@ -58,7 +58,7 @@ fn a_data_directory_of_the_first_release_reads_back_after_the_upgrade() {
     let mut server = start(dir.path()).unwrap_or_else(|e| panic!("the server did not start on the fixture: {e}"));
     assert_eq!(
         user_version(&db),
-        1,
+        2,
         "the store is stamped with this build's schema version"
     );
 
@@ -122,7 +122,7 @@ fn a_store_from_a_newer_tlspost_is_refused_naming_both_versions() {
         Ok(_) => panic!("a store of schema version 9 was opened"),
     };
     assert!(
-        output.contains("its schema is version 9, and this capture server knows versions up to 1"),
+        output.contains("its schema is version 9, and this capture server knows versions up to 2"),
         "{output}"
     );
     assert!(output.contains("captures.sqlite3"), "{output}");
