@@ -43,10 +43,7 @@ for bin in "$@"; do
   "${server[@]}" --data "$WORK/data$i" --http off --https "127.0.0.1:$port" ${ARGS:-} >"$WORK/log$i" 2>&1 &
   PIDS+=($!)
   PORTS+=("$port")
-  for _ in $(seq 100); do
-    curl -sf --cacert "$WORK/data$i/ca.pem" "https://localhost:$port/ready" -o /dev/null && break
-    sleep 0.1
-  done
+  wait_https "$WORK/data$i/ca.pem" "https://localhost:$port/ready"
 done
 
 # CPU ticks (user + system) of all of a process's threads.

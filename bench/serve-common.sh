@@ -1,5 +1,5 @@
 # Shared by bench/serve-wrk.sh and bench/serve-ab.sh (sourced): the tool check, a work directory
-# cleaned up with the servers started, a free port, the request wrk sends, CPU ticks of a process.
+# cleaned up with the servers started, a free port, a wait for an HTTPS server, the request wrk sends, CPU ticks of a process.
 
 # need TOOL...: exit 2 naming the first one missing.
 need() {
@@ -18,6 +18,17 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wait_https CA URL: waits up to 10 s until URL answers 2xx over TLS verified by CA; says so and
+# fails if it does not.
+wait_https() {
+  for _ in $(seq 100); do
+    curl -sf --cacert "$1" "$2" -o /dev/null && return 0
+    sleep 0.1
+  done
+  echo "$(basename "$0"): $2 did not answer within 10 s" >&2
+  return 1
+}
 
 # The POST every run sends: a small JSON body, as a device would.
 cat >"$WORK/post.lua" <<'LUA'

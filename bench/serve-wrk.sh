@@ -58,10 +58,7 @@ HTTP_PORT=$(free_port)
 "${SERVER[@]}" --data "$WORK/data" --http "127.0.0.1:$HTTP_PORT" --https "127.0.0.1:$CAP_PORT" --sync "$SYNC" >"$WORK/capture.log" 2>&1 &
 CAP_PID=$!
 PIDS+=($!)
-for _ in $(seq 100); do
-  curl -sf --cacert "$WORK/data/ca.pem" "https://localhost:$CAP_PORT/ready" -o /dev/null && break
-  sleep 0.1
-done
+wait_https "$WORK/data/ca.pem" "https://localhost:$CAP_PORT/ready"
 
 mkdir -p "$WORK/nginx"
 cat >"$WORK/nginx/nginx.conf" <<NGINX
@@ -86,10 +83,7 @@ NGINX
 nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
 NGX_PID=$!
 PIDS+=($!)
-for _ in $(seq 100); do
-  curl -sf --cacert "$WORK/data/ca.pem" "https://localhost:$NGX_PORT/" -o /dev/null && break
-  sleep 0.1
-done
+wait_https "$WORK/data/ca.pem" "https://localhost:$NGX_PORT/"
 
 run_wrk() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/post.lua" "$1"; }
 rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
