@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{leaf, nginx, now, post, refused};
+use support::{leaf, nginx, nginx_under, now, post, refused};
 use tlspost_device::{KeyKind, VerifyError};
 use tlspost_testkit::pki::{Alg, Ca, Leaf, Validity};
 
@@ -12,9 +12,7 @@ const HOST: &str = "device.tlspost.test";
 #[test]
 fn json_post_succeeds_with_pinned_p256_root() {
     let root = Ca::root("Device Test Root P-256");
-    let inter = root.intermediate("Device Test Issuing CA");
-    let leaf = leaf(&inter, &[HOST]).issue();
-    let nginx = nginx(&leaf.chain(&[&inter]), &leaf.key_pem);
+    let nginx = nginx_under(&root, HOST);
 
     let a = post(nginx.port(0), HOST, &[&root.der], now()).expect("handshake and POST");
     assert_eq!(a.status, 200);

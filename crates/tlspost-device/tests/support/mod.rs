@@ -32,6 +32,14 @@ pub fn nginx(chain: &str, key: &str) -> Nginx {
         .directives(readings)])
 }
 
+/// nginx serving a P-256 leaf for `host` issued by an intermediate of `root`, with that
+/// intermediate in the chain: the common shape of a public server.
+pub fn nginx_under(root: &Ca, host: &str) -> Nginx {
+    let inter = root.intermediate("Device Test Issuing CA");
+    let leaf = leaf(&inter, &[host]).issue();
+    nginx(&leaf.chain(&[&inter]), &leaf.key_pem)
+}
+
 /// Seconds since 1970 now.
 pub fn now() -> u64 {
     SystemTime::now()
