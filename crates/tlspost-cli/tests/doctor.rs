@@ -241,6 +241,11 @@ fn c_json_sent_with_data_binary_and_no_content_type_is_tp301_with_its_fix() {
         .expect("a TP301 step");
     assert_eq!(step["step"], 4);
     assert_eq!(step["mark"], "fail");
+    assert_eq!(
+        step["cause"],
+        serde_json::json!({"kind": "lint", "code": "TP301"}),
+        "{step}"
+    );
     assert!(
         step["fix"].as_str().is_some_and(|f| f.contains("application/json")),
         "{step}"

@@ -159,94 +159,65 @@ fn advice(f: &Facts<'_>) -> String {
 /// One FAIL per root cause the served chain has, from the analysis' typed problems.
 fn chain_causes(f: &Facts<'_>) -> Vec<Verdict> {
     let chain = &f.analysis.chain;
+    let now = f.now();
     let name = |i: usize| chain.get(i).map(CertInfo::short_name).unwrap_or_default();
+    let not_after = |i: usize| chain.get(i).map_or(0, |c| c.not_after);
+    let not_before = |i: usize| chain.get(i).map_or(0, |c| c.not_before);
+    let names = chain.first().map(|c| c.sans.clone()).unwrap_or_default();
     let mut out = Vec::new();
     for p in &f.analysis.problems {
-        let v = match p {
-            Problem::Expired { index } => {
-                let not_after = chain.get(*index).map_or(0, |c| c.not_after);
-                Verdict::new(
-                    Step::Tls,
-                    Severity::Fail,
-                    Cause::Expired {
-                        index: *index,
-                        name: name(*index),
-                        not_after,
-                    },
-                    "a served certificate has expired",
-                )
-                .bad(
-                    Severity::Fail,
-                    format!(
-                        "#{} {:?} expired on {} ({})",
-                        index + 1,
-                        name(*index),
-                        date(not_after),
-                        days_from(f.now(), not_after)
-                    ),
-                    "the server must renew it; if the date here is wrong, fix this machine's clock (a device must \
-                     set its clock before TLS)",
-                )
-            }
-            Problem::NotYetValid { index } => {
-                let not_before = chain.get(*index).map_or(0, |c| c.not_before);
-                Verdict::new(
-                    Step::Tls,
-                    Severity::Fail,
-                    Cause::NotYetValid {
-                        index: *index,
-                        name: name(*index),
-                        not_before,
-                    },
-                    "a served certificate is not valid yet",
-                )
-                .bad(
-                    Severity::Fail,
-                    format!("#{} {:?} is valid from {}", index + 1, name(*index), date(not_before)),
-                    "check the clocks: this machine's, and the device's (one without a clock sees 1970)",
-                )
-            }
-            Problem::NameMismatch { name: host, why } => {
-                let names = chain.first().map(|c| c.sans.clone()).unwrap_or_default();
-                Verdict::new(
-                    Step::Tls,
-                    Severity::Fail,
-                    Cause::NameMismatch {
-                        host: host.clone(),
-                        names: names.clone(),
-                    },
-                    format!("the certificate is not valid for {}", f.host),
-                )
-                .bad(
-                    Severity::Fail,
-                    format!("the leaf names [{}], not {host:?} ({why})", names.join(", ")),
-                    format!(
-                        "use a host name the certificate names in the URL, or fix the server's certificate; a \
-                         server that serves several names needs SNI = {host} (the device must connect by name)"
-                    ),
-                )
-            }
+        let (cause, title, why, fix) = match p {
+            Problem::Expired { index: i } => (
+                Cause::Expired {
+                    index: *i,
+                    name: name(*i),
+                    not_after: not_after(*i),
+                },
+                "a served certificate has expired".to_string(),
+                format!(
+                    "#{} {:?} expired on {} ({})",
+                    i + 1,
+                    name(*i),
+                    date(not_after(*i)),
+                    days_from(now, not_after(*i))
+                ),
+                "the server must renew it; if the date here is wrong, fix this machine's clock (a device must set \
+                 its clock before TLS)"
+                    .to_string(),
+            ),
+            Problem::NotYetValid { index: i } => (
+                Cause::NotYetValid {
+                    index: *i,
+                    name: name(*i),
+                    not_before: not_before(*i),
+                },
+                "a served certificate is not valid yet".to_string(),
+                format!("#{} {:?} is valid from {}", i + 1, name(*i), date(not_before(*i))),
+                "check the clocks: this machine's, and the device's (one without a clock sees 1970)".to_string(),
+            ),
+            Problem::NameMismatch { name: host, why } => (
+                Cause::NameMismatch {
+                    host: host.clone(),
+                    names: names.clone(),
+                },
+                format!("the certificate is not valid for {}", f.host),
+                format!("the leaf names [{}], not {host:?} ({why})", names.join(", ")),
+                format!(
+                    "use a host name the certificate names in the URL, or fix the server's certificate; a server \
+                     that serves several names needs SNI = {host} (the device must connect by name)"
+                ),
+            ),
             // The leaf's issuer is missing: an intermediate the server should send. A CA's missing
             // issuer is a root, which servers need not send: an untrusted root (below).
-            Problem::MissingIssuer {
-                index: index @ 0,
-                issuer,
-            } if f.analysis.anchors().is_empty() => Verdict::new(
-                Step::Tls,
-                Severity::Fail,
+            Problem::MissingIssuer { index: 0, issuer } if f.analysis.anchors().is_empty() => (
                 Cause::MissingIntermediate {
                     issuer: issuer.clone(),
-                    of: name(*index),
+                    of: name(0),
                 },
                 format!("the chain does not verify: the server does not send {issuer:?}"),
-            )
-            .bad(
-                Severity::Fail,
                 format!(
-                    "#{} {:?} is issued by {issuer:?}, which the server does not send and which is no root known \
-                     here",
-                    index + 1,
-                    name(*index)
+                    "#1 {:?} is issued by {issuer:?}, which the server does not send and which is no root known here",
+                    name(0)
                 ),
                 format!(
                     "{issuer:?} is neither sent by the server nor a known root. If it is an intermediate, configure \
@@ -257,7 +228,7 @@ fn chain_causes(f: &Facts<'_>) -> Vec<Verdict> {
             ),
             _ => continue,
         };
-        out.push(v);
+        out.push(Verdict::fail(Step::Tls, cause, title, why, fix));
     }
     out
 }
@@ -280,7 +251,7 @@ fn chain_warnings(f: &Facts<'_>) -> Vec<Verdict> {
             ),
             _ => continue,
         };
-        out.push(Verdict::new(Step::Tls, Severity::Warn, cause, title).bad(Severity::Warn, p.describe(chain), fix));
+        out.push(Verdict::warn(Step::Tls, cause, title, p.describe(chain), fix));
     }
     out
 }
@@ -412,19 +383,13 @@ pub(crate) fn judge(
             ),
         ));
     } else if f.device_refuses() && !out.iter().chain(pins.iter()).any(|v| v.severity == Severity::Fail) {
-        out.push(
-            Verdict::new(
-                Step::Tls,
-                Severity::Fail,
-                Cause::PinMismatch,
-                "the device would refuse the server: its pinned roots do not verify the chain served now",
-            )
-            .bad(
-                Severity::Fail,
-                f.device.as_ref().map(|d| d.reasons.join("; ")).unwrap_or_default(),
-                advice(&f),
-            ),
-        );
+        out.push(Verdict::fail(
+            Step::Tls,
+            Cause::PinMismatch,
+            "the device would refuse the server: its pinned roots do not verify the chain served now",
+            f.device.as_ref().map(|d| d.reasons.join("; ")).unwrap_or_default(),
+            advice(&f),
+        ));
     }
     out.extend(pins);
     out.extend(roots_to_pin(&f));
@@ -441,74 +406,56 @@ fn pin_verdicts(f: &Facts<'_>) -> Vec<Verdict> {
             } else {
                 "a leaf (a server's own certificate)"
             };
-            out.push(
-                Verdict::new(
-                    Step::Tls,
-                    Severity::Warn,
-                    Cause::PinnedNotRoot {
-                        name: name.clone(),
-                        leaf: !c.is_ca,
-                    },
-                    format!(
-                        "the device pins {name:?} from {}, which is {what}, not a root",
-                        p.source
-                    ),
-                )
-                .bad(
-                    Severity::Warn,
-                    "CAs replace intermediates on purpose (Let's Encrypt rotates R10–R14 and E5–E9) and leaves \
-                     change at every renewal: the device stops connecting the day it changes",
-                    advice(f),
+            out.push(Verdict::warn(
+                Step::Tls,
+                Cause::PinnedNotRoot {
+                    name: name.clone(),
+                    leaf: !c.is_ca,
+                },
+                format!(
+                    "the device pins {name:?} from {}, which is {what}, not a root",
+                    p.source
                 ),
-            );
+                "CAs replace intermediates on purpose (Let's Encrypt rotates R10–R14 and E5–E9) and leaves \
+                     change at every renewal: the device stops connecting the day it changes",
+                advice(f),
+            ));
             continue;
         }
         let days = c.days_left(f.now());
         if c.not_after < f.now() {
-            out.push(
-                Verdict::new(
-                    Step::Tls,
-                    Severity::Fail,
-                    Cause::PinnedRootExpired {
-                        name: name.clone(),
-                        not_after: c.not_after,
-                    },
-                    format!("the pinned root {name:?} expired on {}", c.not_after_date()),
-                )
-                .bad(
-                    Severity::Fail,
-                    format!(
-                        "an expired root verifies nothing ({}; DST Root CA X3 and Baltimore CyberTrust bricked \
+            out.push(Verdict::fail(
+                Step::Tls,
+                Cause::PinnedRootExpired {
+                    name: name.clone(),
+                    not_after: c.not_after,
+                },
+                format!("the pinned root {name:?} expired on {}", c.not_after_date()),
+                format!(
+                    "an expired root verifies nothing ({}; DST Root CA X3 and Baltimore CyberTrust bricked \
                          devices this way)",
-                        days_from(f.now(), c.not_after)
-                    ),
-                    advice(f),
+                    days_from(f.now(), c.not_after)
                 ),
-            );
+                advice(f),
+            ));
         } else if days < f.warn_days {
-            out.push(
-                Verdict::new(
-                    Step::Tls,
-                    Severity::Warn,
-                    Cause::PinnedRootExpiring {
-                        name: name.clone(),
-                        days_left: days,
-                    },
-                    format!(
-                        "the pinned root {name:?} expires on {} ({days} days left, within {} days)",
-                        c.not_after_date(),
-                        f.warn_days
-                    ),
-                )
-                .bad(
-                    Severity::Warn,
-                    "devices that trust only it stop connecting that day, and devices in the field update slowly",
-                    format!(
-                        "ship a second, longer-lived root to the devices well before: {}",
-                        advice(f)
-                    ),
+            out.push(Verdict::warn(
+                Step::Tls,
+                Cause::PinnedRootExpiring {
+                    name: name.clone(),
+                    days_left: days,
+                },
+                format!(
+                    "the pinned root {name:?} expires on {} ({days} days left, within {} days)",
+                    c.not_after_date(),
+                    f.warn_days
                 ),
-            );
+                "devices that trust only it stop connecting that day, and devices in the field update slowly",
+                format!(
+                    "ship a second, longer-lived root to the devices well before: {}",
+                    advice(f)
+                ),
+            ));
         }
     }
     out
@@ -522,14 +469,10 @@ fn roots_to_pin(f: &Facts<'_>) -> Option<Verdict> {
         // Without a root, the FAIL above (or the device's own pins) says what to do.
         let explained = f.device.as_ref().is_some_and(|d| d.ok);
         return explained.then(|| {
-            Verdict::new(
+            Verdict::warn(
                 Step::Tls,
-                Severity::Warn,
                 Cause::NoRootToRecommend,
                 "no root to recommend",
-            )
-            .bad(
-                Severity::Warn,
                 "the chain verifies to no root known here, only to the certificates the device pins",
                 advice(f),
             )

@@ -11,7 +11,7 @@ use tlspost_proto::request::DEFAULT_USER_AGENT;
 
 use crate::http::{client, pinned, who};
 use crate::input::Request;
-use crate::report::{Cause, Severity, Step, Verdict};
+use crate::report::{Cause, Step, Verdict};
 use crate::request::Built;
 use crate::send;
 use crate::state::TlsState;
@@ -103,14 +103,10 @@ fn probes(p: &Probe<'_>, built: &Built) -> Verdict {
     let dev = match first {
         Ok(r) => r,
         Err(e) => {
-            return Verdict::new(
+            return Verdict::warn(
                 Step::Edge,
-                Severity::Warn,
                 Cause::ProbeFailed,
                 format!("HEAD {path} with the device's User-Agent failed"),
-            )
-            .bad(
-                Severity::Warn,
                 e.to_string(),
                 "the device's POST likely fails the same way: fix what the message names first",
             );
@@ -176,13 +172,13 @@ fn judge(dev: &Response, verdict: &Answered, own_ok: Option<bool>, dev_ua: Optio
                 "the {edge} edge blocks the device's User-Agent {}: {status}{shown}, never reaching the API",
                 ua_text(dev_ua)
             );
-            return Verdict::new(
+            return Verdict::fail(
                 Step::Edge,
-                Severity::Fail,
                 Cause::EdgeBlocksUserAgent { edge, status, code },
                 title,
-            )
-            .bad(Severity::Fail, who(verdict, status), UA_FIX);
+                who(verdict, status),
+                UA_FIX,
+            );
         }
         let too = if own_ok == Some(false) {
             ", and tlspost's User-Agent too"
@@ -190,27 +186,23 @@ fn judge(dev: &Response, verdict: &Answered, own_ok: Option<bool>, dev_ua: Optio
             ""
         };
         let title = format!("the {edge} edge refuses the device's request: {status}{shown}{too}");
-        return Verdict::new(
+        return Verdict::fail(
             Step::Edge,
-            Severity::Fail,
             Cause::EdgeRefuses { edge, status, code },
             title,
-        )
-        .bad(Severity::Fail, who(verdict, status), verdict.hint.clone());
+            who(verdict, status),
+            verdict.hint.clone(),
+        );
     }
     if blocked && own_ok == Some(true) {
         let title = format!(
             "the server refuses the device's User-Agent {}: {status} while tlspost's gets through",
             ua_text(dev_ua)
         );
-        return Verdict::new(
+        return Verdict::fail(
             Step::Edge,
-            Severity::Fail,
             Cause::FilterBlocksUserAgent { status },
             title,
-        )
-        .bad(
-            Severity::Fail,
             format!(
                 "the same HEAD with another User-Agent is answered: a bot filter on the path judges the User-Agent; {}",
                 who(verdict, status)
@@ -221,14 +213,10 @@ fn judge(dev: &Response, verdict: &Answered, own_ok: Option<bool>, dev_ua: Optio
     if (300..400).contains(&status) {
         let location = dev.header_str("location");
         let to = location.clone().unwrap_or_else(|| "(no Location)".into());
-        return Verdict::new(
+        return Verdict::warn(
             Step::Edge,
-            Severity::Warn,
             Cause::Redirect { status, location },
             format!("{dev_line}: the URL redirects"),
-        )
-        .bad(
-            Severity::Warn,
             format!(
                 "to {to}; Arduino's HTTPClient does not follow redirects, ESP-IDF's does, and a POST redirected \
                  with 301, 302 or 303 turns into a GET without its body"
@@ -237,14 +225,10 @@ fn judge(dev: &Response, verdict: &Answered, own_ok: Option<bool>, dev_ua: Optio
         );
     }
     if status >= 500 {
-        return Verdict::new(
+        return Verdict::warn(
             Step::Edge,
-            Severity::Warn,
             Cause::ServerError { status },
             format!("{dev_line}: a server error"),
-        )
-        .bad(
-            Severity::Warn,
             format!(
                 "{}; even a HEAD fails, so the server may be down or the edge cannot reach it",
                 who(verdict, status)
@@ -273,14 +257,10 @@ fn http_to_tls(target: &Target, first: &Result<Response, Error>) -> Verdict {
         Ok(r) => format!("answers {} {}", r.status, r.reason),
         Err(e) => format!("fails: {e}"),
     };
-    Verdict::new(
+    Verdict::fail(
         Step::Edge,
-        Severity::Fail,
         Cause::HttpToTlsPort { port },
         format!("port {port} speaks TLS, but the URL is http://: plain HTTP to an HTTPS port"),
-    )
-    .bad(
-        Severity::Fail,
         format!("a TLS handshake on port {port} completes, and a plain HTTP request there {got}"),
         format!(
             "use https://{}{} (the device must speak TLS on this port)",

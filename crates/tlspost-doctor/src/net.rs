@@ -83,28 +83,20 @@ pub(crate) fn dns(target: &Target, overrides: &[Override], out: &mut Vec<Verdict
 fn dns_failed(e: &ResolveError) -> Verdict {
     let host = &e.host;
     match e.kind {
-        None => Verdict::new(
+        None => Verdict::fail(
             Step::Dns,
-            Severity::Fail,
             Cause::NoAddress { host: host.clone() },
             format!("{host} resolves to no address"),
-        )
-        .bad(
-            Severity::Fail,
             "the resolver answered, but with no A or AAAA record",
             format!("check the DNS records of {host}"),
         ),
-        Some(_) => Verdict::new(
+        Some(_) => Verdict::fail(
             Step::Dns,
-            Severity::Fail,
             Cause::DnsFailed {
                 host: host.clone(),
                 error: e.detail.clone(),
             },
             format!("{host} does not resolve"),
-        )
-        .bad(
-            Severity::Fail,
             format!("the resolver said: {}", e.detail),
             "check the spelling of the host and the DNS server the device uses (DHCP)",
         ),
@@ -162,8 +154,10 @@ fn refused(e: &ConnectError, addrs: &[SocketAddr], timeout: Duration) -> Verdict
             "check the address and the network route".to_string(),
         ),
     };
-    Verdict::new(Step::Tcp, Severity::Fail, cause, format!("cannot connect: {first}")).bad(
-        Severity::Fail,
+    Verdict::fail(
+        Step::Tcp,
+        cause,
+        format!("cannot connect: {first}"),
         why.join("; "),
         fix,
     )

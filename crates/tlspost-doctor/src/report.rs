@@ -4,6 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use serde::Serialize;
 use tlspost::probe::ConnectFailure;
 use tlspost_proto::Phase;
 
@@ -92,7 +93,8 @@ pub struct Consequence {
 }
 
 /// How the body of an answer was delimited.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Framing {
     /// The status says there is none (1xx, 204, 304).
     NoBody,
@@ -105,7 +107,8 @@ pub enum Framing {
 }
 
 /// Why the device's request was not sent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Withheld {
     /// The device would refuse the server's certificate.
     DeviceRefuses,
@@ -114,8 +117,11 @@ pub enum Withheld {
 }
 
 /// The cause behind a verdict, with its facts. What a verdict is about; the CLI keys its own
-/// advice (flags to try) on it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// advice (flags to try) on it. Serialized (e.g. as JSON) it is an object whose `kind` names the
+/// cause in snake_case (`missing_intermediate`, `expired`…), with the facts beside it; durations
+/// are milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case", rename_all_fields = "snake_case")]
 #[non_exhaustive]
 pub enum Cause {
     /// The step did not run; the title says why.
@@ -136,6 +142,7 @@ pub enum Cause {
         /// The addresses.
         addrs: Vec<IpAddr>,
         /// How long the lookup took.
+        #[serde(serialize_with = "ser::ms")]
         took: Duration,
     },
     /// The resolver answered, but with no address.
@@ -155,6 +162,7 @@ pub enum Cause {
         /// The address.
         addr: SocketAddr,
         /// How long the connect took.
+        #[serde(serialize_with = "ser::ms")]
         took: Duration,
         /// Whether it took so long that a device's connect timeout is at risk.
         slow: bool,
@@ -167,13 +175,16 @@ pub enum Cause {
     /// A phase did not finish within its budget.
     Timeout {
         /// Which phase.
+        #[serde(serialize_with = "ser::phase")]
         phase: Phase,
         /// The budget.
+        #[serde(serialize_with = "ser::ms")]
         after: Duration,
     },
     /// No TCP connection for another reason (no route, an OS error).
     ConnectFailed {
         /// The first address's failure.
+        #[serde(serialize_with = "ser::display")]
         first: ConnectFailure,
     },
     /// The URL is plain HTTP.
@@ -358,7 +369,10 @@ pub enum Cause {
     /// The request given as bytes cannot be re-sent faithfully by tlspost's client.
     NotResendable,
     /// The device's request was not sent, to protect it.
-    SendWithheld(Withheld),
+    SendWithheld {
+        /// Why.
+        reason: Withheld,
+    },
     /// The device's request was sent once and answered.
     Sent {
         /// The status.
@@ -375,69 +389,9 @@ pub enum Cause {
         /// The answer was shorter than its framing said.
         truncated: bool,
         /// The phase that timed out, if one did.
+        #[serde(serialize_with = "ser::maybe_phase")]
         timeout: Option<Phase>,
     },
-}
-
-impl Cause {
-    /// A stable snake_case name of the cause, e.g. `missing_intermediate`, for machines.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Cause::NotRun => "not_run",
-            Cause::Overridden { .. } => "overridden",
-            Cause::IpAddress => "ip_address",
-            Cause::Resolved { .. } => "resolved",
-            Cause::NoAddress { .. } => "no_address",
-            Cause::DnsFailed { .. } => "dns_failed",
-            Cause::Connected { .. } => "connected",
-            Cause::Refused { .. } => "refused",
-            Cause::Timeout { .. } => "timeout",
-            Cause::ConnectFailed { .. } => "connect_failed",
-            Cause::PlainHttp => "plain_http",
-            Cause::HttpToTlsPort { .. } => "http_to_tls_port",
-            Cause::TlsToHttpPort { .. } => "tls_to_http_port",
-            Cause::Handshake { .. } => "handshake",
-            Cause::SniRefused { .. } => "sni_refused",
-            Cause::SniRequired => "sni_required",
-            Cause::HandshakeFailed => "handshake_failed",
-            Cause::BadCertificate => "bad_certificate",
-            Cause::PublicChain { .. } => "public_chain",
-            Cause::PrivateChain { .. } => "private_chain",
-            Cause::PinnedOnly => "pinned_only",
-            Cause::MissingIntermediate { .. } => "missing_intermediate",
-            Cause::UntrustedRoot { .. } => "untrusted_root",
-            Cause::Expired { .. } => "expired",
-            Cause::NotYetValid { .. } => "not_yet_valid",
-            Cause::NameMismatch { .. } => "name_mismatch",
-            Cause::OutOfOrder => "out_of_order",
-            Cause::ExtraCertificate => "extra_certificate",
-            Cause::DeviceAccepts => "device_accepts",
-            Cause::PinMismatch => "pin_mismatch",
-            Cause::PinnedNotRoot { .. } => "pinned_not_root",
-            Cause::PinnedRootExpired { .. } => "pinned_root_expired",
-            Cause::PinnedRootExpiring { .. } => "pinned_root_expiring",
-            Cause::RootsToPin { .. } => "roots_to_pin",
-            Cause::NoRootToRecommend => "no_root_to_recommend",
-            Cause::NoSniSame => "no_sni_same",
-            Cause::NoSniDifferent => "no_sni_different",
-            Cause::NoSniRefused => "no_sni_refused",
-            Cause::NoSniIpUrl => "no_sni_ip_url",
-            Cause::DeviceRequest { .. } => "device_request",
-            Cause::LintClean => "lint_clean",
-            Cause::Lint { .. } => "lint",
-            Cause::Reached { .. } => "reached",
-            Cause::EdgeBlocksUserAgent { .. } => "edge_blocks_user_agent",
-            Cause::EdgeRefuses { .. } => "edge_refuses",
-            Cause::FilterBlocksUserAgent { .. } => "filter_blocks_user_agent",
-            Cause::Redirect { .. } => "redirect",
-            Cause::ServerError { .. } => "server_error",
-            Cause::ProbeFailed => "probe_failed",
-            Cause::NotResendable => "not_resendable",
-            Cause::SendWithheld(_) => "send_withheld",
-            Cause::Sent { .. } => "sent",
-            Cause::SendFailed { .. } => "send_failed",
-        }
-    }
 }
 
 /// One verdict of the report.
@@ -478,6 +432,28 @@ impl Verdict {
 
     pub(crate) fn ok(step: Step, cause: Cause, title: impl Into<String>) -> Self {
         Self::new(step, Severity::Ok, cause, title)
+    }
+
+    /// A FAIL with why and fix.
+    pub(crate) fn fail(
+        step: Step,
+        cause: Cause,
+        title: impl Into<String>,
+        why: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self::new(step, Severity::Fail, cause, title).bad(Severity::Fail, why, fix)
+    }
+
+    /// A warning with why and fix.
+    pub(crate) fn warn(
+        step: Step,
+        cause: Cause,
+        title: impl Into<String>,
+        why: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self::new(step, Severity::Warn, cause, title).bad(Severity::Warn, why, fix)
     }
 
     pub(crate) fn skip(step: Step, title: impl Into<String>) -> Self {
@@ -521,5 +497,35 @@ impl Report {
     /// How many verdicts have this severity.
     pub fn count(&self, s: Severity) -> usize {
         self.verdicts.iter().filter(|c| c.severity == s).count()
+    }
+}
+
+/// How the facts of foreign types serialize: durations as milliseconds, a phase by its name, a
+/// connect failure as its words.
+mod ser {
+    use std::fmt::Display;
+    use std::time::Duration;
+
+    use serde::Serializer;
+    use tlspost::trace::Ms;
+    use tlspost_proto::Phase;
+
+    pub(super) fn ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(Ms(*d).value())
+    }
+
+    pub(super) fn phase<S: Serializer>(p: &Phase, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(p.name())
+    }
+
+    pub(super) fn maybe_phase<S: Serializer>(p: &Option<Phase>, s: S) -> Result<S::Ok, S::Error> {
+        match p {
+            Some(p) => s.serialize_str(p.name()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn display<S: Serializer, T: Display>(t: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(t)
     }
 }

@@ -71,7 +71,7 @@ fn withheld(w: Withheld) -> Verdict {
         Withheld::DeviceRefuses => "not sent, because the device would refuse the server's certificate (step 3)",
         Withheld::MozillaRefuses => "not sent, because the chain does not verify against Mozilla's roots (step 3)",
     };
-    Verdict::new(Step::Edge, Severity::Skip, Cause::SendWithheld(w), title)
+    Verdict::new(Step::Edge, Severity::Skip, Cause::SendWithheld { reason: w }, title)
 }
 
 /// Sends the device's request once and judges the answer.
@@ -79,14 +79,10 @@ pub(crate) fn run(target: &Target, addr: SocketAddr, req: &Request, built: &Buil
     let (spec, ua) = match &built.spec {
         Ok(s) => s,
         Err(why) => {
-            return Verdict::new(
+            return Verdict::warn(
                 Step::Edge,
-                Severity::Warn,
                 Cause::NotResendable,
                 "the request file cannot be re-sent as it is",
-            )
-            .bad(
-                Severity::Warn,
                 why.clone(),
                 "fix what step 4 reports, or send the request from the device itself to `tlspost serve`",
             );
@@ -181,15 +177,15 @@ fn failed(method: &str, path: &str, e: &Error) -> Verdict {
         0 => format!("{method} {path} failed (not retried)"),
         n => format!("{method} {path} failed after {n} request byte(s) were written (not retried)"),
     };
-    Verdict::new(
+    Verdict::fail(
         Step::Edge,
-        Severity::Fail,
         Cause::SendFailed {
             written,
             truncated,
             timeout,
         },
         title,
+        e.to_string(),
+        fix,
     )
-    .bad(Severity::Fail, e.to_string(), fix)
 }

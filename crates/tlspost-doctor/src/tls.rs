@@ -10,7 +10,7 @@ use tlspost_proto::Phase;
 
 use crate::chain;
 use crate::input::Request;
-use crate::report::{Cause, Severity, Step, Verdict};
+use crate::report::{Cause, Step, Verdict};
 use crate::state::TlsState;
 use crate::target::Target;
 
@@ -86,7 +86,7 @@ fn handshake_failed(target: &Target, f: Failure) -> Verdict {
         ),
         _ => format!("check that port {} speaks TLS and serves {}", target.port, target.host),
     };
-    Verdict::new(Step::Tls, Severity::Fail, f.cause, title).bad(Severity::Fail, f.text, fix)
+    Verdict::fail(Step::Tls, f.cause, title, f.text, fix)
 }
 
 /// Step 3. Pushes its verdicts and returns what step 5 needs.
@@ -96,20 +96,14 @@ pub(crate) fn run(target: &Target, connected: Option<Connected>, req: &Request, 
         ..TlsState::default()
     };
     if !target.https {
-        out.push(
-            Verdict::new(
-                Step::Tls,
-                Severity::Warn,
-                Cause::PlainHttp,
-                "plain HTTP: nothing is encrypted or authenticated",
-            )
-            .bad(
-                Severity::Warn,
-                "anyone on the path (Wi-Fi, ISP, a proxy) can read and change the request, credentials included; \
+        out.push(Verdict::warn(
+            Step::Tls,
+            Cause::PlainHttp,
+            "plain HTTP: nothing is encrypted or authenticated",
+            "anyone on the path (Wi-Fi, ISP, a proxy) can read and change the request, credentials included; \
                      most APIs and every CDN edge redirect or refuse plain HTTP",
-                "use the https:// URL",
-            ),
-        );
+            "use the https:// URL",
+        ));
         state.reachable = true;
         return state;
     }
@@ -134,19 +128,13 @@ pub(crate) fn run(target: &Target, connected: Option<Connected>, req: &Request, 
         match CertInfo::parse(der, &format!("{} #{}", target.authority(), i + 1)) {
             Ok(c) => certs.push(c),
             Err(e) => {
-                out.push(
-                    Verdict::new(
-                        Step::Tls,
-                        Severity::Fail,
-                        Cause::BadCertificate,
-                        "the server sends a certificate that cannot be parsed",
-                    )
-                    .bad(
-                        Severity::Fail,
-                        e.to_string(),
-                        "fix the server's certificate file; no device will accept it",
-                    ),
-                );
+                out.push(Verdict::fail(
+                    Step::Tls,
+                    Cause::BadCertificate,
+                    "the server sends a certificate that cannot be parsed",
+                    e.to_string(),
+                    "fix the server's certificate file; no device will accept it",
+                ));
                 return state;
             }
         }
@@ -161,14 +149,10 @@ pub(crate) fn run(target: &Target, connected: Option<Connected>, req: &Request, 
 fn no_sni(target: &Target, addr: SocketAddr, timeout: Duration, served: &TlsFacts) -> Verdict {
     let host = &target.host;
     if target.sni().is_none() {
-        return Verdict::new(
+        return Verdict::warn(
             Step::Tls,
-            Severity::Warn,
             Cause::NoSniIpUrl,
             "the URL is an IP address, so the device sends no SNI",
-        )
-        .bad(
-            Severity::Warn,
             "servers behind CDNs need SNI to pick the certificate and the site; Cloudflare refuses direct IP \
              access (error 1003)",
             "use the API's host name in the URL (the device may still connect to a fixed address)",
@@ -198,14 +182,10 @@ fn no_sni(target: &Target, addr: SocketAddr, timeout: Duration, served: &TlsFact
                     || "another certificate".to_string(),
                     |c| format!("{:?} for [{}]", c.short_name(), c.sans.join(", ")),
                 );
-            Verdict::new(
+            Verdict::warn(
                 Step::Tls,
-                Severity::Warn,
                 Cause::NoSniDifferent,
                 "without SNI the server sends a different certificate",
-            )
-            .bad(
-                Severity::Warn,
                 format!(
                     "a device that sends no SNI (it connects by IP address, or its TLS stack has SNI off) gets \
                      {other} and refuses it, or talks to the wrong site"
@@ -213,14 +193,10 @@ fn no_sni(target: &Target, addr: SocketAddr, timeout: Duration, served: &TlsFact
                 format!("make sure the device sends SNI {host}: connect by host name, not by IP address"),
             )
         }
-        Err(e) => Verdict::new(
+        Err(e) => Verdict::warn(
             Step::Tls,
-            Severity::Warn,
             Cause::NoSniRefused,
             "the server refuses a handshake without SNI",
-        )
-        .bad(
-            Severity::Warn,
             format!(
                 "a device that sends no SNI (connects by IP address) fails here: {}",
                 failure(&e, target, &addr.to_string(), timeout).text

@@ -16,7 +16,7 @@ fn title(v: &Verdict) -> String {
             let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
             format!("{host} → {} (from --resolve; DNS not asked)", list.join(", "))
         }
-        Cause::NotResendable | Cause::SendWithheld(_) | Cause::Sent { .. } | Cause::SendFailed { .. } => {
+        Cause::NotResendable | Cause::SendWithheld { .. } | Cause::Sent { .. } | Cause::SendFailed { .. } => {
             format!("--send: {}", v.title)
         }
         _ => v.title.clone(),
@@ -152,7 +152,7 @@ pub fn json(r: &Report) -> Value {
                 "step": v.step.number(),
                 "name": v.step.name(),
                 "mark": v.severity.as_str().to_ascii_lowercase(),
-                "cause": v.cause.kind(),
+                "cause": v.cause,
                 "title": title(v),
                 "details": details,
                 "consequences": v.consequences.iter().map(|c| c.text.clone()).collect::<Vec<_>>(),
@@ -214,7 +214,7 @@ mod tests {
         let j = json(&r);
         assert_eq!(j["ok"], false);
         assert_eq!(j["steps"][1]["mark"], "fail");
-        assert_eq!(j["steps"][1]["cause"], "refused");
+        assert_eq!(j["steps"][1]["cause"], json!({"kind": "refused", "port": 443}));
         assert_eq!(j["steps"][0]["details"][0], "fact");
         // What a server wrote into a verdict shows escaped.
         let mut hostile = Verdict::new(
