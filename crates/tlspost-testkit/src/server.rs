@@ -1,6 +1,6 @@
 //! What every spawned server fixture is: a process the kit started, the ports it was proven to hold,
-//! and the temporary directory it serves from. [`crate::caddy::Caddy`], [`crate::s_server::SServer`]
-//! and [`crate::nginx::Nginx`] are this struct with their own starts.
+//! and the temporary directory it serves from. The nginx, caddy, s_server and gnutls fixtures are
+//! this struct, each with its own start.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
