@@ -228,7 +228,7 @@ fn chain_causes(f: &Facts<'_>) -> Vec<Verdict> {
             ),
             _ => continue,
         };
-        out.push(Verdict::fail(Step::Tls, cause, title, why, fix));
+        out.push(Verdict::judged(Step::Tls, Severity::Fail, cause, title, why, fix));
     }
     out
 }
@@ -251,7 +251,14 @@ fn chain_warnings(f: &Facts<'_>) -> Vec<Verdict> {
             ),
             _ => continue,
         };
-        out.push(Verdict::warn(Step::Tls, cause, title, p.describe(chain), fix));
+        out.push(Verdict::judged(
+            Step::Tls,
+            Severity::Warn,
+            cause,
+            title,
+            p.describe(chain),
+            fix,
+        ));
     }
     out
 }
@@ -383,8 +390,9 @@ pub(crate) fn judge(
             ),
         ));
     } else if f.device_refuses() && !out.iter().chain(pins.iter()).any(|v| v.severity == Severity::Fail) {
-        out.push(Verdict::fail(
+        out.push(Verdict::judged(
             Step::Tls,
+            Severity::Fail,
             Cause::PinMismatch,
             "the device would refuse the server: its pinned roots do not verify the chain served now",
             f.device.as_ref().map(|d| d.reasons.join("; ")).unwrap_or_default(),
@@ -406,8 +414,9 @@ fn pin_verdicts(f: &Facts<'_>) -> Vec<Verdict> {
             } else {
                 "a leaf (a server's own certificate)"
             };
-            out.push(Verdict::warn(
+            out.push(Verdict::judged(
                 Step::Tls,
+                Severity::Warn,
                 Cause::PinnedNotRoot {
                     name: name.clone(),
                     leaf: !c.is_ca,
@@ -424,8 +433,9 @@ fn pin_verdicts(f: &Facts<'_>) -> Vec<Verdict> {
         }
         let days = c.days_left(f.now());
         if c.not_after < f.now() {
-            out.push(Verdict::fail(
+            out.push(Verdict::judged(
                 Step::Tls,
+                Severity::Fail,
                 Cause::PinnedRootExpired {
                     name: name.clone(),
                     not_after: c.not_after,
@@ -439,8 +449,9 @@ fn pin_verdicts(f: &Facts<'_>) -> Vec<Verdict> {
                 advice(f),
             ));
         } else if days < f.warn_days {
-            out.push(Verdict::warn(
+            out.push(Verdict::judged(
                 Step::Tls,
+                Severity::Warn,
                 Cause::PinnedRootExpiring {
                     name: name.clone(),
                     days_left: days,
@@ -469,8 +480,9 @@ fn roots_to_pin(f: &Facts<'_>) -> Option<Verdict> {
         // Without a root, the FAIL above (or the device's own pins) says what to do.
         let explained = f.device.as_ref().is_some_and(|d| d.ok);
         return explained.then(|| {
-            Verdict::warn(
+            Verdict::judged(
                 Step::Tls,
+                Severity::Warn,
                 Cause::NoRootToRecommend,
                 "no root to recommend",
                 "the chain verifies to no root known here, only to the certificates the device pins",

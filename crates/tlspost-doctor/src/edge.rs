@@ -11,7 +11,7 @@ use tlspost_proto::request::DEFAULT_USER_AGENT;
 
 use crate::http::{client, pinned, who};
 use crate::input::Request;
-use crate::report::{Cause, Step, Verdict};
+use crate::report::{Cause, Severity, Step, Verdict};
 use crate::request::Built;
 use crate::send;
 use crate::state::TlsState;
@@ -103,8 +103,9 @@ fn probes(p: &Probe<'_>, built: &Built) -> Verdict {
     let dev = match first {
         Ok(r) => r,
         Err(e) => {
-            return Verdict::warn(
+            return Verdict::judged(
                 Step::Edge,
+                Severity::Warn,
                 Cause::ProbeFailed,
                 format!("HEAD {path} with the device's User-Agent failed"),
                 e.to_string(),
@@ -172,8 +173,9 @@ fn judge(dev: &Response, verdict: &Answered, own_ok: Option<bool>, dev_ua: Optio
                 "the {edge} edge blocks the device's User-Agent {}: {status}{shown}, never reaching the API",
                 ua_text(dev_ua)
             );
-            return Verdict::fail(
+            return Verdict::judged(
                 Step::Edge,
+                Severity::Fail,
                 Cause::EdgeBlocksUserAgent { edge, status, code },
                 title,
                 who(verdict, status),
@@ -186,8 +188,9 @@ fn judge(dev: &Response, verdict: &Answered, own_ok: Option<bool>, dev_ua: Optio
             ""
         };
         let title = format!("the {edge} edge refuses the device's request: {status}{shown}{too}");
-        return Verdict::fail(
+        return Verdict::judged(
             Step::Edge,
+            Severity::Fail,
             Cause::EdgeRefuses { edge, status, code },
             title,
             who(verdict, status),
@@ -199,8 +202,9 @@ fn judge(dev: &Response, verdict: &Answered, own_ok: Option<bool>, dev_ua: Optio
             "the server refuses the device's User-Agent {}: {status} while tlspost's gets through",
             ua_text(dev_ua)
         );
-        return Verdict::fail(
+        return Verdict::judged(
             Step::Edge,
+            Severity::Fail,
             Cause::FilterBlocksUserAgent { status },
             title,
             format!(
@@ -213,8 +217,9 @@ fn judge(dev: &Response, verdict: &Answered, own_ok: Option<bool>, dev_ua: Optio
     if (300..400).contains(&status) {
         let location = dev.header_str("location");
         let to = location.clone().unwrap_or_else(|| "(no Location)".into());
-        return Verdict::warn(
+        return Verdict::judged(
             Step::Edge,
+            Severity::Warn,
             Cause::Redirect { status, location },
             format!("{dev_line}: the URL redirects"),
             format!(
@@ -225,8 +230,9 @@ fn judge(dev: &Response, verdict: &Answered, own_ok: Option<bool>, dev_ua: Optio
         );
     }
     if status >= 500 {
-        return Verdict::warn(
+        return Verdict::judged(
             Step::Edge,
+            Severity::Warn,
             Cause::ServerError { status },
             format!("{dev_line}: a server error"),
             format!(
@@ -257,8 +263,9 @@ fn http_to_tls(target: &Target, first: &Result<Response, Error>) -> Verdict {
         Ok(r) => format!("answers {} {}", r.status, r.reason),
         Err(e) => format!("fails: {e}"),
     };
-    Verdict::fail(
+    Verdict::judged(
         Step::Edge,
+        Severity::Fail,
         Cause::HttpToTlsPort { port },
         format!("port {port} speaks TLS, but the URL is http://: plain HTTP to an HTTPS port"),
         format!("a TLS handshake on port {port} completes, and a plain HTTP request there {got}"),

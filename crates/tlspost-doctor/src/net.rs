@@ -83,15 +83,17 @@ pub(crate) fn dns(target: &Target, overrides: &[Override], out: &mut Vec<Verdict
 fn dns_failed(e: &ResolveError) -> Verdict {
     let host = &e.host;
     match e.kind {
-        None => Verdict::fail(
+        None => Verdict::judged(
             Step::Dns,
+            Severity::Fail,
             Cause::NoAddress { host: host.clone() },
             format!("{host} resolves to no address"),
             "the resolver answered, but with no A or AAAA record",
             format!("check the DNS records of {host}"),
         ),
-        Some(_) => Verdict::fail(
+        Some(_) => Verdict::judged(
             Step::Dns,
+            Severity::Fail,
             Cause::DnsFailed {
                 host: host.clone(),
                 error: e.detail.clone(),
@@ -154,8 +156,9 @@ fn refused(e: &ConnectError, addrs: &[SocketAddr], timeout: Duration) -> Verdict
             "check the address and the network route".to_string(),
         ),
     };
-    Verdict::fail(
+    Verdict::judged(
         Step::Tcp,
+        Severity::Fail,
         cause,
         format!("cannot connect: {first}"),
         why.join("; "),

@@ -434,26 +434,16 @@ impl Verdict {
         Self::new(step, Severity::Ok, cause, title)
     }
 
-    /// A FAIL with why and fix.
-    pub(crate) fn fail(
+    /// A warning or a FAIL, with why and fix.
+    pub(crate) fn judged(
         step: Step,
+        severity: Severity,
         cause: Cause,
         title: impl Into<String>,
         why: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
-        Self::new(step, Severity::Fail, cause, title).bad(Severity::Fail, why, fix)
-    }
-
-    /// A warning with why and fix.
-    pub(crate) fn warn(
-        step: Step,
-        cause: Cause,
-        title: impl Into<String>,
-        why: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Self {
-        Self::new(step, Severity::Warn, cause, title).bad(Severity::Warn, why, fix)
+        Self::new(step, severity, cause, title).bad(severity, why, fix)
     }
 
     pub(crate) fn skip(step: Step, title: impl Into<String>) -> Self {

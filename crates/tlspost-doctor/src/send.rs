@@ -79,8 +79,9 @@ pub(crate) fn run(target: &Target, addr: SocketAddr, req: &Request, built: &Buil
     let (spec, ua) = match &built.spec {
         Ok(s) => s,
         Err(why) => {
-            return Verdict::warn(
+            return Verdict::judged(
                 Step::Edge,
+                Severity::Warn,
                 Cause::NotResendable,
                 "the request file cannot be re-sent as it is",
                 why.clone(),
@@ -177,8 +178,9 @@ fn failed(method: &str, path: &str, e: &Error) -> Verdict {
         0 => format!("{method} {path} failed (not retried)"),
         n => format!("{method} {path} failed after {n} request byte(s) were written (not retried)"),
     };
-    Verdict::fail(
+    Verdict::judged(
         Step::Edge,
+        Severity::Fail,
         Cause::SendFailed {
             written,
             truncated,

@@ -10,7 +10,7 @@ use tlspost_proto::Phase;
 
 use crate::chain;
 use crate::input::Request;
-use crate::report::{Cause, Step, Verdict};
+use crate::report::{Cause, Severity, Step, Verdict};
 use crate::state::TlsState;
 use crate::target::Target;
 
@@ -86,7 +86,7 @@ fn handshake_failed(target: &Target, f: Failure) -> Verdict {
         ),
         _ => format!("check that port {} speaks TLS and serves {}", target.port, target.host),
     };
-    Verdict::fail(Step::Tls, f.cause, title, f.text, fix)
+    Verdict::judged(Step::Tls, Severity::Fail, f.cause, title, f.text, fix)
 }
 
 /// Step 3. Pushes its verdicts and returns what step 5 needs.
@@ -96,8 +96,9 @@ pub(crate) fn run(target: &Target, connected: Option<Connected>, req: &Request, 
         ..TlsState::default()
     };
     if !target.https {
-        out.push(Verdict::warn(
+        out.push(Verdict::judged(
             Step::Tls,
+            Severity::Warn,
             Cause::PlainHttp,
             "plain HTTP: nothing is encrypted or authenticated",
             "anyone on the path (Wi-Fi, ISP, a proxy) can read and change the request, credentials included; \
@@ -128,8 +129,9 @@ pub(crate) fn run(target: &Target, connected: Option<Connected>, req: &Request, 
         match CertInfo::parse(der, &format!("{} #{}", target.authority(), i + 1)) {
             Ok(c) => certs.push(c),
             Err(e) => {
-                out.push(Verdict::fail(
+                out.push(Verdict::judged(
                     Step::Tls,
+                    Severity::Fail,
                     Cause::BadCertificate,
                     "the server sends a certificate that cannot be parsed",
                     e.to_string(),
@@ -149,8 +151,9 @@ pub(crate) fn run(target: &Target, connected: Option<Connected>, req: &Request, 
 fn no_sni(target: &Target, addr: SocketAddr, timeout: Duration, served: &TlsFacts) -> Verdict {
     let host = &target.host;
     if target.sni().is_none() {
-        return Verdict::warn(
+        return Verdict::judged(
             Step::Tls,
+            Severity::Warn,
             Cause::NoSniIpUrl,
             "the URL is an IP address, so the device sends no SNI",
             "servers behind CDNs need SNI to pick the certificate and the site; Cloudflare refuses direct IP \
@@ -182,8 +185,9 @@ fn no_sni(target: &Target, addr: SocketAddr, timeout: Duration, served: &TlsFact
                     || "another certificate".to_string(),
                     |c| format!("{:?} for [{}]", c.short_name(), c.sans.join(", ")),
                 );
-            Verdict::warn(
+            Verdict::judged(
                 Step::Tls,
+                Severity::Warn,
                 Cause::NoSniDifferent,
                 "without SNI the server sends a different certificate",
                 format!(
@@ -193,8 +197,9 @@ fn no_sni(target: &Target, addr: SocketAddr, timeout: Duration, served: &TlsFact
                 format!("make sure the device sends SNI {host}: connect by host name, not by IP address"),
             )
         }
-        Err(e) => Verdict::warn(
+        Err(e) => Verdict::judged(
             Step::Tls,
+            Severity::Warn,
             Cause::NoSniRefused,
             "the server refuses a handshake without SNI",
             format!(
