@@ -25,6 +25,7 @@ mod http;
 mod input;
 mod lint;
 mod net;
+pub mod profile;
 mod report;
 mod request;
 mod send;

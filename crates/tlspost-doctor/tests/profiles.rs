@@ -1,0 +1,263 @@
+//! Device profiles judged against real servers from the test kit (nginx, openssl s_server,
+//! caddy): which stacks can talk to each, the first reason for each that cannot, and the fixes.
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tlspost::probe::Version;
+use tlspost::probe::device::DeviceFailure;
+use tlspost_device::{KeyKind, VerifyError};
+use tlspost_doctor::Severity;
+use tlspost_doctor::profile::{
+    ESP_IDF, ESP8266, Honoured, KeyType, PROFILES, Profile, ProfileCause, ProfileTarget, ProfileVerdict, TLSPOST,
+    TicketLifetime, judge, judge_all,
+};
+use tlspost_testkit::caddy::Caddy;
+use tlspost_testkit::nginx::{Nginx, Site};
+use tlspost_testkit::s_server::SServer;
+use tlspost_testkit::{Alg, Ca, Leaf};
+
+const HOST: &str = "device.test";
+
+fn target(port: u16, root: &Ca) -> ProfileTarget {
+    ProfileTarget {
+        host: HOST.to_owned(),
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        timeout: Duration::from_secs(10),
+        roots: vec![root.der.clone()],
+        now_unix: SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs(),
+    }
+}
+
+fn show(v: &ProfileVerdict) -> String {
+    let mut s = format!("{}: can_talk={}\n", v.profile.name, v.can_talk);
+    for f in &v.findings {
+        s.push_str(&format!("  [{}] {}\n", f.severity.as_str(), f.why()));
+        if let Some(fix) = &f.fix {
+            s.push_str(&format!("     server: {}\n     device: {}\n", fix.server, fix.device));
+        }
+    }
+    s
+}
+
+fn judged(profile: &'static Profile, t: &ProfileTarget) -> ProfileVerdict {
+    let v = judge(profile, t);
+    eprintln!("{}", show(&v));
+    v
+}
+
+fn nginx(leaf: &Leaf, chain: &str) -> Nginx {
+    Nginx::start(&[Site::new("device", chain, &leaf.key_pem)])
+}
+
+#[test]
+fn a_tls12_only_server_cannot_talk_to_tlspost_for_its_version_with_fixes_on_both_sides() {
+    let root = Ca::root("Profile Root");
+    let leaf = root.leaf(&[HOST]);
+    let server = Nginx::start(&[Site::new("device", &leaf.pem, &leaf.key_pem).protocols("TLSv1.2")]);
+    let t = target(server.port(0), &root);
+    let v = judged(&TLSPOST, &t);
+    assert!(!v.can_talk);
+    let first = v.first.as_ref().expect("a first reason");
+    assert!(
+        matches!(first.cause, ProfileCause::Device(DeviceFailure::NoTls13 { .. })),
+        "{first:?}"
+    );
+    assert!(first.why().contains("TLS 1.3"), "{}", first.why());
+    let fix = first.fix.as_ref().unwrap();
+    assert!(fix.server.contains("ssl_protocols TLSv1.2 TLSv1.3;"), "{fix:?}");
+    assert!(fix.device.contains("TLS 1.2"), "{fix:?}");
+    // The hello probe agrees: the server answers TLS 1.3 with an alert.
+    assert!(
+        v.findings
+            .iter()
+            .any(|f| matches!(&f.cause, ProfileCause::NoCommonVersion { offered, .. } if offered == &[Version::Tls13])),
+        "{}",
+        show(&v)
+    );
+    // TLS 1.3 tickets say what cannot be known.
+    assert!(v.findings.iter().any(|f| matches!(
+        f.cause,
+        ProfileCause::Tickets {
+            lifetime: TicketLifetime::NotDeterminable,
+            ..
+        }
+    )));
+
+    // The mbedTLS stacks speak TLS 1.2 by default: they can.
+    let v = judged(&ESP_IDF, &t);
+    assert!(v.can_talk, "{}", show(&v));
+    assert!(v.findings.iter().any(|f| matches!(
+        &f.cause,
+        ProfileCause::Versions { accepted } if accepted == &[Version::Tls12]
+    )));
+    // nginx issues TLS 1.2 tickets; their lifetime hint is read from the plaintext.
+    assert!(
+        v.findings.iter().any(|f| matches!(
+            f.cause,
+            ProfileCause::Tickets {
+                issued: Some(true),
+                lifetime: TicketLifetime::Seconds(_),
+            }
+        )),
+        "{}",
+        show(&v)
+    );
+}
+
+#[test]
+fn an_rsa_leaf_cannot_talk_to_tlspost_for_its_key_but_can_to_mbedtls() {
+    let root = Ca::root("Profile Root");
+    let leaf = root.leaf_builder(&[HOST]).alg(Alg::Rsa2048).issue();
+    let server = nginx(&leaf, &leaf.pem);
+    let t = target(server.port(0), &root);
+    let v = judged(&TLSPOST, &t);
+    assert!(!v.can_talk);
+    let first = v.first.as_ref().unwrap();
+    assert!(
+        matches!(
+            first.cause,
+            ProfileCause::Device(DeviceFailure::Verify(VerifyError::UnsupportedKey {
+                kind: KeyKind::Rsa
+            }))
+        ),
+        "{first:?}"
+    );
+    let fix = first.fix.as_ref().unwrap();
+    assert!(fix.server.contains("ECDSA P-256 certificate"), "{fix:?}");
+    assert!(fix.device.contains("RSA"), "{fix:?}");
+    assert!(v.findings.iter().any(|f| matches!(
+        f.cause,
+        ProfileCause::Key {
+            position: 0,
+            key: KeyType::Rsa
+        }
+    )));
+
+    let v = judged(&ESP_IDF, &t);
+    assert!(v.can_talk, "{}", show(&v));
+}
+
+#[test]
+fn a_p384_chain_talks_to_tlspost() {
+    let root = Ca::builder("Profile Root P-384").alg(Alg::P384).self_signed();
+    let inter = Ca::builder("Profile Issuing P-384").alg(Alg::P384).signed_by(&root);
+    let leaf = inter.leaf_builder(&[HOST]).alg(Alg::P384).issue();
+    let server = nginx(&leaf, &leaf.chain(&[&inter]));
+    let t = target(server.port(0), &root);
+    let v = judged(&TLSPOST, &t);
+    assert!(v.can_talk, "{}", show(&v));
+    assert!(v.first.is_none());
+    assert!(matches!(v.findings[0].cause, ProfileCause::DeviceCompleted { .. }));
+    assert!(v.findings.iter().any(|f| matches!(
+        f.cause,
+        ProfileCause::ChainAccepted {
+            leaf: KeyType::EcdsaP384
+        }
+    )));
+}
+
+/// A leaf of about 18 KB: its Certificate message cannot travel in one record.
+fn big_leaf(root: &Ca) -> Leaf {
+    let mut names: Vec<String> = vec![HOST.to_owned()];
+    names.extend((0..800).map(|i| format!("host-{i:04}.{HOST}")));
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    root.leaf(&names)
+}
+
+#[test]
+fn an_oversized_chain_cannot_talk_to_tlspost_and_is_over_esp_idfs_buffer() {
+    let root = Ca::root("Profile Root");
+    let big = big_leaf(&root);
+    let server = nginx(&big, &big.pem);
+    let t = target(server.port(0), &root);
+    let v = judged(&TLSPOST, &t);
+    assert!(!v.can_talk);
+    assert!(
+        matches!(
+            v.first.as_ref().unwrap().cause,
+            ProfileCause::Device(DeviceFailure::MessageSpansRecords { .. })
+        ),
+        "{}",
+        show(&v)
+    );
+    assert!(
+        v.findings
+            .iter()
+            .any(|f| matches!(f.cause, ProfileCause::SpansRecords { length } if length > 16_384))
+    );
+
+    // mbedTLS joins the records, but the message is over its 16,384-byte input buffer.
+    let v = judged(&ESP_IDF, &t);
+    assert!(!v.can_talk);
+    let first = v.first.as_ref().unwrap();
+    assert!(
+        matches!(first.cause, ProfileCause::MessageOverBuffer { length, buffer: 16_384 } if length > 16_384),
+        "{}",
+        show(&v)
+    );
+    assert!(
+        first
+            .fix
+            .as_ref()
+            .unwrap()
+            .device
+            .contains("CONFIG_MBEDTLS_SSL_IN_CONTENT_LEN")
+    );
+}
+
+#[test]
+fn a_good_server_talks_to_every_profile() {
+    let root = Ca::root("Profile Root");
+    let inter = root.intermediate("Profile Issuing");
+    let leaf = inter.leaf(&[HOST]);
+    let server = nginx(&leaf, &leaf.chain(&[&inter]));
+    let t = target(server.port(0), &root);
+    let all = judge_all(&t);
+    assert_eq!(all.len(), PROFILES.len());
+    for v in &all {
+        eprintln!("{}", show(v));
+        assert!(v.can_talk, "{}", show(v));
+        assert!(v.first.is_none());
+        assert!(v.findings.iter().all(|f| f.severity != Severity::Fail));
+    }
+}
+
+fn mfl(v: &ProfileVerdict) -> (&Honoured, Severity) {
+    v.findings
+        .iter()
+        .find_map(|f| match &f.cause {
+            ProfileCause::MaxFragmentLength { answer, .. } => Some((answer, f.severity)),
+            _ => None,
+        })
+        .expect("a max_fragment_length finding")
+}
+
+#[test]
+fn esp8266_learns_whether_the_server_honours_max_fragment_length() {
+    let root = Ca::root("Profile Root");
+    let leaf = root.leaf(&[HOST]);
+    // OpenSSL honours it.
+    let server = SServer::start(&leaf.pem, &leaf.key_pem, &["-tls1_2"]);
+    let v = judged(&ESP8266, &target(server.port(), &root));
+    assert!(v.can_talk);
+    assert_eq!(mfl(&v), (&Honoured::Yes, Severity::Ok));
+    assert!(
+        v.findings
+            .iter()
+            .any(|f| f.why().contains("max_fragment_length 512 bytes: honoured"))
+    );
+
+    // Go's crypto/tls (caddy) does not: a warning, with the fix on each side.
+    let server = Caddy::start(HOST, &leaf.pem, &leaf.key_pem);
+    let v = judged(&ESP8266, &target(server.port(), &root));
+    assert!(v.can_talk);
+    let (answer, severity) = mfl(&v);
+    assert_eq!((answer, severity), (&Honoured::No, Severity::Warn));
+    let warning = v.warnings().next().unwrap();
+    let fix = warning.fix.as_ref().unwrap();
+    assert!(
+        fix.server.contains("max_fragment_length") && fix.device.contains("16 KB"),
+        "{fix:?}"
+    );
+}
