@@ -209,7 +209,9 @@ pub const ESP_IDF: Profile = Profile {
     groups: at(MBEDTLS_GROUPS, src(MBEDTLS_TLS_C)),
     key_shares: at(
         &[group::X25519],
-        Source::Note("mbedTLS sends one key share, its first group (TLS 1.3 only); library/ssl_tls13_client.c"),
+        Source::Note(
+            "mbedTLS sends one key share, its first group (TLS 1.3 only); https://github.com/Mbed-TLS/mbedtls/blob/v3.6.6/library/ssl_tls13_client.c",
+        ),
     ),
     answers_hello_retry: at(
         true,
@@ -307,11 +309,15 @@ pub const ARDUINO_ESP32: Profile = Profile {
     ),
     sni: at(
         true,
-        Source::Note("the host name given to connect() (an IP address as text when connecting by IP); ssl_client.cpp"),
+        Source::Note(
+            "the host name given to connect() (an IP address as text when connecting by IP); https://github.com/espressif/arduino-esp32/blob/master/libraries/NetworkClientSecure/src/ssl_client.cpp",
+        ),
     ),
     alpn: at(
         false,
-        Source::Note("only when setAlpnProtocols() was called; ssl_client.cpp"),
+        Source::Note(
+            "only when setAlpnProtocols() was called; https://github.com/espressif/arduino-esp32/blob/master/libraries/NetworkClientSecure/src/ssl_client.cpp",
+        ),
     ),
     fixes: DeviceFixes {
         version: "the prebuilt libraries have TLS 1.3 off: have the server offer TLS 1.2, or build them with \
@@ -333,7 +339,9 @@ pub const ESP8266: Profile = Profile {
     describes: "ESP8266 Arduino core 3.1.2 (BearSSL)",
     versions: at(
         &[Version::Tls12, Version::Tls11, Version::Tls10],
-        Source::Note("_tls_min = BR_TLS10, _tls_max = BR_TLS12 (no TLS 1.3); WiFiClientSecureBearSSL.cpp"),
+        Source::Note(
+            "_tls_min = BR_TLS10, _tls_max = BR_TLS12 (no TLS 1.3); https://github.com/esp8266/Arduino/blob/3.1.2/libraries/ESP8266WiFi/src/WiFiClientSecureBearSSL.cpp",
+        ),
     ),
     tls13_suites: at(&[], src(BEARSSL_CLIENT)),
     tls12_suites: at(
@@ -362,12 +370,14 @@ pub const ESP8266: Profile = Profile {
             more::RSA_AES_256_CBC_SHA,
         ],
         Source::Note(
-            "suites_P, the default list (ECDH static and 3DES suites left out here); WiFiClientSecureBearSSL.cpp",
+            "suites_P, the default list (ECDH static and 3DES suites left out here); https://github.com/esp8266/Arduino/blob/3.1.2/libraries/ESP8266WiFi/src/WiFiClientSecureBearSSL.cpp",
         ),
     ),
     groups: at(
         &[group::SECP256R1, group::SECP384R1, group::SECP521R1, group::X25519],
-        Source::Note("as the core's own probeMaxFragmentLength() hello lists them; WiFiClientSecureBearSSL.cpp"),
+        Source::Note(
+            "as the core's own probeMaxFragmentLength() hello lists them; https://github.com/esp8266/Arduino/blob/3.1.2/libraries/ESP8266WiFi/src/WiFiClientSecureBearSSL.cpp",
+        ),
     ),
     key_shares: at(&[], src(BEARSSL_CLIENT)),
     answers_hello_retry: at(false, src(BEARSSL_CLIENT)),
@@ -381,13 +391,13 @@ pub const ESP8266: Profile = Profile {
             more::RSA_PKCS1_SHA512,
         ],
         Source::Note(
-            "as the core's probeMaxFragmentLength() hello lists them (SHA-1 and SHA-224 pairs left out); WiFiClientSecureBearSSL.cpp",
+            "as the core's probeMaxFragmentLength() hello lists them (SHA-1 and SHA-224 pairs left out); https://github.com/esp8266/Arduino/blob/3.1.2/libraries/ESP8266WiFi/src/WiFiClientSecureBearSSL.cpp",
         ),
     ),
     keys: at(
         &[KeyType::Rsa, KeyType::EcdsaP256, KeyType::EcdsaP384, KeyType::EcdsaP521],
         Source::Note(
-            "br_x509_minimal with RSA and ECDSA verifiers (_installClientX509Validator); WiFiClientSecureBearSSL.cpp",
+            "br_x509_minimal with RSA and ECDSA verifiers (_installClientX509Validator); https://github.com/esp8266/Arduino/blob/3.1.2/libraries/ESP8266WiFi/src/WiFiClientSecureBearSSL.cpp",
         ),
     ),
     cert_signatures: at(
@@ -403,12 +413,14 @@ pub const ESP8266: Profile = Profile {
     ),
     read_buffer: at(
         16_384,
-        Source::Note("the constructor's setBufferSizes(16384, 512) (\"Minimum safe\"); WiFiClientSecureBearSSL.cpp"),
+        Source::Note(
+            "the constructor's setBufferSizes(16384, 512) (\"Minimum safe\"); https://github.com/esp8266/Arduino/blob/3.1.2/libraries/ESP8266WiFi/src/WiFiClientSecureBearSSL.cpp",
+        ),
     ),
     max_fragment_length: at(
         None,
         Source::Note(
-            "asked only when the receive buffer is set below 16 KB with setBufferSizes(); bearssl-client-secure-class.rst",
+            "asked only when the receive buffer is set below 16 KB with setBufferSizes(); https://github.com/esp8266/Arduino/blob/3.1.2/doc/esp8266wifi/bearssl-client-secure-class.rst",
         ),
     ),
     smaller_buffer: at(
@@ -424,11 +436,15 @@ pub const ESP8266: Profile = Profile {
     ),
     resumption: at(
         Resumption::SessionIdOptIn,
-        Source::Note("session IDs through setSession(), opt-in; no tickets; bearssl-client-secure-class.rst"),
+        Source::Note(
+            "session IDs through setSession(), opt-in; no tickets; https://github.com/esp8266/Arduino/blob/3.1.2/doc/esp8266wifi/bearssl-client-secure-class.rst",
+        ),
     ),
     sni: at(
         true,
-        Source::Note("br_ssl_client_reset(hostName); WiFiClientSecureBearSSL.cpp"),
+        Source::Note(
+            "br_ssl_client_reset(hostName); https://github.com/esp8266/Arduino/blob/3.1.2/libraries/ESP8266WiFi/src/WiFiClientSecureBearSSL.cpp",
+        ),
     ),
     alpn: at(false, src(BEARSSL_CLIENT)),
     fixes: DeviceFixes {

@@ -19,6 +19,7 @@ mod cert;
 mod data;
 mod judge;
 mod probe;
+mod table;
 
 use std::fmt;
 use std::net::SocketAddr;
