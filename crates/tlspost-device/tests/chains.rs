@@ -4,7 +4,7 @@
 mod support;
 
 use embedded_tls::Aes128GcmSha256;
-use rcgen::{BasicConstraints, IsCa};
+use rcgen::IsCa;
 use support::now;
 use tlspost_device::{KeyKind, MAX_CHAIN, MAX_ROOTS, PinnedVerifier, VerifyError};
 use tlspost_testkit::pki::Ca;
@@ -90,15 +90,8 @@ fn issuer_without_ca_flag_is_refused() {
     let mut not_ca = root.intermediate("Not a CA");
     // Re-issue the "intermediate" without basicConstraints CA.
     not_ca.params.is_ca = IsCa::ExplicitNoCa;
-    let cert = not_ca
-        .params
-        .signed_by(&not_ca.key, &rcgen::Issuer::from_params(&root.params, &root.key))
-        .unwrap();
-    let not_ca = Ca {
-        der: cert.der().to_vec(),
-        pem: cert.pem(),
-        ..not_ca
-    };
+    // Its name and key signed again by the root: the kit's cross-signing, with the changed params.
+    let not_ca = not_ca.cross_signed_by(&root);
     let leaf = support::leaf(&not_ca, &["api.example.com"]).issue();
     let r = check(&[&root.der], "api.example.com", &[&leaf.der, &not_ca.der]);
     assert_eq!(r, Err(VerifyError::EndEntityUsedAsCa));
@@ -107,18 +100,8 @@ fn issuer_without_ca_flag_is_refused() {
 #[test]
 fn path_length_constraint_is_enforced() {
     let root = Ca::root("Root");
-    let mut a = root.intermediate("Inter A");
     // A says: no CA may follow me.
-    a.params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    let cert = a
-        .params
-        .signed_by(&a.key, &rcgen::Issuer::from_params(&root.params, &root.key))
-        .unwrap();
-    let a = Ca {
-        der: cert.der().to_vec(),
-        pem: cert.pem(),
-        ..a
-    };
+    let a = Ca::builder("Inter A").path_len(0).signed_by(&root);
     let b = a.intermediate("Inter B");
     let leaf = support::leaf(&b, &["api.example.com"]).issue();
     let r = check(&[&root.der], "api.example.com", &[&leaf.der, &b.der, &a.der]);

@@ -3,7 +3,7 @@
 use std::process::Command;
 
 use crate::proc::{StartError, free_port, start_retrying};
-use crate::server::{OnePort, Server, dir_with_key};
+use crate::server::{OnePort, Server, try_start_tls};
 
 /// A running `openssl s_server`; stopped by pid on drop. Its log is what it wrote to stderr.
 pub type SServer = Server<Kind>;
@@ -25,35 +25,18 @@ impl SServer {
     /// [`SServer::start`] on a given port; fails with [`StartError::PortTaken`] when another
     /// process holds it.
     pub fn try_start_on(chain: &str, key: &str, args: &[&str], port: u16) -> Result<SServer, StartError> {
-        let dir = dir_with_key(chain, key);
-        let (cert, key) = (dir.path().join("chain.pem"), dir.path().join("key.pem"));
-        let mut cmd = Command::new("openssl");
-        cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-www"])
-            .arg("-cert")
-            .arg(&cert)
-            .arg("-cert_chain")
-            .arg(&cert)
-            .arg("-key")
-            .arg(&key)
-            .args(args);
-        Server::spawn(Kind, "openssl s_server", cmd, dir, None, &[port])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Ca;
-
-    #[test]
-    fn an_s_server_on_a_port_this_test_holds_says_so() {
-        let root = Ca::root("Kit s_server Root");
-        let leaf = root.leaf(&["kit.test"]);
-        let first = SServer::start(&leaf.pem, &leaf.key_pem, &[]);
-        match SServer::try_start_on(&leaf.pem, &leaf.key_pem, &[], first.port()) {
-            Err(StartError::PortTaken { holder, .. }) => assert_eq!(holder, Some(first.pid())),
-            Err(e) => panic!("expected PortTaken, got {e}"),
-            Ok(_) => panic!("the second s_server claimed the first one's port"),
-        }
+        try_start_tls(Kind, "openssl s_server", (chain, key), port, None, |dir| {
+            let (cert, key) = (dir.join("chain.pem"), dir.join("key.pem"));
+            let mut cmd = Command::new("openssl");
+            cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-www"])
+                .arg("-cert")
+                .arg(&cert)
+                .arg("-cert_chain")
+                .arg(&cert)
+                .arg("-key")
+                .arg(&key)
+                .args(args);
+            cmd
+        })
     }
 }

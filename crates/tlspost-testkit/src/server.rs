@@ -34,6 +34,23 @@ pub(crate) fn dir_with_key(chain: &str, key: &str) -> tempfile::TempDir {
     dir
 }
 
+/// Starts a TLS server of `kind` (`name` in messages) on `port`, serving `chain` (PEM, leaf first)
+/// and `key`: they are written to `chain.pem` and `key.pem` in a fresh directory, which
+/// `command` is given to build the server's command line in (and whose file `log`, if any, is
+/// its log).
+pub(crate) fn try_start_tls<K>(
+    kind: K,
+    name: &str,
+    (chain, key): (&str, &str),
+    port: u16,
+    log: Option<&str>,
+    command: impl FnOnce(&Path) -> Command,
+) -> Result<Server<K>, StartError> {
+    let dir = dir_with_key(chain, key);
+    let cmd = command(dir.path());
+    Server::spawn(kind, name, cmd, dir, log, &[port])
+}
+
 impl<K> Server<K> {
     /// Spawns `cmd` (stdout discarded; `name` in messages), which serves from `dir` and logs to the
     /// file `log` there (or only to stderr), and waits until it holds every port in `ports`.
@@ -78,5 +95,39 @@ impl<K> Server<K> {
 
     pub(crate) fn proc(&self) -> &Proc {
         &self.proc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Ca;
+    use crate::caddy::Caddy;
+    use crate::s_server::SServer;
+
+    /// `second`, started on the port `first` holds, failed naming `first` as the holder.
+    fn taken_by<K>(first: &Server<K>, second: Result<Server<K>, StartError>) {
+        match second {
+            Err(StartError::PortTaken { holder, .. }) => assert_eq!(holder, Some(first.pid())),
+            Err(e) => panic!("expected PortTaken, got {e}"),
+            Ok(_) => panic!("the second server claimed the first one's port"),
+        }
+        assert!(crate::proc::owns_listener(first.pid(), first.ports()[0]));
+    }
+
+    #[test]
+    fn a_second_server_on_the_same_port_knows_the_listener_is_not_its_own() {
+        let root = Ca::root("Kit Root");
+        let leaf = root.leaf(&["kit.test"]);
+        let caddy = Caddy::start("kit.test", &leaf.pem, &leaf.key_pem);
+        taken_by(
+            &caddy,
+            Caddy::try_start_on("kit.test", &leaf.pem, &leaf.key_pem, caddy.port()),
+        );
+        let s_server = SServer::start(&leaf.pem, &leaf.key_pem, &[]);
+        taken_by(
+            &s_server,
+            SServer::try_start_on(&leaf.pem, &leaf.key_pem, &[], s_server.port()),
+        );
     }
 }
