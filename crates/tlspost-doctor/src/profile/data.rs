@@ -283,13 +283,13 @@ pub const ARDUINO_ESP32: Profile = Profile {
     ),
     smaller_buffer: at(None, src(ARDUINO_DEFCONFIG)),
     tls13_suites: ESP_IDF.tls13_suites,
-    tls12_suites: at(MBEDTLS_TLS12_SUITES, src(MBEDTLS_SUITES)),
-    groups: at(MBEDTLS_GROUPS, src(MBEDTLS_TLS_C)),
+    tls12_suites: ESP_IDF.tls12_suites,
+    groups: ESP_IDF.groups,
     key_shares: ESP_IDF.key_shares,
     answers_hello_retry: ESP_IDF.answers_hello_retry,
-    signature_schemes: at(MBEDTLS_SCHEMES, src(MBEDTLS_TLS_C)),
-    keys: at(MBEDTLS_KEYS, src(IDF_KCONFIG)),
-    cert_signatures: at(MBEDTLS_CERT_SIGNATURES, src(IDF_KCONFIG)),
+    signature_schemes: ESP_IDF.signature_schemes,
+    keys: ESP_IDF.keys,
+    cert_signatures: ESP_IDF.cert_signatures,
     read_buffer: at(
         16_384,
         Source::Note(
@@ -299,7 +299,7 @@ pub const ARDUINO_ESP32: Profile = Profile {
         ),
     ),
     max_fragment_length: at(None, src(ARDUINO_SSL_CLIENT)),
-    joins_records: at(true, Source::Note(MBEDTLS_JOIN)),
+    joins_records: ESP_IDF.joins_records,
     resumption: at(
         Resumption::None,
         Source::Note(
