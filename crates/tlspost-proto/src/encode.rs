@@ -14,8 +14,6 @@
 use core::fmt;
 
 use crate::request::{Body, Connection, Request, Version};
-/// Moved to [`crate::syntax::is_tchar`]; kept here until its last outside caller moves.
-pub use crate::syntax::is_tchar;
 use crate::syntax::{self, byte_name};
 
 /// Which slot of the head a piece fills.
