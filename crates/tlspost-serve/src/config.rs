@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::forward::Forward;
 use crate::respond::{Profile, RespondRule};
 use crate::store::SyncMode;
 
@@ -64,6 +65,11 @@ pub struct Config {
     pub workers: usize,
     /// What a commit (and so a response) waits for.
     pub sync: SyncMode,
+    /// Forward mode: each request, once recorded, goes on to this upstream, and the upstream's
+    /// response comes back (recorded too) instead of the server's own answer.
+    pub forward: Option<Forward>,
+    /// One line per capture and per failed handshake on stdout, as they happen.
+    pub lines: bool,
 }
 
 impl Config {
@@ -80,6 +86,8 @@ impl Config {
             limits: Limits::default(),
             workers: 0,
             sync: SyncMode::default(),
+            forward: None,
+            lines: false,
         }
     }
 }

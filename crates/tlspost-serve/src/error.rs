@@ -40,6 +40,8 @@ pub enum Error {
         /// What is wrong with it.
         problem: String,
     },
+    /// The upstream's trust anchors (forward mode) cannot be used.
+    Upstream(String),
     /// Another server holds the data directory's lock.
     InUse {
         /// The data directory.
@@ -62,6 +64,7 @@ impl std::fmt::Display for Error {
                 "cannot {what} at {path}: {detail}; is another server using this data directory?"
             ),
             Error::Tls(e) => write!(f, "cannot set up TLS: {e}"),
+            Error::Upstream(e) => write!(f, "cannot trust the upstream's certificates: {e}"),
             Error::Config(e) => write!(f, "cannot run this configuration: {e}"),
             Error::BadCa { file, problem } => write!(
                 f,

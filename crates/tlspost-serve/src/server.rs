@@ -12,6 +12,8 @@ use crate::budget::Budget;
 use crate::config::Config;
 use crate::conn::{self, ConnInfo};
 use crate::error::Error;
+use crate::forward::Forwarder;
+use crate::line::Lines;
 use crate::lock::DataLock;
 use crate::pki;
 use crate::state::State;
@@ -159,7 +161,16 @@ impl Server {
             path: String::new(),
             source: std::io::Error::other(e),
         })?;
+        let forward = match &config.forward {
+            Some(f) => Some(Arc::new(
+                Forwarder::new(f.clone()).map_err(|e| Error::Upstream(e.to_string()))?,
+            )),
+            None => None,
+        };
+        let lines = if config.lines { Lines::start() } else { None };
         let state = Arc::new(State {
+            forward,
+            lines,
             slots: Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections.max(1))),
             budget: Budget::new(config.limits.memory_budget),
             http_addr,
@@ -239,6 +250,12 @@ impl Server {
                  each start): open the address once and the browser keeps it in a cookie; API clients send \
                  `Authorization: Bearer TOKEN`.\n",
                 self.state.ui.ui_url(&self.state.cfg.names)
+            );
+        }
+        if let Some(f) = &self.state.forward {
+            s += &format!(
+                "forward: each request, once recorded, goes on to {} and its answer comes back (recorded too)\n",
+                f.cfg.origin()
             );
         }
         s += &format!(

@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crate::access::Access;
 use crate::budget::Budget;
 use crate::config::Config;
+use crate::forward::Forwarder;
+use crate::line::Lines;
+use crate::record::Capture;
 use crate::store::Store;
 
 pub(crate) struct State {
@@ -26,6 +29,10 @@ pub(crate) struct State {
     pub next_worker: AtomicUsize,
     /// Who may use the UI and API: the names `Host` may carry, the token beyond loopback.
     pub ui: Access,
+    /// Forward mode: the upstream and its connections.
+    pub forward: Option<Arc<Forwarder>>,
+    /// The terminal lines (off: `None`).
+    pub lines: Option<Lines>,
 }
 
 impl State {
@@ -33,5 +40,14 @@ impl State {
     pub(crate) fn worker(&self) -> Option<&tokio::runtime::Handle> {
         let n = self.next_worker.fetch_add(1, Ordering::Relaxed);
         self.workers.get(n % self.workers.len().max(1))
+    }
+
+    /// Store a capture's final record and print its terminal line: the stored capture.
+    pub(crate) async fn record(&self, cap: Capture) -> Result<Arc<Capture>, String> {
+        let stored = self.store.put(cap).await;
+        if let (Some(lines), Ok(c)) = (&self.lines, &stored) {
+            lines.say(c);
+        }
+        stored
     }
 }

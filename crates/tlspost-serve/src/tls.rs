@@ -162,7 +162,7 @@ async fn record_failure(state: &State, info: &ConnInfo, first: Instant, wall: i6
     cap.scheme = "https".into();
     cap.raw = raw;
     cap.error = Some(error);
-    let _ = state.store.put(cap).await;
+    let _ = state.record(cap).await;
 }
 
 pub(crate) async fn handle(state: Arc<State>, mut tcp: TcpStream, mut info: ConnInfo) {

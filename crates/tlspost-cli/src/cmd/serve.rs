@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tlspost_serve::{Config, ConfigError, Limits, Profile, RespondRule, SyncMode};
+use tlspost::probe::{Override, Trust};
+use tlspost::url::HttpUrl;
+use tlspost_serve::{Config, ConfigError, Forward, Limits, Profile, RespondRule, SyncMode};
 
 use crate::exit;
 
@@ -66,6 +68,39 @@ pub struct ServeArgs {
     /// server being killed or crashing; faster under load).
     #[arg(long, value_name = "MODE", default_value = "full")]
     pub sync: String,
+    /// Forward mode: each request, once recorded, goes on to this URL (`https://host[:port][/base]`)
+    /// as the device sent it (Host and hop-by-hop fields aside), and the upstream's answer comes back
+    /// to the device unchanged and is recorded beside it.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+    /// Trust only the roots in this PEM file for the upstream (repeatable); default: Mozilla's roots.
+    #[arg(long = "cacert", value_name = "FILE", requires = "upstream")]
+    pub cacert: Vec<PathBuf>,
+    /// Connect to ADDR for the upstream's HOST:PORT (SNI and Host stay HOST), like curl.
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR", requires = "upstream")]
+    pub resolve: Vec<String>,
+    /// Seconds to wait for the TCP connection to the upstream.
+    #[arg(
+        long = "connect-timeout",
+        value_name = "SECS",
+        default_value_t = 10.0,
+        requires = "upstream"
+    )]
+    pub connect_timeout: f64,
+    /// Seconds to wait for the upstream's TLS handshake, and for each read of its response.
+    #[arg(
+        long = "upstream-timeout",
+        value_name = "SECS",
+        default_value_t = 30.0,
+        requires = "upstream"
+    )]
+    pub upstream_timeout: f64,
+    /// Bytes of each upstream response body kept in the capture (the whole body still goes to the device).
+    #[arg(long = "keep-response", value_name = "BYTES", default_value_t = 64 * 1024, requires = "upstream")]
+    pub keep_response: usize,
+    /// No line per capture on stdout (the banner is still printed).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 fn addr(flag: &str, v: &str) -> Result<Option<SocketAddr>, String> {
@@ -102,8 +137,35 @@ fn start_error(e: &tlspost_serve::Error) -> String {
     match e {
         tlspost_serve::Error::Config(c) => flag_error(c),
         tlspost_serve::Error::InUse { .. } | tlspost_serve::Error::Store { .. } => format!("{e} (--data DIR)"),
+        tlspost_serve::Error::Upstream(_) => format!("{e} (--cacert)"),
         other => other.to_string(),
     }
+}
+
+fn secs(flag: &str, s: f64) -> Result<Duration, String> {
+    if !(s.is_finite() && s > 0.0 && s < 1e9) {
+        return Err(format!("{flag} {s}: give a positive number of seconds"));
+    }
+    Ok(Duration::from_secs_f64(s))
+}
+
+/// Forward mode's upstream from the command line.
+fn forward(args: &ServeArgs, url: &str) -> Result<Forward, String> {
+    let parsed = HttpUrl::parse(url)
+        .map_err(|e| format!("--upstream {url}: {e}; give the API's URL, e.g. https://api.example.com"))?;
+    let mut f = Forward::new(parsed);
+    if !args.cacert.is_empty() {
+        f.trust = Trust::pinned_files(&args.cacert).map_err(|e| format!("--cacert: {e}"))?;
+    }
+    f.resolve = args
+        .resolve
+        .iter()
+        .map(|r| Override::parse(r).map_err(|e| format!("--resolve {e}")))
+        .collect::<Result<_, _>>()?;
+    f.connect_timeout = secs("--connect-timeout", args.connect_timeout)?;
+    f.timeout = secs("--upstream-timeout", args.upstream_timeout)?;
+    f.keep_body = args.keep_response;
+    Ok(f)
 }
 
 fn config(args: ServeArgs) -> Result<Config, String> {
@@ -113,6 +175,8 @@ fn config(args: ServeArgs) -> Result<Config, String> {
     if c.http.is_none() && c.https.is_none() {
         return Err("--http and --https are both off: nothing to listen on".into());
     }
+    c.forward = args.upstream.as_deref().map(|u| forward(&args, u)).transpose()?;
+    c.lines = !args.quiet;
     c.names = args.names;
     c.keep = args.keep;
     c.profile = Profile::parse(&args.profile).map_err(|e| format!("--profile: {e}"))?;

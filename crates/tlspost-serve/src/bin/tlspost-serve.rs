@@ -2,11 +2,12 @@
 //! by the crate's process-level tests (`kill -9`) and benchmarks.
 //!
 //! `tlspost-serve [--http ADDR|off] [--https ADDR|off] [--data DIR] [--keep N] [--profile edge]
-//! [--respond RULE]... [--name NAME]... [--workers N] [--sync normal|full] [--memory-budget BYTES]`
+//! [--respond RULE]... [--name NAME]... [--workers N] [--sync normal|full] [--memory-budget BYTES]
+//! [--upstream URL [--cacert FILE]... [--resolve HOST:PORT:ADDR]...] [--lines on]`
 
 use std::process::ExitCode;
 
-use tlspost_serve::{Config, Profile, RespondRule, SyncMode};
+use tlspost_serve::{Config, Forward, Profile, RespondRule, SyncMode};
 
 // A server allocates a little for every request; mimalloc's thread-local free lists make that
 // cheaper than glibc's malloc.
@@ -44,6 +45,25 @@ fn main() -> ExitCode {
             "--respond" => RespondRule::parse(&value)
                 .map(|r| config.rules.push(r))
                 .map_err(|e| e.to_string()),
+            "--upstream" => tlspost::url::HttpUrl::parse(&value)
+                .map(|u| config.forward = Some(Forward::new(u)))
+                .map_err(|e| e.to_string()),
+            "--cacert" => match config.forward.as_mut() {
+                Some(f) => tlspost::probe::Trust::pinned_files(&[&value])
+                    .map(|t| f.trust = t)
+                    .map_err(|e| e.to_string()),
+                None => Err("give --upstream first".into()),
+            },
+            "--resolve" => match config.forward.as_mut() {
+                Some(f) => tlspost::probe::Override::parse(&value)
+                    .map(|o| f.resolve.push(o))
+                    .map_err(|e| e.to_string()),
+                None => Err("give --upstream first".into()),
+            },
+            "--lines" => {
+                config.lines = value == "on";
+                Ok(())
+            }
             "--name" => {
                 config.names.push(value.clone());
                 Ok(())

@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::config::Limits;
+use crate::forward::{self, Forwarder};
 use crate::framing::{self, BodyKind, BodyProgress, Head, HeadProgress};
-use crate::record::{Capture, FindingRecord};
+use crate::record::{Capture, FindingRecord, Upstream, UpstreamError};
 use crate::respond;
 use crate::state::State;
 use crate::stream::Prefixed;
@@ -26,6 +27,11 @@ use info::micros;
 pub(crate) use info::{ConnInfo, base_capture, now_ms};
 use read::{ReadEnd, ReadTimer, read_more};
 use response::{busy, simple, write_response};
+
+/// What a forwarded request's record says until its response has ended (and so forever, when the
+/// server stopped before it did).
+const UNFINISHED: &str = "the response did not end while this server ran: the request was recorded \
+     and sent on, then the server stopped (a crash or a kill) before the upstream's response ended";
 
 /// Room kept free in the read buffer for the next read.
 const READ_ROOM: usize = 16 * 1024;
@@ -135,13 +141,22 @@ where
             if self.info.tls.is_none() && head.target.starts_with("/_tlspost") {
                 return ui::serve_connection(self.state.clone(), Prefixed::new(self.buf, self.s)).await;
             }
+            if self.state.forward.is_some() {
+                if let Some(error) = forward::ambiguous(&head) {
+                    return self.fail(cap, Some(head), Failure { status: 400, error }).await;
+                }
+            }
             let end = match self.read_body(&mut cap, &head, deadline).await {
                 Ok(end) => end,
                 Err(BodyStop::Failed(f)) => return self.fail(cap, Some(head), f).await,
                 Err(BodyStop::Gone) => return,
             };
             cap.timing.body_us = Some(micros(first.elapsed()));
-            if !self.answer(cap, head, end).await {
+            let open = match self.state.forward.clone() {
+                Some(fwd) => self.forward(&fwd, cap, head, end).await,
+                None => self.answer(cap, head, end).await,
+            };
+            if !open {
                 return;
             }
             self.seq = self.seq.saturating_add(1);
@@ -175,7 +190,7 @@ where
                  the handshake (host name not in the certificate: add it to the certificate's \
                  names; CA not trusted) closes here"
             ));
-            let _ = self.state.store.put(cap).await;
+            let _ = self.state.record(cap).await;
         }
         None
     }
@@ -384,7 +399,7 @@ where
         }
         cap.status = plan.status;
         let wait = self.limits.read_timeout;
-        let cap = match self.state.store.put(cap).await {
+        let cap = match self.state.record(cap).await {
             Ok(c) => c,
             Err(e) => {
                 let error = format!("the server could not store this request: {e}");
@@ -426,6 +441,71 @@ where
         true
     }
 
+    /// Forward mode: record the complete request ending at `end` in `buf`, send it on to the
+    /// upstream, relay the answer, then record that: whether the connection stays open.
+    async fn forward(&mut self, fwd: &Arc<Forwarder>, mut cap: Capture, head: Head, end: usize) -> bool {
+        cap.raw = self.take_request(end);
+        cap.complete = true;
+        lint_into(&mut cap);
+        let (minor, is_head, keep_alive, head_len) = (head.minor, head.method == "HEAD", head.keep_alive(), head.len);
+        set_head(&mut cap, head);
+        let (out_head, rewritten) = forward::upstream_head(cap.raw.get(..head_len).unwrap_or_default(), &fwd.cfg);
+        cap.upstream = Some(Upstream {
+            url: fwd.cfg.origin(),
+            rewritten,
+            // Replaced when the response has ended: a record still saying this was cut short.
+            error: Some(UpstreamError {
+                cause: "unfinished".into(),
+                message: UNFINISHED.into(),
+            }),
+            ..Upstream::default()
+        });
+        // The request, the response's head and what is kept of its body, with room to read.
+        let need = self.holding(cap.raw.capacity()) + out_head.len() + fwd.cfg.keep_body + 2 * READ_ROOM;
+        if !self.mem.cover(need) {
+            let error = format!(
+                "the request arrived whole, but the server's memory budget for request bytes ({} \
+                 bytes) is taken by other requests and cannot hold its exchange with the upstream \
+                 now; the answer asks the client to retry in {RETRY_AFTER_SECS} s",
+                self.mem.limit()
+            );
+            cap.upstream = None;
+            self.refuse(cap, Failure { status: 503, error }, minor, is_head).await;
+            return false;
+        }
+        // Committed before it goes on: a crash from here on leaves the request, and says the
+        // response never ended.
+        let mut cap = match self.state.store.put(cap).await {
+            Ok(c) => Arc::unwrap_or_clone(c),
+            Err(e) => {
+                let error = format!("the server could not store this request, so it was not forwarded: {e}");
+                self.close_with(&Failure { status: 503, error }, 0, minor, is_head, false)
+                    .await;
+                return false;
+            }
+        };
+        let mut up = cap.upstream.take().unwrap_or_default();
+        up.error = None;
+        let req = forward::Request {
+            head: &out_head,
+            body: cap.raw.get(head_len..).unwrap_or_default(),
+            is_head,
+            minor,
+            keep_alive,
+        };
+        let wait = self.limits.read_timeout;
+        let done = forward::exchange(fwd, req, &mut self.s, &mut self.out, wait, &mut up).await;
+        cap.status = done.status;
+        cap.upstream = Some(up);
+        let _ = self.state.record(cap).await;
+        if !done.open {
+            let _ = self.s.shutdown().await;
+            return false;
+        }
+        self.settle();
+        true
+    }
+
     /// Record a request that could not be framed (with everything read of it, and its head when
     /// that parsed), answer the failure and close.
     async fn fail(mut self, mut cap: Capture, head: Option<Head>, f: Failure) {
@@ -443,7 +523,7 @@ where
         cap.error = Some(f.error.clone());
         cap.status = f.status;
         let unfinished = !cap.complete;
-        let id = self.state.store.put(cap).await.map_or(0, |c| c.id);
+        let id = self.state.record(cap).await.map_or(0, |c| c.id);
         // The request's bytes are stored (or lost): given back before the answer.
         let _ = self.mem.cover(self.holding(0));
         self.close_with(&f, id, minor, is_head, unfinished).await;
