@@ -25,7 +25,8 @@ pub const HTTP: u8 = 9;
 pub const REDIRECT: u8 = 10;
 /// `--fail` and the status was 400 or above.
 pub const HTTP_STATUS: u8 = 22;
-/// The body could not be written to the output.
+/// The output could not be written: a full disk, or a reader that closed stdout before the end
+/// (`| head -1`); then the command stops quietly, as curl does with its "write error" (23).
 pub const WRITE: u8 = 23;
 /// The response body is larger than `--max-filesize` (curl's "Maximum file size exceeded"), or,
 /// with `--json-output`, than the 64 MiB it holds in memory by default.
@@ -33,6 +34,12 @@ pub const MAX_FILESIZE: u8 = 63;
 
 /// One exit code of a command and what it means there.
 pub type Code = (u8, &'static str);
+
+/// [`WRITE`] for the commands that print a report: stdout went away before the end.
+const STDOUT_CLOSED: Code = (
+    WRITE,
+    "stdout could not be written (or its reader closed it early, as `| head` does)",
+);
 
 /// `tlspost post` and `tlspost request`.
 pub const POST: &[Code] = &[
@@ -65,7 +72,10 @@ pub const POST: &[Code] = &[
         "a redirect was refused (with -L: 301/302/303 on a POST, https to http, another host, too many hops)",
     ),
     (HTTP_STATUS, "--fail and the status was 400 or above"),
-    (WRITE, "the body could not be written to the output"),
+    (
+        WRITE,
+        "the body could not be written to the output (or the reader closed stdout, as `| head` does)",
+    ),
     (
         MAX_FILESIZE,
         "the body is larger than --max-filesize (with --json-output, default 64 MiB); not read further",
@@ -80,6 +90,7 @@ pub const CERTS: &[Code] = &[
     ),
     (FAILED, "no root to pin, or a host cannot be reached"),
     (USAGE, "bad arguments, or a file that cannot be read or parsed"),
+    STDOUT_CLOSED,
 ];
 
 /// `tlspost certs check`.
@@ -93,6 +104,7 @@ pub const CERTS_CHECK: &[Code] = &[
         "a pin does not verify, or expires within --warn-days, or a host cannot be reached",
     ),
     (USAGE, "bad arguments, or a file that cannot be read or parsed"),
+    STDOUT_CLOSED,
 ];
 
 /// `tlspost lint`.
@@ -104,6 +116,7 @@ pub const LINT: &[Code] = &[
         "bad arguments or I/O errors: an unreadable file, input larger than 1 MiB, the capture server \
          unreachable, an unknown capture or code",
     ),
+    STDOUT_CLOSED,
 ];
 
 /// `tlspost doctor`.
@@ -111,6 +124,7 @@ pub const DOCTOR: &[Code] = &[
     (OK, "no step FAILed (warnings may remain)"),
     (FAILED, "at least one step FAILed"),
     (USAGE, "bad arguments or an unreadable file"),
+    STDOUT_CLOSED,
 ];
 
 /// `tlspost serve` (it runs until stopped).

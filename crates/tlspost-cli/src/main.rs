@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod exit;
+mod out;
 
 /// Make a device's HTTPS POST dependable, and say why when it fails.
 #[derive(Parser)]

@@ -6,7 +6,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use tlspost_testkit::origin::{Env, HOST};
 use tlspost_testkit::proc::free_port;
@@ -218,10 +218,10 @@ fn every_subcommand_help_lists_its_exit_codes() {
     let cases: &[(&[&str], &[u8])] = &[
         (&["post"], &[0, 2, 4, 5, 6, 7, 8, 9, 10, 22, 23, 63]),
         (&["request"], &[0, 2, 4, 5, 6, 7, 8, 9, 10, 22, 23, 63]),
-        (&["certs"], &[0, 1, 2]),
-        (&["certs", "check"], &[0, 1, 2]),
-        (&["lint"], &[0, 1, 2]),
-        (&["doctor"], &[0, 1, 2]),
+        (&["certs"], &[0, 1, 2, 23]),
+        (&["certs", "check"], &[0, 1, 2, 23]),
+        (&["lint"], &[0, 1, 2, 23]),
+        (&["doctor"], &[0, 1, 2, 23]),
         (&["serve"], &[1, 2]),
     ];
     for (cmd, codes) in cases {
@@ -246,6 +246,57 @@ fn every_subcommand_help_lists_its_exit_codes() {
         tlspost(&["lint", &fixture.display().to_string()]).status.code(),
         Some(1)
     );
+}
+
+/// Runs `tlspost ARGS` whose stdout's reader has gone (as `| head -1` leaves it) before the command
+/// writes: the command reads `stdin` to its end first (`lint -`, `--json @-`), and the read end of
+/// its stdout is closed before that input is given.
+fn into_closed_pipe(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tlspost");
+    drop(child.stdout.take());
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin).expect("write stdin");
+    drop(input);
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn a_reader_that_closes_stdout_ends_the_command_quietly_with_23() {
+    let env = Env::start();
+    let root = env.root_file().display().to_string();
+    let resolve = format!("{HOST}:{}:127.0.0.1", env.port("good"));
+    let url = env.url(env.port("good"), "/echo");
+    let remote = ["--cacert", &root, "--resolve", &resolve, &url, "--json", "@-"];
+    let runs: &[(&[&str], &[&str])] = &[
+        (&["lint", "-"], &[]),
+        (&["lint", "-", "--json"], &[]),
+        (&["post"], &remote),
+        (&["post", "--json-output"], &remote),
+        (&["doctor"], &remote),
+        (&["doctor", "--json-output"], &remote),
+    ];
+    for (cmd, rest) in runs {
+        let args: Vec<&str> = cmd.iter().chain(rest.iter()).copied().collect();
+        let input: &[u8] = if cmd[0] == "lint" {
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}"
+        } else {
+            br#"{"t":21.5}"#
+        };
+        let out = into_closed_pipe(&args, input);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(23), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.to_lowercase().contains("broken pipe"),
+            "{args:?}: quietly: {stderr}"
+        );
+    }
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tlspost_lint::{CapturedRequest, Context, Severity};
 use tlspost_proto::escape::{Escaped, EscapedText};
 
-use crate::exit;
+use crate::{exit, out};
 
 /// `docs/lint.md`, the one text of every code's entry, compiled in for `--explain`.
 const LINT_MD: &str = include_str!("../../../../docs/lint.md");
@@ -220,14 +220,13 @@ fn list_codes() -> String {
 pub fn run(args: LintArgs) -> ExitCode {
     match &args.explain {
         Some(None) => {
-            // A closed pipe (`| head`) is not an error worth a panic.
-            let _ = writeln!(std::io::stdout(), "{}", list_codes());
+            out::println(list_codes());
             return ExitCode::from(exit::OK);
         }
         Some(Some(code)) => {
             return match explain(code) {
                 Some(text) => {
-                    let _ = writeln!(std::io::stdout(), "{text}");
+                    out::println(text);
                     ExitCode::from(exit::OK)
                 }
                 None => {
@@ -285,22 +284,22 @@ pub fn run(args: LintArgs) -> ExitCode {
     };
     let findings = tlspost_lint::lint(raw, &ctx);
     if args.json {
-        println!("{}", tlspost_lint::to_json(&findings));
+        out::println(tlspost_lint::to_json(&findings));
     } else {
         for f in &findings {
-            println!("{f}\n");
+            out::println(format_args!("{f}\n"));
         }
         let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
         if findings.is_empty() {
-            println!("no findings ({} bytes checked)", raw.len());
+            out::println(format_args!("no findings ({} bytes checked)", raw.len()));
         } else {
-            println!(
+            out::println(format_args!(
                 "{} error(s), {} warning(s), {} info ({} bytes checked; `tlspost lint --explain CODE` explains a code)",
                 count(Severity::Error),
                 count(Severity::Warning),
                 count(Severity::Info),
                 raw.len()
-            );
+            ));
         }
     }
     if tlspost_lint::has_errors(&findings) {

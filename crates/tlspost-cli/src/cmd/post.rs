@@ -18,7 +18,7 @@ use tlspost::url::HttpUrl;
 use tlspost::{Client, ConnectFailure, Error, ErrorClass, TlsError, Trust};
 
 use super::common::{MessageArgs, bad_token, bad_value};
-use crate::exit;
+use crate::{exit, out};
 
 /// Options shared by `post` and `request`, spelled as curl spells them.
 #[derive(Args, Debug, Clone)]
@@ -378,7 +378,7 @@ fn once(a: &CommonArgs, client: &mut Client, spec: &RequestSpec) -> u8 {
             drop(err);
             let failed = a.fail && r.status >= 400;
             if a.json_output {
-                println!("{}", result_json(&r));
+                out::println(result_json(&r));
             } else if let Err(e) = out.finish(true) {
                 eprintln!("tlspost: cannot write the body: {e}");
                 return exit::WRITE;
@@ -416,7 +416,7 @@ fn failed(a: &CommonArgs, e: &Error, attempts: u32, binary_refused: bool) -> u8 
             "attempts": attempts,
             "error": { "class": e.class().name(), "message": e.to_string(), "hint": hint, "exit_code": code },
         });
-        println!("{doc}");
+        out::println(doc);
     }
     code
 }
@@ -475,7 +475,7 @@ const STDOUT_HOLD: usize = 64 * 1024;
 struct Output<'a> {
     path: Option<&'a Path>,
     file: Option<BufWriter<std::fs::File>>,
-    stdout: Option<BufWriter<std::io::Stdout>>,
+    stdout: Option<BufWriter<out::Stdout>>,
     held: Vec<u8>,
     /// Stdout is a terminal and `-o -` did not ask for the body there whatever it holds: a binary
     /// body (a NUL byte, as curl judges) is refused rather than sent to the terminal raw.
@@ -529,7 +529,7 @@ impl<'a> Output<'a> {
         let held = std::mem::take(&mut self.held);
         let out = self
             .stdout
-            .get_or_insert_with(|| BufWriter::with_capacity(STDOUT_HOLD, std::io::stdout()));
+            .get_or_insert_with(|| BufWriter::with_capacity(STDOUT_HOLD, out::stdout()));
         out.write_all(&held)?;
         out.write_all(data)
     }
@@ -554,7 +554,7 @@ impl<'a> Output<'a> {
             let held = std::mem::take(&mut self.held);
             let out = self
                 .stdout
-                .get_or_insert_with(|| BufWriter::with_capacity(STDOUT_HOLD, std::io::stdout()));
+                .get_or_insert_with(|| BufWriter::with_capacity(STDOUT_HOLD, out::stdout()));
             out.write_all(&held)?;
             out.flush()?;
         }

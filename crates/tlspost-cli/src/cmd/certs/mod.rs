@@ -114,7 +114,7 @@ struct CheckArgs {
 
 /// Runs `tlspost certs`.
 pub fn run(args: CertsArgs) -> ExitCode {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::out::stdout();
     let mut err = std::io::stderr().lock();
     let code = match args.check {
         Some(CertsCommand::Check(c)) => run_check(&c, &mut out),

@@ -153,9 +153,9 @@ pub fn run(a: DoctorArgs) -> ExitCode {
         }
         Ok(r) => {
             if a.json_output {
-                println!("{}", render::json(&r));
+                crate::out::println(render::json(&r));
             } else {
-                print!("{}", render::text(&r));
+                crate::out::print(render::text(&r));
             }
             ExitCode::from(if r.failed() { exit::FAILED } else { exit::OK })
         }
