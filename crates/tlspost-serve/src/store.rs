@@ -13,6 +13,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::error::Error;
 use crate::record::{Capture, FindingRecord, Timing, rfc3339};
 
+pub(crate) mod query;
+
 /// Where a capture's outcome goes.
 type Reply = oneshot::Sender<Result<Arc<Capture>, String>>;
 

@@ -187,7 +187,10 @@ fn new_capture_appears_live_and_its_page_shows_the_finding() {
     assert!(text.contains("JSON body without Content-Type"), "{text}");
     assert!(text.contains("addHeader"), "the fix is shown: {text}");
     assert!(text.contains("ESP32HTTPClient"));
-    assert!(text.contains("curl -v"), "the equivalent curl command is shown");
+    assert!(
+        text.contains("curl -i --http1.1"),
+        "the equivalent curl command is shown"
+    );
 }
 
 #[test]

@@ -27,7 +27,7 @@ fn capture_page_masks_secrets_and_shows_raw_hex_and_commands() {
     assert!(page.contains("\\r\\n"), "raw bytes escaped");
     assert!(page.contains("00000000  50 4f 53 54"), "hex dump");
     assert!(page.contains("tlspost post"), "tlspost command");
-    assert!(page.contains("curl -v --http1.1 -X POST"), "curl command");
+    assert!(page.contains("curl -i --http1.1 -X POST"), "curl command");
 
     let (revealed, _, _) = curl(&[&format!("{page_url}?reveal=1")]);
     assert!(revealed.contains("s3cr3t-value") && revealed.contains("hunter2hunter2"));

@@ -22,7 +22,6 @@ pub(super) const CSP: &str = "default-src 'self'; script-src 'self'; style-src '
      connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// The header a state-changing (POST) route wants the CSRF token in.
-#[allow(dead_code, reason = "for the first state-changing route")]
 pub(super) const CSRF_HEADER: &str = "x-tlspost-csrf";
 
 fn text(status: StatusCode, body: String) -> Response {
@@ -210,7 +209,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Reveal {
 }
 
 /// Why a state-changing request is refused, when it is.
-#[allow(dead_code, reason = "for the first state-changing route; tested below")]
 fn csrf_refusal(method: &Method, headers: &HeaderMap, expected: &str) -> Option<(StatusCode, &'static str)> {
     if method != Method::POST {
         return Some((
@@ -248,9 +246,8 @@ fn csrf_refusal(method: &Method, headers: &HeaderMap, expected: &str) -> Option<
 
 /// The check a state-changing route takes as an extractor: POST only, from this origin, with the
 /// run's CSRF token ([`csrf_token`]) in the `X-Tlspost-Csrf` header; the token cookie beyond
-/// loopback is `SameSite=Strict`, so another site's request does not carry it either. No route
-/// changes state yet: GET routes never do, and the first POST route takes this.
-#[allow(dead_code, reason = "for the first state-changing route; tested below")]
+/// loopback is `SameSite=Strict`, so another site's request does not carry it either. GET routes
+/// never change state; every POST route takes this.
 pub(super) struct CsrfChecked;
 
 impl FromRequestParts<Arc<State>> for CsrfChecked {
@@ -265,7 +262,6 @@ impl FromRequestParts<Arc<State>> for CsrfChecked {
 }
 
 /// The CSRF token a page gives its script for state-changing requests.
-#[allow(dead_code, reason = "for the first state-changing route")]
 pub(super) fn csrf_token(state: &State) -> &str {
     &state.ui.csrf
 }

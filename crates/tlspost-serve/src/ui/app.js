@@ -1,52 +1,213 @@
-// The live list of captures (/_tlspost/): the newest 200 from the JSON API, then each new one
-// from the event stream. Every value is set as text (textContent), never parsed as HTML.
-// Served as /_tlspost/app.js: the pages carry no inline script.
+// tlspost serve's pages (served as /_tlspost/app.js: the pages carry no inline script).
+// The list (/_tlspost/): the filter in the address is the API's query; the newest 200 that match,
+// older pages on demand, new captures live from the event stream (checked against the filter by
+// the API), two picked to compare, the HAR of what is shown or picked, clearing. A capture's page:
+// replay and delete. Every value from a capture is set as text (textContent), never as HTML;
+// state changes are POSTs carrying the page's CSRF token.
 'use strict';
 (function () {
-  const list = document.getElementById('list');
-  const status = document.getElementById('status');
-  if (!list || !status) return;
-  const seen = new Set();
-  function cell(t) {
-    const td = document.createElement('td');
-    td.textContent = t == null ? '' : String(t);
-    return td;
+  const PAGE = 200;
+  const $ = id => document.getElementById(id);
+
+  // A POST that changes something, with the CSRF token; resolves to the parsed JSON answer.
+  function post(url, csrf) {
+    return fetch(url, { method: 'POST', headers: { 'X-Tlspost-Csrf': csrf } }).then(r =>
+      r.text().then(t => {
+        if (!r.ok) throw new Error(t.trim() || r.status + '');
+        return t ? JSON.parse(t) : {};
+      }));
   }
-  function add(c, top) {
-    if (seen.has(c.id)) return;
-    seen.add(c.id);
-    const tr = document.createElement('tr');
-    tr.id = 'c' + c.id;
-    const a = document.createElement('a');
-    a.href = '/_tlspost/captures/' + encodeURIComponent(c.id);
-    a.textContent = '#' + c.id;
-    const td = document.createElement('td');
-    td.appendChild(a);
-    tr.appendChild(td);
-    tr.appendChild(cell(c.time));
-    tr.appendChild(cell(c.peer));
-    tr.appendChild(cell(c.scheme));
-    tr.appendChild(cell(c.method ? c.method + ' ' + c.target : (c.error || '')));
-    tr.appendChild(cell(c.sni));
-    tr.appendChild(cell(c.status || ''));
-    tr.appendChild(cell((c.codes || (c.findings || []).map(f => f.code)).join(' ')));
-    if (top) list.insertBefore(tr, list.firstChild); else list.appendChild(tr);
-  }
-  // The newest 200, oldest of them last; `reload` (the stream missed captures) loads them again.
-  function load() {
-    return fetch('/_tlspost/api/captures?limit=200').then(r => r.json()).then(cs => {
-      cs.forEach(c => add(c, false));
+
+  // A button that asks to be clicked twice before it acts (no dialogs).
+  function twice(button, ask, act) {
+    const label = button.textContent;
+    let armed = false;
+    button.addEventListener('click', () => {
+      if (!armed) {
+        armed = true;
+        button.textContent = ask();
+        setTimeout(() => { armed = false; button.textContent = label; }, 5000);
+        return;
+      }
+      armed = false;
+      button.disabled = true;
+      act().finally(() => { button.disabled = false; button.textContent = label; });
     });
   }
-  load().then(() => {
-    const es = new EventSource('/_tlspost/events');
-    es.onopen = () => { status.textContent = 'live'; };
-    es.addEventListener('capture', e => add(JSON.parse(e.data), true));
-    es.addEventListener('reload', () => {
-      list.replaceChildren();
-      seen.clear();
-      load();
+
+  function capturePage() {
+    const del = $('delete');
+    const replay = $('replay');
+    const status = $('action-status');
+    if (!del || !replay || !status) return;
+    const id = del.dataset.id;
+    const say = t => { status.textContent = t; };
+    twice(del, () => 'Click again to delete #' + id, () =>
+      post('/_tlspost/api/captures/' + encodeURIComponent(id) + '/delete', del.dataset.csrf)
+        .then(() => { say('Deleted.'); location.href = '/_tlspost/'; })
+        .catch(e => say('Not deleted: ' + e.message)));
+    replay.addEventListener('click', () => {
+      replay.disabled = true;
+      say('Replaying…');
+      post('/_tlspost/api/captures/' + encodeURIComponent(id) + '/replay', replay.dataset.csrf)
+        .then(r => {
+          const newId = r.id != null ? r.id : (r.capture && r.capture.id);
+          if (newId == null) { say('Replayed.'); return; }
+          say('');
+          const a = document.createElement('a');
+          a.href = '/_tlspost/captures/' + encodeURIComponent(newId);
+          a.id = 'replayed';
+          a.textContent = 'Replayed as #' + newId;
+          status.appendChild(a);
+        })
+        .catch(e => say('Not replayed: ' + e.message))
+        .finally(() => { replay.disabled = false; });
     });
-    es.onerror = () => { status.textContent = 'reconnecting…'; };
-  });
+  }
+
+  function listPage() {
+    const list = $('list');
+    const status = $('status');
+    const form = $('filter');
+    if (!list || !status || !form) return;
+    const more = $('more');
+    const shown = $('shown');
+    const har = $('har');
+    const compare = $('compare');
+    const clear = $('clear');
+
+    // The page's address → the API's query (times: local date-time → Unix milliseconds).
+    const here = new URLSearchParams(location.search);
+    const query = new URLSearchParams();
+    for (const [k, v] of here) {
+      if (!v) continue;
+      const field = form.elements[k];
+      if (field) field.value = v;
+      if (k === 'from' || k === 'to') {
+        const ms = new Date(v).getTime();
+        if (!isNaN(ms)) query.set(k === 'from' ? 'since' : 'until', String(ms));
+      } else if (k !== 'reveal') {
+        query.set(k, v);
+      }
+    }
+    const filtered = [...query.keys()].length > 0;
+    const api = extra => '/_tlspost/api/captures?' + new URLSearchParams([...query, ...extra]).toString();
+
+    const seen = new Set();
+    const picked = [];
+    let next = null;
+    let newest = 0;
+
+    function cell(t, label, cls) {
+      const td = document.createElement('td');
+      td.textContent = t == null ? '' : String(t);
+      if (label) td.dataset.label = label;
+      if (cls) td.className = cls;
+      return td;
+    }
+    function updatePicks() {
+      compare.disabled = picked.length !== 2;
+      const ids = picked.length ? picked : [...seen];
+      har.href = '/_tlspost/api/har?' + (picked.length
+        ? 'ids=' + picked.join(',')
+        : new URLSearchParams([...query, ['limit', String(Math.max(ids.length, 1))]]).toString());
+      shown.textContent = seen.size + ' shown' + (filtered ? ' (filtered)' : '');
+    }
+    function add(c, top) {
+      if (seen.has(c.id)) return;
+      seen.add(c.id);
+      newest = Math.max(newest, c.id);
+      const tr = document.createElement('tr');
+      tr.id = 'c' + c.id;
+      const pick = document.createElement('input');
+      pick.type = 'checkbox';
+      pick.className = 'pick';
+      pick.setAttribute('aria-label', 'pick #' + c.id);
+      pick.addEventListener('change', () => {
+        const i = picked.indexOf(c.id);
+        if (pick.checked && i < 0) picked.push(c.id);
+        if (!pick.checked && i >= 0) picked.splice(i, 1);
+        updatePicks();
+      });
+      const pickTd = document.createElement('td');
+      pickTd.appendChild(pick);
+      tr.appendChild(pickTd);
+      const a = document.createElement('a');
+      a.href = '/_tlspost/captures/' + encodeURIComponent(c.id);
+      a.textContent = '#' + c.id;
+      const td = document.createElement('td');
+      td.appendChild(a);
+      tr.appendChild(td);
+      tr.appendChild(cell((c.time || '').replace('T', ' ').replace('Z', ''), 'time', 'when'));
+      tr.appendChild(cell(c.peer + ' · ' + c.scheme, 'peer'));
+      tr.appendChild(cell(c.method ? c.method + ' ' + c.target : (c.error || ''), 'request', 'req'));
+      tr.appendChild(cell(c.sni, 'SNI'));
+      const st = cell(c.status || '', 'status');
+      if (c.status >= 400) st.className = 'error-text';
+      tr.appendChild(st);
+      const codes = document.createElement('td');
+      codes.dataset.label = 'findings';
+      for (const f of (c.findings || (c.codes || []).map(code => ({ code })))) {
+        const b = document.createElement('span');
+        b.className = 'badge ' + (f.severity || '');
+        b.textContent = f.code;
+        if (f.title) b.title = f.title;
+        codes.appendChild(b);
+      }
+      tr.appendChild(codes);
+      if (top) list.insertBefore(tr, list.firstChild); else list.appendChild(tr);
+    }
+    function page(extra) {
+      return fetch(api(extra)).then(r => {
+        if (!r.ok) return r.text().then(t => { throw new Error(t.trim()); });
+        next = r.headers.get('x-tlspost-next-before');
+        more.hidden = !next;
+        return r.json();
+      }).then(cs => { cs.forEach(c => add(c, false)); updatePicks(); });
+    }
+    function load() {
+      return page([['limit', String(PAGE)]]).catch(e => { status.textContent = e.message; });
+    }
+    more.addEventListener('click', () => {
+      if (next) page([['limit', String(PAGE)], ['before', next]]);
+    });
+    compare.addEventListener('click', () => {
+      if (picked.length !== 2) return;
+      const [x, y] = [...picked].sort((p, q) => p - q);
+      location.href = '/_tlspost/diff?a=' + x + '&b=' + y;
+    });
+    twice(clear, () => 'Click again to delete ' + (filtered ? 'every capture up to #' + newest : 'all ' + seen.size + ' shown and older'), () =>
+      post('/_tlspost/api/captures/clear?upto=' + newest, clear.dataset.csrf)
+        .then(r => {
+          status.textContent = 'Deleted ' + r.deleted + '.';
+          list.replaceChildren();
+          seen.clear();
+          picked.length = 0;
+          return load();
+        })
+        .catch(e => { status.textContent = 'Not cleared: ' + e.message; }));
+
+    load().then(() => {
+      const es = new EventSource('/_tlspost/events');
+      es.onopen = () => { status.textContent = filtered ? 'live (filtered)' : 'live'; };
+      es.addEventListener('capture', e => {
+        const c = JSON.parse(e.data);
+        if (!filtered) { add(c, true); updatePicks(); return; }
+        // The API decides whether the filter keeps it.
+        fetch(api([['ids', String(c.id)]])).then(r => r.json()).then(cs => {
+          cs.forEach(x => add(x, true));
+          updatePicks();
+        });
+      });
+      es.addEventListener('reload', () => {
+        list.replaceChildren();
+        seen.clear();
+        load();
+      });
+      es.onerror = () => { status.textContent = 'reconnecting…'; };
+    });
+  }
+
+  capturePage();
+  listPage();
 })();

@@ -9,7 +9,10 @@
 
 mod access;
 mod api;
+mod detail;
 mod diff;
+mod export;
+mod har;
 mod pages;
 mod shared;
 
@@ -22,7 +25,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -34,10 +37,10 @@ use crate::pki;
 use crate::record::Capture;
 use crate::state::State;
 use access::Reveal;
-use api::{api_list, api_one, masked};
+use api::{api_clear, api_delete, api_har, api_list, api_one, masked};
 use diff::diff_page;
 use pages::{capture_page, list_page, raw_download};
-use shared::{St, app_css, app_js};
+use shared::{St, app_css, app_js, favicon};
 
 /// Serve the UI and API over `stream` (HTTP/1.1, keep-alive) until it closes.
 pub(crate) async fn serve_connection<S>(state: Arc<State>, stream: S)
@@ -55,6 +58,7 @@ fn router(state: Arc<State>) -> Router {
         .merge(pages())
         .merge(feeds())
         .merge(files())
+        .merge(changes())
         .fallback(not_found)
         // Outermost last: every answer (a refusal too) carries the security headers.
         .layer(middleware::from_fn_with_state(state.clone(), access::guard))
@@ -78,15 +82,26 @@ fn feeds() -> Router<Arc<State>> {
         .route("/_tlspost/events", get(events))
         .route("/_tlspost/api/captures", get(api_list))
         .route("/_tlspost/api/captures/{id}", get(api_one))
+        .route("/_tlspost/api/captures/{id}/raw", get(raw_download))
+        .route("/_tlspost/api/captures/{id}/commands", get(export::api_commands))
+        .route("/_tlspost/api/har", get(api_har))
 }
 
-/// Files: the CA for clients (PEM, and as a C header) and the pages' script and stylesheet.
+/// What changes the store: POST with the page's CSRF token ([`access::CsrfChecked`]).
+fn changes() -> Router<Arc<State>> {
+    Router::new()
+        .route("/_tlspost/api/captures/{id}/delete", post(api_delete))
+        .route("/_tlspost/api/captures/clear", post(api_clear))
+}
+
+/// Files: the CA for clients (PEM, and as a C header) and the pages' script, stylesheet and icon.
 fn files() -> Router<Arc<State>> {
     Router::new()
         .route("/_tlspost/ca.pem", get(ca_pem))
         .route("/_tlspost/ca.h", get(ca_arduino))
         .route("/_tlspost/app.js", get(app_js))
         .route("/_tlspost/app.css", get(app_css))
+        .route("/_tlspost/favicon.svg", get(favicon))
 }
 
 async fn not_found() -> Response {

@@ -5,7 +5,6 @@
 //! stored bytes; the whole request is only ever sent as a download.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State as AxState};
@@ -14,39 +13,74 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{Markup, html};
 
 use super::access::Reveal;
+use super::access::csrf_token;
 use super::shared::{SHOWN, St, bytes_text, err500, load_one, page};
+use super::{detail, export};
 use crate::framing;
-use crate::html::{EscapedBytes, HexDump, Visible, VisibleLines};
+use crate::html::{EscapedBytes, HexDump, Visible};
 use crate::mask;
 use crate::record::Capture;
+use crate::store::query::path_of;
 
-pub(super) async fn list_page() -> Html<String> {
+/// The list: a filter (its fields are the API's query, kept in the page's address), the captures
+/// newest first with the live ones on top, older pages on demand, a pick of two to compare, the
+/// HAR of what is shown or picked, and clearing (app.js fills and drives it).
+pub(super) async fn list_page(AxState(state): St) -> Html<String> {
+    let field = |label: &str, name: &str, hint: &str| {
+        html! { label { (label) input name=(name) placeholder=(hint) autocomplete="off"; } }
+    };
     page(
         "captures",
         html! {
             h1 { "Captures" }
-            p #status { "connecting…" }
-            form action="/_tlspost/diff" {
-                "diff " input name="a" size="5" placeholder="id";
-                " vs " input name="b" size="5" placeholder="id";
-                " " button { "compare" }
-            }
-            table {
-                thead {
-                    tr {
-                        th { "id" } th { "time" } th { "peer" } th { "scheme" } th { "request" }
-                        th { "SNI" } th { "status" } th { "findings" }
+            p #status .note { "connecting…" }
+            form .filter #filter action="/_tlspost/" method="get" {
+                label .wide { "Search" input name="q" placeholder="method, path, User-Agent, peer, SNI, error or code" autocomplete="off"; }
+                label { "Method"
+                    select name="method" {
+                        option value="" { "any" }
+                        @for m in ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] { option { (m) } }
                     }
                 }
-                tbody #list {}
+                (field("Path", "path", "/oauth/token"))
+                (field("User-Agent", "ua", "ESP32HTTPClient"))
+                (field("Finding code", "code", "TP301"))
+                (field("Status", "status", "200, 4xx, none"))
+                label { "Error"
+                    select name="error" {
+                        option value="" { "any" }
+                        option value="1" { "with an error" }
+                        option value="0" { "without" }
+                    }
+                }
+                label { "From" input type="datetime-local" name="from"; }
+                label { "To" input type="datetime-local" name="to"; }
+                div .actions.wide {
+                    button type="submit" { "Filter" }
+                    a href="/_tlspost/" { "Reset" }
+                    a #har href="/_tlspost/api/har" download="tlspost.har" { "HAR of these" }
+                    button type="button" .secondary #compare disabled { "Compare the two picked" }
+                    button type="button" .danger #clear data-csrf=(csrf_token(&state)) { "Clear the list" }
+                }
+            }
+            div .scroll {
+                table .captures {
+                    thead {
+                        tr {
+                            th { "pick" } th { "id" } th { "time" } th { "peer" } th { "request" }
+                            th { "SNI" } th { "status" } th { "findings" }
+                        }
+                    }
+                    tbody #list {}
+                }
+            }
+            div .actions {
+                button type="button" .secondary #more hidden { "Older captures" }
+                span #shown .note {}
             }
             script src="/_tlspost/app.js" {}
         },
     )
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// Whether the capture's body is chunked (per its parsed head).
@@ -165,53 +199,6 @@ impl<'a> ShownHead<'a> {
     }
 }
 
-/// Equivalent `tlspost` and curl command lines for a capture. `body` is the whole payload when it
-/// is shown on the page; a larger one is sent from the body's download file.
-fn commands(c: &Capture, head: &ShownHead<'_>, body: Option<&[u8]>, body_bytes: usize) -> (String, String) {
-    let host = head
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("host"))
-        .map(|(_, v)| v.clone())
-        .or_else(|| c.sni.clone())
-        .unwrap_or_else(|| "HOST".into());
-    let url = format!("{}://{}{}", c.scheme, host, head.target.as_deref().unwrap_or("/"));
-    let method = c.method.clone().unwrap_or_else(|| "GET".into());
-    let mut args = String::new();
-    for (n, v) in head.headers.iter() {
-        let l = n.to_ascii_lowercase();
-        if l == "host" || l == "content-length" || l == "transfer-encoding" {
-            continue;
-        }
-        let _ = write!(args, " -H {}", shell_quote(&format!("{n}: {v}")));
-    }
-    match body {
-        Some([]) => {}
-        Some(b) => {
-            let _ = write!(args, " --data-binary {}", shell_quote(&String::from_utf8_lossy(b)));
-        }
-        None if body_bytes == 0 => {}
-        None => {
-            let _ = write!(args, " --data-binary @{}", download_name(c.id, true));
-        }
-    }
-    if c.scheme == "https" {
-        args.push_str(" --cacert ca.pem");
-    }
-    let ver = if c.version.as_deref() == Some("HTTP/1.0") {
-        " --http1.0"
-    } else {
-        ""
-    };
-    let curl = format!("curl -v --http1.1{ver} -X {method} {}{args}", shell_quote(&url));
-    let tp = if method == "POST" {
-        format!("tlspost post{ver} {}{args}", shell_quote(&url))
-    } else {
-        format!("tlspost request{ver} -X {method} {}{args}", shell_quote(&url))
-    };
-    (tp, curl)
-}
-
 /// "showing the first X of Y" with the download of all Y, when not all is shown.
 fn shown_note(shown: usize, total: usize, href: &str, name: &str, reveal: bool) -> Markup {
     html! {
@@ -227,25 +214,19 @@ fn shown_note(shown: usize, total: usize, href: &str, name: &str, reveal: bool) 
     }
 }
 
-fn tls_rows(t: &crate::record::TlsFacts) -> Vec<(&'static str, String)> {
-    vec![
-        ("SNI", t.sni.clone().unwrap_or_else(|| "(none sent)".into())),
-        ("ALPN offered", t.alpn_offered.join(", ")),
-        ("ALPN negotiated", t.alpn.clone().unwrap_or_default()),
-        ("version", t.version.clone().unwrap_or_default()),
-        ("cipher", t.cipher.clone().unwrap_or_default()),
-        ("offered versions", t.offered_versions.join(", ")),
-        ("cipher suites", t.cipher_suites.join(", ")),
-        ("groups", t.groups.join(", ")),
-        ("signature algorithms", t.signature_algorithms.join(", ")),
-        ("extensions", t.extensions.join(", ")),
-        ("JA4", t.ja4.clone()),
-        ("JA4_r", t.ja4_r.clone()),
-        ("ClientHello records", t.hello_records.to_string()),
-    ]
+/// What the capture page shows beside the capture itself.
+struct Around {
+    /// "Send the same request".
+    send_again: Markup,
+    /// The response view.
+    response: Markup,
+    /// The newest earlier capture of the same path.
+    previous: Option<i64>,
+    /// The token the page's buttons send.
+    csrf: String,
 }
 
-fn capture_html(c: &Capture, reveal: bool) -> Markup {
+fn capture_html(c: &Capture, reveal: bool, around: &Around) -> Markup {
     let total = c.raw.len();
     // Everything the page shows lies in the head and the first SHOWN bytes after it: only that
     // window is masked (a copy of it, not of the whole request).
@@ -258,7 +239,7 @@ fn capture_html(c: &Capture, reveal: bool) -> Markup {
     } else {
         Cow::Owned(mask::mask_capture(window, c.head_len))
     };
-    // Secret values also appear in finding messages and commands: scrub them there too.
+    // Secret values also appear in finding messages: scrub them there too.
     let secrets = mask::secrets(window, &view);
     let scrub = |t: &str| mask::scrub(t, &secrets);
     let raw_shown = view.get(..SHOWN.min(view.len())).unwrap_or_default();
@@ -266,32 +247,32 @@ fn capture_html(c: &Capture, reveal: bool) -> Markup {
     let body_view = view.get(c.head_len.min(view.len())..).unwrap_or_default();
     let (body, body_shown) = first(Payload::new(body_view, chunked), SHOWN);
     let body_total: usize = Payload::new(c.raw_body(), chunked).map(<[u8]>::len).sum();
-    // Inline in the commands only a body that is all shown and is text a shell line can carry.
-    let whole_body = (body_shown == body_total).then(|| body.concat()).filter(|b| {
-        std::str::from_utf8(b).is_ok_and(|s| !s.chars().any(|c| c.is_control() && !matches!(c, '\r' | '\n' | '\t')))
-    });
     let head = ShownHead::new(c, &view, reveal, scrub);
-    let (tp, curl) = commands(c, &head, whole_body.as_deref(), body_total);
-    let status = if c.status == 0 {
-        "nothing".to_string()
-    } else {
-        c.status.to_string()
-    };
     let t = &c.timing;
     let us = |v: Option<u64>| v.map_or("-".into(), |v| v.to_string());
     html! {
         h1 { "Capture #" (c.id) }
-        p {
-            (Visible(&c.time)) " from " (Visible(&c.peer)) " over " (Visible(&c.scheme)) " · "
-            (total) " bytes in " (c.reads) " reads · connection " (c.conn) " request " (c.seq + 1)
-            " · answered " (status)
+        p .summary {
+            span { b { (Visible(&c.time)) } }
+            span { "from " (Visible(&c.peer)) " over " (Visible(&c.scheme)) }
+            span { (bytes_text(total)) " in " (c.reads) " reads" }
+            span { "connection " (c.conn) ", request " (c.seq + 1) }
+            span { "answered " b { @if c.status == 0 { "nothing" } @else { (c.status) } } }
+        }
+        div .actions {
+            @if let Some(p) = around.previous {
+                a .button href={ "/_tlspost/diff?a=" (p) "&b=" (c.id) } #diff-previous { "Diff with #" (p) " (same path)" }
+            }
+            button .secondary #replay data-id=(c.id) data-csrf=(around.csrf) { "Replay" }
+            button .danger #delete data-id=(c.id) data-csrf=(around.csrf) { "Delete" }
+            span #action-status .note {}
         }
         @if reveal {
-            p { "Secrets shown. " a href="?" { "mask them" } }
+            p .note { "Secrets shown. " a href="?" { "Mask them" } }
         } @else {
-            p {
+            p .note {
                 "Secrets masked (Authorization, cookies, and fields named *token*, *secret*, *password*, *key*, *auth*, *session*). "
-                a href="?reveal=1" { "show them" }
+                a href="?reveal=1" { "Show them" }
             }
         }
         @if let Some(e) = &c.error {
@@ -299,55 +280,40 @@ fn capture_html(c: &Capture, reveal: bool) -> Markup {
         }
         h2 { "Findings" }
         @if c.findings.is_empty() {
-            p #findings { "No findings." }
+            p #findings { span .badge.ok { "none" } " No findings." }
         } @else {
-            table #findings {
-                tr { th { "code" } th { "severity" } th { "what" } th { "fix" } }
+            div .scroll { table #findings {
+                tr { th { "code" } th { "what" } th { "fix" } }
                 @for f in &c.findings {
                     tr class=(f.severity) {
-                        td { b { (f.code) } }
-                        td { (f.severity) }
+                        td { span class={ "badge " (f.severity) } title=(f.severity) { (f.code) } }
                         td { b { (f.title) } br; (Visible(&scrub(&f.message))) }
                         td { (Visible(&scrub(&f.fix))) }
                     }
                 }
-            }
+            } }
         }
-        h2 { "Parsed" }
+        h2 { "Request" }
         @if let (Some(m), Some(target)) = (&c.method, &head.target) {
             p { code { (Visible(m)) " " (Visible(target)) " " (Visible(c.version.as_deref().unwrap_or(""))) } }
-            table {
+            div .scroll { table #headers {
                 tr { th { "#" } th { "name" } th { "value" } }
                 @for (i, (n, v)) in head.headers.iter().enumerate() {
                     tr { td { (i + 1) } td { (Visible(n)) } td { code { (Visible(v)) } } }
                 }
-            }
-            p { "Body: " (bytes_text(body_total)) }
+            } }
+            p { "Body: " (bytes_text(body_total)) @if chunked { " (chunked)" } }
             (shown_note(body_shown, body_total, &download_href(c.id, true, reveal), &download_name(c.id, true), reveal))
             pre #body { @for piece in &body { (EscapedBytes(piece)) } }
-            h2 { "Send the same request" }
-            @if whole_body.is_none() {
-                p .note {
-                    "The body is sent from " code { (download_name(c.id, true)) } ": "
-                    a href=(download_href(c.id, true, reveal)) download=(download_name(c.id, true)) { "download it" }
-                    "."
-                }
-            }
-            pre { (VisibleLines(&scrub(&tp))) }
-            pre { (VisibleLines(&scrub(&curl))) }
         } @else {
             p { "The head did not parse." }
         }
+        (around.response)
+        (around.send_again)
         h2 { "TLS" }
         @match &c.tls {
             None => { p { "Plain HTTP (no TLS)." } }
-            Some(t) => {
-                table {
-                    @for (k, v) in tls_rows(t) {
-                        tr { th { (k) } td { code { (Visible(&v)) } } }
-                    }
-                }
-            }
+            Some(t) => { (detail::tls_html(t)) }
         }
         h2 { "Timing" }
         p {
@@ -359,13 +325,15 @@ fn capture_html(c: &Capture, reveal: bool) -> Markup {
         pre #raw { (EscapedBytes(raw_shown)) }
         h2 { "Raw bytes (hex)" }
         pre #hex { (HexDump(raw_shown)) }
-        p {
-            a href={ "/_tlspost/api/captures/" (c.id) } { "JSON" } " · "
+        p .actions {
+            a href={ "/_tlspost/api/captures/" (c.id) } { "JSON" }
+            a href={ "/_tlspost/api/har?ids=" (c.id) @if reveal { "&reveal=1" } } download={ "capture-" (c.id) ".har" } { "HAR" }
             a href=(download_href(c.id, false, reveal)) download=(download_name(c.id, false)) {
-                "download the " (bytes_text(total))
+                "Download the " (bytes_text(total))
                 @if !reveal { " (secrets masked)" }
             }
         }
+        script src="/_tlspost/app.js" {}
     }
 }
 
@@ -373,8 +341,28 @@ pub(super) async fn capture_page(AxState(state): St, Path(id): Path<String>, Rev
     let Ok(id) = id.parse::<i64>() else {
         return (StatusCode::NOT_FOUND, "capture ids are numbers\n").into_response();
     };
-    match load_one(state, id).await {
-        Ok(Some(c)) => page(&format!("capture {id}"), capture_html(&c, reveal)).into_response(),
+    match load_one(state.clone(), id).await {
+        Ok(Some(c)) => {
+            let cmds = export::commands(&c, &export::Dest::of(&state, &c.scheme), reveal);
+            let path = c.target.as_deref().map(|t| path_of(t).to_string());
+            let store = state.store.clone();
+            let previous = match path {
+                Some(p) => tokio::task::spawn_blocking(move || store.previous_of_path(id, &p))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .flatten()
+                    .map(|p| p.id),
+                None => None,
+            };
+            let around = Around {
+                send_again: export::section(cmds.as_ref(), reveal),
+                response: detail::response_html(&c, &state, reveal),
+                previous,
+                csrf: csrf_token(&state).to_string(),
+            };
+            page(&format!("capture {id}"), capture_html(&c, reveal, &around)).into_response()
+        }
         Ok(None) => (
             StatusCode::NOT_FOUND,
             page("not found", html! { p { "No capture " (id) "." } }),

@@ -25,12 +25,6 @@ pub(super) fn err500(e: String) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, format!("store error: {e}\n")).into_response()
 }
 
-pub(super) async fn load_list(state: Arc<State>, limit: u32, before: Option<i64>) -> Result<Vec<Capture>, String> {
-    tokio::task::spawn_blocking(move || state.store.list(limit, before))
-        .await
-        .map_err(|e| e.to_string())?
-}
-
 pub(super) async fn load_one(state: Arc<State>, id: i64) -> Result<Option<Capture>, String> {
     tokio::task::spawn_blocking(move || state.store.get(id))
         .await
@@ -51,28 +45,47 @@ pub(super) fn bytes_text(n: usize) -> String {
     out
 }
 
-/// A whole page: the frame (title, links, the stylesheet) around `body`.
+/// A whole page: the frame (title, the site's bar, the stylesheet and icon) around `body`.
 pub(super) fn page(title: &str, body: Markup) -> Html<String> {
     let page = html! {
         (DOCTYPE) "\n"
-        html {
+        html lang="en" {
             head {
                 meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · tlspost serve" }
                 link rel="stylesheet" href="/_tlspost/app.css";
+                link rel="icon" href="/_tlspost/favicon.svg" type="image/svg+xml";
             }
             body {
-                p {
-                    a href="/_tlspost/" { "captures" } " · "
-                    a href="/_tlspost/ca.pem" { "ca.pem" } " · "
-                    a href="/_tlspost/ca.h" { "CA for Arduino" }
+                header .top {
+                    a .brand href="/_tlspost/" { "tlspost serve" }
+                    nav {
+                        a href="/_tlspost/" { "Captures" }
+                        a href="/_tlspost/diff" { "Diff" }
+                        a href="/_tlspost/ca.pem" { "ca.pem" }
+                        a href="/_tlspost/ca.h" { "CA for Arduino" }
+                        a href="/_tlspost/api/captures?limit=20" { "API" }
+                    }
                 }
-                (body)
+                main { (body) }
             }
         }
         "\n"
     };
     Html(page.into_string())
+}
+
+/// The UI's icon (the browser asks for it under `/_tlspost/`, never at the captured `/favicon.ico`).
+pub(super) async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        include_str!("favicon.svg"),
+    )
+        .into_response()
 }
 
 /// The pages' script (the live list), compiled in.

@@ -1,0 +1,192 @@
+//! Parts of the capture page: the response view (the upstream's response in forward mode and for
+//! replays, this server's own answer otherwise) and the TLS facts with the ClientHello's lists
+//! by name, each with its code point on hover.
+
+use maud::{Markup, html};
+
+use super::shared::{SHOWN, bytes_text};
+use crate::framing;
+use crate::html::{EscapedBytes, Visible};
+use crate::mask;
+use crate::record::{Capture, TlsFacts, Upstream};
+use crate::respond;
+use crate::state::State;
+
+fn us(v: Option<u64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v} µs"))
+}
+
+/// The upstream's response as received (secrets masked unless `reveal`).
+fn upstream_html(u: &Upstream, reveal: bool) -> Markup {
+    let mut bytes = u.head.clone();
+    bytes.extend_from_slice(u.body.get(..SHOWN.min(u.body.len())).unwrap_or_default());
+    if !reveal {
+        bytes = mask::mask_raw(&bytes, u.head.len());
+    }
+    let (head, body) = bytes.split_at(u.head.len().min(bytes.len()));
+    let t = &u.timing;
+    html! {
+        p .summary {
+            span { "from " b { (Visible(&u.url)) } }
+            @if let Some(a) = &u.addr { span { "at " (Visible(a)) } }
+            span { "status " b #response-status { (u.status) } }
+            span { (bytes_text(usize::try_from(u.body_len).unwrap_or(usize::MAX))) " of body" }
+            @if u.reused { span { "kept-alive connection" } }
+            @if !u.complete && u.error.is_none() { span .error-text { "the response never ended" } }
+        }
+        @if let Some(a) = &u.answered_by {
+            p class=(if a.who == "edge" { "error-text" } else { "" }) { b { (Visible(&a.text)) } }
+            @if !a.hint.is_empty() { p .note { (Visible(&a.hint)) } }
+        }
+        @if let Some(e) = &u.error {
+            p .error-text { b { (Visible(&e.cause)) ": " } (Visible(&e.message)) }
+        }
+        @if !u.rewritten.is_empty() {
+            h3 { "Rewritten on the way" }
+            div .scroll { table {
+                tr { th { "toward" } th { "header" } th { "from" } th { "to" } th { "why" } }
+                @for r in &u.rewritten {
+                    tr {
+                        td { (Visible(&r.toward)) } td { (Visible(&r.name)) }
+                        td { code { (Visible(r.from.as_deref().unwrap_or("(absent)"))) } }
+                        td { code { (Visible(r.to.as_deref().unwrap_or("(removed)"))) } }
+                        td { (Visible(&r.why)) }
+                    }
+                }
+            } }
+        }
+        p .note {
+            "connect " (us(t.connect_us)) " · TLS " (us(t.tls_us)) " · send " (us(t.send_us))
+            " · first byte " (us(t.first_byte_us)) " · body " (us(t.body_us)) " · total " (us(t.total_us))
+        }
+        pre #response-head { (EscapedBytes(head)) }
+        @if !body.is_empty() {
+            @if (body.len() as u64) < u.body_len {
+                p .note { "Showing the first " (bytes_text(body.len())) " of " (bytes_text(usize::try_from(u.body_len).unwrap_or(usize::MAX))) "." }
+            }
+            pre #response-body { (EscapedBytes(body)) }
+        }
+    }
+}
+
+/// This server's own answer, as this run's profile and rules make it for the request (its bytes
+/// are not stored: they follow from the request).
+fn own_html(c: &Capture, state: &State) -> Markup {
+    let head = c
+        .raw
+        .get(..c.head_len)
+        .filter(|h| !h.is_empty())
+        .and_then(|h| framing::parse_head(h).ok());
+    let plan = head.map(|h| respond::plan(state.cfg.profile, &state.cfg.rules, &h, c));
+    html! {
+        p .summary {
+            span { "answered by " b { "this server" } }
+            span { "status " b #response-status { @if c.status == 0 { "none sent" } @else { (c.status) " " (respond::reason(c.status)) } } }
+        }
+        @match plan.filter(|p| p.status == c.status) {
+            Some(p) => {
+                p .note { "As this run's response profile and rules answer this request:" }
+                pre #response-head {
+                    "HTTP/1.1 " (p.status) " " (respond::reason(p.status)) "\n"
+                    @for (n, v) in &p.headers { (Visible(n)) ": " (Visible(v)) "\n" }
+                }
+                @match &p.body {
+                    Some(b) => { pre #response-body { (EscapedBytes(b.get(..SHOWN.min(b.len())).unwrap_or_default())) } }
+                    None => { p .note { "The body is the JSON echo of this capture (" a href={ "/_tlspost/api/captures/" (c.id) } { "as the API shows it" } ")." } }
+                }
+            }
+            None => {
+                @if c.status != 0 {
+                    p .note { "This server's own answer (an error about the request itself, or one made with other rules); its bytes are not stored." }
+                }
+            }
+        }
+    }
+}
+
+/// The response view.
+pub(super) fn response_html(c: &Capture, state: &State, reveal: bool) -> Markup {
+    html! {
+        h2 #response { "Response" }
+        @if let Some(of) = c.replay_of {
+            p .note { "A replay of " a href={ "/_tlspost/captures/" (of) } { "#" (of) } "." }
+        }
+        @match &c.upstream {
+            Some(u) => { (upstream_html(u, reveal)) }
+            None => { (own_html(c, state)) }
+        }
+    }
+}
+
+/// A code point's name for a list of the ClientHello: a rustls name, or the hex as it is.
+fn named(kind: List, hex: &str) -> String {
+    let Ok(v) = u16::from_str_radix(hex.trim_start_matches("0x"), 16) else {
+        return hex.to_string();
+    };
+    if crate::clienthello::is_grease(v) {
+        return "GREASE".into();
+    }
+    let name = match kind {
+        List::Cipher => format!("{:?}", rustls::CipherSuite::from(v)),
+        List::Group => format!("{:?}", rustls::NamedGroup::from(v)),
+        List::Signature => format!("{:?}", rustls::SignatureScheme::from(v)),
+    };
+    // rustls writes an unknown code point as `Kind(0x…)`.
+    if name.contains('(') { hex.to_string() } else { name }
+}
+
+#[derive(Clone, Copy)]
+enum List {
+    Cipher,
+    Group,
+    Signature,
+}
+
+fn names(kind: List, hexes: &[String]) -> Markup {
+    html! {
+        span .names {
+            @for h in hexes { abbr title=(h) { (named(kind, h)) } }
+        }
+    }
+}
+
+/// The TLS facts of a capture's connection.
+pub(super) fn tls_html(t: &TlsFacts) -> Markup {
+    let row = |k: &str, v: &str| html! { tr { th { (k) } td { code { (Visible(v)) } } } };
+    html! {
+        div .scroll { table .kv {
+            (row("SNI", t.sni.as_deref().unwrap_or("(none sent)")))
+            (row("ALPN offered", &t.alpn_offered.join(", ")))
+            (row("ALPN negotiated", t.alpn.as_deref().unwrap_or("")))
+            (row("version", t.version.as_deref().unwrap_or("")))
+            (row("cipher", t.cipher.as_deref().unwrap_or("")))
+            (row("offered versions", &t.offered_versions.join(", ")))
+            tr { th { "cipher suites" } td #cipher-suites { (names(List::Cipher, &t.cipher_suites)) } }
+            tr { th { "groups" } td #groups { (names(List::Group, &t.groups)) } }
+            tr { th { "signature algorithms" } td #signature-algorithms { (names(List::Signature, &t.signature_algorithms)) } }
+            (row("extensions", &t.extensions.join(", ")))
+            (row("JA4", &t.ja4))
+            (row("JA4_r", &t.ja4_r))
+            (row("ClientHello records", &t.hello_records.to_string()))
+        } }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_points_by_name() {
+        assert_eq!(named(List::Cipher, "0x1301"), "TLS13_AES_128_GCM_SHA256");
+        assert_eq!(named(List::Group, "0x001d"), "X25519");
+        assert_eq!(named(List::Signature, "0x0403"), "ECDSA_NISTP256_SHA256");
+        assert_eq!(named(List::Cipher, "0x0a0a"), "GREASE");
+        assert_eq!(named(List::Cipher, "0xfeff"), "0xfeff", "unknown: the hex");
+        let m = names(List::Group, &["0x0017".into()]).into_string();
+        assert_eq!(
+            m,
+            "<span class=\"names\"><abbr title=\"0x0017\">secp256r1</abbr></span>"
+        );
+    }
+}
