@@ -230,3 +230,215 @@ fn hostile_captures_show_as_text_in_the_live_list() {
     let elements = b.eval("[document.scripts.length, document.querySelectorAll('xb, img').length]");
     assert_eq!(elements, json!([1, 0]), "elements made from capture text");
 }
+
+impl Browser {
+    /// Load `url` and wait until it is wholly loaded and `ready` (a script expression) holds.
+    fn open(&mut self, url: &str, ready: &str) {
+        self.call("Page.navigate", json!({"url": url}));
+        let expr = format!(
+            "location.href === {} && document.readyState === 'complete' && !!({ready})",
+            json!(url)
+        );
+        self.wait_until(&format!("{url} loads"), &expr, |v| v == true);
+    }
+
+    /// The value a promise-returning expression resolves to.
+    fn eval_async(&mut self, expr: &str) -> Value {
+        self.call(
+            "Runtime.evaluate",
+            json!({"expression": expr, "awaitPromise": true, "returnByValue": true}),
+        )["result"]["value"]
+            .clone()
+    }
+
+    /// Rows in the list.
+    fn rows(&mut self) -> usize {
+        self.eval("document.querySelectorAll('#list tr').length")
+            .as_u64()
+            .unwrap() as usize
+    }
+
+    /// Lay the page out `width` CSS pixels wide.
+    fn width(&mut self, width: u32) {
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": width < 600}),
+        );
+    }
+}
+
+fn device_request(path: &str, ua: &str) -> String {
+    format!("POST {path} HTTP/1.1\r\nHost: api.example.test\r\nUser-Agent: {ua}\r\nContent-Length: 2\r\n\r\n{{}}")
+}
+
+#[test]
+fn the_list_filters_by_path_user_agent_and_status_and_pages_past_200() {
+    let r = start();
+    for i in 0..203 {
+        send_raw(r.http(), &[device_request(&format!("/page/{i}"), "pager/1").as_bytes()]);
+    }
+    for _ in 0..2 {
+        send_raw(r.http(), &[device_request("/other", "ESP32HTTPClient").as_bytes()]);
+    }
+    let base = format!("http://{}/_tlspost/", r.http());
+    let mut b = Browser::launch();
+    b.open(
+        &format!("{base}?path=/other"),
+        "document.getElementById('status').textContent.startsWith('live')",
+    );
+    b.wait_until("two rows", "document.querySelectorAll('#list tr').length", |v| v == 2);
+    assert_eq!(
+        b.eval("document.querySelector('#filter [name=path]').value"),
+        "/other",
+        "the form shows the filter"
+    );
+    // The form submits the filter as the page's address.
+    b.eval(
+        "document.querySelector('#filter [name=path]').value = ''; \
+         document.querySelector('#filter [name=ua]').value = 'pager'; \
+         document.getElementById('filter').requestSubmit(); true",
+    );
+    b.wait_until("200 pager rows", "document.querySelectorAll('#list tr').length", |v| {
+        v == 200
+    });
+    assert!(b.eval("location.search").as_str().unwrap().contains("ua=pager"));
+    assert_eq!(b.eval("document.getElementById('more').hidden"), false, "more to load");
+    b.eval("document.getElementById('more').click(); true");
+    b.wait_until("the rest", "document.querySelectorAll('#list tr').length", |v| v == 203);
+    let rows = b.eval("[...document.querySelectorAll('#list tr')].map(r => r.id)");
+    let ids: Vec<&str> = rows.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), 203, "no row twice");
+    assert_eq!(ids.first(), Some(&"c203"), "newest first");
+    assert_eq!(b.eval("document.getElementById('more').hidden"), true, "nothing older");
+    // A status that no capture has; then the live list keeps only what the filter keeps.
+    b.open(
+        &format!("{base}?status=4xx"),
+        "document.getElementById('status').textContent.startsWith('live')",
+    );
+    assert_eq!(b.rows(), 0);
+    b.open(
+        &format!("{base}?ua=esp32"),
+        "document.getElementById('status').textContent.startsWith('live')",
+    );
+    b.wait_until("two rows", "document.querySelectorAll('#list tr').length", |v| v == 2);
+    let kept = send_raw(r.http(), &[device_request("/new", "ESP32HTTPClient/2").as_bytes()]).capture_id();
+    send_raw(r.http(), &[device_request("/new", "pager/1").as_bytes()]);
+    b.wait_until(
+        "the live one the filter keeps",
+        &format!("!!document.getElementById('c{kept}')"),
+        |v| v == true,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(b.rows(), 3, "the live one the filter drops stays out");
+}
+
+#[test]
+fn delete_and_clear_post_with_the_csrf_token() {
+    let r = start();
+    let a = send_raw(r.http(), &[ARDUINO_HEAD, ARDUINO_BODY]).capture_id();
+    let keep = send_raw(r.http(), &[ARDUINO_HEAD, ARDUINO_BODY]).capture_id();
+    let base = format!("http://{}/_tlspost/", r.http());
+    let mut b = Browser::launch();
+    b.open(&format!("{base}captures/{a}"), "document.getElementById('delete')");
+    // Without the token the server refuses, whatever the page's script could try.
+    let refused = b.eval_async(&format!(
+        "fetch('/_tlspost/api/captures/{a}/delete', {{method: 'POST'}}).then(r => r.status)"
+    ));
+    assert_eq!(refused, 403, "no CSRF token, no delete");
+    assert!(r.server.store().get(a).unwrap().is_some());
+    // The button asks twice, then deletes and goes back to the list.
+    b.eval("document.getElementById('delete').click(); true");
+    assert!(
+        b.eval("document.getElementById('delete').textContent")
+            .as_str()
+            .unwrap()
+            .contains("again")
+    );
+    b.eval("document.getElementById('delete').click(); true");
+    b.wait_until("back to the list", "location.pathname", |v| v == "/_tlspost/");
+    assert!(r.server.store().get(a).unwrap().is_none(), "deleted");
+    assert!(r.server.store().get(keep).unwrap().is_some(), "only that one");
+    // Clear: everything the list showed.
+    b.open(
+        &base,
+        "document.getElementById('status').textContent.startsWith('live')",
+    );
+    b.wait_until("one row", "document.querySelectorAll('#list tr').length", |v| v == 1);
+    b.eval("document.getElementById('clear').click(); document.getElementById('clear').click(); true");
+    b.wait_until(
+        "the list is empty",
+        "document.getElementById('status').textContent",
+        |v| v.as_str().is_some_and(|s| s.starts_with("Deleted 1")),
+    );
+    assert_eq!(r.server.store().count().unwrap(), 0);
+    assert_eq!(b.rows(), 0);
+}
+
+#[test]
+fn the_capture_page_shows_the_response_names_and_no_page_overflows() {
+    let r = start();
+    let long = "x".repeat(3000);
+    let req = format!(
+        "POST /{long}?q={long} HTTP/1.1\r\nHost: api.example.test\r\nUser-Agent: {long}\r\nX-Long: {long}\r\nContent-Length: 3000\r\n\r\n{long}"
+    );
+    let id = send_raw(r.http(), &[req.as_bytes()]).capture_id();
+    let other = send_raw(r.http(), &[req.as_bytes()]).capture_id();
+    // Over TLS, for the ClientHello's lists.
+    let tls = r.echoed(r.curl("https", "api.example.test", "/tls", &["--tlsv1.3", "-d", "{}"]));
+    let base = format!("http://{}/_tlspost/", r.http());
+    let mut b = Browser::launch();
+    b.open(
+        &format!("{base}captures/{}", tls.id),
+        "document.getElementById('response-status')",
+    );
+    assert_eq!(
+        b.eval("document.getElementById('response-status').textContent"),
+        "200 OK"
+    );
+    assert!(
+        b.eval("document.getElementById('response-head').textContent")
+            .as_str()
+            .unwrap()
+            .starts_with("HTTP/1.1 200 OK\n"),
+        "this server's own answer"
+    );
+    let suite = b.eval("[...document.querySelectorAll('#cipher-suites abbr')].map(a => [a.textContent, a.title])");
+    assert!(
+        suite
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == &json!(["TLS13_AES_128_GCM_SHA256", "0x1301"])),
+        "names with the hex on hover: {suite}"
+    );
+    assert!(
+        b.eval("document.getElementById('groups').textContent")
+            .as_str()
+            .unwrap()
+            .contains("X25519"),
+        "groups by name"
+    );
+    for width in [375, 1280] {
+        b.width(width);
+        for (page, ready) in [
+            (base.clone(), "document.querySelectorAll('#list tr').length === 3"),
+            (format!("{base}captures/{id}"), "document.getElementById('hex')"),
+            (
+                format!("{base}captures/{}", tls.id),
+                "document.getElementById('groups')",
+            ),
+            (
+                format!("{base}diff?a={id}&b={other}"),
+                "document.querySelector('.cols')",
+            ),
+        ] {
+            b.open(&page, ready);
+            let (doc, view) = (
+                b.eval("document.documentElement.scrollWidth").as_u64().unwrap(),
+                b.eval("window.innerWidth").as_u64().unwrap(),
+            );
+            assert!(doc <= view, "{page} at {width} px: {doc} px wide in a {view} px window");
+        }
+    }
+}
