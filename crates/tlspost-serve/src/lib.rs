@@ -34,6 +34,7 @@ mod lock;
 mod mask;
 pub mod pki;
 pub mod record;
+pub mod replay;
 pub mod respond;
 mod server;
 mod state;

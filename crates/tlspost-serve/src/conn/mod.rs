@@ -30,7 +30,7 @@ use response::{busy, simple, write_response};
 
 /// What a forwarded request's record says until its response has ended (and so forever, when the
 /// server stopped before it did).
-const UNFINISHED: &str = "the response did not end while this server ran: the request was recorded \
+pub(crate) const UNFINISHED: &str = "the response did not end while this server ran: the request was recorded \
      and sent on, then the server stopped (a crash or a kill) before the upstream's response ended";
 
 /// Room kept free in the read buffer for the next read.

@@ -92,6 +92,24 @@ fn changes() -> Router<Arc<State>> {
     Router::new()
         .route("/_tlspost/api/captures/{id}/delete", post(api_delete))
         .route("/_tlspost/api/captures/clear", post(api_clear))
+        .route("/_tlspost/api/captures/{id}/replay", post(replay))
+}
+
+/// Replay a capture to the configured upstream ([`crate::replay`]); the CSRF check first.
+async fn replay(
+    _: access::CsrfChecked,
+    AxState(state): St,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let (status, text) = crate::replay::api(state, &id, &body).await;
+    let kind = if status == 200 {
+        "application/json"
+    } else {
+        "text/plain; charset=utf-8"
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, kind)], text).into_response()
 }
 
 /// Files: the CA for clients (PEM, and as a C header) and the pages' script, stylesheet and icon.
