@@ -1,5 +1,5 @@
 # Shared by bench/serve-wrk.sh and bench/serve-ab.sh (sourced): the tool check, a work directory
-# cleaned up with the servers started, a free port, a wait for an HTTPS server, the request wrk sends, CPU ticks of a process.
+# cleaned up with the servers started, a free port, a wait for an HTTPS server, nginx, the request wrk sends, CPU ticks of a process.
 
 # need TOOL...: exit 2 naming the first one missing.
 need() {
@@ -28,6 +28,29 @@ wait_https() {
   done
   echo "$(basename "$0"): $2 did not answer within 10 s" >&2
   return 1
+}
+
+# start_nginx BLOCKS: nginx in $WORK/nginx (a worker per core, no access log, long keep-alive) with
+# BLOCKS (its upstream and server blocks) inside `http`; its pid in NGX_PID and PIDS.
+start_nginx() {
+  mkdir -p "$WORK/nginx"
+  cat >"$WORK/nginx/nginx.conf" <<NGINX
+worker_processes auto;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+daemon off;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  keepalive_requests 1000000;
+$1
+}
+NGINX
+  nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
+  NGX_PID=$!
+  PIDS+=($!)
 }
 
 # The POST every run sends: a small JSON body, as a device would.

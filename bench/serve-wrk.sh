@@ -60,29 +60,13 @@ CAP_PID=$!
 PIDS+=($!)
 wait_https "$WORK/data/ca.pem" "https://localhost:$CAP_PORT/ready"
 
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<NGINX
-worker_processes auto;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-daemon off;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx/body;
-  keepalive_requests 1000000;
-  server {
+start_nginx "  server {
     listen 127.0.0.1:$NGX_PORT ssl;
     ssl_certificate $WORK/data/server.pem;
     ssl_certificate_key $WORK/data/server.key;
     ssl_protocols TLSv1.2 TLSv1.3;
-    location / { default_type application/json; return 200 '{"ok":1}'; }
-  }
-}
-NGINX
-nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
-NGX_PID=$!
-PIDS+=($!)
+    location / { default_type application/json; return 200 '{\"ok\":1}'; }
+  }"
 wait_https "$WORK/data/ca.pem" "https://localhost:$NGX_PORT/"
 
 run_wrk() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/post.lua" "$1"; }
