@@ -8,6 +8,8 @@ use tlspost::probe::Override;
 use tlspost_certs::{CertInfo, Root};
 use tlspost_proto::Omit;
 
+use crate::profile::Profile;
+
 /// The doctor's request.
 #[derive(Clone, Debug)]
 pub struct Request {
@@ -26,6 +28,9 @@ pub struct Request {
     pub device: DeviceRequest,
     /// Send the device's request once (it may have side effects; never retried).
     pub send: bool,
+    /// The device's TLS stack, judged in full (its FAILs are the report's); `None`: every
+    /// profile, summarised.
+    pub profile: Option<&'static Profile>,
 }
 
 impl Request {
@@ -46,6 +51,7 @@ impl Request {
                 user_agent: None,
             },
             send: false,
+            profile: None,
         }
     }
 }

@@ -8,6 +8,9 @@ use serde::Serialize;
 use tlspost::probe::ConnectFailure;
 use tlspost_proto::Phase;
 
+use crate::device::{DeviceVerdict, Devices};
+use crate::profile::Finding;
+
 /// How a verdict came out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Severity {
@@ -46,10 +49,12 @@ pub enum Step {
     Request,
     /// 5: the CDN edge (probes, or the device's request sent once).
     Edge,
+    /// 6: the device's TLS stack (the profiles of [`crate::profile`]).
+    Device,
 }
 
 impl Step {
-    /// The step's number, 1 to 5.
+    /// The step's number, 1 to 6.
     pub fn number(self) -> u8 {
         match self {
             Step::Dns => 1,
@@ -57,6 +62,7 @@ impl Step {
             Step::Tls => 3,
             Step::Request => 4,
             Step::Edge => 5,
+            Step::Device => 6,
         }
     }
 
@@ -68,6 +74,7 @@ impl Step {
             Step::Tls => "tls",
             Step::Request => "request",
             Step::Edge => "edge",
+            Step::Device => "device",
         }
     }
 }
@@ -474,25 +481,44 @@ pub struct Report {
     pub method: String,
     /// Whether the device's request was sent (else only bodiless probes were).
     pub sent: bool,
-    /// The verdicts.
+    /// The verdicts of steps 1 to 5 (and step 6's, when the stacks were not judged).
     pub verdicts: Vec<Verdict>,
+    /// Step 6: the device stacks' verdicts.
+    pub devices: Devices,
+}
+
+/// The first FAIL of a report: the one to fix first.
+#[derive(Clone, Copy, Debug)]
+pub enum FirstFail<'a> {
+    /// A verdict of steps 1 to 6.
+    Verdict(&'a Verdict),
+    /// The named device stack's first reason it cannot talk to the server.
+    Device(&'a DeviceVerdict, &'a Finding),
 }
 
 impl Report {
-    /// Whether any verdict is a FAIL.
+    /// Whether any verdict is a FAIL, or the named device stack cannot talk to the server.
     pub fn failed(&self) -> bool {
-        self.verdicts.iter().any(|c| c.severity == Severity::Fail)
+        self.verdicts.iter().any(|c| c.severity == Severity::Fail) || self.devices.failed()
     }
 
-    /// How many verdicts have this severity.
+    /// How many verdicts (and causes of the named device stack) have this severity.
     pub fn count(&self, s: Severity) -> usize {
-        self.verdicts.iter().filter(|c| c.severity == s).count()
+        self.verdicts.iter().filter(|c| c.severity == s).count() + self.devices.count(s)
+    }
+
+    /// The first FAIL, in the order the device meets them.
+    pub fn first_fail(&self) -> Option<FirstFail<'_>> {
+        if let Some(v) = self.verdicts.iter().find(|v| v.severity == Severity::Fail) {
+            return Some(FirstFail::Verdict(v));
+        }
+        self.devices.first_fail().map(|(d, f)| FirstFail::Device(d, f))
     }
 }
 
 /// How the facts of foreign types serialize: durations as milliseconds, a phase by its name, a
-/// connect failure as its words.
-mod ser {
+/// connect failure (and the probes' versions, alerts, key types, suites and groups) as its words.
+pub(crate) mod ser {
     use std::fmt::Display;
     use std::time::Duration;
 
@@ -500,22 +526,67 @@ mod ser {
     use tlspost::trace::Ms;
     use tlspost_proto::Phase;
 
-    pub(super) fn ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_f64(Ms(*d).value())
     }
 
-    pub(super) fn phase<S: Serializer>(p: &Phase, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn phase<S: Serializer>(p: &Phase, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(p.name())
     }
 
-    pub(super) fn maybe_phase<S: Serializer>(p: &Option<Phase>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn maybe_phase<S: Serializer>(p: &Option<Phase>, s: S) -> Result<S::Ok, S::Error> {
         match p {
             Some(p) => s.serialize_str(p.name()),
             None => s.serialize_none(),
         }
     }
 
-    pub(super) fn display<S: Serializer, T: Display>(t: &T, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn display<S: Serializer, T: Display>(t: &T, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(t)
+    }
+
+    pub(crate) fn displays<S: Serializer, T: Display>(list: &[T], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(list.iter().map(ToString::to_string))
+    }
+
+    pub(crate) fn maybe_display<S: Serializer, T: Display>(t: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.collect_str(t),
+            None => s.serialize_none(),
+        }
+    }
+
+    fn code(c: u16, name: fn(u16) -> Option<&'static str>) -> String {
+        name(c).map_or_else(|| format!("0x{c:04x}"), str::to_owned)
+    }
+
+    pub(crate) fn suite<S: Serializer>(c: &u16, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&code(*c, tlspost::probe::suite_name))
+    }
+
+    pub(crate) fn suites<S: Serializer>(list: &[u16], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(list.iter().map(|c| code(*c, tlspost::probe::suite_name)))
+    }
+
+    pub(crate) fn group<S: Serializer>(c: &Option<u16>, s: S) -> Result<S::Ok, S::Error> {
+        match c {
+            Some(c) => s.serialize_str(&code(*c, tlspost::probe::group_name)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// A fact that is a sentence of its own (the device's failure), as `{"failure": "…"}`.
+    pub(crate) fn failure<S: Serializer, T: Display>(t: &T, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry("failure", &t.to_string())?;
+        m.end()
+    }
+
+    pub(crate) fn fragment<S: Serializer>(
+        m: &tlspost::probe::hello::MaxFragmentLength,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&m.bytes(), s)
     }
 }

@@ -25,6 +25,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use serde::Serialize;
 use tlspost::probe::Version;
 use tlspost::probe::device::DeviceFailure;
 use tlspost::probe::hello::{AlertMessage, MaxFragmentLength};
@@ -33,6 +34,7 @@ pub use cert::{KeyType, SigAlg};
 pub use data::{ARDUINO_ESP32, ESP_IDF, ESP8266, PROFILES, TLSPOST};
 
 use crate::Severity;
+use crate::report::ser;
 
 /// Where a profile's fact comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,8 +148,11 @@ pub struct ProfileTarget {
     pub now_unix: u64,
 }
 
-/// What the server answered to a max_fragment_length or record_size_limit request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the server answered to a max_fragment_length or record_size_limit request. Serialized:
+/// `"yes"`, `"no"`, `{"echoed_not_kept": {"largest": N}}`, `{"refused": "ALERT"}` or
+/// `{"not_determinable": "WHY"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Honoured {
     /// Echoed, and every record the server sent kept to it.
     Yes,
@@ -159,13 +164,15 @@ pub enum Honoured {
     /// The server did not answer the extension (it will send records up to 16,384 bytes).
     No,
     /// The server ended the handshake with an alert.
-    Refused(AlertMessage),
+    Refused(#[serde(serialize_with = "ser::display")] AlertMessage),
     /// Not determinable from outside (the answer is encrypted in TLS 1.3), with why.
     NotDeterminable(&'static str),
 }
 
-/// A ticket's lifetime as the server states it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A ticket's lifetime as the server states it. Serialized: `{"seconds": N}`,
+/// `"not_determinable"` or `"not_measured"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TicketLifetime {
     /// The TLS 1.2 NewSessionTicket's lifetime hint, in seconds (0: unspecified).
     Seconds(u32),
@@ -175,9 +182,12 @@ pub enum TicketLifetime {
     NotMeasured,
 }
 
-/// A fact or a mismatch between a server and a profile.
+/// A fact or a mismatch between a server and a profile. Serialized (e.g. as JSON) it is an object
+/// whose `kind` names it in snake_case, with the facts beside it: versions, suites, groups, key
+/// types, signature algorithms and alerts by name, a device failure as its sentence.
 #[non_exhaustive]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case", rename_all_fields = "snake_case")]
 pub enum ProfileCause {
     /// The probe could not reach or read the server.
     Unreachable {
@@ -187,27 +197,34 @@ pub enum ProfileCause {
     /// The device's own TLS code completed the handshake.
     DeviceCompleted {
         /// The suite agreed.
+        #[serde(serialize_with = "ser::suite")]
         suite: u16,
         /// The group agreed.
+        #[serde(serialize_with = "ser::group")]
         group: Option<u16>,
     },
     /// The device's own TLS code refused the server.
+    #[serde(serialize_with = "ser::failure")]
     Device(DeviceFailure),
     /// Versions of the profile the server accepts.
     Versions {
         /// Accepted, highest first.
+        #[serde(serialize_with = "ser::displays")]
         accepted: Vec<Version>,
     },
     /// The server accepts none of the profile's versions.
     NoCommonVersion {
         /// The profile's versions.
+        #[serde(serialize_with = "ser::displays")]
         offered: Vec<Version>,
         /// The version the server chose instead, if it chose one.
+        #[serde(serialize_with = "ser::maybe_display")]
         server_chose: Option<Version>,
     },
     /// The server asks for another key share than the profile sends.
     HelloRetry {
         /// The group it asks for.
+        #[serde(serialize_with = "ser::group")]
         group: Option<u16>,
         /// The stack can answer it (at the cost of a round trip).
         answered: bool,
@@ -215,13 +232,16 @@ pub enum ProfileCause {
     /// The profile's suites the server takes for a version, the one it prefers first.
     Suites {
         /// The version.
+        #[serde(serialize_with = "ser::display")]
         version: Version,
         /// The suites taken, in the order the server chose them.
+        #[serde(serialize_with = "ser::suites")]
         taken: Vec<u16>,
     },
     /// The server takes none of the profile's suites for a version it accepts.
     NoCommonSuite {
         /// The version.
+        #[serde(serialize_with = "ser::display")]
         version: Version,
     },
     /// A certificate's key is one the profile's verifier does not accept.
@@ -229,6 +249,7 @@ pub enum ProfileCause {
         /// Position in the served chain, 0 for the leaf.
         position: usize,
         /// Its key type.
+        #[serde(serialize_with = "ser::display")]
         key: KeyType,
     },
     /// A certificate's signature is one the profile's verifier does not accept.
@@ -236,11 +257,13 @@ pub enum ProfileCause {
         /// Position in the served chain (the certificate carrying the signature).
         position: usize,
         /// The algorithm.
+        #[serde(serialize_with = "ser::display")]
         alg: SigAlg,
     },
     /// The chain's keys and signatures are all ones the profile's verifier accepts.
     ChainAccepted {
         /// The leaf's key type.
+        #[serde(serialize_with = "ser::display")]
         leaf: KeyType,
     },
     /// The Certificate message continues into a second record and the stack cannot join it.
@@ -273,7 +296,8 @@ pub enum ProfileCause {
     },
     /// max_fragment_length asked of the server.
     MaxFragmentLength {
-        /// The value asked.
+        /// The value asked, in bytes.
+        #[serde(serialize_with = "ser::fragment")]
         asked: MaxFragmentLength,
         /// The answer.
         answer: Honoured,
@@ -295,7 +319,7 @@ pub enum ProfileCause {
 }
 
 /// What to change on each side.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Fix {
     /// On the server (nginx, caddy or the certificate).
     pub server: String,

@@ -1,16 +1,20 @@
 //! `tlspost doctor URL`: the one command to run when a device's HTTPS POST to URL fails. Flags in,
 //! the report out: the diagnosis is `tlspost-doctor`'s; this module reads the files the flags
-//! name, and [`render`] prints the verdicts with the flags to try.
+//! name, and [`render`] prints each verdict as the library reports it, with the flags to try, in
+//! the [`style`] of where the output goes.
 
 mod render;
+mod style;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use clap::builder::PossibleValuesParser;
 use tlspost_certs::{CertInfo, Root, RootSource};
-use tlspost_doctor::{DeviceRequest, DeviceTrust, DoctorError, Override, Pinned, Request};
+use tlspost_doctor::profile::{PROFILES, Profile};
+use tlspost_doctor::{DeviceRequest, DeviceTrust, DoctorError, Override, Pinned, Progress, Request};
 
 use super::common::MessageArgs;
 use crate::exit;
@@ -19,8 +23,9 @@ use crate::exit;
 #[derive(Args, Debug, Clone)]
 #[command(
     after_help = exit::help(
-        "Steps: 1 dns, 2 tcp, 3 tls, 4 request (lint), 5 edge. Each line is ok, warn or FAIL; non-ok lines \
-         say why and the fix. See docs/doctor.md.",
+        "Steps: 1 dns, 2 tcp, 3 tls, 4 request (lint), 5 edge, 6 device (which device TLS stacks can talk to \
+         the server; --device NAME judges one in full). Each line is ok, warn or FAIL; non-ok lines say why and \
+         the fix. See docs/doctor.md.",
         exit::DOCTOR
     )
 )]
@@ -55,9 +60,18 @@ pub struct DoctorArgs {
     /// Send the device's request once (it may have side effects; never retried) and report the answer.
     #[arg(long)]
     pub send: bool,
+    /// The device's TLS stack: its full verdict (can it talk to the server, and if not, the cause and a fix
+    /// on each side); it failing is a FAIL. Without it, one line per stack.
+    #[arg(long = "device", value_name = "NAME", value_parser = device_names())]
+    pub device: Option<String>,
     /// Print the report as one JSON document (a list of steps) instead of text.
     #[arg(long = "json-output")]
     pub json_output: bool,
+}
+
+/// The profiles' names, the values `--device` takes.
+fn device_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(PROFILES.iter().map(|p| p.name))
 }
 
 /// The certificates of one file, or what is wrong with it, naming the flag.
@@ -131,6 +145,10 @@ fn request(a: &DoctorArgs) -> Result<Request, String> {
         warn_days: a.warn_days,
         device: device(a)?,
         send: a.send,
+        profile: match &a.device {
+            Some(name) => Some(Profile::named(name).ok_or_else(|| format!("--device {name}: no such device stack"))?),
+            None => None,
+        },
     })
 }
 
@@ -143,19 +161,61 @@ fn usage(e: &DoctorError, a: &DoctorArgs) -> String {
     }
 }
 
+/// Shows each verdict as the library reports it: the steps appear as they complete.
+fn show(p: Progress<'_>, style: &style::Style, meta: &mut Option<render::Meta>) {
+    match p {
+        Progress::Begin { url, method, send } => {
+            crate::out::print(render::header(url, style));
+            *meta = Some(render::Meta {
+                url: url.to_owned(),
+                method: method.to_owned(),
+                sent: send,
+            });
+        }
+        Progress::Verdict(v) => {
+            if let Some(m) = meta {
+                crate::out::print(style.block(&render::verdict(v, m)));
+            }
+        }
+        Progress::Device {
+            verdict,
+            anchors,
+            named: true,
+        } => {
+            for b in render::device_full(verdict, Some(anchors)) {
+                crate::out::print(style.block(&b));
+            }
+        }
+        Progress::Device { verdict, .. } => crate::out::print(style.block(&render::device_summary(verdict))),
+    }
+}
+
 /// Runs `tlspost doctor`.
 pub fn run(a: DoctorArgs) -> ExitCode {
-    let report = request(&a).and_then(|r| tlspost_doctor::run(&r).map_err(|e| usage(&e, &a)));
-    match report {
+    let req = match request(&a) {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("tlspost doctor: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let report = if a.json_output {
+        tlspost_doctor::run(&req)
+    } else {
+        let style = style::Style::detect();
+        let mut meta = None;
+        tlspost_doctor::run_observed(&req, &mut |p| show(p, &style, &mut meta)).inspect(|r| {
+            crate::out::print(render::closing(r, &style));
+        })
+    };
+    match report {
+        Err(e) => {
+            eprintln!("tlspost doctor: {}", usage(&e, &a));
             ExitCode::from(exit::USAGE)
         }
         Ok(r) => {
             if a.json_output {
                 crate::out::println(render::json(&r));
-            } else {
-                crate::out::print(render::text(&r));
             }
             ExitCode::from(if r.failed() { exit::FAILED } else { exit::OK })
         }

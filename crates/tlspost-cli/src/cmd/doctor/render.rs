@@ -1,13 +1,49 @@
 //! The report for people (one line per verdict; what follows from it, why and the fix indented
 //! under it) and as JSON. The library's texts name no flag; the flags to try are added here, keyed
-//! on the typed cause.
+//! on the typed cause. Text is made block by block, as the library reports each verdict, so that
+//! a terminal shows the steps as they complete; [`Style`] wraps and colours it for a terminal.
 
 use serde_json::{Value, json};
 use tlspost::proto::escape::EscapedText;
-use tlspost_doctor::{Cause, Report, Severity, Verdict};
+use tlspost_doctor::profile::Finding;
+use tlspost_doctor::{Anchors, Cause, DeviceVerdict, FirstFail, Report, Severity, Step, Verdict};
 use tlspost_proto::Phase;
 
-const WIDTH: usize = 8;
+use super::style::{Mark, Style};
+
+/// What every block may need of the request: its URL, method, and whether it is sent.
+#[derive(Clone, Debug)]
+pub struct Meta {
+    /// The URL examined.
+    pub url: String,
+    /// The device's method.
+    pub method: String,
+    /// Whether the device's request is sent.
+    pub sent: bool,
+}
+
+impl Meta {
+    fn of(r: &Report) -> Meta {
+        Meta {
+            url: r.url.clone(),
+            method: r.method.clone(),
+            sent: r.sent,
+        }
+    }
+}
+
+/// One printed check: a mark, the step, a title, and the lines under it.
+#[derive(Clone, Debug)]
+pub struct Block {
+    /// ok, warn, FAIL, skip, or "no" (a stack that cannot talk, in the summary).
+    pub mark: Mark,
+    /// The step.
+    pub step: Step,
+    /// The line's text.
+    pub title: String,
+    /// The lines under it.
+    pub under: Vec<String>,
+}
 
 /// The line's title: the library's, except where a flag says it better.
 fn title(v: &Verdict) -> String {
@@ -30,8 +66,8 @@ fn host_port(url: &str) -> (String, u16) {
 }
 
 /// What to try with `tlspost`'s own flags and commands, after the library's fix.
-fn advice(v: &Verdict, r: &Report) -> Option<String> {
-    let (host, port) = host_port(&r.url);
+fn advice(v: &Verdict, m: &Meta) -> Option<String> {
+    let (host, port) = host_port(&m.url);
     Some(match &v.cause {
         Cause::DnsFailed { .. } | Cause::NoAddress { .. } => {
             format!("to test a known address, give --resolve {host}:{port}:ADDR")
@@ -81,65 +117,222 @@ fn is_probe(v: &Verdict) -> bool {
     )
 }
 
-/// The lines under a verdict: details, consequences, why, fix (with the flags to try).
-fn under(v: &Verdict, r: &Report) -> Vec<String> {
-    let mut lines: Vec<String> = v.details.clone();
-    if is_probe(v) && !r.sent {
-        lines.push(format!(
-            "the real {} was not sent (it may have side effects); --send sends it once",
-            r.method
-        ));
-    }
-    lines.extend(v.consequences.iter().map(|c| format!("→ {}", c.text)));
-    if let Some(w) = &v.why {
-        lines.push(format!("why: {w}"));
-    }
-    if let Some(f) = &v.fix {
-        lines.push(match advice(v, r) {
-            Some(a) => format!("fix: {f}; {a}"),
-            None => format!("fix: {f}"),
-        });
-    }
-    lines
+/// The fix with the flags to try.
+fn fix(v: &Verdict, m: &Meta) -> Option<String> {
+    v.fix.as_ref().map(|f| match advice(v, m) {
+        Some(a) => format!("{f}; {a}"),
+        None => f.clone(),
+    })
 }
 
-/// The report as text: a header, one line per verdict, then a summary line. Verdicts quote what
-/// servers sent (reason phrases, `Location`, certificate names, body excerpts): every text is
-/// escaped for the terminal here, once.
-pub fn text(r: &Report) -> String {
-    let mut s = format!("tlspost doctor {}\n", EscapedText(&r.url));
-    let pad = " ".repeat(6 + 1 + 2 + WIDTH + 1);
-    for v in &r.verdicts {
-        let mark = format!("[{}]", v.severity.as_str());
-        s.push_str(&format!(
-            "{mark:<6} {} {:<WIDTH$} {}\n",
-            v.step.number(),
-            v.step.name(),
-            EscapedText(&title(v))
+/// A verdict as a block: details, consequences, why, fix (with the flags to try) under it.
+pub fn verdict(v: &Verdict, m: &Meta) -> Block {
+    let mut under: Vec<String> = v.details.clone();
+    if is_probe(v) && !m.sent {
+        under.push(format!(
+            "the real {} was not sent (it may have side effects); --send sends it once",
+            m.method
         ));
-        for l in under(v, r) {
-            s.push_str(&format!("{pad}{}\n", EscapedText(&l)));
-        }
     }
+    under.extend(v.consequences.iter().map(|c| format!("→ {}", c.text)));
+    if let Some(w) = &v.why {
+        under.push(format!("why: {w}"));
+    }
+    if let Some(f) = fix(v, m) {
+        under.push(format!("fix: {f}"));
+    }
+    Block {
+        mark: Mark::Severity(v.severity),
+        step: v.step,
+        title: title(v),
+        under,
+    }
+}
+
+fn device_fix(f: &Finding, under: &mut Vec<String>) {
+    if let Some(fx) = &f.fix {
+        under.push(format!("fix on the server: {}", fx.server));
+        under.push(format!("fix on the device: {}", fx.device));
+    }
+}
+
+/// A stack's line in the summary (no stack named): whether it can talk, and the first reason
+/// it cannot.
+pub fn device_summary(d: &DeviceVerdict) -> Block {
+    let v = &d.verdict;
+    let name = v.profile.name;
+    let (mark, title) = match &v.first {
+        _ if v.can_talk => {
+            let warns = v.warnings().count();
+            let title = match warns {
+                0 => format!("{name} can talk to this server"),
+                n => format!("{name} can talk to this server ({n} warn: --device {name} shows them)"),
+            };
+            (Mark::Severity(Severity::Ok), title)
+        }
+        Some(f) if d.follows_tls => (Mark::No, format!("{name} cannot talk, for step 3's FAIL: {}", f.why())),
+        Some(f) => (Mark::No, format!("{name} cannot talk: {}", f.why())),
+        None => (Mark::No, format!("{name} cannot talk")),
+    };
+    Block {
+        mark,
+        step: Step::Device,
+        title,
+        under: Vec::new(),
+    }
+}
+
+/// The named stack's full verdict: whether it can talk (the first cause, its why and a fix on
+/// each side, first), then every other cause and fact.
+pub fn device_full(d: &DeviceVerdict, anchors: Option<Anchors>) -> Vec<Block> {
+    let v = &d.verdict;
+    let p = v.profile;
+    let causes = d.causes();
+    let first = v
+        .first
+        .as_ref()
+        .and_then(|f| causes.iter().position(|c| std::ptr::eq(c.finding, f)));
+    let mut under = vec![format!("as {}, {}", p.stack, p.describes)];
+    under.push(
+        match (p.device_code, anchors) {
+            (true, Some(Anchors::Pinned)) => "the device's own TLS code ran, anchored at the pinned certificates",
+            (true, _) => {
+                "the device's own TLS code ran; the device pins nothing, so the served chain's top stood in: trust is \
+                 step 3's verdict"
+            }
+            (false, _) => {
+                "judged from its own ClientHellos (versions, suites, groups, keys, sizes); trust is step 3's verdict"
+            }
+        }
+        .to_owned(),
+    );
+    let head = match first.and_then(|i| causes.get(i)) {
+        Some(c) => {
+            under.push(format!("why: {}", c.finding.why()));
+            under.extend(c.same.iter().map(|s| format!("→ also seen by the probes: {}", s.why())));
+            device_fix(c.finding, &mut under);
+            let (mark, title) = if d.follows_tls {
+                (
+                    Mark::Severity(Severity::Skip),
+                    format!("{} cannot talk to this server, for step 3's FAIL", p.name),
+                )
+            } else {
+                (
+                    Mark::Severity(Severity::Fail),
+                    format!("{} cannot talk to this server", p.name),
+                )
+            };
+            Block {
+                mark,
+                step: Step::Device,
+                title,
+                under,
+            }
+        }
+        None => Block {
+            mark: Mark::Severity(Severity::Ok),
+            step: Step::Device,
+            title: format!("{} can talk to this server", p.name),
+            under,
+        },
+    };
+    let mut out = vec![head];
+    for (i, c) in causes.iter().enumerate() {
+        if Some(i) == first {
+            continue;
+        }
+        let mut under: Vec<String> = c
+            .same
+            .iter()
+            .map(|s| format!("→ also seen by the probes: {}", s.why()))
+            .collect();
+        device_fix(c.finding, &mut under);
+        out.push(Block {
+            mark: Mark::Severity(c.finding.severity),
+            step: Step::Device,
+            title: c.finding.why(),
+            under,
+        });
+    }
+    out
+}
+
+/// The report's header line.
+pub fn header(url: &str, style: &Style) -> String {
+    style.line(&format!("tlspost doctor {}", EscapedText(url)))
+}
+
+/// The closing line: the counts, and the first FAIL named.
+pub fn closing(r: &Report, style: &Style) -> String {
     let fails = r.count(Severity::Fail);
     let warns = r.count(Severity::Warn);
-    if fails > 0 {
-        s.push_str(&format!(
-            "\n{fails} FAIL, {warns} warn: fix the FAIL lines from the top; the first one is usually the cause\n"
-        ));
-    } else if warns > 0 {
-        s.push_str(&format!(
-            "\nno FAIL, {warns} warn: the POST should work; the warnings say what will break it later or for some devices\n"
-        ));
-    } else {
-        s.push_str("\nall ok\n");
+    let text = match r.first_fail() {
+        Some(first) => {
+            let named = match first {
+                FirstFail::Verdict(v) => format!("{} {}: {}", v.step.number(), v.step.name(), title(v)),
+                FirstFail::Device(d, f) => format!("6 device: {}: {}", d.verdict.profile.name, f.why()),
+            };
+            format!(
+                "{fails} FAIL, {warns} warn: fix the first FAIL first, the others may follow from it: {}",
+                EscapedText(&named)
+            )
+        }
+        None if warns > 0 => format!(
+            "no FAIL, {warns} warn: the POST should work; the warnings say what will break it later or for some devices"
+        ),
+        None => "all ok".to_owned(),
+    };
+    format!("\n{}", style.closing(&text, fails > 0))
+}
+
+/// The report as text, whole (what the streamed output adds up to).
+#[cfg(test)]
+pub fn text(r: &Report, style: &Style) -> String {
+    let m = Meta::of(r);
+    let mut s = header(&r.url, style);
+    for v in &r.verdicts {
+        s.push_str(&style.block(&verdict(v, &m)));
     }
+    for d in &r.devices.verdicts {
+        let blocks = match r.devices.named {
+            Some(_) => device_full(d, r.devices.anchors),
+            None => vec![device_summary(d)],
+        };
+        for b in blocks {
+            s.push_str(&style.block(&b));
+        }
+    }
+    s.push_str(&closing(r, style));
     s
 }
 
-/// The report as one JSON document: `url`, `ok`, `fail`, `warn` and `steps` (one object per verdict,
-/// with its `cause` and `consequences`).
+fn finding_json(f: &Finding) -> Value {
+    json!({
+        "mark": f.severity.as_str().to_ascii_lowercase(),
+        "cause": f.cause,
+        "why": f.why(),
+        "fix": f.fix,
+    })
+}
+
+fn device_json(d: &DeviceVerdict) -> Value {
+    let v = &d.verdict;
+    json!({
+        "name": v.profile.name,
+        "stack": v.profile.stack,
+        "describes": v.profile.describes,
+        "can_talk": v.can_talk,
+        "follows_tls": d.follows_tls,
+        "first": v.first.as_ref().map(finding_json),
+        "findings": v.findings.iter().map(finding_json).collect::<Vec<_>>(),
+    })
+}
+
+/// The report as one JSON document: `url`, `ok`, `fail`, `warn`, `steps` (one object per verdict,
+/// with its `cause` and `consequences`), `device` (the stack named, or null), `anchors` and
+/// `profiles` (one object per stack judged).
 pub fn json(r: &Report) -> Value {
+    let m = Meta::of(r);
     let steps: Vec<Value> = r
         .verdicts
         .iter()
@@ -157,10 +350,7 @@ pub fn json(r: &Report) -> Value {
                 "details": details,
                 "consequences": v.consequences.iter().map(|c| c.text.clone()).collect::<Vec<_>>(),
                 "why": v.why,
-                "fix": v.fix.as_ref().map(|f| match advice(v, r) {
-                    Some(a) => format!("{f}; {a}"),
-                    None => f.clone(),
-                }),
+                "fix": fix(v, &m),
             })
         })
         .collect();
@@ -170,13 +360,19 @@ pub fn json(r: &Report) -> Value {
         "fail": r.count(Severity::Fail),
         "warn": r.count(Severity::Warn),
         "steps": steps,
+        "device": r.devices.named.map(|p| p.name),
+        "anchors": r.devices.anchors.map(|a| match a {
+            Anchors::Pinned => "pinned",
+            Anchors::ServedTop => "served_top",
+        }),
+        "profiles": r.devices.verdicts.iter().map(device_json).collect::<Vec<_>>(),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tlspost_doctor::Step;
+    use tlspost_doctor::Devices;
 
     fn report(verdicts: Vec<Verdict>) -> Report {
         Report {
@@ -184,6 +380,7 @@ mod tests {
             method: "POST".into(),
             sent: false,
             verdicts,
+            devices: Devices::default(),
         }
     }
 
@@ -200,7 +397,7 @@ mod tests {
         tcp.why = Some("nothing listens".into());
         tcp.fix = Some("check the port".into());
         let r = report(vec![dns, tcp]);
-        let t = text(&r);
+        let t = text(&r, &Style::plain());
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines[1], "[ok]   1 dns      h → 192.0.2.1");
         assert_eq!(lines[2].trim(), "fact");
@@ -210,12 +407,19 @@ mod tests {
             lines[5].trim(),
             "fix: check the port; with --resolve, check the address"
         );
-        assert!(t.contains("1 FAIL, 0 warn"));
+        assert_eq!(
+            lines.last().copied(),
+            Some(
+                "1 FAIL, 0 warn: fix the first FAIL first, the others may follow from it: 2 tcp: cannot connect: refused"
+            )
+        );
         let j = json(&r);
         assert_eq!(j["ok"], false);
         assert_eq!(j["steps"][1]["mark"], "fail");
         assert_eq!(j["steps"][1]["cause"], json!({"kind": "refused", "port": 443}));
         assert_eq!(j["steps"][0]["details"][0], "fact");
+        assert_eq!(j["device"], Value::Null);
+        assert_eq!(j["profiles"], json!([]));
         // What a server wrote into a verdict shows escaped.
         let mut hostile = Verdict::new(
             Step::Edge,
@@ -224,7 +428,7 @@ mod tests {
             "HEAD / 200 \u{1b}[31mOK",
         );
         hostile.details.push("Location: /\r\u{9b}x".into());
-        let shown = text(&report(vec![hostile]));
+        let shown = text(&report(vec![hostile]), &Style::plain());
         assert!(shown.contains("HEAD / 200 \\x1b[31mOK\n"), "{shown}");
         assert!(shown.contains("Location: /\\r\\xc2\\x9bx\n"), "{shown}");
         assert!(
