@@ -72,15 +72,11 @@ impl Target {
         })
     }
 
-    /// Applies the `HOST:PORT:ADDR` overrides ([`Override::parse`]) that match this host and port.
-    pub fn apply_resolve(&mut self, entries: &[String]) -> Result<(), CertsError> {
-        for entry in entries {
-            let (host, port, addr) = parse_resolve(entry)?;
-            if host.eq_ignore_ascii_case(&self.host) && port == self.port {
-                self.addr = Some(addr);
-            }
+    /// Applies the overrides that match this host and port (the last one wins).
+    pub fn apply_resolve(&mut self, entries: &[Override]) {
+        if let Some(o) = entries.iter().rev().find(|o| o.matches(&self.host, self.port)) {
+            self.addr = Some(o.addr.ip());
         }
-        Ok(())
     }
 
     /// The name sent as SNI and checked against the leaf.
@@ -96,16 +92,6 @@ impl Target {
             format!("{}:{}", self.host, self.port)
         }
     }
-}
-
-/// Parses one `HOST:PORT:ADDR` with [`Override::parse`] (a bridge for callers that have not moved
-/// to it yet).
-pub fn parse_resolve(entry: &str) -> Result<(String, u16, IpAddr), CertsError> {
-    let o = Override::parse(entry).map_err(|e| CertsError::BadTarget {
-        given: e.given,
-        why: e.why,
-    })?;
-    Ok((o.host, o.port, o.addr.ip()))
 }
 
 /// The chain as served, with facts of the handshake.
@@ -189,15 +175,11 @@ mod tests {
 
     #[test]
     fn overrides_apply_to_their_host_and_port_only() {
+        let entries = |e: &[&str]| -> Vec<Override> { e.iter().map(|e| Override::parse(e).expect("entry")).collect() };
         let mut t = Target::parse("a.test:8443").expect("target");
-        t.apply_resolve(&["b.test:8443:192.0.2.2".into(), "A.TEST:443:192.0.2.3".into()])
-            .expect("entries");
+        t.apply_resolve(&entries(&["b.test:8443:192.0.2.2", "A.TEST:443:192.0.2.3"]));
         assert_eq!(t.addr, None);
-        t.apply_resolve(&["a.test:8443:[::1]".into()]).expect("v6");
+        t.apply_resolve(&entries(&["A.test:8443:192.0.2.2", "a.test:8443:[::1]"]));
         assert_eq!(t.addr, Some("::1".parse().expect("ip")));
-        assert!(matches!(
-            t.apply_resolve(&["a.test:8443".into()]),
-            Err(CertsError::BadTarget { .. })
-        ));
     }
 }

@@ -313,7 +313,7 @@ fn library_errors_state_facts_and_the_cli_names_its_flags() {
     let (error, hint) = err.split_once("tlspost: hint:").expect("a hint");
     assert!(error.starts_with("tlspost: error:"), "{err}");
     assert!(
-        error.contains("Trust the root that issued \"O=tlspost client tests, CN=tlspost Test Root\""),
+        error.contains("the root to trust is the one that issued \"O=tlspost client tests, CN=tlspost Test Root\""),
         "{err}"
     );
     assert!(!error.contains("--") && !error.contains("tlspost certs"), "{err}");

@@ -42,8 +42,8 @@ use tlspost_proto::{Body, Budgets, Deadlines, Header, Millis, Omit, Phase, Reque
 pub use crate::conn::TlsInfo;
 use crate::conn::{self, Embedded, Stream};
 use crate::driver::{self, Buffers, DriverError, Hooks};
-use crate::error::Error;
-use crate::probe::TlsSetup;
+use crate::error::{Error, RedirectRefusal};
+use crate::probe::{Override, TlsSetup};
 use crate::trace::{Timings, TraceEvent};
 use crate::trust::Trust;
 use crate::url::HttpUrl;
@@ -221,7 +221,7 @@ impl Response {
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
     trust: Trust,
-    resolve: Vec<(String, u16, SocketAddr)>,
+    resolve: Vec<Override>,
     budgets: Budgets,
     retry: RetryPolicy,
     redirect: RedirectPolicy,
@@ -292,8 +292,16 @@ impl ClientBuilder {
     }
     /// Like curl's `--resolve host:port:addr`: connect to `addr` for `host:port`; SNI and `Host`
     /// stay `host`.
-    pub fn resolve(mut self, host: &str, port: u16, addr: SocketAddr) -> Self {
-        self.resolve.push((host.to_string(), port, addr));
+    pub fn resolve(self, host: &str, port: u16, addr: SocketAddr) -> Self {
+        self.resolve_override(Override {
+            host: host.to_string(),
+            port,
+            addr,
+        })
+    }
+    /// [`ClientBuilder::resolve`] with an entry parsed by [`Override::parse`].
+    pub fn resolve_override(mut self, entry: Override) -> Self {
+        self.resolve.push(entry);
         self
     }
     /// The `User-Agent` (default `tlspost/<version>`).
@@ -671,7 +679,7 @@ impl Client {
                 Err(e) => {
                     return Err(Error::Redirect {
                         status: resp.status,
-                        reason: e.to_string(),
+                        reason: RedirectRefusal::from_core(&e),
                     });
                 }
             };

@@ -6,13 +6,10 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use rustls::ClientConnection;
-use tlspost_proto::date::Style;
 
-use crate::certinfo::{CertInfo, utc};
-use crate::error::{Error, TlsError, alert_hint};
-use crate::probe::{
-    self, CertProblem, HandshakeError, HandshakeKind, Limits, Override, TlsFacts, TlsFailure, TlsSetup,
-};
+use crate::certinfo::CertInfo;
+use crate::error::{Error, UrlProblem};
+use crate::probe::{self, HandshakeError, HandshakeKind, Limits, Override, TlsFacts, TlsFailure, TlsSetup};
 
 /// A connected stream: plain TCP or TLS over it.
 pub(crate) enum Stream {
@@ -144,20 +141,8 @@ impl From<&TlsFacts> for TlsInfo {
 }
 
 /// Resolves `host:port`, honouring the overrides first.
-pub(crate) fn resolve(
-    host: &str,
-    port: u16,
-    overrides: &[(String, u16, SocketAddr)],
-) -> Result<Vec<SocketAddr>, Error> {
-    let overrides: Vec<Override> = overrides
-        .iter()
-        .map(|(h, p, a)| Override {
-            host: h.clone(),
-            port: *p,
-            addr: *a,
-        })
-        .collect();
-    probe::resolve(host, port, &overrides)
+pub(crate) fn resolve(host: &str, port: u16, overrides: &[Override]) -> Result<Vec<SocketAddr>, Error> {
+    probe::resolve(host, port, overrides)
         .map(|r| r.addrs)
         .map_err(|e| Error::Dns {
             host: e.host,
@@ -201,54 +186,21 @@ pub(crate) fn handshake(
     }
 }
 
-/// The client's error for a failed handshake.
+/// The client's error for a failed handshake: a timeout and an unusable name are the client's own
+/// kinds; every other failure is the probe's record, as it is.
 fn client_error(e: HandshakeError, host: &str, budget_ms: Option<u64>) -> Error {
-    let certs = e.certs();
-    let leaf = certs.first().cloned();
-    let subject = || leaf.as_ref().map(|l| l.subject.clone()).unwrap_or_default();
-    let error = match e.failure {
-        TlsFailure::TimedOut => {
-            return Error::Timeout {
-                phase: tlspost_proto::Phase::Handshake,
-                budget_ms,
-            };
-        }
-        TlsFailure::InvalidName => {
-            return Error::Url {
-                url: host.to_string(),
-                reason: "the host is not a valid DNS name or IP address for TLS".to_string(),
-            };
-        }
-        TlsFailure::Certificate(CertProblem::UnknownIssuer) => TlsError::UnknownIssuer { chain: certs },
-        TlsFailure::Certificate(CertProblem::IncompleteChain) => TlsError::IncompleteChain {
-            leaf: leaf.map(Box::new),
+    match e.failure {
+        TlsFailure::TimedOut => Error::Timeout {
+            phase: tlspost_proto::Phase::Handshake,
+            budget_ms,
         },
-        TlsFailure::Certificate(CertProblem::NameMismatch { expected, names }) => {
-            TlsError::NotValidForName { expected, names }
-        }
-        TlsFailure::Certificate(CertProblem::Expired { not_after, now }) => TlsError::Expired {
-            subject: subject(),
-            not_after: utc(not_after, Style::Spaced),
-            now: utc(now, Style::Spaced),
+        TlsFailure::InvalidName => Error::Url {
+            url: host.to_string(),
+            reason: UrlProblem::NotATlsName,
         },
-        TlsFailure::Certificate(CertProblem::NotYetValid { not_before, now }) => TlsError::NotYetValid {
-            subject: subject(),
-            not_before: utc(not_before, Style::Spaced),
-            now: utc(now, Style::Spaced),
+        _ => Error::Tls {
+            host: host.to_string(),
+            error: Box::new(e),
         },
-        TlsFailure::ProtocolVersion => TlsError::ProtocolVersion,
-        TlsFailure::Alert(a) => {
-            let name = a.to_string();
-            TlsError::Alert {
-                hint: alert_hint(&name),
-                alert: name,
-            }
-        }
-        TlsFailure::Other(m) => TlsError::Other(m),
-        other => TlsError::Other(other.to_string()),
-    };
-    Error::Tls {
-        host: host.to_string(),
-        error: Box::new(error),
     }
 }

@@ -4,62 +4,94 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use tlspost_proto::Phase;
-use tlspost_proto::escape::Escaped;
+use tlspost_proto::redirect::RedirectError;
 use tlspost_proto::secrets;
+use tlspost_proto::url::UrlError;
 
-use crate::certinfo::CertInfo;
 pub use crate::probe::ConnectFailure;
+use crate::probe::{HandshakeError, TlsFailure};
 
-/// Why TLS failed.
+/// Why a URL cannot be used.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlProblem {
+    /// The core's URL parser refused it.
+    Syntax(UrlError),
+    /// Its host is neither a DNS name nor an IP address TLS can use as the server's name.
+    NotATlsName,
+}
+
+impl fmt::Display for UrlProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UrlProblem::Syntax(e) => e.fmt(f),
+            UrlProblem::NotATlsName => f.write_str("the host is not a valid DNS name or IP address for TLS"),
+        }
+    }
+}
+
+/// Why a redirect was not followed: the core's [`RedirectError`], owned.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TlsError {
-    /// The chain does not lead to a trusted root.
-    UnknownIssuer {
-        /// The certificates the server sent, leaf first.
-        chain: Vec<CertInfo>,
+pub enum RedirectRefusal {
+    /// A 301/302/303 would change the method to GET and drop the body.
+    MethodWouldChange {
+        /// The method of the request redirected.
+        from: String,
     },
-    /// The server sent only its own certificate, without the intermediate that links it to a root.
-    IncompleteChain {
-        /// The leaf it sent.
-        leaf: Option<Box<CertInfo>>,
+    /// The redirect goes from `https` to `http`.
+    Downgrade,
+    /// The redirect goes to another host or port.
+    OtherHost {
+        /// The new host.
+        host: String,
+        /// The new effective port.
+        port: u16,
     },
-    /// The certificate is not valid for the host name asked for.
-    NotValidForName {
-        /// The name the client asked for (and sent as SNI).
-        expected: String,
-        /// The names the certificate holds.
-        names: Vec<String>,
+    /// The policy's number of redirects was already followed.
+    TooManyHops {
+        /// The policy's limit.
+        max: u8,
     },
-    /// The certificate has expired.
-    Expired {
-        /// Subject of the leaf.
-        subject: String,
-        /// End of its validity (UTC).
-        not_after: String,
-        /// The current time (UTC).
-        now: String,
-    },
-    /// The certificate is not valid yet.
-    NotYetValid {
-        /// Subject of the leaf.
-        subject: String,
-        /// Start of its validity (UTC).
-        not_before: String,
-        /// The current time (UTC).
-        now: String,
-    },
-    /// The server ended the handshake with an alert.
-    Alert {
-        /// The alert's name, e.g. `unrecognized_name`.
-        alert: String,
-        /// What it usually means and what to do.
-        hint: &'static str,
-    },
-    /// No protocol version in common.
-    ProtocolVersion,
-    /// Anything else rustls reported.
+    /// A redirect status without a `Location` header.
+    MissingLocation,
+    /// The `Location` value could not be used.
+    BadLocation(UrlError),
+    /// A refusal of a newer core this client does not know, with the core's message.
     Other(String),
+}
+
+impl RedirectRefusal {
+    /// The core's refusal, owned.
+    pub fn from_core(e: &RedirectError<'_>) -> RedirectRefusal {
+        match *e {
+            RedirectError::MethodWouldChange { from, .. } => {
+                RedirectRefusal::MethodWouldChange { from: from.to_string() }
+            }
+            RedirectError::Downgrade { .. } => RedirectRefusal::Downgrade,
+            RedirectError::OtherHost { host, port } => RedirectRefusal::OtherHost {
+                host: host.to_string(),
+                port,
+            },
+            RedirectError::TooManyHops { max } => RedirectRefusal::TooManyHops { max },
+            RedirectError::MissingLocation { .. } => RedirectRefusal::MissingLocation,
+            RedirectError::BadLocation(e) => RedirectRefusal::BadLocation(e),
+            _ => RedirectRefusal::Other(e.to_string()),
+        }
+    }
+
+    /// The core's refusal, borrowed back, for a response of `status` (its message is the core's).
+    pub fn as_core(&self, status: u16) -> Option<RedirectError<'_>> {
+        Some(match self {
+            RedirectRefusal::MethodWouldChange { from } => RedirectError::MethodWouldChange { status, from },
+            RedirectRefusal::Downgrade => RedirectError::Downgrade { status },
+            RedirectRefusal::OtherHost { host, port } => RedirectError::OtherHost { host, port: *port },
+            RedirectRefusal::TooManyHops { max } => RedirectError::TooManyHops { max: *max },
+            RedirectRefusal::MissingLocation => RedirectError::MissingLocation { status },
+            RedirectRefusal::BadLocation(e) => RedirectError::BadLocation(*e),
+            RedirectRefusal::Other(_) => return None,
+        })
+    }
 }
 
 /// Any failure of a request made by [`crate::Client`].
@@ -71,7 +103,7 @@ pub enum Error {
         /// The URL as given.
         url: String,
         /// What is wrong with it.
-        reason: String,
+        reason: UrlProblem,
     },
     /// The client setup is unusable (e.g. a CA file without certificates).
     Config(String),
@@ -95,8 +127,8 @@ pub enum Error {
     Tls {
         /// The server's host name.
         host: String,
-        /// Why.
-        error: Box<TlsError>,
+        /// Why, with the chain the server sent (the probe's record of the failed handshake).
+        error: Box<HandshakeError>,
     },
     /// A phase's budget ran out.
     Timeout {
@@ -125,8 +157,8 @@ pub enum Error {
     Redirect {
         /// The 3xx status.
         status: u16,
-        /// Why, and what to do.
-        reason: String,
+        /// Why.
+        reason: RedirectRefusal,
     },
     /// The response body is larger than the client's limit; it was not read further.
     BodyTooLarge {
@@ -196,27 +228,6 @@ impl fmt::Display for ErrorClass {
     }
 }
 
-impl TlsError {
-    /// Whether the server refused the certificate it was shown rather than the handshake: an unknown
-    /// issuer, an incomplete chain, a name it does not hold, dates.
-    pub fn is_certificate(&self) -> bool {
-        !matches!(
-            self,
-            TlsError::Alert { .. } | TlsError::ProtocolVersion | TlsError::Other(_)
-        )
-    }
-
-    /// Whether the server ended the handshake with `unrecognized_name`: it does not serve the name
-    /// sent as SNI, or wants one and got none (an IP address in the URL).
-    pub fn is_unrecognized_name(&self) -> bool {
-        matches!(self, TlsError::Alert { alert, .. } if is_unrecognized_name(alert))
-    }
-}
-
-fn is_unrecognized_name(alert: &str) -> bool {
-    matches!(alert, "unrecognized_name" | "UnrecognisedName" | "UnrecognizedName")
-}
-
 impl Error {
     /// What kind of failure this is.
     pub fn class(&self) -> ErrorClass {
@@ -257,95 +268,9 @@ impl Error {
     }
 }
 
-fn list(names: &[String]) -> String {
-    if names.is_empty() {
-        "no names".to_string()
-    } else {
-        names.iter().map(|n| esc(n).to_string()).collect::<Vec<_>>().join(", ")
-    }
-}
-
-/// Text from the network (a certificate's names, a TLS library's message) safe for a terminal.
-fn esc(s: &str) -> Escaped<'_> {
-    Escaped(s.as_bytes())
-}
-
 /// A URL as given, with its secrets (user information, `?access_token=…`) masked.
 fn masked_url(url: &str) -> String {
     crate::trace::masked(url, secrets::url(url.as_bytes()))
-}
-
-impl fmt::Display for TlsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TlsError::UnknownIssuer { chain } => {
-                f.write_str("the server's certificate chain does not lead to a trusted root (unknown issuer).")?;
-                for (i, c) in chain.iter().enumerate() {
-                    write!(
-                        f,
-                        "\n  #{i} subject: {}\n     issuer:  {}",
-                        esc(&c.subject),
-                        esc(&c.issuer)
-                    )?;
-                }
-                if let Some(last) = chain.last() {
-                    write!(
-                        f,
-                        "\n  Trust the root that issued \"{}\", or check that the pinned roots are the right ones; \
-                         never pin the leaf or an intermediate",
-                        esc(&last.issuer)
-                    )?;
-                }
-                Ok(())
-            }
-            TlsError::IncompleteChain { leaf } => {
-                f.write_str(
-                    "the server sent only its own certificate, without the intermediate that links it to a root",
-                )?;
-                if let Some(l) = leaf {
-                    write!(f, " (leaf {}, issued by {})", esc(&l.subject), esc(&l.issuer))?;
-                }
-                f.write_str(
-                    ": fix the server to send the full chain (e.g. nginx ssl_certificate must hold leaf then intermediates)",
-                )
-            }
-            TlsError::NotValidForName { expected, names } => write!(
-                f,
-                "the certificate is not valid for \"{}\"; it holds: {}. Use a URL with one of those names \
-                 (mapping that name to the server's address if DNS does not), or fix the server's certificate",
-                esc(expected),
-                list(names)
-            ),
-            TlsError::Expired {
-                subject,
-                not_after,
-                now,
-            } => write!(
-                f,
-                "the certificate for {} expired at {not_after} UTC (now {now} UTC): the server must renew it; \
-                 if the date here is wrong, fix this machine's clock (a device without a clock must set it before TLS)",
-                esc(subject)
-            ),
-            TlsError::NotYetValid {
-                subject,
-                not_before,
-                now,
-            } => write!(
-                f,
-                "the certificate for {} is not valid before {not_before} UTC (now {now} UTC): check this \
-                 machine's clock (a device that has not set its time sees 1970)",
-                esc(subject)
-            ),
-            TlsError::Alert { alert, hint } => {
-                write!(f, "the server refused the handshake with alert {}: {hint}", esc(alert))
-            }
-            TlsError::ProtocolVersion => f.write_str(
-                "no TLS version in common with the server (this client speaks TLS 1.2 and 1.3): the server is too old \
-                 or restricted to versions this client will not use",
-            ),
-            TlsError::Other(m) => write!(f, "TLS failed: {}", esc(m)),
-        }
-    }
 }
 
 impl fmt::Display for Error {
@@ -376,7 +301,13 @@ impl fmt::Display for Error {
                 }
                 ConnectFailure::Other => write!(f, "cannot connect to {addr}: {detail}"),
             },
-            Error::Tls { host, error } => write!(f, "TLS with {host}: {error}"),
+            Error::Tls { host, error } => {
+                write!(f, "TLS with {host}: {error}")?;
+                match error.failure {
+                    TlsFailure::Alert(a) => write!(f, "; {}", a.meaning()),
+                    _ => Ok(()),
+                }
+            }
             Error::Timeout { phase, budget_ms } => {
                 write!(f, "timed out during {phase}")?;
                 if let Some(ms) = budget_ms {
@@ -408,7 +339,11 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
-            Error::Redirect { status, reason } => write!(f, "redirect {status} not followed: {reason}"),
+            Error::Redirect { status, reason } => match (reason.as_core(*status), reason) {
+                (Some(core), _) => write!(f, "redirect {status} not followed: {core}"),
+                (None, RedirectRefusal::Other(m)) => write!(f, "redirect {status} not followed: {m}"),
+                (None, _) => write!(f, "redirect {status} not followed"),
+            },
             Error::BodyTooLarge { limit } => write!(
                 f,
                 "the response body is larger than the limit of {limit} bytes; it was not read further"
@@ -420,24 +355,3 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-impl std::error::Error for TlsError {}
-
-/// The hint for a TLS alert received from the server.
-pub fn alert_hint(alert: &str) -> &'static str {
-    match alert {
-        a if is_unrecognized_name(a) => {
-            "the server does not serve this name: it needs SNI (connect by host name, not by IP address, \
-             mapping the name to the address if DNS does not) or the name is wrong"
-        }
-        "handshake_failure" | "HandshakeFailure" => {
-            "no cipher suite, group or signature scheme in common, or the server requires SNI or a client certificate"
-        }
-        "protocol_version" | "ProtocolVersion" => "no TLS version in common with the server",
-        "certificate_required" | "CertificateRequired" => "the server requires a client certificate (mutual TLS)",
-        "bad_certificate" | "BadCertificate" | "unknown_ca" | "UnknownCA" => {
-            "the server refused a certificate: it expects a client certificate it trusts"
-        }
-        "internal_error" | "InternalError" => "the server failed internally; look at its logs",
-        _ => "look at the server's TLS configuration and logs",
-    }
-}

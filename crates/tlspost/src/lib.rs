@@ -89,6 +89,6 @@ pub mod url;
 #[cfg(feature = "std")]
 pub use client::{Client, ClientBuilder, RequestSpec, Response};
 #[cfg(feature = "std")]
-pub use error::{ConnectFailure, Error, ErrorClass, TlsError};
+pub use error::{ConnectFailure, Error, ErrorClass, RedirectRefusal, UrlProblem};
 #[cfg(feature = "std")]
 pub use trust::Trust;

@@ -1,11 +1,14 @@
 //! The host client against real nginx (PKI generated at test time) in front of an origin that
 //! records exactly what it received.
 
+use tlspost::certinfo::utc;
 use tlspost::client::ClientBuilder;
+use tlspost::probe::{Alert, CertProblem, HandshakeError, TlsFailure};
+use tlspost::proto::date::Style;
 use tlspost::proto::redirect::RedirectPolicy;
 use tlspost::proto::retry::RetryPolicy;
 use tlspost::trace::render;
-use tlspost::{Client, ConnectFailure, Error, ErrorClass, RequestSpec, TlsError, Trust};
+use tlspost::{Client, ConnectFailure, Error, ErrorClass, RedirectRefusal, RequestSpec, Trust};
 use tlspost_testkit::origin::{Env, HOST, SITES};
 use tlspost_testkit::proc::refused_addr;
 
@@ -22,7 +25,7 @@ fn builder(env: &Env) -> ClientBuilder {
     b
 }
 
-fn tls_error(r: Result<tlspost::Response, Error>) -> TlsError {
+fn tls_error(r: Result<tlspost::Response, Error>) -> HandshakeError {
     match r {
         Err(Error::Tls { error, .. }) => *error,
         Err(e) => panic!("expected a TLS error, got {e:?}"),
@@ -82,13 +85,10 @@ fn no_sni_and_unknown_name_get_unrecognized_name_alert() {
     let mut c = builder(&env).build().expect("client");
     // An IP address in the URL: rustls sends no SNI, nginx's default server rejects the handshake.
     let url = format!("https://127.0.0.1:{}/echo", env.port("good"));
-    match tls_error(c.send(&json(&url, b"{}".to_vec()))) {
-        TlsError::Alert { alert, hint } => {
-            assert_eq!(alert, "unrecognized_name");
-            assert!(hint.contains("SNI"), "{hint}");
-        }
-        other => panic!("{other:?}"),
-    }
+    let e = tls_error(c.send(&json(&url, b"{}".to_vec())));
+    assert_eq!(e.failure, TlsFailure::Alert(Alert::UnrecognizedName), "{e:?}");
+    assert_eq!(e.sni, None);
+    assert!(e.to_string().contains("needs SNI"), "{e}");
     let url = format!("https://unknown.tlspost.test:{}/echo", env.port("good"));
     let e = c.send(&json(&url, b"{}".to_vec())).expect_err("refused");
     assert_eq!(e.class(), ErrorClass::TlsHandshake);
@@ -102,39 +102,34 @@ fn certificate_failures_each_have_their_own_error() {
     let mut c = builder(&env).build().expect("client");
     let post = |c: &mut Client, port: u16| c.send(&json(&env.url(port, "/echo"), b"{}".to_vec()));
 
-    match tls_error(post(&mut c, env.port("expired"))) {
-        TlsError::Expired { not_after, subject, .. } => {
-            assert_eq!(not_after, "2021-01-01 00:00:00");
-            assert!(subject.contains(HOST), "{subject}");
+    let e = tls_error(post(&mut c, env.port("expired")));
+    match &e.failure {
+        TlsFailure::Certificate(CertProblem::Expired { not_after, .. }) => {
+            assert_eq!(utc(*not_after, Style::Spaced), "2021-01-01 00:00:00");
         }
         other => panic!("expired: {other:?}"),
     }
-    match tls_error(post(&mut c, env.port("future"))) {
-        TlsError::NotYetValid {
-            not_before, subject, ..
-        } => {
-            assert_eq!(not_before, "2099-01-01 00:00:00");
-            assert!(subject.contains(HOST), "{subject}");
+    assert!(e.certs()[0].subject.contains(HOST), "{e:?}");
+    assert!(e.to_string().contains(HOST), "the message names the leaf: {e}");
+    match tls_error(post(&mut c, env.port("future"))).failure {
+        TlsFailure::Certificate(CertProblem::NotYetValid { not_before, .. }) => {
+            assert_eq!(utc(not_before, Style::Spaced), "2099-01-01 00:00:00");
         }
         other => panic!("not yet valid: {other:?}"),
     }
     let e = post(&mut c, env.port("future")).expect_err("refused");
     assert!(e.to_string().contains("not valid before 2099-01-01"), "{e}");
     assert!(e.to_string().contains("clock"), "the fix names the clock: {e}");
-    match tls_error(post(&mut c, env.port("wrong"))) {
-        TlsError::NotValidForName { expected, names } => {
+    match tls_error(post(&mut c, env.port("wrong"))).failure {
+        TlsFailure::Certificate(CertProblem::NameMismatch { expected, names }) => {
             assert_eq!(expected, HOST);
             assert_eq!(names, vec!["other.tlspost.test", "www.other.tlspost.test"]);
         }
         other => panic!("wrong name: {other:?}"),
     }
-    match tls_error(post(&mut c, env.port("leafonly"))) {
-        TlsError::IncompleteChain { leaf } => {
-            let leaf = leaf.expect("leaf");
-            assert!(leaf.issuer.contains("tlspost Test Issuing CA"), "{leaf:?}");
-        }
-        other => panic!("leaf only: {other:?}"),
-    }
+    let e = tls_error(post(&mut c, env.port("leafonly")));
+    assert_eq!(e.failure, TlsFailure::Certificate(CertProblem::IncompleteChain));
+    assert!(e.certs()[0].issuer.contains("tlspost Test Issuing CA"), "{e:?}");
     let e = post(&mut c, env.port("leafonly")).expect_err("refused");
     assert!(e.to_string().contains("intermediate"), "{e}");
 
@@ -143,15 +138,13 @@ fn certificate_failures_each_have_their_own_error() {
         .trust(Trust::pinned_pem(env.pki.other_root.pem.as_bytes()).expect("pem"))
         .build()
         .expect("client");
-    match tls_error(post(&mut other, env.port("good"))) {
-        TlsError::UnknownIssuer { chain } => {
-            assert_eq!(chain.len(), 2);
-            assert!(chain[0].subject.contains(HOST));
-            assert!(chain[1].subject.contains("tlspost Test Issuing CA"));
-            assert!(chain[1].issuer.contains("tlspost Test Root"));
-        }
-        other => panic!("untrusted root: {other:?}"),
-    }
+    let e = tls_error(post(&mut other, env.port("good")));
+    assert_eq!(e.failure, TlsFailure::Certificate(CertProblem::UnknownIssuer));
+    let chain = e.certs();
+    assert_eq!(chain.len(), 2);
+    assert!(chain[0].subject.contains(HOST));
+    assert!(chain[1].subject.contains("tlspost Test Issuing CA"));
+    assert!(chain[1].issuer.contains("tlspost Test Root"));
     let e = post(&mut other, env.port("good")).expect_err("refused");
     assert!(e.to_string().contains("tlspost Test Root"), "{e}");
     assert_eq!(e.class(), ErrorClass::TlsCertificate);
@@ -239,7 +232,8 @@ fn redirects_301_refused_307_308_resend_the_body() {
     match &e {
         Error::Redirect { status, reason } => {
             assert_eq!(*status, 301);
-            assert!(reason.contains("POST to GET"), "{reason}");
+            assert_eq!(*reason, RedirectRefusal::MethodWouldChange { from: "POST".into() });
+            assert!(e.to_string().contains("POST to GET"), "{e}");
         }
         other => panic!("{other:?}"),
     }

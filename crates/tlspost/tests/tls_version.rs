@@ -1,7 +1,8 @@
 //! A server that speaks only TLS 1.1 (`openssl s_server -tls1_1`): the client, which speaks 1.2
 //! and 1.3, must say that there is no version in common rather than fail vaguely.
 
-use tlspost::{Client, Error, TlsError, Trust};
+use tlspost::probe::TlsFailure;
+use tlspost::{Client, Error, Trust};
 use tlspost_testkit::origin::{HOST, Pki};
 use tlspost_testkit::s_server::SServer;
 
@@ -26,7 +27,7 @@ fn a_tls_1_1_server_is_refused_for_its_version() {
         .expect("client");
     let url = format!("https://{HOST}:{port}/");
     match c.send(&json(&url, b"{}".to_vec())) {
-        Err(Error::Tls { error, .. }) => assert!(matches!(*error, TlsError::ProtocolVersion), "{error:?}"),
+        Err(Error::Tls { error, .. }) => assert_eq!(error.failure, TlsFailure::ProtocolVersion, "{error:?}"),
         other => panic!("expected a TLS version error, got {other:?}\n{}", server.log()),
     }
     let e = c.send(&json(&url, b"{}".to_vec())).expect_err("refused");

@@ -1,13 +1,13 @@
 //! `tlspost post` and `tlspost request`: curl's spellings, the device's bytes, and a clear verdict.
 
 use std::io::{BufWriter, Write};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
 use serde_json::{Value, json};
 use tlspost::client::{BodySink, DEFAULT_MAX_BODY, RequestSpec, Response};
+use tlspost::probe::{Alert, CertProblem, Override, TlsFailure};
 use tlspost::proto::Budgets;
 use tlspost::proto::Phase;
 use tlspost::proto::escape::{Escaped, EscapedText};
@@ -15,7 +15,7 @@ use tlspost::proto::redirect::RedirectPolicy;
 use tlspost::proto::retry::RetryPolicy;
 use tlspost::trace::{Ms, render, verbose};
 use tlspost::url::HttpUrl;
-use tlspost::{Client, ConnectFailure, Error, ErrorClass, TlsError, Trust};
+use tlspost::{Client, ConnectFailure, Error, ErrorClass, Trust, UrlProblem};
 
 use super::common::{MessageArgs, bad_token, bad_value};
 use crate::{exit, out};
@@ -122,16 +122,6 @@ fn usage(msg: &str) -> u8 {
     exit::USAGE
 }
 
-fn parse_resolve(s: &str) -> Result<(String, u16, SocketAddr), String> {
-    let bad = || format!("--resolve {s:?}: expected HOST:PORT:ADDR, e.g. api.example.com:443:192.0.2.10");
-    let (host, rest) = s.split_once(':').ok_or_else(bad)?;
-    let (port, addr) = rest.split_once(':').ok_or_else(bad)?;
-    let port: u16 = port.parse().map_err(|_| bad())?;
-    let addr = addr.trim_start_matches('[').trim_end_matches(']');
-    let ip: std::net::IpAddr = addr.parse().map_err(|_| bad())?;
-    Ok((host.to_string(), port, SocketAddr::new(ip, port)))
-}
-
 /// `--max-filesize`: bytes, with curl's suffixes k, M, G (1024-based, any case).
 fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -216,8 +206,7 @@ fn build(a: &CommonArgs) -> Result<Client, String> {
         b = b.user_agent(ua);
     }
     for r in &a.resolve {
-        let (h, p, addr) = parse_resolve(r)?;
-        b = b.resolve(&h, p, addr);
+        b = b.resolve_override(Override::parse(r).map_err(|e| format!("--resolve {e}"))?);
     }
     b.build().map_err(|e| e.to_string())
 }
@@ -248,15 +237,15 @@ pub(crate) fn hint(e: &Error, binary_refused: bool) -> Option<String> {
         (ErrorClass::Timeout(Phase::Total), _) => {
             Some("--max-time SECS sets the budget of the whole request (default 60 s)".into())
         }
-        (_, Error::Tls { host, error }) => match &**error {
-            TlsError::UnknownIssuer { .. } => Some(format!(
+        (_, Error::Tls { host, error }) => match &error.failure {
+            TlsFailure::Certificate(CertProblem::UnknownIssuer) => Some(format!(
                 "--cacert ROOT.pem trusts a root (pin roots, never the leaf); `tlspost certs {host}` says \
                  which root to pin"
             )),
-            TlsError::NotValidForName { .. } => {
+            TlsFailure::Certificate(CertProblem::NameMismatch { .. }) => {
                 Some("--resolve NAME:PORT:ADDR reaches an address under a name the certificate holds".into())
             }
-            e if e.is_unrecognized_name() => {
+            TlsFailure::Alert(Alert::UnrecognizedName) => {
                 Some("--resolve NAME:PORT:ADDR connects to ADDR while sending NAME as SNI and Host".into())
             }
             _ => None,
@@ -320,7 +309,7 @@ fn run(method: &str, a: &CommonArgs) -> u8 {
         Err(e) => {
             let e = Error::Url {
                 url: a.url.clone(),
-                reason: e.to_string(),
+                reason: UrlProblem::Syntax(e),
             };
             return failed(a, &e, 1, false);
         }

@@ -115,6 +115,29 @@ alerts! {
     EchRequired = 121, "ech_required";
 }
 
+impl Alert {
+    /// What the alert usually means when a server ends a handshake with it, and where to look.
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            Alert::UnrecognizedName => {
+                "the server does not serve this name: it needs SNI (connect by host name, not by IP address, \
+                 mapping the name to the address if DNS does not) or the name is wrong"
+            }
+            Alert::HandshakeFailure => {
+                "no cipher suite, group or signature scheme in common, or the server requires SNI or a client \
+                 certificate"
+            }
+            Alert::ProtocolVersion => "no TLS version in common with the server",
+            Alert::CertificateRequired => "the server requires a client certificate (mutual TLS)",
+            Alert::BadCertificate | Alert::UnknownCa => {
+                "the server refused a certificate: it expects a client certificate it trusts"
+            }
+            Alert::InternalError => "the server failed internally; look at its logs",
+            _ => "look at the server's TLS configuration and logs",
+        }
+    }
+}
+
 impl From<rustls::AlertDescription> for Alert {
     /// By the alert's code, which rustls keeps for every variant, its unknown ones included.
     fn from(a: rustls::AlertDescription) -> Alert {

@@ -264,13 +264,46 @@ impl fmt::Display for TlsFailure {
     }
 }
 
+/// The failure, then what the server had sent that tells the fixes apart: for an unknown issuer
+/// each certificate's subject and issuer (the root to trust issued the last), for an incomplete
+/// chain or dates the leaf.
 impl fmt::Display for HandshakeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.failure.fmt(f)?;
         if self.sni.is_none() && matches!(self.failure, TlsFailure::Alert(_) | TlsFailure::Closed { .. }) {
             f.write_str(" (no SNI was sent: the name is an IP address)")?;
         }
-        Ok(())
+        let TlsFailure::Certificate(problem) = &self.failure else {
+            return Ok(());
+        };
+        let certs = self.certs();
+        let esc = |s: &str| Escaped(s.as_bytes()).to_string();
+        match (problem, certs.first()) {
+            (CertProblem::UnknownIssuer, _) => {
+                f.write_str("; the server sent:")?;
+                for (i, c) in certs.iter().enumerate() {
+                    write!(
+                        f,
+                        "\n  #{i} subject: {}\n     issuer:  {}",
+                        esc(&c.subject),
+                        esc(&c.issuer)
+                    )?;
+                }
+                if let Some(top) = certs.last() {
+                    write!(
+                        f,
+                        "\n  the root to trust is the one that issued \"{}\"",
+                        esc(&top.issuer)
+                    )?;
+                }
+                Ok(())
+            }
+            (
+                CertProblem::IncompleteChain | CertProblem::Expired { .. } | CertProblem::NotYetValid { .. },
+                Some(leaf),
+            ) => write!(f, " (leaf {}, issued by {})", esc(&leaf.subject), esc(&leaf.issuer)),
+            _ => Ok(()),
+        }
     }
 }
 

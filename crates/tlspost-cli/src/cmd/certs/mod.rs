@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use tlspost::probe::Override;
 use tlspost_certs::analyze::now_unix;
 use tlspost_certs::check::check;
 use tlspost_certs::{
@@ -157,12 +158,16 @@ const CHECK: &str = "tlspost certs check";
 
 /// The targets as given, with `--resolve`, `--servername` and `--timeout` applied.
 fn targets(command: &'static str, given: &[String], conn: &ConnArgs) -> Result<Vec<Target>, Stop> {
+    let overrides = conn
+        .resolve
+        .iter()
+        .map(|r| Override::parse(r).map_err(|e| Stop::usage(command, format!("--resolve {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
     given
         .iter()
         .map(|g| {
             let mut t = Target::parse(g).map_err(|e| Stop::certs(command, &e))?;
-            t.apply_resolve(&conn.resolve)
-                .map_err(|e| Stop::usage(command, format!("--resolve HOST:PORT:ADDR: {}", text::error(&e))))?;
+            t.apply_resolve(&overrides);
             t.servername.clone_from(&conn.servername);
             t.timeout = Duration::from_secs(conn.timeout);
             Ok(t)
