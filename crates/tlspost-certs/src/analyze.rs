@@ -115,14 +115,6 @@ pub struct Analysis {
     pub now: i64,
 }
 
-/// The current time as Unix seconds.
-pub fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 impl Analysis {
     /// Analyses `chain` (as served, leaf first) for `name` against the candidate roots in `store`.
     pub fn new(chain: Vec<CertInfo>, name: Option<&str>, store: &RootStore, now: i64) -> Self {

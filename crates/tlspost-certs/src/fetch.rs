@@ -101,7 +101,7 @@ pub struct Served {
     pub chain: Vec<Vec<u8>>,
     /// The address connected to.
     pub peer: SocketAddr,
-    /// Negotiated protocol version, e.g. `TLSv1.3` (the spelling `tlspost post` and OpenSSL use).
+    /// Negotiated protocol version, e.g. `TLSv1.3` (OpenSSL's spelling, the client's too).
     pub version: String,
     /// Negotiated cipher suite.
     pub suite: String,

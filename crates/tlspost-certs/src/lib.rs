@@ -11,9 +11,10 @@
 //! let store = RootStore::mozilla();
 //! let root = &store.roots[0].cert;
 //! // A root alone is no server chain: nothing verifies, and the report says why.
-//! let a = Analysis::new(vec![root.clone()], None, &store, tlspost_certs::analyze::now_unix());
+//! let a = Analysis::new(vec![root.clone()], None, &store, tlspost::certinfo::now_unix());
 //! assert!(a.recommend(730).is_err());
 //! ```
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
 pub mod analyze;
 mod cert;

@@ -3,9 +3,9 @@
 //! from it for the device and for Mozilla's roots folded under it; then what the device pins, and
 //! which roots to pin.
 
+use tlspost::certinfo::now_unix;
 use tlspost::probe::TlsFacts;
 use tlspost::trace::Ms;
-use tlspost_certs::analyze::now_unix;
 use tlspost_certs::check::{HostCheck, check_chain};
 use tlspost_certs::{Analysis, CertInfo, Problem, Role, Root, RootSource, RootStore, date};
 

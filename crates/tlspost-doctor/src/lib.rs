@@ -17,6 +17,7 @@
 //! }
 //! # Ok::<(), tlspost_doctor::DoctorError>(())
 //! ```
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
 mod chain;
 mod device;

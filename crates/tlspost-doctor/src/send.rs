@@ -85,7 +85,7 @@ pub(crate) fn run(target: &Target, addr: SocketAddr, req: &Request, built: &Buil
                 Cause::NotResendable,
                 "the request file cannot be re-sent as it is",
                 why.clone(),
-                "fix what step 4 reports, or send the request from the device itself to `tlspost serve`",
+                "fix what step 4 reports, or send the request from the device itself to a capture server, which records it as it arrives",
             );
         }
     };
@@ -144,7 +144,7 @@ fn answered(method: &str, path: &str, r: &Response) -> Verdict {
         _ => v.bad(
             Severity::Fail,
             format!("the API refused the request; it says: {}", excerpt(&r.body)),
-            "read what the API says; compare this request with one that works (`tlspost serve` shows and diffs \
+            "read what the API says; compare this request with one that works (a capture server shows and diffs \
              both)",
         ),
     };

@@ -23,6 +23,7 @@
 //! assert!(findings.iter().all(|f| f.severity == Severity::Error));
 //! println!("{}", findings[0]); // error[TP301] ... then the message and `fix: ...`
 //! ```
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
 // No unsafe code and documented items come from the workspace's lints; never panic on any input:
 #![deny(
     clippy::unwrap_used,
@@ -125,7 +126,7 @@ impl Finding {
 
 /// Every message quotes request bytes through an escaping excerpt; this is the backstop: whatever
 /// reaches a finding's text is safe to print on a terminal (no control bytes, no bidirectional
-/// overrides), so `tlspost lint`, `tlspost lint --capture` and the capture server's pages can print
+/// overrides), so the command line (for a file or a capture) and the capture server's pages can print
 /// it as it is. Text that is already safe is returned unchanged (and not copied).
 fn terminal_safe(text: String) -> String {
     if escape::is_safe(text.as_bytes()) {

@@ -54,6 +54,7 @@
 //! assert_eq!((reason, headers.len()), ("OK", 1));
 //! assert!(io.sent[..io.n].ends_with(b"\r\n\r\n{\"a\":1}"));
 //! ```
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

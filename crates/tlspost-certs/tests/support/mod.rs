@@ -69,7 +69,7 @@ pub fn refused(host: &str) -> (Target, RefusedAddr) {
 
 /// Now, Unix seconds.
 pub fn now() -> i64 {
-    tlspost_certs::analyze::now_unix()
+    tlspost::certinfo::now_unix()
 }
 
 /// `host:port`, connecting to 127.0.0.1.

@@ -1,6 +1,6 @@
 //! The checks, one module per rule category. Each appends findings; none can fail.
 //!
-//! `tlspost serve` lints every request it captures, so a check that finds nothing must not
+//! The capture server lints every request it captures, so a check that finds nothing must not
 //! allocate: messages and excerpts are built only when a finding is pushed, and names and
 //! patterns are compared with `eq_ignore_ascii_case` instead of lowercased copies.
 

@@ -14,7 +14,7 @@
 //!   [`Session`] (the connection, ready for data, and its [`TlsFacts`]) or a [`HandshakeError`]
 //!   whose [`TlsFailure`] says why, with the chain the server sent.
 //!
-//! The client, `tlspost certs` and the doctor use it. Other handshakes (a hand-built ClientHello,
+//! The client, the certificate report (`tlspost-certs`) and the doctor use it. Other handshakes (a hand-built ClientHello,
 //! the device's own TLS stack) run over the same [`Connected`] stream and share its timing and
 //! failure types.
 //!

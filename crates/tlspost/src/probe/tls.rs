@@ -60,7 +60,7 @@ impl Version {
 }
 
 impl fmt::Display for Version {
-    /// The spelling OpenSSL and `tlspost post` use: `TLSv1.3`.
+    /// OpenSSL's spelling (the client's too): `TLSv1.3`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Version::Ssl3 => f.write_str("SSLv3"),

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use tlspost::certinfo::now_unix;
 use tlspost::probe::Override;
-use tlspost_certs::analyze::now_unix;
 use tlspost_certs::check::check;
 use tlspost_certs::{
     BundleFormat, CertInfo, CertsError, EmitOptions, Format, Input, Report, Request, Root, Target, emit,
