@@ -1,7 +1,7 @@
 //! What a served chain is, what is wrong with it, and which roots it can be pinned to.
 
 use crate::roots::{Root, RootSource, RootStore};
-use crate::verify::{valid_for_name, verify_with};
+use crate::verify::{VerifyFailure, valid_for_name, verify_with};
 use crate::{CertInfo, CertsError, date};
 
 /// The part a served certificate plays.
@@ -72,7 +72,7 @@ pub enum Problem {
         /// The name (SNI / host).
         name: String,
         /// Why, from the verifier.
-        why: String,
+        why: VerifyFailure,
     },
 }
 
@@ -92,8 +92,9 @@ pub struct ChainPath {
 pub struct PathFailure {
     /// The root tried.
     pub root: Root,
-    /// Why the chain does not verify to it.
-    pub why: String,
+    /// Why the chain does not verify to it ([`Analysis::why_not`] adds which certificates are out
+    /// of date).
+    pub why: VerifyFailure,
 }
 
 /// The whole analysis of one served chain.
@@ -215,7 +216,7 @@ impl Analysis {
                 }),
                 Err(why) => failures.push(PathFailure {
                     root: root.clone(),
-                    why: attribute(&why, &chain, now),
+                    why,
                 }),
             }
         }
@@ -362,7 +363,7 @@ impl Analysis {
                 "; root {:?} ({}) does not verify it: {}",
                 f.root.cert.short_name(),
                 f.root.source,
-                f.why
+                self.why_not(f)
             ));
         }
         for p in &self.paths {
@@ -379,7 +380,14 @@ impl Analysis {
 }
 
 /// Adds which served certificate has expired (webpki says only that one has).
-fn attribute(why: &str, chain: &[CertInfo], now: i64) -> String {
+impl Analysis {
+    /// Why the chain does not verify to `f`'s root, naming the certificates that are out of date.
+    pub fn why_not(&self, f: &PathFailure) -> String {
+        attribute(&f.why, &self.chain, self.now)
+    }
+}
+
+fn attribute(why: &VerifyFailure, chain: &[CertInfo], now: i64) -> String {
     let mut why = why.to_string();
     for (i, c) in chain.iter().enumerate() {
         if c.not_after < now {

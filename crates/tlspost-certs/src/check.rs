@@ -6,11 +6,11 @@ use crate::analyze::Analysis;
 use crate::fetch::{Target, fetch_chain};
 use crate::report::{load_certs, parse_chain};
 use crate::roots::RootStore;
-use crate::verify::verify_with;
+use crate::verify::{VerifyFailure, verify_with};
 use crate::{CertInfo, CertsError};
 
 /// The verdicts on a pinned set.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct CheckReport {
     /// Each pinned certificate against the warning window.
     pub anchors: Vec<AnchorStatus>,
@@ -51,7 +51,7 @@ pub fn check(
                     target: label,
                     ok: false,
                     verified_by: None,
-                    reasons: vec![e.to_string()],
+                    reasons: vec![HostProblem::NotReached(e)],
                     served: Vec::new(),
                 },
             }
@@ -76,7 +76,7 @@ pub struct AnchorStatus {
 }
 
 /// The verdict for one host.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct HostCheck {
     /// `host:port` as given.
     pub target: String,
@@ -84,10 +84,88 @@ pub struct HostCheck {
     pub ok: bool,
     /// The pinned root that verifies it, when one does.
     pub verified_by: Option<String>,
-    /// Why not, in words (empty when ok).
-    pub reasons: Vec<String>,
+    /// Why not (empty when ok).
+    pub reasons: Vec<HostProblem>,
     /// Subjects of the served certificates, in order.
     pub served: Vec<String>,
+}
+
+impl HostCheck {
+    /// The reasons as one text, `; ` between them.
+    pub fn why(&self) -> String {
+        self.reasons
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// Why the pinned set does not hold for a host.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum HostProblem {
+    /// The host could not be reached, or sent no usable chain.
+    NotReached(CertsError),
+    /// The leaf is not valid for the name asked for.
+    NameMismatch {
+        /// The name asked for.
+        name: String,
+        /// The verifier's reason.
+        why: VerifyFailure,
+        /// The names the leaf holds.
+        names: Vec<String>,
+    },
+    /// No pinned root verifies the chain served now.
+    NotPinned {
+        /// Short names of the served certificates, in order.
+        sent: Vec<String>,
+        /// The issuer the served chain ends at.
+        top: String,
+        /// Each pinned root (short name) with why it does not verify the chain.
+        per_root: Vec<(String, VerifyFailure)>,
+        /// Known roots the chain does verify to (short name, where the root comes from).
+        would_work: Vec<(String, String)>,
+    },
+}
+
+impl std::fmt::Display for HostProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotReached(e) => e.fmt(f),
+            Self::NameMismatch { name, why, names } => write!(
+                f,
+                "the leaf is not valid for {name:?} ({why}); it names [{}]",
+                names.join(", ")
+            ),
+            Self::NotPinned {
+                sent,
+                top,
+                per_root,
+                would_work,
+            } => {
+                let sent: Vec<String> = sent.iter().map(|s| format!("{s:?}")).collect();
+                write!(
+                    f,
+                    "none of the pinned roots verifies the chain served now (it sends {}, ending at an issuer {top:?})",
+                    sent.join(" ← ")
+                )?;
+                for (root, why) in per_root {
+                    write!(f, "; {root:?}: {why}")?;
+                }
+                if would_work.is_empty() {
+                    f.write_str("; it verifies to no known root either")
+                } else {
+                    let names: Vec<String> = would_work.iter().map(|(n, src)| format!("{n:?} ({src})")).collect();
+                    write!(
+                        f,
+                        "; it verifies to {}: add that root to the pinned set and ship it to devices",
+                        names.join(" and ")
+                    )
+                }
+            }
+        }
+    }
 }
 
 /// Checks the pinned anchors' remaining lifetime.
@@ -123,46 +201,31 @@ pub fn check_chain(
                 verified_by = Some(p.subject.clone());
                 break;
             }
-            Err(why) => per_root.push(format!("{:?}: {why}", p.short_name())),
+            Err(why) => per_root.push((p.short_name(), why)),
         }
     }
     let mut reasons = Vec::new();
-    let name_check = chain.first().map(|leaf| crate::verify::valid_for_name(leaf, name));
-    if let Some(Err(why)) = name_check {
-        reasons.push(format!(
-            "the leaf is not valid for {name:?} ({why}); it names [{}]",
-            chain.first().map(|c| c.sans.join(", ")).unwrap_or_default()
-        ));
+    if let Some(leaf) = chain.first()
+        && let Err(why) = crate::verify::valid_for_name(leaf, name)
+    {
+        reasons.push(HostProblem::NameMismatch {
+            name: name.to_string(),
+            why,
+            names: leaf.sans.clone(),
+        });
     }
     if verified_by.is_none() {
         let analysis = Analysis::new(chain, Some(name), known, now);
-        let top = analysis.chain.last().map(|c| c.issuer.clone()).unwrap_or_default();
-        let mut s = format!(
-            "none of the pinned roots verifies the chain served now (it sends {}, ending at an issuer {top:?})",
-            analysis
-                .chain
+        reasons.push(HostProblem::NotPinned {
+            sent: analysis.chain.iter().map(CertInfo::short_name).collect(),
+            top: analysis.chain.last().map(|c| c.issuer.clone()).unwrap_or_default(),
+            per_root,
+            would_work: analysis
+                .anchors()
                 .iter()
-                .map(|c| format!("{:?}", c.short_name()))
-                .collect::<Vec<_>>()
-                .join(" ← ")
-        );
-        if !per_root.is_empty() {
-            s.push_str(&format!("; {}", per_root.join("; ")));
-        }
-        let anchors = analysis.anchors();
-        if anchors.is_empty() {
-            s.push_str("; it verifies to no known root either");
-        } else {
-            let names: Vec<String> = anchors
-                .iter()
-                .map(|r| format!("{:?} ({})", r.cert.short_name(), r.source))
-                .collect();
-            s.push_str(&format!(
-                "; it verifies to {}: add that root to the pinned set and ship it to devices",
-                names.join(" and ")
-            ));
-        }
-        reasons.push(s);
+                .map(|r| (r.cert.short_name(), r.source.to_string()))
+                .collect(),
+        });
     }
     HostCheck {
         target: target.to_string(),

@@ -60,7 +60,7 @@ pub enum PinnedVerdict {
     /// No path verifies.
     DoesNotVerify {
         /// The verifier's reason.
-        why: String,
+        why: crate::verify::VerifyFailure,
     },
 }
 

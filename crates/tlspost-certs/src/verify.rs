@@ -16,6 +16,88 @@ pub struct Verified {
     pub served: Vec<usize>,
 }
 
+/// Why a chain does not verify to a root, or a leaf is not valid for a name (webpki's reason, typed).
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VerifyFailure {
+    /// No certificate was served.
+    EmptyChain,
+    /// The leaf cannot be parsed as an end-entity certificate.
+    LeafUnusable(String),
+    /// A root cannot be used as a trust anchor.
+    RootUnusable {
+        /// The root's subject.
+        root: String,
+    },
+    /// The name is neither a DNS name nor an IP address.
+    NotAName(String),
+    /// A certificate on the path has expired.
+    Expired,
+    /// A certificate on the path is not valid yet.
+    NotValidYet,
+    /// No path to the root (unknown issuer).
+    UnknownIssuer,
+    /// A signature on the path does not verify.
+    BadSignature,
+    /// The leaf is not valid for the name.
+    NotValidForName,
+    /// The first certificate is a CA.
+    CaAsLeaf,
+    /// A server certificate is used as an issuer.
+    LeafAsCa,
+    /// A CA's path length constraint is exceeded.
+    PathLength,
+    /// A CA's name constraints forbid the name.
+    NameConstraints,
+    /// A certificate on the path does not allow server authentication.
+    NotForServerAuth,
+    /// Anything else webpki reported.
+    Other(String),
+}
+
+impl From<&webpki::Error> for VerifyFailure {
+    fn from(e: &webpki::Error) -> Self {
+        use webpki::Error as E;
+        match e {
+            E::CertExpired { .. } => Self::Expired,
+            E::CertNotValidYet { .. } => Self::NotValidYet,
+            E::UnknownIssuer => Self::UnknownIssuer,
+            E::InvalidSignatureForPublicKey => Self::BadSignature,
+            E::CertNotValidForName(_) => Self::NotValidForName,
+            E::CaUsedAsEndEntity => Self::CaAsLeaf,
+            E::EndEntityUsedAsCa => Self::LeafAsCa,
+            E::PathLenConstraintViolated => Self::PathLength,
+            E::NameConstraintViolation => Self::NameConstraints,
+            E::RequiredEkuNotFoundContext(_) => Self::NotForServerAuth,
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for VerifyFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::EmptyChain => f.write_str("the chain is empty"),
+            Self::LeafUnusable(e) => write!(f, "the leaf cannot be used as an end-entity certificate: {e}"),
+            Self::RootUnusable { root } => write!(f, "root {root:?} is not usable"),
+            Self::NotAName(name) => write!(f, "{name:?} is not a DNS name or IP address"),
+            Self::Expired => f.write_str("a certificate on the path has expired"),
+            Self::NotValidYet => f.write_str("a certificate on the path is not valid yet"),
+            Self::UnknownIssuer => f.write_str("no path to this root (unknown issuer)"),
+            Self::BadSignature => f.write_str("a signature on the path does not verify"),
+            Self::NotValidForName => f.write_str("the leaf is not valid for the name"),
+            Self::CaAsLeaf => f.write_str("the first certificate is a CA, not a server certificate"),
+            Self::LeafAsCa => f.write_str("a server certificate is used as an issuer"),
+            Self::PathLength => f.write_str("a CA's path length constraint is exceeded"),
+            Self::NameConstraints => f.write_str("a CA's name constraints forbid this name"),
+            Self::NotForServerAuth => {
+                f.write_str("a certificate on the path does not allow server authentication (EKU)")
+            }
+            Self::Other(m) => f.write_str(m),
+        }
+    }
+}
+
 fn algs() -> &'static [&'static dyn rustls::pki_types::SignatureVerificationAlgorithm] {
     rustls::crypto::ring::default_provider()
         .signature_verification_algorithms
@@ -28,13 +110,12 @@ fn unix(now: i64) -> UnixTime {
 
 /// Verifies `chain` (leaf first, then whatever else was sent) for server authentication at time
 /// `now` with `anchors` as the trust anchors. Returns the path or webpki's reason.
-pub fn verify_with(chain: &[CertInfo], anchors: &[&CertInfo], now: i64) -> Result<Verified, String> {
+pub fn verify_with(chain: &[CertInfo], anchors: &[&CertInfo], now: i64) -> Result<Verified, VerifyFailure> {
     let Some(leaf) = chain.first() else {
-        return Err("the chain is empty".into());
+        return Err(VerifyFailure::EmptyChain);
     };
     let leaf_der = CertificateDer::from(leaf.der.as_slice());
-    let ee = webpki::EndEntityCert::try_from(&leaf_der)
-        .map_err(|e| format!("the leaf cannot be used as an end-entity certificate: {e}"))?;
+    let ee = webpki::EndEntityCert::try_from(&leaf_der).map_err(|e| VerifyFailure::LeafUnusable(e.to_string()))?;
     let inters: Vec<CertificateDer<'_>> = chain[1..]
         .iter()
         .map(|c| CertificateDer::from(c.der.as_slice()))
@@ -44,7 +125,11 @@ pub fn verify_with(chain: &[CertInfo], anchors: &[&CertInfo], now: i64) -> Resul
     for (der, info) in anchor_ders.iter().zip(anchors) {
         match webpki::anchor_from_trusted_cert(der) {
             Ok(ta) => tas.push(ta),
-            Err(e) => return Err(format!("root {:?} is not usable: {e}", info.subject)),
+            Err(_) => {
+                return Err(VerifyFailure::RootUnusable {
+                    root: info.subject.clone(),
+                });
+            }
         }
     }
     let path = ee
@@ -57,7 +142,7 @@ pub fn verify_with(chain: &[CertInfo], anchors: &[&CertInfo], now: i64) -> Resul
             None,
             None,
         )
-        .map_err(|e| describe(&e))?;
+        .map_err(|e| VerifyFailure::from(&e))?;
     let mut served = vec![0];
     for cert in path.intermediate_certificates() {
         let der = cert.der();
@@ -69,28 +154,10 @@ pub fn verify_with(chain: &[CertInfo], anchors: &[&CertInfo], now: i64) -> Resul
 }
 
 /// Whether the leaf is valid for `name` (DNS name or IP address), by webpki's rules.
-pub fn valid_for_name(leaf: &CertInfo, name: &str) -> Result<(), String> {
+pub fn valid_for_name(leaf: &CertInfo, name: &str) -> Result<(), VerifyFailure> {
     let der = CertificateDer::from(leaf.der.as_slice());
-    let ee = webpki::EndEntityCert::try_from(&der).map_err(|e| format!("the leaf cannot be parsed: {e}"))?;
-    let sn = ServerName::try_from(name).map_err(|_| format!("{name:?} is not a DNS name or IP address"))?;
-    ee.verify_is_valid_for_subject_name(&sn).map_err(|e| describe(&e))
-}
-
-fn describe(e: &webpki::Error) -> String {
-    use webpki::Error as E;
-    match e {
-        E::CertExpired { .. } => "a certificate on the path has expired".into(),
-        E::CertNotValidYet { .. } => "a certificate on the path is not valid yet".into(),
-        E::UnknownIssuer => "no path to this root (unknown issuer)".into(),
-        E::InvalidSignatureForPublicKey => "a signature on the path does not verify".into(),
-        E::CertNotValidForName(_) => "the leaf is not valid for the name".into(),
-        E::CaUsedAsEndEntity => "the first certificate is a CA, not a server certificate".into(),
-        E::EndEntityUsedAsCa => "a server certificate is used as an issuer".into(),
-        E::PathLenConstraintViolated => "a CA's path length constraint is exceeded".into(),
-        E::NameConstraintViolation => "a CA's name constraints forbid this name".into(),
-        E::RequiredEkuNotFoundContext(_) => {
-            "a certificate on the path does not allow server authentication (EKU)".into()
-        }
-        other => format!("{other}"),
-    }
+    let ee = webpki::EndEntityCert::try_from(&der).map_err(|e| VerifyFailure::LeafUnusable(e.to_string()))?;
+    let sn = ServerName::try_from(name).map_err(|_| VerifyFailure::NotAName(name.to_string()))?;
+    ee.verify_is_valid_for_subject_name(&sn)
+        .map_err(|e| VerifyFailure::from(&e))
 }

@@ -7,7 +7,8 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use support::*;
-use tlspost_certs::check::{CheckReport, check};
+use tlspost_certs::CertsError;
+use tlspost_certs::check::{CheckReport, HostProblem, check};
 use tlspost_testkit::nginx::{Nginx, Options, Site};
 use tlspost_testkit::write;
 
@@ -48,7 +49,7 @@ fn check_passes_then_fails_after_the_server_switches_root() {
     assert!(!r.ok());
     let h = &r.hosts[0];
     assert!(!h.ok && h.verified_by.is_none(), "{h:?}");
-    let reason = h.reasons.join("; ");
+    let reason = h.why();
     assert!(reason.contains("none of the pinned roots verifies"), "{reason}");
     assert!(reason.contains("Check Issuing B1"), "names what is served: {reason}");
     assert!(
@@ -85,5 +86,12 @@ fn check_reports_an_unreachable_host() {
     let (target, _refusing) = refused(HOST);
     let r = check(&[target], &[pinned], &[], 730, now()).expect("check");
     assert!(!r.ok());
-    assert!(r.hosts[0].reasons[0].contains("cannot connect to"), "{r:?}");
+    assert!(
+        matches!(
+            r.hosts[0].reasons[0],
+            HostProblem::NotReached(CertsError::Unreachable { .. })
+        ),
+        "{r:?}"
+    );
+    assert!(r.hosts[0].why().contains("cannot connect to"), "{r:?}");
 }

@@ -100,7 +100,7 @@ impl Facts<'_> {
                 party: Party::Device,
                 text: format!(
                     "the device would refuse the server: its pinned roots do not verify the chain served now ({})",
-                    d.reasons.join("; ")
+                    d.why()
                 ),
             });
         }
@@ -314,7 +314,7 @@ fn trust(f: &Facts<'_>, pinned_expired: bool) -> Option<Verdict> {
     Some(if let Some(d) = f.device.as_ref() {
         let mut v = v;
         v.title = "the device would refuse the server: its pinned roots do not verify the chain served now".into();
-        v.bad(Severity::Fail, d.reasons.join("; "), advice(f))
+        v.bad(Severity::Fail, d.why(), advice(f))
     } else {
         v.bad(
             Severity::Fail,
@@ -395,7 +395,7 @@ pub(crate) fn judge(
             Severity::Fail,
             Cause::PinMismatch,
             "the device would refuse the server: its pinned roots do not verify the chain served now",
-            f.device.as_ref().map(|d| d.reasons.join("; ")).unwrap_or_default(),
+            f.device.as_ref().map(|d| d.why()).unwrap_or_default(),
             advice(&f),
         ));
     }

@@ -125,7 +125,7 @@ pub fn check(r: &CheckReport) -> Value {
             "target": h.target,
             "ok": h.ok,
             "verified_by": h.verified_by,
-            "reasons": h.reasons,
+            "reasons": h.reasons.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "served": h.served,
         })).collect::<Vec<_>>(),
     })

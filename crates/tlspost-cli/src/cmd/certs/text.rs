@@ -185,7 +185,7 @@ fn paths(s: &mut String, a: &Analysis) {
             "  not via {:?} [{}]: {}",
             f.root.cert.short_name(),
             f.root.source,
-            f.why
+            a.why_not(f)
         );
     }
     let verifies = if a.verifies_mozilla() {
@@ -201,7 +201,7 @@ pub fn pinned(v: &PinnedVerdict) -> (bool, String) {
     match v {
         PinnedVerdict::Verifies { served } => (true, format!("verifies (path of {served} served certificate(s))")),
         PinnedVerdict::NameMismatch { name } => (false, format!("the leaf is not valid for {name:?}")),
-        PinnedVerdict::DoesNotVerify { why } => (false, why.clone()),
+        PinnedVerdict::DoesNotVerify { why } => (false, why.to_string()),
         _ => (false, "does not verify".into()),
     }
 }
@@ -277,7 +277,7 @@ pub fn check(r: &CheckReport) -> String {
     for h in &r.hosts {
         let _ = match (&h.verified_by, h.ok) {
             (Some(by), true) => writeln!(s, "ok   {}: verified by pinned {by:?}", h.target),
-            _ => writeln!(s, "FAIL {}: {}", h.target, h.reasons.join("; ")),
+            _ => writeln!(s, "FAIL {}: {}", h.target, h.why()),
         };
     }
     let verdict = if r.ok() { "all pins hold" } else { "pins do NOT hold" };
