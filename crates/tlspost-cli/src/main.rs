@@ -33,6 +33,8 @@ enum Command {
     Certs(cmd::certs::CertsArgs),
     /// A capture server that records exactly what arrives and explains what is wrong.
     Serve(cmd::serve::ServeArgs),
+    /// Send a captured request again (to the server's upstream, or --to URL) and show what changed.
+    Replay(cmd::replay::ReplayArgs),
     /// Explain what is wrong with a raw HTTP request.
     Lint(cmd::lint::LintArgs),
     /// Walk the path of a device's HTTPS POST (DNS, TCP, TLS, request, edge) and say what is wrong.
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Request(a) => cmd::post::run_request(a),
         Command::Certs(a) => cmd::certs::run(a),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Replay(a) => cmd::replay::run(a),
         Command::Lint(a) => cmd::lint::run(a),
         Command::Doctor(a) => cmd::doctor::run(a),
     }

@@ -5,4 +5,5 @@ pub mod common;
 pub mod doctor;
 pub mod lint;
 pub mod post;
+pub mod replay;
 pub mod serve;
