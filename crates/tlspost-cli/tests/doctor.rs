@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use tlspost_testkit::http::Received;
+use tlspost_testkit::nginx::{Nginx, Site};
 use tlspost_testkit::origin::{Env, HOST, Origin};
 use tlspost_testkit::pki::{Ca, Validity};
 use tlspost_testkit::proc::refused_addr;
@@ -717,4 +718,373 @@ fn nginx_chains_pins_truncation_and_an_edge_page_through_a_real_tls_server() {
         "the POST went out once ({} requests to /midbody before)",
         before
     );
+}
+
+// Step 6: the device's TLS stacks, against real nginx, openssl s_server and caddy.
+
+/// The name the device stacks' servers are for.
+const DEVICE_HOST: &str = "device.test";
+
+/// `tlspost doctor` for a device that pins `root`, posting to `DEVICE_HOST` at `port` on
+/// loopback, with `extra` flags (e.g. `--device NAME`).
+fn doctor_device(root: &Ca, port: u16, extra: &[&str]) -> (i32, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = tlspost_testkit::write(dir.path(), "root.pem", &root.pem);
+    let ca = ca.display().to_string();
+    let resolve = format!("{DEVICE_HOST}:{port}:127.0.0.1");
+    let url = format!("https://{DEVICE_HOST}:{port}/");
+    let mut args = vec![
+        "--cacert",
+        ca.as_str(),
+        "--resolve",
+        resolve.as_str(),
+        "-A",
+        "acme-sensor/1.2",
+    ];
+    args.extend_from_slice(extra);
+    args.push(&url);
+    doctor(&args)
+}
+
+/// The lines under the first check line containing `needle`, trimmed, up to the next check line.
+fn under<'a>(text: &'a str, needle: &str) -> Vec<&'a str> {
+    let mut it = text.lines().skip_while(|l| !(l.starts_with('[') && l.contains(needle)));
+    it.next()
+        .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"));
+    it.take_while(|l| !l.starts_with('[') && !l.is_empty())
+        .map(str::trim)
+        .collect()
+}
+
+/// The value after `label` among `lines`.
+fn labelled<'a>(lines: &[&'a str], label: &str) -> &'a str {
+    lines
+        .iter()
+        .find_map(|l| l.strip_prefix(label))
+        .unwrap_or_else(|| panic!("no {label:?} in {lines:#?}"))
+}
+
+/// The report's last lines before the closing one: step 6's, one per stack.
+fn stack_lines(text: &str) -> Vec<&str> {
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with('[')).collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains(" 6 device "))
+        .unwrap_or_else(|| panic!("no step 6 in:\n{text}"));
+    lines[at..].to_vec()
+}
+
+fn nginx_for(leaf: &tlspost_testkit::Leaf, protocols: Option<&str>) -> Nginx {
+    let mut site = Site::new("device", &leaf.pem, &leaf.key_pem);
+    if let Some(p) = protocols {
+        site = site.protocols(p);
+    }
+    Nginx::start(&[site])
+}
+
+#[test]
+fn device_tlspost_fails_a_tls12_only_server_and_the_summary_names_each_stack() {
+    let root = Ca::root("Device Root");
+    let leaf = root.leaf(&[DEVICE_HOST]);
+    let server = nginx_for(&leaf, Some("TLSv1.2"));
+    let port = server.port(0);
+
+    // Without --device: every step ok (rustls speaks TLS 1.2), and the last lines say which
+    // stacks can talk; one that cannot is no FAIL (no stack was named).
+    let (code, out) = doctor_device(&root, port, &[]);
+    assert_eq!(code, 0, "{out}");
+    let stacks = stack_lines(&out);
+    assert_eq!(stacks.len(), 4, "{out}");
+    assert!(
+        stacks[0].starts_with("[no]   6 device   tlspost cannot talk: ") && stacks[0].contains("TLS 1.3"),
+        "{out}"
+    );
+    for (line, name) in stacks[1..].iter().zip(["esp-idf", "arduino-esp32", "esp8266"]) {
+        assert!(
+            line.starts_with(&format!("[ok]   6 device   {name} can talk to this server")),
+            "{out}"
+        );
+    }
+    assert!(lines(&out, "FAIL").is_empty(), "{out}");
+    assert!(
+        !out.trim_end().lines().last().unwrap_or_default().contains("FAIL"),
+        "{out}"
+    );
+
+    // --device tlspost: the cause first, with why and a fix on each side; exit 1.
+    let (code, out) = doctor_device(&root, port, &["--device", "tlspost"]);
+    assert_eq!(code, 1, "{out}");
+    let fails = lines(&out, "FAIL");
+    assert_eq!(fails, ["[FAIL] 6 device   tlspost cannot talk to this server"], "{out}");
+    let u = under(&out, "tlspost cannot talk");
+    assert!(labelled(&u, "why: ").contains("the server refused TLS 1.3"), "{out}");
+    assert!(
+        u.iter()
+            .any(|l| l.starts_with("→ also seen by the probes: the server accepts none")),
+        "{out}"
+    );
+    assert!(
+        labelled(&u, "fix on the server: ").contains("ssl_protocols TLSv1.2 TLSv1.3;"),
+        "{out}"
+    );
+    assert!(labelled(&u, "fix on the device: ").contains("TLS 1.2"), "{out}");
+    let last = out.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("1 FAIL, 0 warn: fix the first FAIL first") && last.contains("6 device: tlspost: "),
+        "{last}"
+    );
+
+    // As JSON: the named stack's verdict with its typed cause.
+    let (code, out) = doctor_device(&root, port, &["--device", "tlspost", "--json-output"]);
+    assert_eq!(code, 1, "{out}");
+    let doc: Value = serde_json::from_str(&out).expect("one JSON document");
+    assert_eq!(
+        (doc["ok"].clone(), doc["device"].clone()),
+        (Value::Bool(false), "tlspost".into())
+    );
+    assert_eq!(doc["anchors"], "pinned");
+    let p = &doc["profiles"][0];
+    assert_eq!(
+        (p["name"].as_str(), p["can_talk"].as_bool()),
+        (Some("tlspost"), Some(false)),
+        "{doc}"
+    );
+    assert_eq!(p["first"]["mark"], "fail");
+    assert_eq!(p["first"]["cause"]["kind"], "device");
+    assert!(
+        p["first"]["fix"]["server"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("ssl_protocols"),
+        "{doc}"
+    );
+    assert!(
+        p["findings"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["cause"]["kind"] == "no_common_version")),
+        "{doc}"
+    );
+}
+
+#[test]
+fn device_tlspost_fails_an_rsa_leaf_with_the_ecdsa_fix_and_esp_idf_talks() {
+    let root = Ca::root("Device Root");
+    let leaf = root
+        .leaf_builder(&[DEVICE_HOST])
+        .alg(tlspost_testkit::Alg::Rsa2048)
+        .issue();
+    let server = nginx_for(&leaf, None);
+    let port = server.port(0);
+    let (code, out) = doctor_device(&root, port, &["--device", "tlspost"]);
+    assert_eq!(code, 1, "{out}");
+    let u = under(&out, "tlspost cannot talk to this server");
+    assert!(labelled(&u, "why: ").contains("RSA"), "{out}");
+    assert!(
+        labelled(&u, "fix on the server: ").contains("ECDSA P-256 certificate"),
+        "{out}"
+    );
+    assert!(labelled(&u, "fix on the device: ").contains("RSA"), "{out}");
+    // The chain probe sees the same cause: folded under it, not a second FAIL.
+    assert_eq!(lines(&out, "FAIL").len(), 1, "{out}");
+    assert!(
+        u.iter()
+            .any(|l| l.contains("also seen by the probes: certificate #1's key is RSA")),
+        "{out}"
+    );
+
+    let (code, out) = doctor_device(&root, port, &["--device", "esp-idf"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        lines(&out, "ok")
+            .iter()
+            .any(|l| l.contains("esp-idf can talk to this server")),
+        "{out}"
+    );
+}
+
+#[test]
+fn device_esp_idf_fails_a_chain_over_its_buffer() {
+    let root = Ca::root("Device Root");
+    let mut names: Vec<String> = vec![DEVICE_HOST.to_owned()];
+    names.extend((0..800).map(|i| format!("host-{i:04}.{DEVICE_HOST}")));
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let big = root.leaf(&names);
+    let server = nginx_for(&big, None);
+    let (code, out) = doctor_device(&root, server.port(0), &["--device", "esp-idf"]);
+    assert_eq!(code, 1, "{out}");
+    let u = under(&out, "esp-idf cannot talk to this server");
+    let why = labelled(&u, "why: ");
+    assert!(why.contains("over the device's 16384-byte input buffer"), "{why}");
+    assert!(labelled(&u, "fix on the server: ").contains("smaller chain"), "{out}");
+    assert!(
+        labelled(&u, "fix on the device: ").contains("CONFIG_MBEDTLS_SSL_IN_CONTENT_LEN"),
+        "{out}"
+    );
+}
+
+#[test]
+fn device_esp8266_says_whether_the_server_honours_max_fragment_length() {
+    let root = Ca::root("Device Root");
+    let leaf = root.leaf(&[DEVICE_HOST]);
+    // OpenSSL honours it.
+    let server = tlspost_testkit::s_server::SServer::start(&leaf.pem, &leaf.key_pem, &["-tls1_2"]);
+    let (code, out) = doctor_device(&root, server.port(), &["--device", "esp8266"]);
+    assert!(
+        lines(&out, "ok")
+            .iter()
+            .any(|l| l.contains("max_fragment_length 512 bytes: honoured")),
+        "{out}"
+    );
+    assert!(
+        lines(&out, "ok").iter().any(|l| l.contains("esp8266 can talk")),
+        "{out}"
+    );
+    // s_server answers no HEAD, so step 5 may warn or fail; step 6 is what is judged here.
+    assert!(code == 0 || code == 1, "{out}");
+
+    // Go's crypto/tls (caddy) does not: a warning with a fix on each side.
+    let server = tlspost_testkit::caddy::Caddy::start(DEVICE_HOST, &leaf.pem, &leaf.key_pem);
+    let (_, out) = doctor_device(&root, server.port(), &["--device", "esp8266"]);
+    let warn = lines(&out, "warn");
+    assert!(
+        warn.iter()
+            .any(|l| l.contains("max_fragment_length 512 bytes: not honoured")),
+        "{out}"
+    );
+    let u = under(&out, "max_fragment_length 512 bytes: not honoured");
+    assert!(
+        labelled(&u, "fix on the server: ").contains("max_fragment_length"),
+        "{out}"
+    );
+    assert!(labelled(&u, "fix on the device: ").contains("16 KB"), "{out}");
+}
+
+/// `tlspost doctor ARGS` on a pseudo-terminal (script(1)) with `env` set.
+fn doctor_in_terminal(args: &str, env: &[(&str, &str)]) -> String {
+    let cmd = format!("{TLSPOST} doctor {args}");
+    let mut c = Command::new("script");
+    c.args(["-qec", &cmd, "/dev/null"]).env_remove("NO_COLOR");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().expect("script(1) from util-linux/bsdutils");
+    String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+}
+
+#[test]
+fn a_terminal_gets_wrapped_coloured_lines_no_color_and_a_pipe_plain_ones_and_steps_show_as_they_complete() {
+    let s = serve("default");
+    let (ca, resolve, url) = (ca_file(&s), resolve_localhost(&s), https_url(&s, "/oauth/token"));
+    let args = format!("--cacert {ca} --resolve {resolve} -A ESP32HTTPClient {url}");
+
+    let shown = doctor_in_terminal(&args, &[("COLUMNS", "60")]);
+    assert!(
+        shown.contains("\u{1b}[1;31m[FAIL]\u{1b}[0m 4 request  lint TP304"),
+        "{shown:?}"
+    );
+    assert!(shown.contains("\u{1b}[32m[ok]\u{1b}[0m   1 dns"), "{shown:?}");
+    let plain: Vec<String> = shown
+        .lines()
+        .map(|l| {
+            l.replace("\u{1b}[1;31m", "")
+                .replace("\u{1b}[32m", "")
+                .replace("\u{1b}[33m", "")
+                .replace("\u{1b}[0m", "")
+                .replace("\u{1b}[1m", "")
+                .replace("\u{1b}[2m", "")
+        })
+        .collect();
+    // Wrapped at 60, a word longer than a line aside; continuation lines under the text.
+    for l in &plain {
+        assert!(
+            l.chars().count() <= 60 || !l.trim().contains(' '),
+            "{l:?} is over 60 columns:\n{}",
+            plain.join("\n")
+        );
+    }
+    let why = plain
+        .iter()
+        .position(|l| l.trim_start().starts_with("why: User-Agent `ESP32HTTPClient`"))
+        .unwrap_or_else(|| panic!("{}", plain.join("\n")));
+    assert!(plain[why + 1].starts_with(&" ".repeat(18 + 5)), "{:?}", plain[why + 1]);
+    // The closing line names the first FAIL.
+    let last = plain
+        .iter()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .cloned()
+        .unwrap_or_default();
+    let closing: String = plain
+        .iter()
+        .skip_while(|l| !l.contains(" FAIL, "))
+        .map(|l| l.trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        closing.contains("the first FAIL first") && closing.contains("4 request: lint TP304"),
+        "{closing} / {last}"
+    );
+
+    // NO_COLOR: wrapped, no colour.
+    let shown = doctor_in_terminal(&args, &[("COLUMNS", "60"), ("NO_COLOR", "1")]);
+    assert!(!shown.contains('\u{1b}'), "{shown:?}");
+    assert!(
+        shown
+            .lines()
+            .all(|l| l.chars().count() <= 60 || !l.trim().contains(' ')),
+        "{shown}"
+    );
+
+    // A pipe: neither colour nor wrapping, whatever COLUMNS says.
+    let out = Command::new(TLSPOST)
+        .args([
+            "doctor",
+            "--cacert",
+            &ca,
+            "--resolve",
+            &resolve,
+            "-A",
+            "ESP32HTTPClient",
+            &url,
+        ])
+        .env("COLUMNS", "60")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run tlspost doctor");
+    let piped = String::from_utf8_lossy(&out.stdout);
+    assert!(!piped.contains('\u{1b}'), "{piped}");
+    assert!(piped.lines().any(|l| l.chars().count() > 60), "{piped}");
+
+    // Steps print as they complete: against a listener that never answers the ClientHello, the
+    // first two lines arrive while step 3 still waits.
+    let quiet = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = quiet.local_addr().expect("addr").port();
+    let started = std::time::Instant::now();
+    let mut child = Command::new(TLSPOST)
+        .args([
+            "doctor",
+            "--connect-timeout",
+            "3",
+            &format!("https://127.0.0.1:{port}/"),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run tlspost doctor");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut seen_tcp = None;
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+        let line = line.expect("a line");
+        if line.contains(" 2 tcp ") {
+            seen_tcp = Some(started.elapsed());
+        }
+    }
+    child.wait().expect("wait");
+    let ended = started.elapsed();
+    let tcp = seen_tcp.expect("a step 2 line");
+    assert!(ended >= std::time::Duration::from_secs(3), "{ended:?}");
+    assert!(
+        ended - tcp >= std::time::Duration::from_secs(2),
+        "step 2 at {tcp:?}, the end at {ended:?}"
+    );
+    drop(quiet);
 }

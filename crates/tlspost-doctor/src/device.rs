@@ -51,9 +51,10 @@ pub struct DeviceCause<'a> {
 }
 
 impl DeviceVerdict {
-    /// The findings by cause, in probe order: each finding with a fix takes the later findings
-    /// with the same fix under it (a device failure and the probe that sees the same mismatch
-    /// are one cause); findings without a fix stand alone.
+    /// The findings by cause: each finding with a fix takes the later findings with the same fix
+    /// under it (a device failure and the probe that sees the same mismatch are one cause);
+    /// findings without a fix stand alone. The cause holding the first FAIL comes first, the
+    /// others follow in probe order.
     pub fn causes(&self) -> Vec<DeviceCause<'_>> {
         let mut out: Vec<DeviceCause<'_>> = Vec::new();
         for f in &self.verdict.findings {
@@ -68,6 +69,13 @@ impl DeviceVerdict {
                     same: Vec::new(),
                 }),
             }
+        }
+        let holds_fail = |c: &DeviceCause<'_>| {
+            c.finding.severity == Severity::Fail || c.same.iter().any(|f| f.severity == Severity::Fail)
+        };
+        if let Some(at) = out.iter().position(holds_fail) {
+            let first = out.remove(at);
+            out.insert(0, first);
         }
         out
     }

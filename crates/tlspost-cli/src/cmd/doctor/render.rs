@@ -188,10 +188,8 @@ pub fn device_full(d: &DeviceVerdict, anchors: Option<Anchors>) -> Vec<Block> {
     let v = &d.verdict;
     let p = v.profile;
     let causes = d.causes();
-    let first = v
-        .first
-        .as_ref()
-        .and_then(|f| causes.iter().position(|c| std::ptr::eq(c.finding, f)));
+    // The library puts the cause of the first FAIL first.
+    let first = (!v.can_talk && !causes.is_empty()).then_some(0);
     let mut under = vec![format!("as {}, {}", p.stack, p.describes)];
     under.push(
         match (p.device_code, anchors) {
