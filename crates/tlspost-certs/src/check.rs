@@ -45,7 +45,7 @@ pub fn check(
         .iter()
         .map(|t| {
             let label = t.display();
-            match fetch_chain(t).and_then(|s| parse_chain(&s.chain, &label)) {
+            match fetch_chain(t).and_then(|s| parse_chain(&s.tls.chain, &label)) {
                 Ok(chain) => check_chain(&label, t.name(), chain, &pinned_certs, &known, now),
                 Err(e) => HostCheck {
                     target: label,

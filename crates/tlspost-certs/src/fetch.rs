@@ -10,7 +10,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use tlspost::probe::{self, Limits, Override, TlsFailure, TlsSetup};
+use tlspost::probe::{self, Limits, Override, TlsFacts, TlsFailure, TlsSetup};
 
 use crate::CertsError;
 
@@ -94,19 +94,15 @@ impl Target {
     }
 }
 
-/// The chain as served, with facts of the handshake.
+/// The chain as served, with the facts of the handshake.
 #[derive(Clone, Debug)]
 pub struct Served {
-    /// The certificates in the order the server sent them (leaf first, normally).
-    pub chain: Vec<Vec<u8>>,
     /// The address connected to.
     pub peer: SocketAddr,
-    /// Negotiated protocol version, e.g. `TLSv1.3` (OpenSSL's spelling, the client's too).
-    pub version: String,
-    /// Negotiated cipher suite.
-    pub suite: String,
-    /// The SNI name sent, if any.
-    pub sni: Option<String>,
+    /// The probe's facts: the certificates in the order the server sent them (leaf first,
+    /// normally), the version, suite, group and ALPN negotiated, the SNI name sent, the kind of
+    /// handshake.
+    pub tls: TlsFacts,
 }
 
 /// Connects, handshakes, records the served chain, closes. See the module documentation.
@@ -149,11 +145,8 @@ pub fn fetch_chain(target: &Target) -> Result<Served, CertsError> {
         return Err(CertsError::NoCertificates { target: display });
     }
     Ok(Served {
-        version: facts.version.to_string(),
-        suite: facts.suite_text(),
-        chain: facts.chain,
         peer: connected.addr,
-        sni: facts.sni,
+        tls: facts,
     })
 }
 

@@ -247,7 +247,7 @@ impl Context {
 
     fn fetch(&self, target: &Target) -> ChainReport {
         let label = target.display();
-        match fetch_chain(target).and_then(|s| Ok((parse_chain(&s.chain, &label)?, s))) {
+        match fetch_chain(target).and_then(|s| Ok((parse_chain(&s.tls.chain, &label)?, s))) {
             Ok((chain, served)) => ChainReport {
                 found: Ok(self.found(Analysis::new(chain, Some(target.name()), &self.store, self.now))),
                 label,

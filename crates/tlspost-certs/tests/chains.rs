@@ -25,8 +25,8 @@ fn analyse(port: u16, roots: &Path) -> Analysis {
 fn recommends_root_not_intermediate(p: &Pki, port: u16, dir: &Path) {
     let roots = write(dir, "roots.pem", &p.root.pem);
     let served = fetch(port, HOST);
-    assert_eq!(served.chain, vec![p.leaf.der.clone(), p.int.der.clone()]);
-    assert_eq!(served.sni.as_deref(), Some(HOST));
+    assert_eq!(served.tls.chain, vec![p.leaf.der.clone(), p.int.der.clone()]);
+    assert_eq!(served.tls.sni.as_deref(), Some(HOST));
 
     let a = analyse(port, &roots);
     assert_eq!(a.roles, vec![Role::Leaf, Role::Intermediate]);

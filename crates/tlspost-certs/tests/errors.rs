@@ -29,7 +29,7 @@ fn no_sni_is_explained() {
     let r = report(&req);
     assert!(r.ok());
     let served = r.chains[0].served.as_ref().expect("served");
-    assert_eq!(served.sni.as_deref(), Some(HOST));
+    assert_eq!(served.tls.sni.as_deref(), Some(HOST));
 }
 
 #[test]

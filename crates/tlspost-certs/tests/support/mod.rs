@@ -33,7 +33,7 @@ pub fn wait_until_served(port: u16, host: &str, leaf_der: &[u8]) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let served = fetch(port, host);
-        if served.chain.first().map(Vec::as_slice) == Some(leaf_der) {
+        if served.tls.chain.first().map(Vec::as_slice) == Some(leaf_der) {
             return;
         }
         assert!(Instant::now() < deadline, "the new chain is not served");
@@ -44,6 +44,7 @@ pub fn wait_until_served(port: u16, host: &str, leaf_der: &[u8]) {
 /// Parses a fetched chain.
 pub fn parse(served: &tlspost_certs::Served) -> Vec<tlspost_certs::CertInfo> {
     served
+        .tls
         .chain
         .iter()
         .map(|d| tlspost_certs::CertInfo::parse(d, "served").expect("parse"))

@@ -65,9 +65,9 @@ fn chain(c: &ChainReport, now: i64, warn_days: i64) -> Value {
     let mut v = json!({ "target": c.label });
     if let Some(s) = &c.served {
         v["peer"] = json!(s.peer.to_string());
-        v["tls_version"] = json!(s.version);
-        v["cipher_suite"] = json!(s.suite);
-        v["sni"] = json!(s.sni);
+        v["tls_version"] = json!(s.tls.version.to_string());
+        v["cipher_suite"] = json!(s.tls.suite_text());
+        v["sni"] = json!(s.tls.sni);
     }
     let f = match &c.found {
         Ok(f) => f,

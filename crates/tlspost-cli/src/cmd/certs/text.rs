@@ -124,9 +124,9 @@ fn origin(s: &mut String, label: &str, served: Option<&Served>) {
             s,
             "Chain served by {label} ({}, {}, {}, SNI {})",
             sv.peer,
-            sv.version,
-            sv.suite,
-            sv.sni.as_deref().unwrap_or("none")
+            sv.tls.version,
+            sv.tls.suite_text(),
+            sv.tls.sni.as_deref().unwrap_or("none")
         ),
         None => writeln!(s, "Chain read from {label}"),
     };
