@@ -430,7 +430,7 @@ mod tests {
         };
         assert_eq!(
             edit(raw, head_len, &e).unwrap(),
-            b"POST /t HTTP/1.1\r\nHost: a\r\nx-key: new\r\nX-Added: 1\r\nContent-Length: 2\r\n\r\n{}"
+            b"POST /t HTTP/1.1\r\nHost: a\r\nX-Key: new\r\nX-Added: 1\r\nContent-Length: 2\r\n\r\n{}"
         );
         let bad = Edits {
             headers: vec![("X".into(), "a\r\nInjected: 1".into())],
