@@ -12,9 +12,10 @@
 //!   with the banner ENV's `tlspost serve` printed.
 //! - `<!-- not run: WHY -->`: not a session (a synopsis, a file's content…), and why.
 //!
-//! ENV is one of `serve`, `serve-edge`, `certs`, `lint`; one of each is started per page, at first
+//! ENV is one of `serve`, `serve-edge`, `certs`, `lint`, `device` (a TLS 1.2-only nginx for
+//! device.example.test, its root in `device-root.pem`); one of each is started per page, at first
 //! use, and shared by the page's blocks in order. Servers run on ephemeral ports from the test kit;
-//! the ports a page shows (8080, 8443, 18443, 4443) are swapped for the real ones in commands and
+//! the ports a page shows (8080, 8443, 18443, 4443, 9443) are swapped for the real ones in commands and
 //! back in the output. Volatile parts (times, dates, day counts, fingerprints, certificate bytes,
 //! ephemeral client ports, ray ids) are redacted on both sides with snapbox's redactions.
 
@@ -259,6 +260,22 @@ impl World {
                 self.other_chain = Some((other_leaf.chain(&[&other_issuing]), other_leaf.key_pem));
             }
             "certs" => {}
+            "device" if self.nginx.is_none() => {
+                // A server every stack but tlspost's TLS 1.3-only one can talk to.
+                let root = Ca::builder("Device Root CA")
+                    .org("Example Devices")
+                    .validity(Validity::days(-1, 7300))
+                    .self_signed();
+                let leaf = root
+                    .leaf_builder(&["device.example.test"])
+                    .validity(Validity::days(-1, 90))
+                    .issue();
+                tlspost_testkit::write(self.dir.path(), "device-root.pem", &root.pem);
+                let nginx = Nginx::start(&[Site::new("device", &leaf.pem, &leaf.key_pem).protocols("TLSv1.2")]);
+                self.ports.insert(9443, nginx.port(0));
+                self.nginx = Some(nginx);
+            }
+            "device" => {}
             "lint" => {
                 // The story's request as Arduino-ESP32's HTTPClient sends it: JSON without a
                 // Content-Type, the library's User-Agent.

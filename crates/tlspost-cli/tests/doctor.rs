@@ -830,7 +830,8 @@ fn device_tlspost_fails_a_tls12_only_server_and_the_summary_names_each_stack() {
     assert!(labelled(&u, "fix on the device: ").contains("TLS 1.2"), "{out}");
     let last = out.trim_end().lines().last().unwrap_or_default();
     assert!(
-        last.starts_with("1 FAIL, 0 warn: fix the first FAIL first") && last.contains("6 device: tlspost: "),
+        last.starts_with("1 FAIL, 0 warn: fix the first FAIL first")
+            && last.contains("6 device: tlspost cannot talk to this server: "),
         "{last}"
     );
 

@@ -190,7 +190,7 @@ pub fn device_full(d: &DeviceVerdict, anchors: Option<Anchors>) -> Vec<Block> {
     let causes = d.causes();
     // The library puts the cause of the first FAIL first.
     let first = (!v.can_talk && !causes.is_empty()).then_some(0);
-    let mut under = vec![format!("as {}, {}", p.stack, p.describes)];
+    let mut under = vec![format!("profile: {}, as of {}", p.stack, p.describes)];
     under.push(
         match (p.device_code, anchors) {
             (true, Some(Anchors::Pinned)) => "the device's own TLS code ran, anchored at the pinned certificates",
@@ -268,7 +268,13 @@ pub fn closing(r: &Report, style: &Style) -> String {
         Some(first) => {
             let named = match first {
                 FirstFail::Verdict(v) => format!("{} {}: {}", v.step.number(), v.step.name(), title(v)),
-                FirstFail::Device(d, f) => format!("6 device: {}: {}", d.verdict.profile.name, f.why()),
+                FirstFail::Device(d, f) => {
+                    format!(
+                        "6 device: {} cannot talk to this server: {}",
+                        d.verdict.profile.name,
+                        f.why()
+                    )
+                }
             };
             format!(
                 "{fails} FAIL, {warns} warn: fix the first FAIL first, the others may follow from it: {}",
