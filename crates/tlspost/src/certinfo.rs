@@ -29,10 +29,17 @@ pub struct CertInfo {
     pub spki_der: Vec<u8>,
     /// DNS names and IP addresses from subjectAltName, terminal-safe.
     pub sans: Vec<String>,
-    /// Key type and size, e.g. `ECDSA P-256` or `RSA 2048`.
+    /// Key type and size as text, e.g. `ECDSA P-256` or `RSA 2048` (from [`CertInfo::key_type`]
+    /// and [`CertInfo::key_bits`]; an unknown algorithm by its name or OID).
     pub key: String,
-    /// Signature algorithm, e.g. `ecdsa-with-SHA256`.
+    /// The key's algorithm, with its curve for ECDSA.
+    pub key_type: KeyType,
+    /// The key's size in bits, for RSA.
+    pub key_bits: Option<usize>,
+    /// Signature algorithm as its registered short name, e.g. `ecdsa-with-SHA256`.
     pub signature: String,
+    /// The signature algorithm, typed.
+    pub sig_alg: SigAlg,
     /// Serial number as hex.
     pub serial: String,
     /// notBefore as seconds since the Unix epoch.
@@ -49,6 +56,74 @@ pub struct CertInfo {
     pub spki_sha256: [u8; 32],
     /// Subject equals issuer and the certificate's signature verifies with its own key.
     pub self_signed: bool,
+}
+
+/// A certificate's public key type.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyType {
+    /// RSA (any size).
+    Rsa,
+    /// ECDSA on P-256.
+    EcdsaP256,
+    /// ECDSA on P-384.
+    EcdsaP384,
+    /// ECDSA on P-521.
+    EcdsaP521,
+    /// Ed25519.
+    Ed25519,
+    /// Ed448.
+    Ed448,
+    /// Anything else.
+    Other,
+}
+
+/// A certificate's signature algorithm (the issuer's signature over it).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SigAlg {
+    /// RSA PKCS#1 v1.5 (any hash).
+    RsaPkcs1,
+    /// RSASSA-PSS.
+    RsaPss,
+    /// ECDSA with SHA-256.
+    EcdsaSha256,
+    /// ECDSA with SHA-384.
+    EcdsaSha384,
+    /// ECDSA with SHA-512.
+    EcdsaSha512,
+    /// Ed25519.
+    Ed25519,
+    /// Anything else.
+    Other,
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KeyType::Rsa => "RSA",
+            KeyType::EcdsaP256 => "ECDSA P-256",
+            KeyType::EcdsaP384 => "ECDSA P-384",
+            KeyType::EcdsaP521 => "ECDSA P-521",
+            KeyType::Ed25519 => "Ed25519",
+            KeyType::Ed448 => "Ed448",
+            KeyType::Other => "another key type",
+        })
+    }
+}
+
+impl fmt::Display for SigAlg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SigAlg::RsaPkcs1 => "RSA PKCS#1 v1.5",
+            SigAlg::RsaPss => "RSASSA-PSS",
+            SigAlg::EcdsaSha256 => "ECDSA with SHA-256",
+            SigAlg::EcdsaSha384 => "ECDSA with SHA-384",
+            SigAlg::EcdsaSha512 => "ECDSA with SHA-512",
+            SigAlg::Ed25519 => "Ed25519",
+            SigAlg::Other => "another signature algorithm",
+        })
+    }
 }
 
 /// A certificate's DER that cannot be parsed.
@@ -80,6 +155,8 @@ impl CertInfo {
             return Err(bad(format!("{} bytes follow the certificate", rest.len())));
         }
         let tbs = &cert.tbs_certificate;
+        let key_type = key_type(&tbs.subject_pki);
+        let key_bits = key_bits(&tbs.subject_pki, key_type);
         let mut sans = Vec::new();
         if let Ok(Some(ext)) = cert.subject_alternative_name() {
             for name in &ext.value.general_names {
@@ -106,8 +183,11 @@ impl CertInfo {
             issuer_der: tbs.issuer.as_raw().to_vec(),
             spki_der: tbs.subject_pki.raw.to_vec(),
             sans,
-            key: key_text(&tbs.subject_pki),
+            key: key_text(&tbs.subject_pki, key_type, key_bits),
+            key_type,
+            key_bits,
             signature: oid_text(&cert.signature_algorithm.algorithm),
+            sig_alg: sig_alg(&cert.signature_algorithm.algorithm),
             serial: tbs.raw_serial_as_string(),
             not_before: tbs.validity.not_before.timestamp(),
             not_after: tbs.validity.not_after.timestamp(),
@@ -270,29 +350,64 @@ fn oid_text(oid: &x509_parser::der_parser::oid::Oid<'_>) -> String {
     }
 }
 
-fn key_text(spki: &SubjectPublicKeyInfo<'_>) -> String {
-    let alg = spki.algorithm.algorithm.to_id_string();
+const RSA: &str = "1.2.840.113549.1.1.1";
+const RSA_PSS: &str = "1.2.840.113549.1.1.10";
+const EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
+
+/// The key's algorithm and curve (RFC 5480 for the ECDSA curves, RFC 8410 for EdDSA).
+fn key_type(spki: &SubjectPublicKeyInfo<'_>) -> KeyType {
     let curve = spki
         .algorithm
         .parameters
         .as_ref()
         .and_then(|p| p.as_oid().ok())
         .map(|o| o.to_id_string());
-    match alg.as_str() {
-        "1.2.840.113549.1.1.1" => match spki.parsed() {
-            Ok(k) => format!("RSA {}", k.key_size()),
-            Err(_) => "RSA".into(),
-        },
-        "1.2.840.10045.2.1" => match curve.as_deref() {
-            Some("1.2.840.10045.3.1.7") => "ECDSA P-256".into(),
-            Some("1.3.132.0.34") => "ECDSA P-384".into(),
-            Some("1.3.132.0.35") => "ECDSA P-521".into(),
-            Some(other) => format!("ECDSA curve {other}"),
-            None => "ECDSA".into(),
-        },
-        "1.3.101.112" => "Ed25519".into(),
-        "1.3.101.113" => "Ed448".into(),
-        _ => oid_text(&spki.algorithm.algorithm),
+    match (spki.algorithm.algorithm.to_id_string().as_str(), curve.as_deref()) {
+        (RSA | RSA_PSS, _) => KeyType::Rsa,
+        (EC_PUBLIC_KEY, Some("1.2.840.10045.3.1.7")) => KeyType::EcdsaP256,
+        (EC_PUBLIC_KEY, Some("1.3.132.0.34")) => KeyType::EcdsaP384,
+        (EC_PUBLIC_KEY, Some("1.3.132.0.35")) => KeyType::EcdsaP521,
+        ("1.3.101.112", _) => KeyType::Ed25519,
+        ("1.3.101.113", _) => KeyType::Ed448,
+        _ => KeyType::Other,
+    }
+}
+
+/// An RSA key's modulus size in bits.
+fn key_bits(spki: &SubjectPublicKeyInfo<'_>, key_type: KeyType) -> Option<usize> {
+    match (key_type, spki.parsed()) {
+        (KeyType::Rsa, Ok(k)) => Some(k.key_size()),
+        _ => None,
+    }
+}
+
+fn key_text(spki: &SubjectPublicKeyInfo<'_>, key_type: KeyType, bits: Option<usize>) -> String {
+    match (key_type, bits) {
+        (KeyType::Rsa, Some(bits)) => format!("RSA {bits}"),
+        (KeyType::Other, _) if spki.algorithm.algorithm.to_id_string() == EC_PUBLIC_KEY => {
+            match spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()) {
+                Some(curve) => format!("ECDSA curve {}", curve.to_id_string()),
+                None => "ECDSA".into(),
+            }
+        }
+        (KeyType::Other, _) => oid_text(&spki.algorithm.algorithm),
+        (known, _) => known.to_string(),
+    }
+}
+
+/// The signature algorithm (RFC 4055, RFC 5758, RFC 8410).
+fn sig_alg(oid: &x509_parser::der_parser::oid::Oid<'_>) -> SigAlg {
+    match oid.to_id_string().as_str() {
+        // sha1/sha256/sha384/sha512 WithRSAEncryption.
+        "1.2.840.113549.1.1.5" | "1.2.840.113549.1.1.11" | "1.2.840.113549.1.1.12" | "1.2.840.113549.1.1.13" => {
+            SigAlg::RsaPkcs1
+        }
+        RSA_PSS => SigAlg::RsaPss,
+        "1.2.840.10045.4.3.2" => SigAlg::EcdsaSha256,
+        "1.2.840.10045.4.3.3" => SigAlg::EcdsaSha384,
+        "1.2.840.10045.4.3.4" => SigAlg::EcdsaSha512,
+        "1.3.101.112" => SigAlg::Ed25519,
+        _ => SigAlg::Other,
     }
 }
 
@@ -330,6 +445,20 @@ mod tests {
             assert!(info.self_signed, "{} is not self-signed", info.subject);
             assert!(info.is_ca, "{} is not a CA", info.subject);
             assert!(info.not_after > info.not_before, "{}", info.subject);
+            // Mozilla's roots are RSA (with its size) or ECDSA on a NIST curve, with a known signature.
+            match info.key_type {
+                KeyType::Rsa => assert_eq!(
+                    info.key,
+                    format!("RSA {}", info.key_bits.unwrap_or(0)),
+                    "{}",
+                    info.subject
+                ),
+                KeyType::EcdsaP256 | KeyType::EcdsaP384 | KeyType::EcdsaP521 => {
+                    assert_eq!(info.key, info.key_type.to_string());
+                }
+                other => panic!("{}: {other:?}", info.subject),
+            }
+            assert_ne!(info.sig_alg, SigAlg::Other, "{}: {}", info.subject, info.signature);
         }
     }
 
