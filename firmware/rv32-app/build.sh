@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds rv32-app for riscv32imc-unknown-none-elf (the ESP32-C3's ISA) with Debian's toolchain and
+# prints the ELF's path. Environment: TLSPOST_FW_ROOT_DER, TLSPOST_FW_HOST, TLSPOST_FW_BUILD_TIME
+# (firmware/lib.sh, fw_need_pin; `run.sh` sets them). The memory map is rv32-qemu's (QEMU `virt`,
+# 96 KiB painted stack).
+#
+# Needs the Debian packages rustc-web, cargo-web, rust-web-src and lld.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+fw_name=rv32-app
+# shellcheck source=firmware/lib.sh
+. "$here/../lib.sh"
+fw_need_pin
+fw_build "$here" "$here/../rv32-qemu/link.x" "$here/target/release"
