@@ -48,10 +48,15 @@
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+#[cfg(feature = "rustls")]
+extern crate alloc;
+
 pub mod algs;
 mod connect;
 pub mod error;
 mod provider;
+#[cfg(feature = "rustls")]
+pub mod rustls_backend;
 mod spki;
 mod verifier;
 

@@ -1,8 +1,6 @@
 //! The certificate verifier: pinned roots, SAN host names, validity at a supplied time, ECDSA.
 
-use embedded_tls::{
-    CertificateEntryRef, CertificateRef, CertificateVerifyRef, SignatureScheme, TlsCipherSuite, TlsError, TlsVerifier,
-};
+use embedded_tls::{CertificateEntryRef, CertificateRef, CertificateVerifyRef, TlsCipherSuite, TlsError, TlsVerifier};
 use heapless::Vec;
 use p256::ecdsa::signature::digest::Digest;
 use pki_types::{CertificateDer, ServerName, UnixTime};
@@ -87,55 +85,7 @@ impl<'r, CipherSuite: TlsCipherSuite> PinnedVerifier<'r, CipherSuite> {
     #[inline(never)]
     fn check(&self, host: &str, ders: &[CertificateDer<'_>]) -> Result<LeafKey, VerifyError> {
         let name = ServerName::try_from(host).map_err(|_| VerifyError::InvalidServerName)?;
-        let (leaf_der, intermediates) = ders.split_first().ok_or(VerifyError::EmptyChain)?;
-        let leaf_key = spki::leaf_key(leaf_der.as_ref()).ok_or(VerifyError::BadEncoding { position: 0 })?;
-        if !matches!(leaf_key.kind, KeyKind::EcdsaP256 | KeyKind::EcdsaP384) {
-            return Err(VerifyError::UnsupportedKey { kind: leaf_key.kind });
-        }
-        let leaf = EndEntityCert::try_from(leaf_der).map_err(|_| VerifyError::BadEncoding { position: 0 })?;
-
-        self.path_to_a_root(&leaf, intermediates)?;
-        leaf.verify_is_valid_for_subject_name(&name)?;
-        if let ServerName::DnsName(dns) = &name {
-            check_wildcard_breadth(dns.as_ref(), leaf.valid_dns_names())?;
-        }
-        Ok(leaf_key)
-    }
-
-    /// Builds a path from `leaf` to one pinned root, trying the roots one at a time: only one
-    /// parsed trust anchor is on the stack (not one per pinned root) while webpki builds the path.
-    /// The first error other than "unknown issuer" is the answer when no root is reached (for a
-    /// path that reaches a root but fails there, e.g. expired or a bad signature, is the better
-    /// explanation).
-    fn path_to_a_root(
-        &self,
-        leaf: &EndEntityCert<'_>,
-        intermediates: &[CertificateDer<'_>],
-    ) -> Result<(), VerifyError> {
-        check_root_count(self.roots)?;
-        let now = UnixTime::since_unix_epoch(core::time::Duration::from_secs(self.now));
-        let mut refusal = None;
-        for (index, root) in self.roots.iter().enumerate() {
-            let der = CertificateDer::from(*root);
-            let anchor = webpki::anchor_from_trusted_cert(&der).map_err(|_| VerifyError::BadRoot { index })?;
-            let verified = leaf.verify_for_usage(
-                crate::algs::ALL,
-                core::slice::from_ref(&anchor),
-                intermediates,
-                now,
-                KeyUsage::server_auth(),
-                None,
-                None,
-            );
-            match verified.map_err(VerifyError::from) {
-                Ok(_) => return Ok(()),
-                Err(VerifyError::UnknownIssuer) => {}
-                Err(e) => {
-                    refusal.get_or_insert(e);
-                }
-            }
-        }
-        Err(refusal.unwrap_or(VerifyError::UnknownIssuer))
+        check_served(self.roots, self.now, &name, ders)
     }
 
     #[inline(never)]
@@ -181,17 +131,7 @@ impl<'r, CipherSuite: TlsCipherSuite> PinnedVerifier<'r, CipherSuite> {
         rest.copy_from_slice(&hash);
         let message = msg.get(..total).ok_or(VerifyError::OutOfOrder)?;
 
-        let p384 = match (verify.signature_scheme, leaf.kind) {
-            (SignatureScheme::EcdsaSecp256r1Sha256, KeyKind::EcdsaP256) => false,
-            (SignatureScheme::EcdsaSecp384r1Sha384, KeyKind::EcdsaP384) => true,
-            (scheme, _) => {
-                return Err(VerifyError::UnsupportedScheme {
-                    scheme: scheme.as_u16(),
-                });
-            }
-        };
-        crate::algs::verify_ecdsa(p384, p384, leaf.bytes(), message, verify.signature)
-            .map_err(|_| VerifyError::BadSignature)
+        handshake_signature(&leaf, verify.signature_scheme.as_u16(), true, message, verify.signature)
     }
 
     fn record<T>(&mut self, r: Result<T, VerifyError>) -> Result<T, TlsError> {
@@ -213,7 +153,98 @@ pub struct LeafKeyInfo {
     pub kind: KeyKind,
 }
 
-fn check_root_count(roots: &[&[u8]]) -> Result<(), VerifyError> {
+/// The check every backend runs on a served chain (DER, leaf first, then anything in any order):
+/// the leaf's key is ECDSA P-256/P-384, a path reaches one of `roots` at `now_unix`, and `name`
+/// matches a subjectAltName. Returns the leaf's key for the handshake signature.
+#[inline]
+pub(crate) fn check_served(
+    roots: &[&[u8]],
+    now_unix: u64,
+    name: &ServerName<'_>,
+    ders: &[CertificateDer<'_>],
+) -> Result<LeafKey, VerifyError> {
+    let (leaf_der, intermediates) = ders.split_first().ok_or(VerifyError::EmptyChain)?;
+    let leaf_key = spki::leaf_key(leaf_der.as_ref()).ok_or(VerifyError::BadEncoding { position: 0 })?;
+    if !matches!(leaf_key.kind, KeyKind::EcdsaP256 | KeyKind::EcdsaP384) {
+        return Err(VerifyError::UnsupportedKey { kind: leaf_key.kind });
+    }
+    let leaf = EndEntityCert::try_from(leaf_der).map_err(|_| VerifyError::BadEncoding { position: 0 })?;
+
+    path_to_a_root(roots, now_unix, &leaf, intermediates)?;
+    leaf.verify_is_valid_for_subject_name(name)?;
+    if let ServerName::DnsName(dns) = name {
+        check_wildcard_breadth(dns.as_ref(), leaf.valid_dns_names())?;
+    }
+    Ok(leaf_key)
+}
+
+/// Builds a path from `leaf` to one pinned root, trying the roots one at a time: only one
+/// parsed trust anchor is on the stack (not one per pinned root) while webpki builds the path.
+/// The first error other than "unknown issuer" is the answer when no root is reached (for a
+/// path that reaches a root but fails there, e.g. expired or a bad signature, is the better
+/// explanation).
+fn path_to_a_root(
+    roots: &[&[u8]],
+    now_unix: u64,
+    leaf: &EndEntityCert<'_>,
+    intermediates: &[CertificateDer<'_>],
+) -> Result<(), VerifyError> {
+    check_root_count(roots)?;
+    let now = UnixTime::since_unix_epoch(core::time::Duration::from_secs(now_unix));
+    let mut refusal = None;
+    for (index, root) in roots.iter().enumerate() {
+        let der = CertificateDer::from(*root);
+        let anchor = webpki::anchor_from_trusted_cert(&der).map_err(|_| VerifyError::BadRoot { index })?;
+        let verified = leaf.verify_for_usage(
+            crate::algs::ALL,
+            core::slice::from_ref(&anchor),
+            intermediates,
+            now,
+            KeyUsage::server_auth(),
+            None,
+            None,
+        );
+        match verified.map_err(VerifyError::from) {
+            Ok(_) => return Ok(()),
+            Err(VerifyError::UnknownIssuer) => {}
+            Err(e) => {
+                refusal.get_or_insert(e);
+            }
+        }
+    }
+    Err(refusal.unwrap_or(VerifyError::UnknownIssuer))
+}
+
+/// ECDSA with SHA-256 (TLS SignatureScheme `ecdsa_secp256r1_sha256`).
+pub(crate) const ECDSA_SHA256: u16 = 0x0403;
+/// ECDSA with SHA-384 (TLS SignatureScheme `ecdsa_secp384r1_sha384`).
+pub(crate) const ECDSA_SHA384: u16 = 0x0503;
+
+/// Checks the server's handshake signature (`scheme`, a TLS SignatureScheme code) over `message`
+/// with the leaf's key. TLS 1.3 binds the curve to the scheme (`curve_bound`); TLS 1.2's ECDSA
+/// schemes name only the hash, the curve is the key's.
+#[inline]
+pub(crate) fn handshake_signature(
+    leaf: &LeafKey,
+    scheme: u16,
+    curve_bound: bool,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    let p384_key = match leaf.kind {
+        KeyKind::EcdsaP256 => false,
+        KeyKind::EcdsaP384 => true,
+        _ => return Err(VerifyError::UnsupportedScheme { scheme }),
+    };
+    let sha384 = match scheme {
+        ECDSA_SHA256 if !(curve_bound && p384_key) => false,
+        ECDSA_SHA384 if !curve_bound || p384_key => true,
+        _ => return Err(VerifyError::UnsupportedScheme { scheme }),
+    };
+    crate::algs::verify_ecdsa(p384_key, sha384, leaf.bytes(), message, signature).map_err(|_| VerifyError::BadSignature)
+}
+
+pub(crate) fn check_root_count(roots: &[&[u8]]) -> Result<(), VerifyError> {
     match roots.len() {
         0 => Err(VerifyError::NoRoots),
         given if given > MAX_ROOTS => Err(VerifyError::TooManyRoots { given, max: MAX_ROOTS }),
@@ -222,7 +253,7 @@ fn check_root_count(roots: &[&[u8]]) -> Result<(), VerifyError> {
 }
 
 /// Checks that a pinned root parses as a trust anchor.
-fn anchor(root: &[u8], index: usize) -> Result<(), VerifyError> {
+pub(crate) fn anchor(root: &[u8], index: usize) -> Result<(), VerifyError> {
     let der = CertificateDer::from(root);
     webpki::anchor_from_trusted_cert(&der)
         .map(|_| ())

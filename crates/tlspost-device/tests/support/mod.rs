@@ -3,6 +3,8 @@
 //! and leaves are set up for it. PKIs and servers are the kit's (`tlspost_testkit`).
 #![allow(dead_code)]
 
+pub mod rustls;
+
 use std::cell::Cell;
 use std::net::TcpStream;
 use std::rc::Rc;
