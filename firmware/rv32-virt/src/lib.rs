@@ -4,12 +4,15 @@
 //! panics print `TRAP …` or `PANIC`, then `FAILED`, and power off with status 1.
 //!
 //! Without features the console is the 16550 UART. With `net` the UART carries the network
-//! ([`UartLink`]) and the console is semihosting.
+//! ([`UartLink`]) and the console is semihosting. With `relay` the UART carries frames to a host
+//! relay ([`relay::Relay`]): several connections in one run, and questions to the host.
 #![no_std]
 
 mod console;
 #[cfg(feature = "net")]
 mod link;
+#[cfg(feature = "relay")]
+pub mod relay;
 pub mod rt;
 
 pub use console::Console;
