@@ -27,10 +27,12 @@ mod http;
 mod input;
 mod lint;
 mod net;
+mod outcome;
 pub mod profile;
 mod report;
 mod request;
 mod send;
+mod ser;
 mod state;
 mod target;
 mod tls;
@@ -38,7 +40,8 @@ mod tls;
 pub use device::{Anchors, DeviceCause, DeviceVerdict, Devices};
 pub use error::DoctorError;
 pub use input::{DeviceRequest, DeviceTrust, Pinned, Request};
-pub use report::{Cause, Consequence, FirstFail, Framing, Party, Report, Severity, Step, Verdict, Withheld};
+pub use outcome::{FirstFail, Report};
+pub use report::{Cause, Consequence, Framing, Party, Severity, Step, Verdict, Withheld};
 pub use tlspost::probe::{ConnectFailure, Override};
 
 /// A lint finding that restates a cause a network step found (TP401, TLS without SNI, when the

@@ -8,8 +8,7 @@ use serde::Serialize;
 use tlspost::probe::ConnectFailure;
 use tlspost_proto::Phase;
 
-use crate::device::{DeviceVerdict, Devices};
-use crate::profile::Finding;
+use crate::ser;
 
 /// How a verdict came out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -469,124 +468,5 @@ impl Verdict {
     pub fn detail(mut self, d: impl Into<String>) -> Self {
         self.details.push(d.into());
         self
-    }
-}
-
-/// The report: every verdict, in step order.
-#[derive(Clone, Debug)]
-pub struct Report {
-    /// The URL examined.
-    pub url: String,
-    /// The device's method.
-    pub method: String,
-    /// Whether the device's request was sent (else only bodiless probes were).
-    pub sent: bool,
-    /// The verdicts of steps 1 to 5 (and step 6's, when the stacks were not judged).
-    pub verdicts: Vec<Verdict>,
-    /// Step 6: the device stacks' verdicts.
-    pub devices: Devices,
-}
-
-/// The first FAIL of a report: the one to fix first.
-#[derive(Clone, Copy, Debug)]
-pub enum FirstFail<'a> {
-    /// A verdict of steps 1 to 6.
-    Verdict(&'a Verdict),
-    /// The named device stack's first reason it cannot talk to the server.
-    Device(&'a DeviceVerdict, &'a Finding),
-}
-
-impl Report {
-    /// Whether any verdict is a FAIL, or the named device stack cannot talk to the server.
-    pub fn failed(&self) -> bool {
-        self.verdicts.iter().any(|c| c.severity == Severity::Fail) || self.devices.failed()
-    }
-
-    /// How many verdicts (and causes of the named device stack) have this severity.
-    pub fn count(&self, s: Severity) -> usize {
-        self.verdicts.iter().filter(|c| c.severity == s).count() + self.devices.count(s)
-    }
-
-    /// The first FAIL, in the order the device meets them.
-    pub fn first_fail(&self) -> Option<FirstFail<'_>> {
-        if let Some(v) = self.verdicts.iter().find(|v| v.severity == Severity::Fail) {
-            return Some(FirstFail::Verdict(v));
-        }
-        self.devices.first_fail().map(|(d, f)| FirstFail::Device(d, f))
-    }
-}
-
-/// How the facts of foreign types serialize: durations as milliseconds, a phase by its name, a
-/// connect failure (and the probes' versions, alerts, key types, suites and groups) as its words.
-pub(crate) mod ser {
-    use std::fmt::Display;
-    use std::time::Duration;
-
-    use serde::Serializer;
-    use tlspost::trace::Ms;
-    use tlspost_proto::Phase;
-
-    pub(crate) fn ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(Ms(*d).value())
-    }
-
-    pub(crate) fn phase<S: Serializer>(p: &Phase, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(p.name())
-    }
-
-    pub(crate) fn maybe_phase<S: Serializer>(p: &Option<Phase>, s: S) -> Result<S::Ok, S::Error> {
-        match p {
-            Some(p) => s.serialize_str(p.name()),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(crate) fn display<S: Serializer, T: Display>(t: &T, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(t)
-    }
-
-    pub(crate) fn displays<S: Serializer, T: Display>(list: &[T], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(list.iter().map(ToString::to_string))
-    }
-
-    pub(crate) fn maybe_display<S: Serializer, T: Display>(t: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => s.collect_str(t),
-            None => s.serialize_none(),
-        }
-    }
-
-    fn code(c: u16, name: fn(u16) -> Option<&'static str>) -> String {
-        name(c).map_or_else(|| format!("0x{c:04x}"), str::to_owned)
-    }
-
-    pub(crate) fn suite<S: Serializer>(c: &u16, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&code(*c, tlspost::probe::suite_name))
-    }
-
-    pub(crate) fn suites<S: Serializer>(list: &[u16], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(list.iter().map(|c| code(*c, tlspost::probe::suite_name)))
-    }
-
-    pub(crate) fn group<S: Serializer>(c: &Option<u16>, s: S) -> Result<S::Ok, S::Error> {
-        match c {
-            Some(c) => s.serialize_str(&code(*c, tlspost::probe::group_name)),
-            None => s.serialize_none(),
-        }
-    }
-
-    /// A fact that is a sentence of its own (the device's failure), as `{"failure": "…"}`.
-    pub(crate) fn failure<S: Serializer, T: Display>(t: &T, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(1))?;
-        m.serialize_entry("failure", &t.to_string())?;
-        m.end()
-    }
-
-    pub(crate) fn fragment<S: Serializer>(
-        m: &tlspost::probe::hello::MaxFragmentLength,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&m.bytes(), s)
     }
 }

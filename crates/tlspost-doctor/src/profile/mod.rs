@@ -34,7 +34,7 @@ pub use cert::{KeyType, SigAlg};
 pub use data::{ARDUINO_ESP32, ESP_IDF, ESP8266, PROFILES, TLSPOST};
 
 use crate::Severity;
-use crate::report::ser;
+use crate::ser;
 
 /// Where a profile's fact comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use tlspost_doctor::profile::Finding;
 use tlspost_doctor::{Anchors, Cause, DeviceVerdict, FirstFail, Report, Severity, Step, Verdict};
 use tlspost_proto::Phase;
 
-use super::style::{Mark, Style};
+use super::style::{Block, Mark, Style};
 
 /// What every block may need of the request: its URL, method, and whether it is sent.
 #[derive(Clone, Debug)]
@@ -30,19 +30,6 @@ impl Meta {
             sent: r.sent,
         }
     }
-}
-
-/// One printed check: a mark, the step, a title, and the lines under it.
-#[derive(Clone, Debug)]
-pub struct Block {
-    /// ok, warn, FAIL, skip, or "no" (a stack that cannot talk, in the summary).
-    pub mark: Mark,
-    /// The step.
-    pub step: Step,
-    /// The line's text.
-    pub title: String,
-    /// The lines under it.
-    pub under: Vec<String>,
 }
 
 /// The line's title: the library's, except where a flag says it better.

@@ -5,9 +5,20 @@
 use std::io::IsTerminal;
 
 use tlspost::proto::escape::EscapedText;
-use tlspost_doctor::Severity;
+use tlspost_doctor::{Severity, Step};
 
-use super::render::Block;
+/// One printed check: a mark, the step, a title, and the lines under it.
+#[derive(Clone, Debug)]
+pub struct Block {
+    /// ok, warn, FAIL, skip, or "no" (a stack that cannot talk, in the summary).
+    pub mark: Mark,
+    /// The step.
+    pub step: Step,
+    /// The line's text.
+    pub title: String,
+    /// The lines under it.
+    pub under: Vec<String>,
+}
 
 /// A line's mark.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,7 +179,6 @@ impl Style {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tlspost_doctor::Step;
 
     #[test]
     fn a_terminal_wraps_under_the_text_and_colours_the_mark_and_a_pipe_does_neither() {
