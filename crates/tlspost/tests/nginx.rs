@@ -85,10 +85,15 @@ fn no_sni_and_unknown_name_get_unrecognized_name_alert() {
     let mut c = builder(&env).build().expect("client");
     // An IP address in the URL: rustls sends no SNI, nginx's default server rejects the handshake.
     let url = format!("https://127.0.0.1:{}/echo", env.port("good"));
-    let e = tls_error(c.send(&json(&url, b"{}".to_vec())));
+    let e = c.send(&json(&url, b"{}".to_vec())).expect_err("refused");
+    assert!(
+        e.to_string().contains("needs SNI"),
+        "the client's message says what the alert means: {e}"
+    );
+    let e = tls_error(Err(e));
     assert_eq!(e.failure, TlsFailure::Alert(Alert::UnrecognizedName), "{e:?}");
     assert_eq!(e.sni, None);
-    assert!(e.to_string().contains("needs SNI"), "{e}");
+    assert!(e.to_string().contains("no SNI was sent"), "{e}");
     let url = format!("https://unknown.tlspost.test:{}/echo", env.port("good"));
     let e = c.send(&json(&url, b"{}".to_vec())).expect_err("refused");
     assert_eq!(e.class(), ErrorClass::TlsHandshake);
