@@ -86,23 +86,46 @@ impl SyncMode {
 /// - 1: the same tables, stamped.
 /// - 2: `captures` gains `upstream` (forward mode: the upstream exchange as JSON, without the
 ///   response bytes) and `response` (the response head and body as received, up to the limit).
+/// - 3: `captures` ids are `AUTOINCREMENT`: an id is never handed out again, also after every
+///   capture was deleted (a replay's `replay_of` and a bookmarked capture's address keep naming
+///   the capture they named, or none). The table is copied with its ids.
 ///
 /// A database of an older version is brought up to this one when it is opened, in one
 /// transaction ([`MIGRATIONS`]); one of a newer version is refused and left as it is.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// `MIGRATIONS[v]` takes a database from version `v` to `v + 1` (columns are added with
-/// `ALTER TABLE … ADD COLUMN`, so rows keep what they hold).
+/// `ALTER TABLE … ADD COLUMN`, tables rebuilt by copying their rows, so rows keep what they hold).
 const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
     // 0 → 1: the stamp only.
     "",
     // 1 → 2: the upstream's response (forward mode, replays).
     "ALTER TABLE captures ADD COLUMN upstream TEXT; ALTER TABLE captures ADD COLUMN response BLOB;",
+    // 2 → 3: ids never reused. SQLite adds AUTOINCREMENT only to a new table: copy the rows with
+    // their ids; the counter starts past the largest id, or past the old counter of a store
+    // created with AUTOINCREMENT (higher when its newest rows were deleted).
+    "CREATE TABLE captures_v3 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time_ms INTEGER NOT NULL,
+        raw BLOB NOT NULL,
+        meta TEXT NOT NULL,
+        tls_key TEXT,
+        upstream TEXT,
+        response BLOB
+    );
+    INSERT INTO captures_v3 (id, time_ms, raw, meta, tls_key, upstream, response)
+        SELECT id, time_ms, raw, meta, tls_key, upstream, response FROM captures;
+    DELETE FROM sqlite_sequence WHERE name = 'captures_v3';
+    INSERT INTO sqlite_sequence (name, seq)
+        SELECT 'captures_v3', max(n) FROM (
+            SELECT max(id) AS n FROM captures_v3
+            UNION ALL SELECT seq FROM sqlite_sequence WHERE name = 'captures'
+        ) HAVING max(n) IS NOT NULL;
+    DROP TABLE captures;
+    ALTER TABLE captures_v3 RENAME TO captures;",
 ];
 
-/// Version 0's tables. Ids grow without AUTOINCREMENT (one table update less per row): a new row
-/// gets the largest id plus one, and trimming (`--keep`, at least 1) never deletes the newest row,
-/// so no id is handed out twice. Stores created with AUTOINCREMENT keep it.
+/// Version 0's tables (made when missing, then migrated: ids are AUTOINCREMENT from version 3).
 const TABLES_V0: &str = "CREATE TABLE IF NOT EXISTS captures (
         id INTEGER PRIMARY KEY,
         time_ms INTEGER NOT NULL,
@@ -967,6 +990,103 @@ mod tests {
         assert_eq!(store.count().unwrap(), 2);
     }
 
+    /// A version 2 store (ids without AUTOINCREMENT), as `open` left it.
+    fn store_of_version_2(path: &Path, autoincrement: bool) -> Connection {
+        let c = Connection::open(path).unwrap();
+        c.pragma_update(None, "journal_mode", "WAL").unwrap();
+        let tables = if autoincrement {
+            TABLES_V0.replace("id INTEGER PRIMARY KEY,", "id INTEGER PRIMARY KEY AUTOINCREMENT,")
+        } else {
+            TABLES_V0.to_string()
+        };
+        c.execute_batch(&tables).unwrap();
+        c.execute_batch(MIGRATIONS[1]).unwrap();
+        c.pragma_update(None, "user_version", 2).unwrap();
+        c
+    }
+
+    #[tokio::test]
+    async fn from_version_3_ids_are_never_handed_out_again() {
+        // A new store: everything deleted, the next capture still gets a new id.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), None).unwrap();
+        let a = store.put(sample()).await.unwrap().id;
+        let b = store.put(sample()).await.unwrap().id;
+        assert_eq!(store.clear(None).unwrap(), 2);
+        let c = store.put(sample()).await.unwrap().id;
+        assert!(c > b && b > a, "{a} {b} {c}");
+        assert!(store.delete(c).unwrap());
+        assert_eq!(store.put(sample()).await.unwrap().id, c + 1, "the newest deleted alone");
+        drop(store);
+
+        // A version 2 store keeps its rows and ids, and counts on from its largest id.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("captures.sqlite3");
+        let mut old = sample();
+        {
+            let c = store_of_version_2(&path, false);
+            let mut meta = Vec::new();
+            write_meta(&mut meta, &old);
+            let (up_json, up_bytes) = write_upstream(&crate::record::Upstream {
+                status: 201,
+                head: b"HTTP/1.1 201 Created\r\n\r\n".to_vec(),
+                body: b"ok".to_vec(),
+                body_len: 2,
+                complete: true,
+                ..Default::default()
+            })
+            .unwrap();
+            for id in [3, 7] {
+                c.execute(
+                    "INSERT INTO captures (id, time_ms, raw, meta, upstream, response) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        id,
+                        old.time_ms,
+                        old.raw,
+                        String::from_utf8(meta.clone()).unwrap(),
+                        up_json,
+                        up_bytes
+                    ],
+                )
+                .unwrap();
+            }
+            old.id = 7;
+        }
+        let store = Store::open(dir.path(), None).unwrap();
+        assert_eq!(user_version(&path), SCHEMA_VERSION);
+        let back = store.get(7).unwrap().unwrap();
+        assert_eq!((back.id, &back.raw), (7, &old.raw));
+        let up = back.upstream.expect("the response columns are copied");
+        assert_eq!(
+            (up.status, &up.head[..], &up.body[..]),
+            (201, &b"HTTP/1.1 201 Created\r\n\r\n"[..], &b"ok"[..])
+        );
+        assert!(store.get(3).unwrap().is_some());
+        assert_eq!(store.clear(None).unwrap(), 2);
+        assert_eq!(store.put(sample()).await.unwrap().id, 8);
+        drop(store);
+
+        // A store created with AUTOINCREMENT keeps its counter, past its largest id.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("captures.sqlite3");
+        {
+            let c = store_of_version_2(&path, true);
+            let mut meta = Vec::new();
+            write_meta(&mut meta, &old);
+            for _ in 0..12 {
+                c.execute(
+                    "INSERT INTO captures (time_ms, raw, meta) VALUES (?1, ?2, ?3)",
+                    params![old.time_ms, old.raw, String::from_utf8(meta.clone()).unwrap()],
+                )
+                .unwrap();
+            }
+            c.execute("DELETE FROM captures WHERE id > 4", []).unwrap();
+        }
+        let store = Store::open(dir.path(), None).unwrap();
+        assert_eq!(store.count().unwrap(), 4);
+        assert_eq!(store.put(sample()).await.unwrap().id, 13);
+    }
+
     #[test]
     fn a_store_of_a_newer_version_is_refused_and_left_as_it_is() {
         let dir = tempfile::tempdir().unwrap();
@@ -981,7 +1101,9 @@ mod tests {
             .expect("a newer store is refused")
             .to_string();
         assert!(
-            e.contains("its schema is version 7, and this capture server knows versions up to 2"),
+            e.contains(&format!(
+                "its schema is version 7, and this capture server knows versions up to {SCHEMA_VERSION}"
+            )),
             "{e}"
         );
         assert!(

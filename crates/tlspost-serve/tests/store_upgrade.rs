@@ -1,6 +1,7 @@
 //! A data directory made by the first release (schema version 0: no `PRAGMA user_version` stamp)
 //! opens in this one: the store is migrated, the captures read back as that release served them,
-//! the CA and server certificate are reused. A store from a newer tlspost is refused, untouched.
+//! the CA and server certificate are reused, and from then on no id is handed out twice (also
+//! after the list is cleared). A store from a newer tlspost is refused, untouched.
 //! The fixture and how it was made: `tests/fixtures/README.md`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use support::curl;
+use tlspost_serve::store::SCHEMA_VERSION;
 use tlspost_testkit::proc::StartError;
 use tlspost_testkit::serve::Serve;
 
@@ -58,7 +60,7 @@ fn a_data_directory_of_the_first_release_reads_back_after_the_upgrade() {
     let mut server = start(dir.path()).unwrap_or_else(|e| panic!("the server did not start on the fixture: {e}"));
     assert_eq!(
         user_version(&db),
-        2,
+        SCHEMA_VERSION,
         "the store is stamped with this build's schema version"
     );
 
@@ -100,6 +102,21 @@ fn a_data_directory_of_the_first_release_reads_back_after_the_upgrade() {
     ]);
     assert_eq!(code, 0, "a client trusting the old CA connects: {err}");
     assert!(out.contains("\"id\": 8"), "{out}");
+
+    // Cleared through the API (the page's CSRF token), the next capture still gets a new id: a
+    // bookmarked /captures/8 or a replay's link to it never names another capture.
+    let page = get(&format!("http://{http}/_tlspost/"));
+    let token = page.split("data-csrf=\"").nth(1).unwrap().split('"').next().unwrap();
+    let (out, err, code) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &format!("X-Tlspost-Csrf: {token}"),
+        &format!("http://{http}/_tlspost/api/captures/clear"),
+    ]);
+    assert_eq!((code, out.trim()), (0, "{\"deleted\":8}"), "{err}");
+    let out = get(&format!("http://{http}/after-clear"));
+    assert!(out.contains("\"id\": 9"), "{out}");
     server.stop();
     assert_eq!((read("ca.pem"), read("ca.key"), read("server.pem")), (ca, ca_key, leaf));
 }
@@ -122,7 +139,9 @@ fn a_store_from_a_newer_tlspost_is_refused_naming_both_versions() {
         Ok(_) => panic!("a store of schema version 9 was opened"),
     };
     assert!(
-        output.contains("its schema is version 9, and this capture server knows versions up to 2"),
+        output.contains(&format!(
+            "its schema is version 9, and this capture server knows versions up to {SCHEMA_VERSION}"
+        )),
         "{output}"
     );
     assert!(output.contains("captures.sqlite3"), "{output}");
