@@ -242,3 +242,13 @@ fw_figures() {
     echo "figure: ${pair%%=*} $(sed -n "s/^${pair#*=}//p" "$fw_work/fw.log")"
   done
 }
+
+# fw_harness_relay ROOT: builds the host relay of the relay firmwares (the workspace's
+# tlspost-harness: runs such a firmware under QEMU, hands it its jobs, opens its TCP connections;
+# firmware/rv32-harness/README.md) and prints its path.
+fw_harness_relay() {
+  local root="$1"
+  (cd "$root" && cargo build --quiet --locked -p tlspost-harness >&2)
+  echo "$(cd "$root" && cargo metadata --format-version 1 --no-deps |
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug/tlspost-harness"
+}
