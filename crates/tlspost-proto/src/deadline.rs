@@ -194,13 +194,16 @@ impl Deadlines {
 mod tests {
     use super::*;
 
+    /// No budget but those `set` gives.
+    fn budgets(set: impl FnOnce(&mut Budgets)) -> Budgets {
+        let mut b = Budgets::UNBOUNDED;
+        set(&mut b);
+        b
+    }
+
     #[test]
     fn phase_budget_fires_at_its_deadline_not_before() {
-        let b = Budgets {
-            first_byte: Some(1_000),
-            ..Budgets::UNBOUNDED
-        };
-        let mut d = Deadlines::new(b, Millis(0));
+        let mut d = Deadlines::new(budgets(|b| b.first_byte = Some(1_000)), Millis(0));
         d.enter(Phase::Send, Millis(10));
         assert_eq!(d.next_deadline(), None);
         d.enter(Phase::FirstByte, Millis(20));
@@ -213,11 +216,10 @@ mod tests {
 
     #[test]
     fn total_wins_when_earlier() {
-        let b = Budgets {
-            body: Some(10_000),
-            total: Some(3_000),
-            ..Budgets::UNBOUNDED
-        };
+        let b = budgets(|b| {
+            b.body = Some(10_000);
+            b.total = Some(3_000);
+        });
         let mut d = Deadlines::new(b, Millis(100));
         d.enter(Phase::Body, Millis(2_000));
         assert_eq!(d.next_deadline(), Some((Millis(3_100), Phase::Total)));
@@ -226,11 +228,7 @@ mod tests {
 
     #[test]
     fn re_entering_the_same_phase_keeps_its_start() {
-        let b = Budgets {
-            send: Some(100),
-            ..Budgets::UNBOUNDED
-        };
-        let mut d = Deadlines::new(b, Millis(0));
+        let mut d = Deadlines::new(budgets(|b| b.send = Some(100)), Millis(0));
         d.enter(Phase::Send, Millis(0));
         d.enter(Phase::Send, Millis(90));
         assert_eq!(d.passed(Millis(100)), Some(Phase::Send));
@@ -238,11 +236,7 @@ mod tests {
 
     #[test]
     fn saturates_instead_of_overflowing() {
-        let b = Budgets {
-            connect: Some(u64::MAX),
-            ..Budgets::UNBOUNDED
-        };
-        let d = Deadlines::new(b, Millis(u64::MAX - 1));
+        let d = Deadlines::new(budgets(|b| b.connect = Some(u64::MAX)), Millis(u64::MAX - 1));
         assert_eq!(d.next_deadline(), Some((Millis(u64::MAX), Phase::Connect)));
     }
 }

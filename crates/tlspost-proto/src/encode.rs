@@ -644,57 +644,34 @@ mod tests {
 
     #[test]
     fn control_bytes_are_refused_naming_the_field() {
-        let bad = [
-            Header::new("X-Ok", "fine"),
-            Header {
-                name: "X-Evil",
-                value: b"a\r\nInjected: 1",
-            },
-        ];
         let mut req = Request::new("GET", "h", "/");
-        req.headers = &bad;
-        assert_eq!(
-            Encoder::new(&req).unwrap_err(),
-            EncodeError::InvalidByte {
-                field: Field::HeaderValue { index: 1 },
-                byte: b'\r',
-                position: 1
-            }
-        );
-        let bad = [Header::new("X Space", "v")];
-        req.headers = &bad;
-        assert_eq!(
-            Encoder::new(&req).unwrap_err(),
-            EncodeError::InvalidByte {
-                field: Field::HeaderName { index: 0 },
-                byte: b' ',
-                position: 1
-            }
-        );
+        let injected = [Header::new("X-Ok", "fine"), Header::new("X-Evil", "a\r\nInjected: 1")];
+        let spaced = [Header::new("X Space", "v")];
+        for (headers, field, byte) in [
+            (&injected[..], Field::HeaderValue { index: 1 }, b'\r'),
+            (&spaced[..], Field::HeaderName { index: 0 }, b' '),
+        ] {
+            req.headers = headers;
+            let position = 1;
+            assert_eq!(
+                Encoder::new(&req).unwrap_err(),
+                EncodeError::InvalidByte { field, byte, position }
+            );
+        }
+        // Which field an invalid byte is reported in (`None`: no such error).
+        let invalid_in = |req: &Request<'_>| match Encoder::new(req) {
+            Err(EncodeError::InvalidByte { field, .. }) => Some(field),
+            _ => None,
+        };
         req.headers = &[];
         req.target = "/a b";
-        assert!(matches!(
-            Encoder::new(&req),
-            Err(EncodeError::InvalidByte {
-                field: Field::Target,
-                ..
-            })
-        ));
+        assert_eq!(invalid_in(&req), Some(Field::Target));
         req.target = "/";
         req.method = "GE\0T";
-        assert!(matches!(
-            Encoder::new(&req),
-            Err(EncodeError::InvalidByte {
-                field: Field::Method,
-                ..
-            })
-        ));
+        assert_eq!(invalid_in(&req), Some(Field::Method));
         req.method = "GET";
         req.host = "h\r\nX: y";
-        assert!(matches!(
-            Encoder::new(&req),
-            Err(EncodeError::InvalidByte { field: Field::Host, .. })
-        ));
+        assert_eq!(invalid_in(&req), Some(Field::Host));
         req.host = "h";
         req.user_agent = "";
         assert_eq!(

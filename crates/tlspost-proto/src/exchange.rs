@@ -15,7 +15,7 @@ use crate::body::BodyDecoder;
 use crate::deadline::{Deadlines, Millis, Phase};
 use crate::encode::Encoder;
 use crate::error::{EncodeError, Error};
-use crate::framing::{CloseReason, Framing, RequestFacts, response_framing};
+use crate::framing::{response_framing, CloseReason, Framing, RequestFacts};
 use crate::head::{HeadReader, HeadStatus};
 use crate::request::{Connection, Request};
 
@@ -349,8 +349,20 @@ mod tests {
         out
     }
 
+    /// Status, body and bytes left over, or the error.
+    type Received = Result<(u16, Vec<u8>, usize), Error>;
+
+    /// Sends `req` whole, then feeds `resp` in `step`-byte pieces: what [`recv`] gives, and
+    /// the close reason after it.
+    fn answer(req: &Request<'_>, resp: &[u8], step: usize) -> (Received, Option<CloseReason>) {
+        let mut ex = Exchange::new(req).unwrap();
+        send_all(&mut ex);
+        let got = recv(&mut ex, resp, step);
+        (got, ex.close_reason())
+    }
+
     /// Feeds `resp` in `step`-byte pieces; returns (status, body, close reason) or the error.
-    fn recv(ex: &mut Exchange<'_>, resp: &[u8], step: usize) -> Result<(u16, Vec<u8>, usize), Error> {
+    fn recv(ex: &mut Exchange<'_>, resp: &[u8], step: usize) -> Received {
         let mut buf = Vec::new();
         let mut pos = 0;
         let mut body = Vec::new();
@@ -595,47 +607,40 @@ mod tests {
 
     #[test]
     fn close_delimited_http10() {
-        let req = Request::new("GET", "h", "/");
-        let mut ex = Exchange::new(&req).unwrap();
-        send_all(&mut ex);
-        let (status, body, _) = recv(&mut ex, b"HTTP/1.0 200 OK\r\n\r\nall of it", 3).unwrap();
+        let (got, close) = answer(&Request::new("GET", "h", "/"), b"HTTP/1.0 200 OK\r\n\r\nall of it", 3);
+        let (status, body, _) = got.unwrap();
         assert_eq!((status, body.as_slice()), (200, &b"all of it"[..]));
-        assert_eq!(ex.close_reason(), Some(CloseReason::CloseDelimited));
+        assert_eq!(close, Some(CloseReason::CloseDelimited));
     }
 
     #[test]
     fn truncated_body_is_an_error_not_a_short_success() {
-        let req = Request::new("GET", "h", "/");
-        let mut ex = Exchange::new(&req).unwrap();
-        send_all(&mut ex);
-        let e = recv(&mut ex, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 4).unwrap_err();
-        assert_eq!(
-            e,
-            Error::Body(BodyError::Truncated {
-                received: 3,
-                expected: Some(10)
-            })
-        );
-        assert_eq!(ex.close_reason(), Some(CloseReason::Error));
+        let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc";
+        let (got, close) = answer(&Request::new("GET", "h", "/"), resp, 4);
+        let truncated = BodyError::Truncated {
+            received: 3,
+            expected: Some(10),
+        };
+        assert_eq!(got.unwrap_err(), Error::Body(truncated));
+        assert_eq!(close, Some(CloseReason::Error));
     }
 
     #[test]
     fn closed_before_head() {
-        let req = Request::new("GET", "h", "/");
-        let mut ex = Exchange::new(&req).unwrap();
-        send_all(&mut ex);
-        let e = recv(&mut ex, b"HTTP/1.1 200", 100).unwrap_err();
-        assert_eq!(e, Error::Head(HeadError::ClosedBeforeHead { received: 12 }));
+        let (got, _) = answer(&Request::new("GET", "h", "/"), b"HTTP/1.1 200", 100);
+        assert_eq!(
+            got.unwrap_err(),
+            Error::Head(HeadError::ClosedBeforeHead { received: 12 })
+        );
     }
 
     #[test]
     fn head_request_has_no_body_and_keeps_connection() {
-        let req = Request::new("HEAD", "h", "/");
-        let mut ex = Exchange::new(&req).unwrap();
-        send_all(&mut ex);
-        let (status, body, left) = recv(&mut ex, b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", 5).unwrap();
+        let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n";
+        let (got, close) = answer(&Request::new("HEAD", "h", "/"), resp, 5);
+        let (status, body, left) = got.unwrap();
         assert_eq!((status, body.len(), left), (200, 0, 0));
-        assert_eq!(ex.close_reason(), None);
+        assert_eq!(close, None);
     }
 
     #[test]
@@ -653,9 +658,8 @@ mod tests {
     fn request_close_is_reported() {
         let mut req = Request::new("GET", "h", "/");
         req.connection = Connection::Close;
-        let mut ex = Exchange::new(&req).unwrap();
-        send_all(&mut ex);
-        recv(&mut ex, b"HTTP/1.1 204 No Content\r\n\r\n", 100).unwrap();
-        assert_eq!(ex.close_reason(), Some(CloseReason::RequestedClose));
+        let (got, close) = answer(&req, b"HTTP/1.1 204 No Content\r\n\r\n", 100);
+        got.unwrap();
+        assert_eq!(close, Some(CloseReason::RequestedClose));
     }
 }

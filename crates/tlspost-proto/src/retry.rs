@@ -29,6 +29,7 @@
 
 use core::fmt;
 
+use crate::framing::parse_decimal;
 use crate::request::Header;
 
 /// How many times to try and how long to wait between tries.
@@ -255,19 +256,11 @@ pub fn parse_retry_after(value: &[u8]) -> Option<u64> {
     while let [rest @ .., b' ' | b'\t'] = v {
         v = rest;
     }
-    if v.is_empty() {
+    if !v.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let mut seconds: u64 = 0;
-    for &b in v {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        seconds = seconds
-            .saturating_mul(10)
-            .saturating_add(u64::from(b.saturating_sub(b'0')));
-    }
-    Some(seconds)
+    // Plain digits, so `None` here is only an empty value or one too large for `u64`.
+    parse_decimal(v).or((!v.is_empty()).then_some(u64::MAX))
 }
 
 /// Whether sending the request twice has the same effect as sending it once (RFC 9110 §9.2.2):

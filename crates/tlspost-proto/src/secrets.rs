@@ -418,15 +418,47 @@ enum Plan {
         set: bool,
         state: CookieState,
     },
-    Url {
-        from: usize,
-        to: usize,
-        user: (usize, usize),
-        pass: (usize, usize),
-        /// Where parameters start (after `?` or `#`), if anywhere.
-        params: Option<usize>,
-        p: Params,
-    },
+    Url(UrlPlan),
+}
+
+/// A URL value in `from..to`: its user information masked, then its parameters.
+#[derive(Debug, Clone, Copy)]
+struct UrlPlan {
+    from: usize,
+    to: usize,
+    user: (usize, usize),
+    pass: (usize, usize),
+    /// Where parameters start (after `?` or `#`), if anywhere.
+    params: Option<usize>,
+    p: Params,
+}
+
+impl UrlPlan {
+    /// A URL in `from..to` without user information.
+    fn new(from: usize, to: usize, params: Option<usize>) -> Self {
+        UrlPlan {
+            from,
+            to,
+            user: (0, 0),
+            pass: (0, 0),
+            params,
+            p: Params::url(),
+        }
+    }
+
+    fn step(&mut self, pos: usize, b: u8) -> Option<Kind> {
+        if pos < self.from || pos >= self.to {
+            return None;
+        }
+        let (user, pass) = (self.user, self.pass);
+        if (user.0 <= pos && pos < user.1) || (pass.0 <= pos && pos < pass.1) {
+            return Some(Kind::Userinfo);
+        }
+        match self.params {
+            Some(q) if pos >= q => self.p.step(b),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -534,14 +566,7 @@ impl Plan {
         });
         match (authority, at) {
             (Some(a), Some(at)) => Plan::userinfo(data, from.saturating_add(a), from.saturating_add(at), to, params),
-            _ => Plan::Url {
-                from,
-                to,
-                user: (0, 0),
-                pass: (0, 0),
-                params,
-                p: Params::url(),
-            },
+            _ => Plan::Url(UrlPlan::new(from, to, params)),
         }
     }
 
@@ -555,14 +580,11 @@ impl Plan {
             ),
             None => ((from, at), (0, 0)),
         };
-        Plan::Url {
-            from,
-            to,
+        Plan::Url(UrlPlan {
             user,
             pass,
-            params,
-            p: Params::url(),
-        }
+            ..UrlPlan::new(from, to, params)
+        })
     }
 
     fn step(&mut self, data: &[u8], pos: usize, b: u8) -> Option<Kind> {
@@ -605,25 +627,7 @@ impl Plan {
                     CookieState::Start | CookieState::Attrs => None,
                 }
             }
-            Plan::Url {
-                from,
-                to,
-                user,
-                pass,
-                params,
-                p,
-            } => {
-                if pos < *from || pos >= *to {
-                    return None;
-                }
-                if (user.0 <= pos && pos < user.1) || (pass.0 <= pos && pos < pass.1) {
-                    return Some(Kind::Userinfo);
-                }
-                match params {
-                    Some(q) if pos >= *q => p.step(b),
-                    _ => None,
-                }
-            }
+            Plan::Url(url) => url.step(pos, b),
         }
     }
 }
