@@ -15,7 +15,7 @@ use crate::body::BodyDecoder;
 use crate::deadline::{Deadlines, Millis, Phase};
 use crate::encode::Encoder;
 use crate::error::{EncodeError, Error};
-use crate::framing::{response_framing, CloseReason, Framing, RequestFacts};
+use crate::framing::{CloseReason, Framing, RequestFacts, response_framing};
 use crate::head::{HeadReader, HeadStatus};
 use crate::request::{Connection, Request};
 
