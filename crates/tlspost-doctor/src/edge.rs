@@ -152,6 +152,11 @@ fn probes(p: &Probe<'_>, built: &Built) -> Verdict {
     v.detail(own_line)
 }
 
+/// The device's User-Agent is what is refused: a FAIL at the edge step whose fix is [`UA_FIX`].
+fn ua_blocked(cause: Cause, title: String, why: String) -> Verdict {
+    Verdict::judged(Step::Edge, Severity::Fail, cause, title, why, UA_FIX)
+}
+
 /// The verdict on the device's probe, given who answered and how tlspost's own probe fared.
 fn judge(dev: &Response, verdict: &Answered, own_ok: Option<bool>, dev_ua: Option<&str>, path: &str) -> Verdict {
     let status = dev.status;
@@ -169,17 +174,13 @@ fn judge(dev: &Response, verdict: &Answered, own_ok: Option<bool>, dev_ua: Optio
         // tlspost's User-Agent gets through: the device's is what the edge refuses. Without that
         // comparison, error 1010 (the browser signature) says the same.
         if own_ok == Some(true) || (own_ok.is_none() && code == Some(1010)) {
-            let title = format!(
-                "the {edge} edge blocks the device's User-Agent {}: {status}{shown}, never reaching the API",
-                ua_text(dev_ua)
-            );
-            return Verdict::judged(
-                Step::Edge,
-                Severity::Fail,
+            let ua = ua_text(dev_ua);
+            let title =
+                format!("the {edge} edge blocks the device's User-Agent {ua}: {status}{shown}, never reaching the API");
+            return ua_blocked(
                 Cause::EdgeBlocksUserAgent { edge, status, code },
                 title,
                 who(verdict, status),
-                UA_FIX,
             );
         }
         let too = if own_ok == Some(false) {
@@ -198,21 +199,13 @@ fn judge(dev: &Response, verdict: &Answered, own_ok: Option<bool>, dev_ua: Optio
         );
     }
     if blocked && own_ok == Some(true) {
-        let title = format!(
-            "the server refuses the device's User-Agent {}: {status} while tlspost's gets through",
-            ua_text(dev_ua)
+        let ua = ua_text(dev_ua);
+        let title = format!("the server refuses the device's User-Agent {ua}: {status} while tlspost's gets through");
+        let why = format!(
+            "the same HEAD with another User-Agent is answered: a bot filter on the path judges the User-Agent; {}",
+            who(verdict, status)
         );
-        return Verdict::judged(
-            Step::Edge,
-            Severity::Fail,
-            Cause::FilterBlocksUserAgent { status },
-            title,
-            format!(
-                "the same HEAD with another User-Agent is answered: a bot filter on the path judges the User-Agent; {}",
-                who(verdict, status)
-            ),
-            UA_FIX,
-        );
+        return ua_blocked(Cause::FilterBlocksUserAgent { status }, title, why);
     }
     if (300..400).contains(&status) {
         let location = dev.header_str("location");
