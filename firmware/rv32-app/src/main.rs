@@ -105,7 +105,11 @@ impl Net for UartNet {
         Ok(AsyncUart(UartLink::new()))
     }
 
-    async fn close(_socket: Self::Socket<'_>) {}
+    async fn close<'s>(_socket: Self::Socket<'s>)
+    where
+        Self: 's,
+    {
+    }
 }
 
 /// The CLINT timer for durations, the build time plus uptime for the time of day.

@@ -64,7 +64,9 @@ pub trait Net {
     /// Resolves `host` and connects to `port`.
     async fn connect(&mut self, host: &str, port: u16) -> Result<Self::Socket<'_>, Self::Error>;
     /// Closes a connection the exchange is done with (after TLS close_notify).
-    async fn close(socket: Self::Socket<'_>);
+    async fn close<'s>(socket: Self::Socket<'s>)
+    where
+        Self: 's;
 }
 
 /// Time, as the board knows it.

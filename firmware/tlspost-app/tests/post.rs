@@ -65,7 +65,10 @@ impl Net for Loopback {
         })
     }
 
-    async fn close(socket: Self::Socket<'_>) {
+    async fn close<'s>(socket: Self::Socket<'s>)
+    where
+        Self: 's,
+    {
         let _ = socket.stream.shutdown(std::net::Shutdown::Both);
     }
 }
