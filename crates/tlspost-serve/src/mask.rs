@@ -1,9 +1,12 @@
 //! Secrets masked for display, byte for byte so offsets and the hex view stay aligned: a thin
 //! wrapper over the one secret policy of `tlspost_proto::secrets`, which the client's `-v` and
 //! `--trace` use too (secret header values with an auth scheme word kept visible, cookie values,
-//! URL user information, query, form and JSON fields with secret names).
+//! URL user information, query, form and JSON fields with secret names). The upstream's response
+//! of forward mode and replays is masked by the same policy ([`mask_upstream`]).
 
 use tlspost_proto::secrets::{self, Span};
+
+use crate::record::Upstream;
 
 /// `bytes` with every span masked.
 fn masked(bytes: &[u8], spans: impl Iterator<Item = Span>) -> Vec<u8> {
@@ -86,6 +89,68 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
     t
 }
 
+/// The secret strings of a capture's request bytes (head the first `head_len`, as
+/// [`mask_capture`] reads them), longest first: what its other texts are scrubbed of.
+pub fn capture_secrets(raw: &[u8], head_len: usize) -> Vec<String> {
+    secrets(raw, &mask_capture(raw, head_len))
+}
+
+/// Secret strings sorted longest first (so a longer one is scrubbed before a part of it), each once.
+pub fn longest_first(secrets: &mut Vec<String>) {
+    secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    secrets.dedup();
+}
+
+/// `bytes` with every one of `secrets` masked byte for byte.
+fn scrub_bytes(bytes: &mut [u8], secrets: &[String]) {
+    for s in secrets.iter().map(String::as_bytes).filter(|s| !s.is_empty()) {
+        let mut i = 0;
+        while let Some(at) = bytes
+            .get(i..)
+            .and_then(|rest| rest.windows(s.len()).position(|w| w == s))
+        {
+            let end = i + at + s.len();
+            if let Some(b) = bytes.get_mut(i + at..end) {
+                b.fill(secrets::MASK);
+            }
+            i = end;
+        }
+    }
+}
+
+/// An upstream exchange for display, masked as a request is: the response's head and kept body
+/// as one message, byte for byte (`Set-Cookie` values, secret header fields, JSON and form fields
+/// with secret names, in a chunked body too), the values of the header fields rewritten on the
+/// way, and wherever the secrets found, or `also` (the request's), appear again: in the bytes and
+/// in the verdict and error texts. Returns the secrets found in the response, longest first.
+pub fn mask_upstream(u: &mut Upstream, also: &[String]) -> Vec<String> {
+    let head_len = u.head.len();
+    let mut bytes = std::mem::take(&mut u.head);
+    bytes.append(&mut u.body);
+    let mut shown = mask_raw(&bytes, head_len);
+    let found = secrets(&bytes, &shown);
+    scrub_bytes(&mut shown, also);
+    u.body = shown.split_off(head_len.min(shown.len()));
+    u.head = shown;
+    for r in &mut u.rewritten {
+        for v in [&mut r.from, &mut r.to].into_iter().flatten() {
+            *v = mask_header_value(&r.name, v);
+        }
+    }
+    let mut all: Vec<String> = found.iter().chain(also).cloned().collect();
+    longest_first(&mut all);
+    let scrub = |t: &mut String| *t = scrub(t, &all);
+    if let Some(a) = &mut u.answered_by {
+        scrub(&mut a.text);
+        scrub(&mut a.hint);
+        a.ray.iter_mut().for_each(scrub);
+    }
+    if let Some(e) = &mut u.error {
+        scrub(&mut e.message);
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +189,49 @@ mod tests {
         let m = String::from_utf8(mask_capture(raw, 0)).unwrap();
         assert!(m.contains("Authorization: Basic ****\r\n"), "{m}");
         assert_eq!(m.len(), raw.len());
+    }
+
+    #[test]
+    fn an_upstream_response_is_masked_as_a_request_is() {
+        use crate::record::{AnsweredBy, Rewrite, UpstreamError};
+        let head = b"HTTP/1.1 200 OK\r\nSet-Cookie: sid=s3ss10n; Path=/; HttpOnly\r\nX-Api-Key: k3y-value\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let body = b"2c\r\n{\"access_token\":\"t0ken-value\",\"echo\":\"dev-pw\"}\r\n0\r\n\r\n";
+        let mut u = Upstream {
+            status: 200,
+            head: head.to_vec(),
+            body: body.to_vec(),
+            body_len: body.len() as u64,
+            rewritten: vec![Rewrite {
+                toward: "upstream".into(),
+                name: "Authorization".into(),
+                from: Some("Bearer dev-pw".into()),
+                to: None,
+                why: "w".into(),
+            }],
+            answered_by: Some(AnsweredBy {
+                text: "the origin answered t0ken-value".into(),
+                ..AnsweredBy::default()
+            }),
+            error: Some(UpstreamError {
+                cause: "closed".into(),
+                message: "after s3ss10n".into(),
+            }),
+            ..Upstream::default()
+        };
+        let found = mask_upstream(&mut u, &["dev-pw".to_string()]);
+        assert_eq!((u.head.len(), u.body.len()), (head.len(), body.len()), "byte for byte");
+        let head = String::from_utf8(u.head.clone()).unwrap();
+        assert!(head.contains("Set-Cookie: sid=*******; Path=/; HttpOnly\r\n"), "{head}");
+        assert!(head.contains("X-Api-Key: *********\r\n"), "{head}");
+        let body = String::from_utf8(u.body.clone()).unwrap();
+        assert_eq!(
+            body, "2c\r\n{\"access_token\":\"***********\",\"echo\":\"******\"}\r\n0\r\n\r\n",
+            "chunk framing kept; the request's secret too"
+        );
+        assert_eq!(u.rewritten[0].from.as_deref(), Some("Bearer ******"));
+        assert_eq!(u.answered_by.unwrap().text, "the origin answered ***********");
+        assert_eq!(u.error.unwrap().message, "after *******");
+        assert_eq!(found, ["t0ken-value", "k3y-value", "s3ss10n"]);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! UI pages over plain HTTP: masking, raw and hex views, commands, diff, CA downloads; the
-//! connection cap.
+//! UI pages over plain HTTP: masking (of the request, and of the upstream's response in forward
+//! mode, the kit's origin behind), raw and hex views, commands, diff, CA downloads; the connection
+//! cap.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -9,6 +10,9 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use support::*;
+use tlspost::url::HttpUrl;
+use tlspost_serve::Forward;
+use tlspost_testkit::origin::Origin;
 
 const SECRET_REQ: &[u8] = b"POST /oauth/token HTTP/1.1\r\nHost: api.example.test\r\nUser-Agent: dev/1\r\nAuthorization: Bearer s3cr3t-value\r\nContent-Type: application/json\r\nContent-Length: 47\r\n\r\n{\"client_secret\":\"hunter2hunter2\",\"scope\":\"rw\"}";
 
@@ -99,6 +103,114 @@ fn api_masks_secrets_unless_asked_to_show_them() {
         assert_eq!(b64(c), req, "{url}: the exact bytes on request");
         assert_eq!(c["target"], "/oauth/token?access_token=q5ecret");
     }
+}
+
+fn b64(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
+
+#[test]
+fn the_upstreams_response_is_masked_as_the_request_is() {
+    let origin = Origin::start();
+    let fwd = Forward::new(HttpUrl::parse(&format!("http://127.0.0.1:{}", origin.port)).unwrap());
+    let r = start_with(|c| c.forward = Some(fwd));
+    // The origin's /echo answers with the body it got: a token in a JSON body of the response.
+    const TOKEN: &str = "t0ken-from-upstream";
+    let body = format!("{{\"access_token\":\"{TOKEN}\",\"n\":1}}");
+    let masked_body = body.replace(TOKEN, &"*".repeat(TOKEN.len()));
+    let head = format!(
+        "POST /echo HTTP/1.1\r\nHost: api.example.test\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let resp = send_raw(r.http(), &[head.as_bytes(), body.as_bytes()]);
+    assert_eq!(
+        resp.body,
+        body.as_bytes(),
+        "the device gets the origin's answer unmasked"
+    );
+    let id = r
+        .wait_for("the response", |c| c.upstream.as_ref().is_some_and(|u| u.complete))
+        .id;
+    let base = format!("http://{}/_tlspost", r.http());
+    let get = |url: &str| {
+        let (out, err, code) = curl(&[url]);
+        assert_eq!(code, 0, "{url}: {err}");
+        out
+    };
+
+    // The JSON API, one and in a list: the body masked byte for byte, the head as received.
+    for (url, reveal) in [
+        (format!("{base}/api/captures/{id}"), false),
+        (format!("{base}/api/captures?limit=5"), false),
+        (format!("{base}/api/captures/{id}?reveal=1"), true),
+        (format!("{base}/api/captures?limit=5&reveal=1"), true),
+    ] {
+        let v: serde_json::Value = serde_json::from_str(&get(&url)).unwrap();
+        let c = if v.is_array() { &v[0] } else { &v };
+        let up = &c["upstream"];
+        let got = String::from_utf8(b64(up["body"].as_str().unwrap())).unwrap();
+        assert_eq!(got, if reveal { body.as_str() } else { masked_body.as_str() }, "{url}");
+        assert!(
+            String::from_utf8(b64(up["head"].as_str().unwrap()))
+                .unwrap()
+                .starts_with("HTTP/1.1 200 OK\r\n"),
+            "{url}"
+        );
+    }
+    // HAR: the response's content.
+    for (url, reveal) in [
+        (format!("{base}/api/har?ids={id}"), false),
+        (format!("{base}/api/har?ids={id}&reveal=1"), true),
+    ] {
+        let har: serde_json::Value = serde_json::from_str(&get(&url)).unwrap();
+        let response = &har["log"]["entries"][0]["response"];
+        assert_eq!(response["status"], 200);
+        assert_eq!(
+            response["content"]["text"],
+            if reveal { body.as_str() } else { masked_body.as_str() },
+            "{url}"
+        );
+    }
+    // The capture page's response view, and the diff page's responses.
+    let page = get(&format!("{base}/captures/{id}"));
+    let response = page.split("id=\"response-body\"").nth(1).unwrap();
+    assert!(
+        !page.contains(TOKEN) && response.contains(&"*".repeat(TOKEN.len())),
+        "{page}"
+    );
+    assert!(get(&format!("{base}/captures/{id}?reveal=1")).contains(TOKEN));
+    send_raw(r.http(), &[b"GET /echo HTTP/1.1\r\nHost: a\r\n\r\n"]);
+    let other = r
+        .wait_for("the other", |c| {
+            c.method.as_deref() == Some("GET") && c.upstream.as_ref().is_some_and(|u| u.complete)
+        })
+        .id;
+    let diff = get(&format!("{base}/diff?a={id}&b={other}"));
+    assert!(
+        diff.contains("id=\"responses\"") && diff.contains("HTTP/1.1 200 OK"),
+        "{diff}"
+    );
+    assert!(!diff.contains(TOKEN), "{diff}");
+
+    // A replay's answer: the new response masked unless `reveal=1`.
+    let token = page.split("data-csrf=\"").nth(1).unwrap().split('"').next().unwrap();
+    for (query, reveal) in [("", false), ("?reveal=1", true)] {
+        let (out, err, code) = curl(&[
+            "-X",
+            "POST",
+            "-H",
+            &format!("X-Tlspost-Csrf: {token}"),
+            &format!("{base}/api/captures/{id}/replay{query}"),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["replay_of"], id, "{out}");
+        let got = String::from_utf8(b64(v["upstream"]["body"].as_str().unwrap())).unwrap();
+        assert_eq!(got, if reveal { body.as_str() } else { masked_body.as_str() });
+        assert_eq!(v["difference"]["body_same"], true, "compared as received");
+    }
+    assert_eq!(origin.count("/echo"), 4);
 }
 
 #[test]

@@ -12,6 +12,7 @@ use super::shared::{St, err500, load_one};
 use crate::framing;
 use crate::mask;
 use crate::record::Capture;
+use crate::replay::Replayed;
 use crate::state::State;
 use crate::store::query::{Filter, Status};
 
@@ -126,11 +127,16 @@ async fn select(
 /// A capture for the JSON API with its secrets masked as in the UI: secret header values
 /// (Authorization keeps its scheme), JSON and form fields named *secret*/*password*/*token* in
 /// the body and the query, in the raw bytes (same length, so offsets hold), the parsed head, and
-/// wherever those values appear again (finding messages, the error). The event stream and the
-/// capture page show captures through it too.
+/// wherever those values appear again (finding messages, the error); the upstream's response
+/// (forward mode, replays) by the same policy ([`mask::mask_upstream`]). The event stream and the
+/// HAR show captures through it too.
 pub(super) fn masked(mut c: Capture) -> Capture {
     let raw = mask::mask_capture(&c.raw, c.head_len);
-    let secrets = mask::secrets(&c.raw, &raw);
+    let mut secrets = mask::secrets(&c.raw, &raw);
+    if let Some(u) = &mut c.upstream {
+        secrets.extend(mask::mask_upstream(u, &secrets));
+        mask::longest_first(&mut secrets);
+    }
     let scrub = |t: &str| mask::scrub(t, &secrets);
     let reparsed = (c.method.is_some() && c.head_len > 0)
         .then(|| raw.get(..c.head_len).map(framing::parse_head))
@@ -156,6 +162,18 @@ pub(super) fn masked(mut c: Capture) -> Capture {
     c.error = c.error.as_deref().map(scrub);
     c.raw = raw;
     c
+}
+
+/// A replay's answer with its response masked as a capture's ([`mask::mask_upstream`]) and so
+/// are the values of the header fields whose difference it names (the original's too).
+pub(super) fn masked_replay(mut r: Replayed) -> Replayed {
+    let found = mask::mask_upstream(&mut r.upstream, &[]);
+    for (name, was, now) in &mut r.difference.headers {
+        for v in [was, now].into_iter().flatten() {
+            *v = mask::scrub(&mask::mask_header_value(name, v), &found);
+        }
+    }
+    r
 }
 
 /// `GET /_tlspost/api/captures`: newest first, filtered and paged (see [`ListQuery`]); when there

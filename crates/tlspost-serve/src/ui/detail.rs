@@ -16,14 +16,26 @@ fn us(v: Option<u64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v} µs"))
 }
 
-/// The upstream's response as received (secrets masked unless `reveal`).
-fn upstream_html(u: &Upstream, reveal: bool) -> Markup {
-    let mut bytes = u.head.clone();
-    bytes.extend_from_slice(u.body.get(..SHOWN.min(u.body.len())).unwrap_or_default());
+/// What a page shows of capture `c`'s upstream exchange `u`: the whole head and the first
+/// [`SHOWN`] bytes of the body, masked unless `reveal` as the API masks it
+/// ([`mask::mask_upstream`], the request's secrets scrubbed from it too). Pages show the response
+/// through this only.
+pub(super) fn shown_upstream(c: &Capture, u: &Upstream, reveal: bool) -> Upstream {
+    let mut shown = u.clone();
+    shown.body.truncate(SHOWN);
     if !reveal {
-        bytes = mask::mask_raw(&bytes, u.head.len());
+        let window = c
+            .raw
+            .get(..c.head_len.saturating_add(SHOWN).min(c.raw.len()))
+            .unwrap_or_default();
+        mask::mask_upstream(&mut shown, &mask::capture_secrets(window, c.head_len));
     }
-    let (head, body) = bytes.split_at(u.head.len().min(bytes.len()));
+    shown
+}
+
+/// The upstream's response as received, as [`shown_upstream`] gives it.
+fn upstream_html(u: &Upstream) -> Markup {
+    let (head, body) = (u.head.as_slice(), u.body.as_slice());
     let t = &u.timing;
     html! {
         p .summary {
@@ -109,10 +121,13 @@ pub(super) fn response_html(c: &Capture, state: &State, reveal: bool) -> Markup 
     html! {
         h2 #response { "Response" }
         @if let Some(of) = c.replay_of {
-            p .note { "A replay of " a href={ "/_tlspost/captures/" (of) } { "#" (of) } "." }
+            p .note #replay-of {
+                "A replay of " a href={ "/_tlspost/captures/" (of) } { "#" (of) } ". "
+                a href={ "/_tlspost/diff?a=" (of) "&b=" (c.id) "#response" } { "How the responses differ" }
+            }
         }
         @match &c.upstream {
-            Some(u) => { (upstream_html(u, reveal)) }
+            Some(u) => { (upstream_html(&shown_upstream(c, u, reveal))) }
             None => { (own_html(c, state)) }
         }
     }

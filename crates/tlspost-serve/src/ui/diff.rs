@@ -1,11 +1,14 @@
-//! The diff page: two captures' raw bytes side by side, changed lines marked. Each side shows at
-//! most the first [`SHOWN`] bytes of its capture (masked), with a download of the rest.
+//! The diff page: two captures' raw bytes side by side, changed lines marked, and below them the
+//! two responses the upstream gave (forward mode, replays) the same way. Each side shows at most
+//! the first [`SHOWN`] bytes of its capture or response body, masked as the capture page masks
+//! them, with a download of the rest of a request.
 
 use axum::extract::{Query, State as AxState};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
+use super::detail::shown_upstream;
 use super::shared::{SHOWN, St, bytes_text, err500, load_one, page};
 use crate::html::{Visible, write_escaped_bytes};
 use crate::mask;
@@ -75,20 +78,71 @@ fn shown_text(c: &Capture) -> (String, usize) {
     (text, window.len())
 }
 
-fn side(c: &Capture, shown: usize, rows: &mut dyn Iterator<Item = (&str, bool)>, class: &str) -> Markup {
+/// The upstream's response to a capture as the capture page shows it (masked), as escaped text;
+/// empty when there is none.
+fn response_text(c: &Capture) -> String {
+    let Some(u) = &c.upstream else {
+        return String::new();
+    };
+    let shown = shown_upstream(c, u, false);
+    let mut text = String::with_capacity(shown.head.len() + shown.body.len() + 64);
+    let _ = write_escaped_bytes(&shown.head, &mut text);
+    let _ = write_escaped_bytes(&shown.body, &mut text);
+    text
+}
+
+/// Two texts side by side, line by line, changed lines marked: the left's as removed, the right's
+/// as added. `head` makes each column's top.
+fn columns(a: &str, b: &str, id: &str, head: impl Fn(bool) -> Markup) -> Markup {
+    let la: Vec<&str> = a.lines().collect();
+    let lb: Vec<&str> = b.lines().collect();
+    let rows = diff_lines(&la, &lb);
+    let changed = |x: Option<&str>, y: Option<&str>| x.is_none() || y.is_none();
+    let side = |left: bool| {
+        html! {
+            div {
+                (head(left))
+                pre {
+                    @for &(x, y) in &rows {
+                        @let (line, class) = if left { (x, "del") } else { (y, "add") };
+                        div class=(if changed(x, y) { class } else { "" }) { (line.unwrap_or("")) }
+                    }
+                }
+            }
+        }
+    };
+    html! { div .cols id=(id) { (side(true)) (side(false)) } }
+}
+
+/// The top of a capture's column: its id, peer and findings, and how much of it is shown.
+fn capture_head(c: &Capture, shown: usize) -> Markup {
     let codes = c.findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>().join(" ");
     let href = format!("/_tlspost/captures/{}/raw", c.id);
     html! {
-        div {
-            h2 { a href={ "/_tlspost/captures/" (c.id) } { "#" (c.id) } " " (Visible(&c.peer)) }
-            p { "findings: " (codes) }
-            @if shown < c.raw.len() {
-                p .note {
-                    "Showing the first " (bytes_text(shown)) " of " (bytes_text(c.raw.len())) ". "
-                    a href=(href) download={ "capture-" (c.id) ".bin" } { "Download all (secrets masked)" }
-                }
+        h2 { a href={ "/_tlspost/captures/" (c.id) } { "#" (c.id) } " " (Visible(&c.peer)) }
+        p { "findings: " (codes) }
+        @if shown < c.raw.len() {
+            p .note {
+                "Showing the first " (bytes_text(shown)) " of " (bytes_text(c.raw.len())) ". "
+                a href=(href) download={ "capture-" (c.id) ".bin" } { "Download all (secrets masked)" }
             }
-            pre { @for (line, changed) in rows { div class=(if changed { class } else { "" }) { (line) } } }
+        }
+    }
+}
+
+/// The top of a response's column: who answered and the status.
+fn response_head(c: &Capture) -> Markup {
+    html! {
+        h3 {
+            "#" (c.id) ": "
+            @match &c.upstream {
+                Some(u) => {
+                    @if u.status == 0 { "no response" } @else { "status " (u.status) }
+                    @if let Some(a) = &u.answered_by { " · " (Visible(&a.who)) }
+                    @if (u.body.len() as u64) < u.body_len { " · body cut at " (bytes_text(u.body.len())) }
+                }
+                None => { "answered by this server (not stored)" }
+            }
         }
     }
 }
@@ -118,25 +172,29 @@ pub(super) async fn diff_page(AxState(state): St, Query(q): Query<DiffQuery>) ->
     };
     let (ta, shown_a) = shown_text(&ca);
     let (tb, shown_b) = shown_text(&cb);
-    let la: Vec<&str> = ta.lines().collect();
-    let lb: Vec<&str> = tb.lines().collect();
-    let rows = diff_lines(&la, &lb);
-    let changed = |x: Option<&str>, y: Option<&str>| x.is_none() || y.is_none();
-    let left = side(
-        &ca,
-        shown_a,
-        &mut rows.iter().map(|&(x, y)| (x.unwrap_or(""), changed(x, y))),
-        "del",
-    );
-    let right = side(
-        &cb,
-        shown_b,
-        &mut rows.iter().map(|&(x, y)| (y.unwrap_or(""), changed(x, y))),
-        "add",
-    );
+    let requests = columns(&ta, &tb, "requests", |left| {
+        if left {
+            capture_head(&ca, shown_a)
+        } else {
+            capture_head(&cb, shown_b)
+        }
+    });
+    let upstream = ca.upstream.is_some() || cb.upstream.is_some();
+    let responses = upstream.then(|| {
+        columns(&response_text(&ca), &response_text(&cb), "responses", |left| {
+            response_head(if left { &ca } else { &cb })
+        })
+    });
     let body = html! {
         h1 { "#" (a) " vs #" (b) }
-        div .cols { (left) (right) }
+        @if ca.replay_of == Some(b) || cb.replay_of == Some(a) {
+            p .note { "One is a replay of the other: the same request bytes sent again (unless edited)." }
+        }
+        (requests)
+        @if let Some(r) = responses {
+            h2 #response { "Responses from the upstream" }
+            (r)
+        }
     };
     page("diff", body).into_response()
 }

@@ -209,7 +209,7 @@ impl<'a> Sent<'a> {
             lines: Vec::new(),
             lf_only: false,
             payload: Vec::new(),
-            chunked: super::pages::is_chunked(c),
+            chunked: super::shared::is_chunked(c),
             body_secret: false,
             secrets: Vec::new(),
         };
@@ -281,7 +281,9 @@ impl<'a> Sent<'a> {
             });
         }
         let body = c.raw_body();
-        s.payload = super::pages::Payload::new(body, s.chunked).collect::<Vec<_>>().concat();
+        s.payload = super::shared::Payload::new(body, s.chunked)
+            .collect::<Vec<_>>()
+            .concat();
         if let Some(m) = masked {
             let mbody = m.get(c.head_len.min(m.len())..).unwrap_or_default();
             s.body_secret = mbody != body.get(..mbody.len()).unwrap_or_default();

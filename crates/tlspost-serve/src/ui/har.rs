@@ -1,12 +1,14 @@
 //! HAR 1.2 (<http://www.softwareishard.com/blog/har-12-spec/>) for a selection of captures: the
-//! requests as the device sent them (secrets masked unless `?reveal=1`), the status answered, the
-//! arrival times; what HAR has no field for (the exact bytes, the peer, TLS facts, findings) under
-//! `_tlspost`, as the format allows for custom fields.
+//! requests as the device sent them, the upstream's response as received in forward mode and for
+//! replays (else the status this server answered), both with secrets masked unless `?reveal=1`,
+//! the times; what HAR has no field for (the exact bytes, the peer, TLS facts, findings, who
+//! answered) under `_tlspost`, as the format allows for custom fields.
 
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::record::Capture;
+use super::shared::{Payload, chunked_in, is_chunked};
+use crate::record::{Capture, Upstream};
 
 /// `name=value` pairs of a query string (not percent-decoded, as HAR keeps them).
 fn query_pairs(target: &str) -> Vec<Value> {
@@ -32,6 +34,20 @@ fn cookies(headers: &[(String, String)]) -> Vec<Value> {
         .collect()
 }
 
+/// The cookies a response sets: each `Set-Cookie`'s name and value (its attributes left out).
+fn set_cookies(headers: &[(String, String)]) -> Vec<Value> {
+    headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        .filter_map(|(_, v)| v.split(';').next()?.trim().split_once('='))
+        .map(|(n, v)| json!({"name": n, "value": v}))
+        .collect()
+}
+
+fn pairs(headers: &[(String, String)]) -> Vec<Value> {
+    headers.iter().map(|(n, v)| json!({"name": n, "value": v})).collect()
+}
+
 fn header(c: &Capture, name: &str) -> Option<String> {
     c.headers
         .iter()
@@ -39,17 +55,84 @@ fn header(c: &Capture, name: &str) -> Option<String> {
         .map(|(_, v)| v.clone())
 }
 
-/// The body's payload as HAR `postData`: text when it is UTF-8, else base64 (`_encoding`).
-fn post_data(c: &Capture, payload: &[u8]) -> Value {
-    let mime = header(c, "content-type").unwrap_or_default();
+/// A payload as HAR text: itself when it is UTF-8, else base64 (`encoding`).
+fn text(mime: String, payload: &[u8]) -> Value {
     match std::str::from_utf8(payload) {
         Ok(text) => json!({"mimeType": mime, "text": text}),
         Err(_) => json!({
             "mimeType": mime,
             "text": base64::engine::general_purpose::STANDARD.encode(payload),
-            "_encoding": "base64",
+            "encoding": "base64",
         }),
     }
+}
+
+/// The body's payload as HAR `postData` (a binary one base64, marked `_encoding`).
+fn post_data(c: &Capture, payload: &[u8]) -> Value {
+    let mut v = text(header(c, "content-type").unwrap_or_default(), payload);
+    if let Some(e) = v.as_object_mut().and_then(|o| o.remove("encoding")) {
+        v["_encoding"] = e;
+    }
+    v
+}
+
+/// The upstream's response as HAR: status line and header fields as received, the cookies it
+/// sets, the kept body's payload (chunks decoded; the first bytes only when longer than kept).
+fn upstream_response(u: &Upstream) -> Value {
+    let mut fields = [httparse::EMPTY_HEADER; 128];
+    let mut r = httparse::Response::new(&mut fields);
+    let parsed = r.parse(&u.head).is_ok_and(|s| s.is_complete());
+    let headers: Vec<(String, String)> = if parsed {
+        r.headers
+            .iter()
+            .map(|h| (h.name.to_string(), crate::json::lossy(h.value).into_owned()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let field = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let chunked = chunked_in(headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    let payload = Payload::new(&u.body, chunked).collect::<Vec<_>>().concat();
+    let mut content = text(field("content-type").unwrap_or_default(), &payload);
+    content["size"] = json!(payload.len());
+    if (u.body.len() as u64) < u.body_len {
+        content["comment"] = json!(format!("the first {} of {} bytes received", u.body.len(), u.body_len));
+    }
+    json!({
+        "status": u.status,
+        "statusText": if parsed { r.reason.unwrap_or_default() } else { "" },
+        "httpVersion": r.version.filter(|_| parsed).map_or_else(String::new, |v| format!("HTTP/1.{v}")),
+        "cookies": set_cookies(&headers),
+        "headers": pairs(&headers),
+        "content": content,
+        "redirectURL": field("location").unwrap_or_default(),
+        "headersSize": u.head.len(),
+        "bodySize": u.body_len,
+        "comment": u.answered_by.as_ref().map(|a| a.text.clone())
+            .or_else(|| u.error.as_ref().map(|e| format!("{}: {}", e.cause, e.message)))
+            .unwrap_or_default(),
+    })
+}
+
+/// The status this server answered by itself (its bytes are not stored).
+fn own_response(c: &Capture) -> Value {
+    json!({
+        "status": c.status,
+        "statusText": "",
+        "httpVersion": c.version.clone().unwrap_or_default(),
+        "cookies": [],
+        "headers": [],
+        "content": {"size": -1, "mimeType": ""},
+        "redirectURL": "",
+        "headersSize": -1,
+        "bodySize": -1,
+        "comment": if c.status == 0 { "no response was sent" } else { "the status this server answered" },
+    })
 }
 
 fn ms(us: Option<u64>) -> f64 {
@@ -63,15 +146,13 @@ fn entry(c: &Capture) -> Value {
         .unwrap_or_else(|| "localhost".into());
     let target = c.target.clone().unwrap_or_default();
     let url = format!("{}://{host}{target}", c.scheme);
-    let payload: Vec<u8> = super::pages::Payload::new(c.raw_body(), super::pages::is_chunked(c))
-        .collect::<Vec<_>>()
-        .concat();
+    let payload: Vec<u8> = Payload::new(c.raw_body(), is_chunked(c)).collect::<Vec<_>>().concat();
     let mut request = json!({
         "method": c.method.clone().unwrap_or_default(),
         "url": url,
         "httpVersion": c.version.clone().unwrap_or_default(),
         "cookies": cookies(&c.headers),
-        "headers": c.headers.iter().map(|(n, v)| json!({"name": n, "value": v})).collect::<Vec<_>>(),
+        "headers": pairs(&c.headers),
         "queryString": query_pairs(&target),
         "headersSize": c.head_len,
         "bodySize": c.raw_body().len(),
@@ -81,24 +162,17 @@ fn entry(c: &Capture) -> Value {
     }
     let t = &c.timing;
     let send = ms(t.body_us.or(t.head_us));
+    let (wait, receive) = c
+        .upstream
+        .as_ref()
+        .map_or((-1.0, -1.0), |u| (ms(u.timing.first_byte_us), ms(u.timing.body_us)));
     json!({
         "startedDateTime": c.time,
-        "time": send.max(0.0),
+        "time": send.max(0.0) + wait.max(0.0) + receive.max(0.0),
         "request": request,
-        "response": {
-            "status": c.status,
-            "statusText": "",
-            "httpVersion": c.version.clone().unwrap_or_default(),
-            "cookies": [],
-            "headers": [],
-            "content": {"size": -1, "mimeType": ""},
-            "redirectURL": "",
-            "headersSize": -1,
-            "bodySize": -1,
-            "comment": if c.status == 0 { "no response was sent" } else { "the status this server answered" },
-        },
+        "response": c.upstream.as_ref().map_or_else(|| own_response(c), upstream_response),
         "cache": {},
-        "timings": {"send": send, "wait": -1, "receive": -1},
+        "timings": {"send": send, "wait": wait, "receive": receive},
         "connection": c.conn.to_string(),
         "comment": c.error.clone().unwrap_or_default(),
         "_tlspost": {
@@ -109,6 +183,9 @@ fn entry(c: &Capture) -> Value {
             "sni": c.sni,
             "ja4": c.tls.as_ref().map(|t| t.ja4.clone()),
             "findings": c.findings.iter().map(|f| json!({"code": f.code, "severity": f.severity, "title": f.title})).collect::<Vec<_>>(),
+            "upstream": c.upstream.as_ref().map(|u| u.url.clone()),
+            "answered_by": c.upstream.as_ref().and_then(|u| u.answered_by.as_ref()).map(|a| a.who.clone()),
+            "replay_of": c.replay_of,
         },
     })
 }
@@ -157,5 +234,32 @@ mod tests {
         assert_eq!(e["request"]["postData"]["_encoding"], "base64");
         assert_eq!(e["response"]["status"], 200);
         assert_eq!(e["_tlspost"]["raw"], c.raw_base64());
+        assert_eq!(e["response"]["comment"], "the status this server answered");
+
+        // Forward mode: the upstream's response as received, chunks decoded.
+        let c = Capture {
+            upstream: Some(Upstream {
+                status: 302,
+                head: b"HTTP/1.1 302 Found\r\nLocation: /next\r\nSet-Cookie: sid=1; Path=/\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec(),
+                body: b"2\r\nhi\r\n0\r\n\r\n".to_vec(),
+                body_len: 12,
+                ..Upstream::default()
+            }),
+            replay_of: Some(2),
+            ..c
+        };
+        let r = &har(std::slice::from_ref(&c))["log"]["entries"][0]["response"];
+        assert_eq!(
+            (&r["status"], &r["statusText"], &r["httpVersion"]),
+            (&json!(302), &json!("Found"), &json!("HTTP/1.1"))
+        );
+        assert_eq!(r["redirectURL"], "/next");
+        assert_eq!(r["cookies"], json!([{"name": "sid", "value": "1"}]));
+        assert_eq!(r["headers"][0], json!({"name": "Location", "value": "/next"}));
+        assert_eq!(r["content"], json!({"mimeType": "", "text": "hi", "size": 2}));
+        assert_eq!(
+            (&r["headersSize"], &r["bodySize"]),
+            (&json!(c.upstream.as_ref().unwrap().head.len()), &json!(12))
+        );
     }
 }

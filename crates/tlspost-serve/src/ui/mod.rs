@@ -37,7 +37,7 @@ use crate::pki;
 use crate::record::Capture;
 use crate::state::State;
 use access::Reveal;
-use api::{api_clear, api_delete, api_har, api_list, api_one, masked};
+use api::{api_clear, api_delete, api_har, api_list, api_one, masked, masked_replay};
 use diff::diff_page;
 use pages::{capture_page, list_page, raw_download};
 use shared::{St, app_css, app_js, favicon};
@@ -95,21 +95,25 @@ fn changes() -> Router<Arc<State>> {
         .route("/_tlspost/api/captures/{id}/replay", post(replay))
 }
 
-/// Replay a capture to the configured upstream ([`crate::replay`]); the CSRF check first.
+/// Replay a capture to the configured upstream ([`crate::replay`]); the CSRF check first. The
+/// answer's response is masked as a capture's is, unless `?reveal=1`.
 async fn replay(
     _: access::CsrfChecked,
     AxState(state): St,
     axum::extract::Path(id): axum::extract::Path<String>,
+    Reveal(reveal): Reveal,
     body: axum::body::Bytes,
 ) -> Response {
     let (status, text) = crate::replay::api(state, &id, &body).await;
-    let kind = if status == 200 {
-        "application/json"
-    } else {
-        "text/plain; charset=utf-8"
-    };
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(header::CONTENT_TYPE, kind)], text).into_response()
+    if status != 200 {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response();
+    }
+    match serde_json::from_str(&text) {
+        Ok(r) if !reveal => axum::Json(masked_replay(r)).into_response(),
+        Ok(_) => ([(header::CONTENT_TYPE, "application/json")], text).into_response(),
+        Err(e) => shared::err500(format!("the replay's answer: {e}")),
+    }
 }
 
 /// Files: the CA for clients (PEM, and as a C header) and the pages' script, stylesheet and icon.

@@ -14,7 +14,7 @@ use maud::{Markup, html};
 
 use super::access::Reveal;
 use super::access::csrf_token;
-use super::shared::{SHOWN, St, bytes_text, err500, load_one, page};
+use super::shared::{Payload, SHOWN, St, bytes_text, err500, is_chunked, load_one, page};
 use super::{detail, export};
 use crate::framing;
 use crate::html::{EscapedBytes, HexDump, Visible};
@@ -81,50 +81,6 @@ pub(super) async fn list_page(AxState(state): St) -> Html<String> {
             script src="/_tlspost/app.js" {}
         },
     )
-}
-
-/// Whether the capture's body is chunked (per its parsed head).
-pub(super) fn is_chunked(c: &Capture) -> bool {
-    c.headers
-        .iter()
-        .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked"))
-}
-
-/// The payload of a body in borrowed pieces: the body itself, or the data of each chunk when it is
-/// chunked (read for display: a size line that does not parse ends it).
-#[derive(Clone)]
-pub(super) struct Payload<'a> {
-    rest: &'a [u8],
-    chunked: bool,
-}
-
-impl<'a> Payload<'a> {
-    pub(super) fn new(body: &'a [u8], chunked: bool) -> Payload<'a> {
-        Payload { rest: body, chunked }
-    }
-}
-
-impl<'a> Iterator for Payload<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let rest = std::mem::take(&mut self.rest);
-        if rest.is_empty() {
-            return None;
-        }
-        if !self.chunked {
-            return Some(rest);
-        }
-        let nl = rest.iter().position(|&b| b == b'\n')?;
-        let line = std::str::from_utf8(rest.get(..nl).unwrap_or_default()).unwrap_or("");
-        let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
-        let rest = rest.get(nl + 1..).unwrap_or_default();
-        if size == 0 {
-            return None;
-        }
-        self.rest = rest.get(size.saturating_add(2).min(rest.len())..).unwrap_or_default();
-        Some(rest.get(..size.min(rest.len())).unwrap_or_default())
-    }
 }
 
 /// The first `limit` bytes of `pieces`, still in pieces, and how many bytes that is.
@@ -436,14 +392,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn payload_pieces_borrow_the_chunks() {
+    fn the_first_bytes_of_a_payload_in_pieces() {
         let body = b"3\r\nabc\r\n2;x=1\r\nde\r\n0\r\n\r\n";
-        let pieces: Vec<&[u8]> = Payload::new(body, true).collect();
-        assert_eq!(pieces, [&b"abc"[..], b"de"]);
-        assert_eq!(Payload::new(b"plain", false).collect::<Vec<_>>(), [b"plain"]);
-        // Truncated: what arrived.
-        assert_eq!(Payload::new(b"5\r\nab", true).collect::<Vec<_>>(), [b"ab"]);
-        assert_eq!(Payload::new(b"zz\r\nab", true).count(), 0);
         let (shown, n) = first(Payload::new(body, true), 4);
         assert_eq!((shown, n), (vec![&b"abc"[..], b"d"], 4));
     }

@@ -45,6 +45,53 @@ pub(super) fn bytes_text(n: usize) -> String {
     out
 }
 
+/// Whether the capture's body is chunked (per its parsed head).
+pub(super) fn is_chunked(c: &Capture) -> bool {
+    chunked_in(c.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+}
+
+/// Whether header fields `(name, value)` say the body is chunked.
+pub(super) fn chunked_in<'a>(mut headers: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+    headers.any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked"))
+}
+
+/// The payload of a body in borrowed pieces: the body itself, or the data of each chunk when it is
+/// chunked (read for display: a size line that does not parse ends it).
+#[derive(Clone)]
+pub(super) struct Payload<'a> {
+    rest: &'a [u8],
+    chunked: bool,
+}
+
+impl<'a> Payload<'a> {
+    pub(super) fn new(body: &'a [u8], chunked: bool) -> Payload<'a> {
+        Payload { rest: body, chunked }
+    }
+}
+
+impl<'a> Iterator for Payload<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = std::mem::take(&mut self.rest);
+        if rest.is_empty() {
+            return None;
+        }
+        if !self.chunked {
+            return Some(rest);
+        }
+        let nl = rest.iter().position(|&b| b == b'\n')?;
+        let line = std::str::from_utf8(rest.get(..nl).unwrap_or_default()).unwrap_or("");
+        let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
+        let rest = rest.get(nl + 1..).unwrap_or_default();
+        if size == 0 {
+            return None;
+        }
+        self.rest = rest.get(size.saturating_add(2).min(rest.len())..).unwrap_or_default();
+        Some(rest.get(..size.min(rest.len())).unwrap_or_default())
+    }
+}
+
 /// A whole page: the frame (title, the site's bar, the stylesheet and icon) around `body`.
 pub(super) fn page(title: &str, body: Markup) -> Html<String> {
     let page = html! {
@@ -115,6 +162,17 @@ pub(super) async fn app_css() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn payload_pieces_borrow_the_chunks() {
+        let body = b"3\r\nabc\r\n2;x=1\r\nde\r\n0\r\n\r\n";
+        let pieces: Vec<&[u8]> = Payload::new(body, true).collect();
+        assert_eq!(pieces, [&b"abc"[..], b"de"]);
+        assert_eq!(Payload::new(b"plain", false).collect::<Vec<_>>(), [b"plain"]);
+        // Truncated: what arrived.
+        assert_eq!(Payload::new(b"5\r\nab", true).collect::<Vec<_>>(), [b"ab"]);
+        assert_eq!(Payload::new(b"zz\r\nab", true).count(), 0);
+    }
 
     #[test]
     fn byte_counts() {
