@@ -40,6 +40,24 @@ impl Run {
     }
 }
 
+/// A file `name` in a new temporary directory (gone when the first value drops): its path, also as text.
+fn out_file(name: &str) -> (tempfile::TempDir, std::path::PathBuf, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join(name);
+    let text = file.display().to_string();
+    (dir, file, text)
+}
+
+/// [`run`] without stdin, stdout kept, within `secs` seconds.
+fn kept(args: &[&str], secs: u64) -> Run {
+    run(args, no_stdin(), true, Duration::from_secs(secs))
+}
+
+/// [`run`] without stdin, stdout only counted, within `secs` seconds.
+fn counted(args: &[&str], secs: u64) -> Run {
+    run(args, no_stdin(), false, Duration::from_secs(secs))
+}
+
 /// Runs `tlspost ARGS` under GNU time with `stdin`; keeps stdout when `keep`, else only counts it.
 fn run(args: &[&str], stdin: Stdio, keep: bool, deadline: Duration) -> Run {
     let start = Instant::now();
@@ -183,12 +201,7 @@ fn lint_reads_at_most_1_mib_and_ends_quickly_on_endless_input() {
     req.resize(MIB as usize, b'a');
     let exact = dir.path().join("exact.http");
     std::fs::write(&exact, &req).expect("write");
-    let r = run(
-        &["lint", &exact.display().to_string()],
-        no_stdin(),
-        true,
-        Duration::from_secs(60),
-    );
+    let r = kept(&["lint", &exact.display().to_string()], 60);
     assert!(matches!(r.code, Some(0 | 1)), "{}", r.stderr);
     assert!(
         String::from_utf8_lossy(&r.stdout).contains("(1048576 bytes checked"),
@@ -198,12 +211,7 @@ fn lint_reads_at_most_1_mib_and_ends_quickly_on_endless_input() {
     req.push(b'a');
     let over = dir.path().join("over.http");
     std::fs::write(&over, &req).expect("write");
-    let r = run(
-        &["lint", &over.display().to_string()],
-        no_stdin(),
-        true,
-        Duration::from_secs(20),
-    );
+    let r = kept(&["lint", &over.display().to_string()], 20);
     assert_eq!(r.code, Some(2), "{}", r.stderr);
     assert!(r.stderr.contains(limit_msg), "{}", r.stderr);
 
@@ -215,18 +223,11 @@ fn lint_reads_at_most_1_mib_and_ends_quickly_on_endless_input() {
 #[test]
 fn post_writes_an_endless_body_to_a_file_as_it_arrives_in_flat_memory() {
     let server = PathServer::start(answer);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("body.bin");
-    let f = file.display().to_string();
+    let (_dir, file, f) = out_file("body.bin");
     let url = server.url("/endless");
 
     // --max-filesize stops it, as curl: exit 63, the file holds at most the limit.
-    let r = run(
-        &["request", "--max-filesize", "20M", "-o", &f, &url],
-        no_stdin(),
-        true,
-        Duration::from_secs(60),
-    );
+    let r = kept(&["request", "--max-filesize", "20M", "-o", &f, &url], 60);
     assert_eq!(r.code, Some(63), "{}", r.stderr);
     assert!(
         r.stderr.contains("larger than the limit of 20971520 bytes"),
@@ -240,23 +241,16 @@ fn post_writes_an_endless_body_to_a_file_as_it_arrives_in_flat_memory() {
 
     // -m stops it: what arrived before is in the file.
     std::fs::remove_file(&file).expect("rm");
-    let r = run(
-        &["request", "-m", "2", "-o", &f, &url],
-        no_stdin(),
-        true,
-        Duration::from_secs(30),
-    );
+    let r = kept(&["request", "-m", "2", "-o", &f, &url], 30);
     assert_eq!(r.code, Some(8), "{}", r.stderr);
     assert!(file_len(&file) > MIB, "{}", file_len(&file));
     assert!(r.peak_kb <= 32 * 1024, "peak {:.1} MiB", r.peak_mib());
 
     // A Content-Length over --max-filesize is refused before any body byte: no file.
     std::fs::remove_file(&file).expect("rm");
-    let r = run(
+    let r = kept(
         &["request", "--max-filesize", "1M", "-o", &f, &server.url("/declared")],
-        no_stdin(),
-        true,
-        Duration::from_secs(30),
+        30,
     );
     assert_eq!(r.code, Some(63), "{}", r.stderr);
     assert!(!file.exists());
@@ -266,23 +260,13 @@ fn post_writes_an_endless_body_to_a_file_as_it_arrives_in_flat_memory() {
 fn post_writes_an_endless_body_to_stdout_as_it_arrives_in_flat_memory() {
     let server = PathServer::start(answer);
     let url = server.url("/endless");
-    let r = run(
-        &["request", "--max-filesize", "20M", &url],
-        no_stdin(),
-        false,
-        Duration::from_secs(60),
-    );
+    let r = counted(&["request", "--max-filesize", "20M", &url], 60);
     assert_eq!(r.code, Some(63), "{}", r.stderr);
     assert!(r.stdout_len <= 20 * MIB && r.stdout_len > 19 * MIB, "{}", r.stdout_len);
     assert!(r.peak_kb <= 32 * 1024, "peak {:.1} MiB", r.peak_mib());
 
     // -v and -m: the trace keeps a bounded part of what was received.
-    let r = run(
-        &["request", "-v", "-m", "2", &url],
-        no_stdin(),
-        false,
-        Duration::from_secs(30),
-    );
+    let r = counted(&["request", "-v", "-m", "2", &url], 30);
     assert_eq!(r.code, Some(8), "{}", r.stderr);
     assert!(r.stdout_len > MIB, "{}", r.stdout_len);
     assert!(r.peak_kb <= 32 * 1024, "peak {:.1} MiB", r.peak_mib());
@@ -292,12 +276,7 @@ fn post_writes_an_endless_body_to_stdout_as_it_arrives_in_flat_memory() {
 fn json_output_holds_the_body_up_to_64_mib_and_names_the_flag_that_raises_it() {
     let server = PathServer::start(answer);
     let url = server.url("/endless");
-    let r = run(
-        &["request", "--json-output", &url],
-        no_stdin(),
-        true,
-        Duration::from_secs(120),
-    );
+    let r = kept(&["request", "--json-output", &url], 120);
     assert_eq!(r.code, Some(63), "{}", r.stderr);
     let doc: serde_json::Value = serde_json::from_slice(&r.stdout).expect("one JSON document");
     assert_eq!(doc["error"]["exit_code"], 63);
@@ -312,19 +291,12 @@ fn json_output_holds_the_body_up_to_64_mib_and_names_the_flag_that_raises_it() {
     );
 
     // With --max-filesize, that is the limit; within it, the document holds the body.
-    let r = run(
-        &["request", "--json-output", "--max-filesize", "100k", &url],
-        no_stdin(),
-        true,
-        Duration::from_secs(30),
-    );
+    let r = kept(&["request", "--json-output", "--max-filesize", "100k", &url], 30);
     assert_eq!(r.code, Some(63), "{}", r.stderr);
     assert!(String::from_utf8_lossy(&r.stdout).contains("larger than the limit of 102400 bytes"));
-    let r = run(
+    let r = kept(
         &["request", "--json-output", "--max-filesize", "5", &server.url("/small")],
-        no_stdin(),
-        true,
-        Duration::from_secs(30),
+        30,
     );
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let doc: serde_json::Value = serde_json::from_slice(&r.stdout).expect("one JSON document");
@@ -337,26 +309,14 @@ fn json_output_holds_the_body_up_to_64_mib_and_names_the_flag_that_raises_it() {
 #[test]
 fn include_and_fail_keep_working_on_the_streamed_body() {
     let server = PathServer::start(answer);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("out");
-    let f = file.display().to_string();
-    let r = run(
-        &["request", "-i", "-o", &f, &server.url("/small")],
-        no_stdin(),
-        true,
-        Duration::from_secs(30),
-    );
+    let (_dir, file, f) = out_file("out");
+    let r = kept(&["request", "-i", "-o", &f, &server.url("/small")], 30);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(
         std::fs::read(&file).expect("read"),
         b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nsmall"
     );
-    let r = run(
-        &["request", "-f", &server.url("/404")],
-        no_stdin(),
-        true,
-        Duration::from_secs(30),
-    );
+    let r = kept(&["request", "-f", &server.url("/404")], 30);
     assert_eq!(r.code, Some(22), "{}", r.stderr);
     assert!(r.stdout.is_empty());
     assert!(
@@ -364,12 +324,7 @@ fn include_and_fail_keep_working_on_the_streamed_body() {
         "{}",
         r.stderr
     );
-    let r = run(
-        &["request", "-f", "-o", &f, &server.url("/404")],
-        no_stdin(),
-        true,
-        Duration::from_secs(30),
-    );
+    let r = kept(&["request", "-f", "-o", &f, &server.url("/404")], 30);
     assert_eq!(r.code, Some(22), "{}", r.stderr);
     assert_eq!(file_len(&file), 0);
 }

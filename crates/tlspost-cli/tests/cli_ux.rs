@@ -3,23 +3,20 @@
 //! --explain`, exit codes in every `--help`, library errors that name no library items (the CLI
 //! adds its own flags as hints), and a note for a redirect that was not followed.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
+use support::{BIN, text};
 use tlspost_testkit::origin::{Env, HOST};
 use tlspost_testkit::proc::free_port;
 use tlspost_testkit::serve::Serve;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tlspost");
-
 fn tlspost(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().expect("run tlspost")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// `tlspost SUB --cacert root.pem --resolve HOST:PORT:127.0.0.1 ARGS…` against the good nginx site.
@@ -252,18 +249,9 @@ fn every_subcommand_help_lists_its_exit_codes() {
 /// writes: the command reads `stdin` to its end first (`lint -`, `--json @-`), and the read end of
 /// its stdout is closed before that input is given.
 fn into_closed_pipe(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tlspost");
+    let mut child = support::spawn(args);
     drop(child.stdout.take());
-    let mut input = child.stdin.take().expect("stdin");
-    input.write_all(stdin).expect("write stdin");
-    drop(input);
-    child.wait_with_output().expect("wait")
+    support::finish(child, stdin)
 }
 
 #[test]

@@ -69,6 +69,20 @@ fn lines<'a>(text: &'a str, mark: &str) -> Vec<&'a str> {
 }
 
 /// The `why:` and `fix:` lines right after the first check line containing `needle`.
+/// Whether a line that starts with `mark` holds every one of `parts`.
+fn has_line(text: &str, mark: &str, parts: &[&str]) -> bool {
+    lines(text, mark).iter().any(|l| parts.iter().all(|p| l.contains(p)))
+}
+
+/// Asserts that doctor exited 1 with exactly one FAIL line, at `step`, naming `needle`; returns it.
+fn the_one_fail<'a>(code: i32, out: &'a str, step: &str, needle: &str) -> &'a str {
+    assert_eq!(code, 1, "{out}");
+    let fails = lines(out, "FAIL");
+    assert_eq!(fails.len(), 1, "only one step fails:\n{out}");
+    assert!(fails[0].contains(step) && fails[0].contains(needle), "{out}");
+    fails[0]
+}
+
 fn why_fix(text: &str, needle: &str) -> (String, String) {
     let mut it = text.lines().skip_while(|l| !(l.starts_with('[') && l.contains(needle)));
     it.next()
@@ -98,10 +112,7 @@ fn a_good_setup_is_ok_at_every_step_and_send_reads_the_whole_answer() {
     );
     assert!(lines(&out, "skip").is_empty(), "{out}");
     for step in ["1 dns", "2 tcp", "3 tls", "4 request", "5 edge"] {
-        assert!(
-            lines(&out, "ok").iter().any(|l| l.contains(step)),
-            "no ok line for step {step}:\n{out}"
-        );
+        assert!(has_line(&out, "ok", &[step]), "no ok line for step {step}:\n{out}");
     }
     assert!(out.contains("the device would accept the server"), "{out}");
     assert!(out.contains("roots to pin: \"tlspost capture local CA\""), "{out}");
@@ -172,23 +183,13 @@ fn b_the_edge_blocking_a_library_user_agent_is_a_fail_with_the_user_agent_fix() 
     // The lint names the same cause before the network does.
     assert!(fails.iter().any(|l| l.contains("lint TP304")), "{out}");
     // The edge refuses a ClientHello without SNI: a warning for devices that connect by IP.
-    assert!(
-        lines(&out, "warn")
-            .iter()
-            .any(|l| l.contains("refuses a handshake without SNI")),
-        "{out}"
-    );
+    assert!(has_line(&out, "warn", &["refuses a handshake without SNI"]), "{out}");
 
     // With a real User-Agent the edge lets the device through: no FAIL, exit 0.
     let (code, out) = doctor_serve(&s, &["--json", GRANT, "-A", "acme-sensor/1.2"], "/oauth/token");
     assert_eq!(code, 0, "{out}");
     assert!(lines(&out, "FAIL").is_empty(), "{out}");
-    assert!(
-        lines(&out, "ok")
-            .iter()
-            .any(|l| l.contains("5 edge") && l.contains("200 OK")),
-        "{out}"
-    );
+    assert!(has_line(&out, "ok", &["5 edge", "200 OK"]), "{out}");
     // A device that sends no User-Agent at all: TP303, and the probe says it used tlspost's.
     let file = s.data().join("no-ua.http");
     std::fs::write(
@@ -203,7 +204,7 @@ fn b_the_edge_blocking_a_library_user_agent_is_a_fail_with_the_user_agent_fix() 
     let file = file.display().to_string();
     let (code, out) = doctor_serve(&s, &["--raw", &file], "/oauth/token");
     assert_eq!(code, 1, "{out}");
-    assert!(lines(&out, "FAIL").iter().any(|l| l.contains("lint TP303")), "{out}");
+    assert!(has_line(&out, "FAIL", &["lint TP303"]), "{out}");
     assert!(
         out.contains("with the device's User-Agent (none: probed with tlspost's)"),
         "{out}"
@@ -215,13 +216,7 @@ fn c_json_sent_with_data_binary_and_no_content_type_is_tp301_with_its_fix() {
     let s = serve("default");
     let args = ["--data-binary", GRANT, "-A", "acme-sensor/1.2"];
     let (code, out) = doctor_serve(&s, &args, "/oauth/token");
-    assert_eq!(code, 1, "{out}");
-    let fails = lines(&out, "FAIL");
-    assert_eq!(fails.len(), 1, "only the request fails:\n{out}");
-    assert!(
-        fails[0].contains("4 request") && fails[0].contains("lint TP301"),
-        "{out}"
-    );
+    the_one_fail(code, &out, "4 request", "lint TP301");
     let (why, fix) = why_fix(&out, "lint TP301");
     assert!(why.contains("body is JSON"), "{why}");
     assert!(fix.contains("Content-Type: application/json"), "{fix}");
@@ -361,12 +356,7 @@ fn d_a_foreign_pinned_root_fails_and_the_servers_root_is_recommended() {
 fn pin_the_leaf(s: &Serve, resolve: &str, url: &str) {
     let leaf = s.data().join("server.pem").display().to_string();
     let (_, out) = doctor(&["--cacert", &leaf, "--resolve", resolve, "-A", "acme/1", url]);
-    assert!(
-        lines(&out, "warn")
-            .iter()
-            .any(|l| l.contains("which is a leaf") && l.contains("not a root")),
-        "{out}"
-    );
+    assert!(has_line(&out, "warn", &["which is a leaf", "not a root"]), "{out}");
 }
 
 #[test]
@@ -425,27 +415,16 @@ fn e_a_closed_port_fails_at_tcp_connect_with_the_cause() {
         "{}",
         &url,
     ]);
-    assert_eq!(code, 1, "{out}");
-    let fails = lines(&out, "FAIL");
-    assert_eq!(fails.len(), 1, "{out}");
-    assert!(
-        fails[0].contains("2 tcp") && fails[0].contains("cannot connect: refused"),
-        "{out}"
-    );
+    the_one_fail(code, &out, "2 tcp", "cannot connect: refused");
     let (why, fix) = why_fix(&out, "cannot connect: refused");
     assert!(
         why.contains(&format!("{}: nothing listens on that port", refused.addr())),
         "{why}"
     );
     assert!(fix.contains(&format!("check the port ({port})")), "{fix}");
-    assert!(
-        lines(&out, "ok")
-            .iter()
-            .any(|l| l.contains("1 dns") && l.contains("from --resolve")),
-        "{out}"
-    );
-    assert!(lines(&out, "skip").iter().any(|l| l.contains("3 tls")), "{out}");
-    assert!(lines(&out, "skip").iter().any(|l| l.contains("5 edge")), "{out}");
+    assert!(has_line(&out, "ok", &["1 dns", "from --resolve"]), "{out}");
+    assert!(has_line(&out, "skip", &["3 tls"]), "{out}");
+    assert!(has_line(&out, "skip", &["5 edge"]), "{out}");
 }
 
 #[test]
@@ -459,23 +438,26 @@ fn f_https_to_the_http_port_and_http_to_the_https_port_are_each_one_fail() {
         assert_eq!(lines(&out, "FAIL").len(), 1, "{out}");
         out
     };
-    let http = s.http().port();
-    let out = run("https", http);
-    assert!(
-        lines(&out, "FAIL")[0].contains(&format!("port {http} answers TLS with plain HTTP")),
-        "{out}"
-    );
-    let (_, fix) = why_fix(&out, "answers TLS with plain HTTP");
-    assert!(fix.contains(&format!("use http:// for port {http}")), "{fix}");
-
-    let https = s.https_port();
-    let out = run("http", https);
-    assert!(
-        lines(&out, "FAIL")[0].contains(&format!("port {https} speaks TLS, but the URL is http://")),
-        "{out}"
-    );
-    let (_, fix) = why_fix(&out, "speaks TLS, but the URL is http://");
-    assert!(fix.contains(&format!("use https://localhost:{https}/t")), "{fix}");
+    let (http, https) = (s.http().port(), s.https_port());
+    let cases = [
+        (
+            run("https", http),
+            format!("port {http} answers TLS with plain HTTP"),
+            "answers TLS with plain HTTP",
+            format!("use http:// for port {http}"),
+        ),
+        (
+            run("http", https),
+            format!("port {https} speaks TLS, but the URL is http://"),
+            "speaks TLS, but the URL is http://",
+            format!("use https://localhost:{https}/t"),
+        ),
+    ];
+    for (out, fail, cause, fix_says) in cases {
+        assert!(lines(&out, "FAIL")[0].contains(&fail), "{out}");
+        let (_, fix) = why_fix(&out, cause);
+        assert!(fix.contains(&fix_says), "{fix}");
+    }
 }
 
 #[test]
@@ -540,14 +522,8 @@ fn send_reports_a_truncated_answer_and_sends_the_post_only_once() {
         "--send",
         &url,
     ]);
-    assert_eq!(code, 1, "{out}");
-    let fails = lines(&out, "FAIL");
-    assert_eq!(fails.len(), 1, "{out}");
-    assert!(
-        fails[0].contains("5 edge") && fails[0].contains("--send: POST /midbody failed"),
-        "{out}"
-    );
-    assert!(fails[0].contains("not retried"), "{out}");
+    let fail = the_one_fail(code, &out, "5 edge", "--send: POST /midbody failed");
+    assert!(fail.contains("not retried"), "{out}");
     let (why, fix) = why_fix(&out, "--send: POST");
     assert!(why.contains("after 10 of 100 bytes"), "the byte counts: {why}");
     assert!(fix.contains("never stop at a read that returns no data yet"), "{fix}");
@@ -612,12 +588,7 @@ fn nginx_chains_pins_truncation_and_an_edge_page_through_a_real_tls_server() {
         out.contains("do not pin the intermediate \"tlspost Test Issuing CA\""),
         "{out}"
     );
-    assert!(
-        lines(&out, "warn")
-            .iter()
-            .any(|l| l.contains("refuses a handshake without SNI")),
-        "{out}"
-    );
+    assert!(has_line(&out, "warn", &["refuses a handshake without SNI"]), "{out}");
     assert!(out.contains("--send: POST /echo sent once"), "{out}");
     assert!(
         out.contains("200 OK, made by the origin; body read completely (Content-Length 7"),
@@ -636,9 +607,11 @@ fn nginx_chains_pins_truncation_and_an_edge_page_through_a_real_tls_server() {
     let (code, out) = run(env.port("good"), &inter, "/echo", &[]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        lines(&out, "warn")
-            .iter()
-            .any(|l| l.contains("\"tlspost Test Issuing CA\"") && l.contains("which is an intermediate")),
+        has_line(
+            &out,
+            "warn",
+            &["\"tlspost Test Issuing CA\"", "which is an intermediate"]
+        ),
         "{out}"
     );
     let (_, fix) = why_fix(&out, "which is an intermediate");
@@ -663,18 +636,11 @@ fn nginx_chains_pins_truncation_and_an_edge_page_through_a_real_tls_server() {
     // Expired and wrong-name leaves.
     let (code, out) = run(env.port("expired"), &root, "/echo", &[]);
     assert_eq!(code, 1, "{out}");
-    assert!(
-        lines(&out, "FAIL")
-            .iter()
-            .any(|l| l.contains("a served certificate has expired")),
-        "{out}"
-    );
+    assert!(has_line(&out, "FAIL", &["a served certificate has expired"]), "{out}");
     let (code, out) = run(env.port("wrong"), &root, "/echo", &[]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        lines(&out, "FAIL")
-            .iter()
-            .any(|l| l.contains(&format!("the certificate is not valid for {HOST}"))),
+        has_line(&out, "FAIL", &[&format!("the certificate is not valid for {HOST}")]),
         "{out}"
     );
 
@@ -691,12 +657,7 @@ fn nginx_chains_pins_truncation_and_an_edge_page_through_a_real_tls_server() {
     // A redirect: works for some devices, not for others: a warning naming the target.
     let (code, out) = run(env.port("good"), &root, "/r301", &[]);
     assert_eq!(code, 0, "{out}");
-    assert!(
-        lines(&out, "warn")
-            .iter()
-            .any(|l| l.contains("5 edge") && l.contains("301") && l.contains("the URL redirects")),
-        "{out}"
-    );
+    assert!(has_line(&out, "warn", &["5 edge", "301", "the URL redirects"]), "{out}");
     let (why, _) = why_fix(&out, "the URL redirects");
     assert!(why.starts_with("to /echo;"), "{why}");
 
@@ -895,12 +856,7 @@ fn device_tlspost_fails_an_rsa_leaf_with_the_ecdsa_fix_and_esp_idf_talks() {
 
     let (code, out) = doctor_device(&root, port, &["--device", "esp-idf"]);
     assert_eq!(code, 0, "{out}");
-    assert!(
-        lines(&out, "ok")
-            .iter()
-            .any(|l| l.contains("esp-idf can talk to this server")),
-        "{out}"
-    );
+    assert!(has_line(&out, "ok", &["esp-idf can talk to this server"]), "{out}");
 }
 
 #[test]
@@ -931,15 +887,10 @@ fn device_esp8266_says_whether_the_server_honours_max_fragment_length() {
     let server = tlspost_testkit::s_server::SServer::start(&leaf.pem, &leaf.key_pem, &["-tls1_2"]);
     let (code, out) = doctor_device(&root, server.port(), &["--device", "esp8266"]);
     assert!(
-        lines(&out, "ok")
-            .iter()
-            .any(|l| l.contains("max_fragment_length 512 bytes: honoured")),
+        has_line(&out, "ok", &["max_fragment_length 512 bytes: honoured"]),
         "{out}"
     );
-    assert!(
-        lines(&out, "ok").iter().any(|l| l.contains("esp8266 can talk")),
-        "{out}"
-    );
+    assert!(has_line(&out, "ok", &["esp8266 can talk"]), "{out}");
     // s_server answers no HEAD, so step 5 may warn or fail; step 6 is what is judged here.
     assert!(code == 0 || code == 1, "{out}");
 

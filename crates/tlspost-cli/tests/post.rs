@@ -1,34 +1,16 @@
 //! `tlspost post` / `tlspost request` against real nginx in front of a recording origin: output,
 //! the trace, `--json-output`, and one exit code per failure class.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod support;
 
+use std::process::Output;
+
+use support::text;
 use tlspost_testkit::origin::{Env, HOST};
 use tlspost_testkit::proc::refused_addr;
 
 fn tlspost(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tlspost"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tlspost");
-    if let Some(data) = stdin {
-        child
-            .stdin
-            .as_mut()
-            .expect("stdin")
-            .write_all(data)
-            .expect("write stdin");
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().expect("wait")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    support::finish(support::spawn(args), stdin.unwrap_or_default())
 }
 
 /// `--cacert root.pem --resolve HOST:PORT:127.0.0.1` for every nginx port.
@@ -54,28 +36,23 @@ fn run(env: &Env, extra: &[&str], stdin: Option<&[u8]>) -> Output {
     tlspost(&refs, stdin)
 }
 
+/// [`run`], which must exit 0: its stdout and stderr.
+fn answered(env: &Env, extra: &[&str], stdin: Option<&[u8]>) -> (Vec<u8>, String) {
+    let out = run(env, extra, stdin);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    (out.stdout, err)
+}
+
 const JSON: &str = r#"{"grant_type":"client_credentials","client_secret":"hunter2-secret"}"#;
 
 #[test]
 fn post_json_prints_body_and_verbose_shows_heads_with_secrets_masked() {
     let env = Env::start();
     let url = env.url(env.port("good"), "/echo");
-    let out = run(
-        &env,
-        &[
-            "post",
-            &url,
-            "--json",
-            JSON,
-            "-v",
-            "-H",
-            "Authorization: Bearer tok-123",
-        ],
-        None,
-    );
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
-    assert_eq!(text(&out.stdout), JSON);
+    let auth = "Authorization: Bearer tok-123";
+    let (stdout, err) = answered(&env, &["post", &url, "--json", JSON, "-v", "-H", auth], None);
+    assert_eq!(text(&stdout), JSON);
     assert!(err.contains("> POST /echo HTTP/1.1"), "{err}");
     assert!(err.contains("> Content-Type: application/json"), "{err}");
     // The scheme word stays; the credential is masked byte for byte.
@@ -101,13 +78,9 @@ fn post_json_prints_body_and_verbose_shows_heads_with_secrets_masked() {
 fn json_from_stdin_and_json_output_document() {
     let env = Env::start();
     let url = env.url(env.port("good"), "/echo");
-    let out = run(
-        &env,
-        &["post", &url, "--json", "@-", "--json-output"],
-        Some(JSON.as_bytes()),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let args = ["post", &url, "--json", "@-", "--json-output"];
+    let (stdout, _) = answered(&env, &args, Some(JSON.as_bytes()));
+    let doc: serde_json::Value = serde_json::from_slice(&stdout).expect("one JSON document");
     assert_eq!(doc["status"], 200);
     assert_eq!(doc["body"], JSON);
     assert_eq!(doc["attempts"], 1);
@@ -126,12 +99,11 @@ fn json_from_stdin_and_json_output_document() {
     let outfile = dir.path().join("out.bin");
     let at = format!("@{}", body.display());
     let o = outfile.display().to_string();
-    let out = run(
+    answered(
         &env,
         &["request", "-X", "PUT", &url, "--json", &at, "-i", "-o", &o],
         None,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let written = std::fs::read(&outfile).expect("output file");
     assert!(written.starts_with(b"HTTP/1.1 200 OK\r\n"));
     assert!(written.ends_with(JSON.as_bytes()));
@@ -190,28 +162,12 @@ fn exit_codes_per_failure_class() {
 #[test]
 fn insecure_warns_loudly_and_edge_answers_are_explained() {
     let env = Env::start();
-    let out = run(
-        &env,
-        &[
-            "post",
-            &env.url(env.port("wrong"), "/echo"),
-            "--json",
-            "{}",
-            "--insecure",
-        ],
-        None,
-    );
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    let wrong = env.url(env.port("wrong"), "/echo");
+    let (_, err) = answered(&env, &["post", &wrong, "--json", "{}", "--insecure"], None);
     assert!(err.contains("WARNING: --insecure"), "{err}");
 
-    let out = run(
-        &env,
-        &["post", &env.url(env.port("good"), "/edge1010"), "--json", "{}"],
-        None,
-    );
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    let edge = env.url(env.port("good"), "/edge1010");
+    let (_, err) = answered(&env, &["post", &edge, "--json", "{}"], None);
     assert!(err.contains("edge made this 403 (error 1010)"), "{err}");
     assert!(err.contains("origin never saw the request"), "{err}");
     assert!(err.to_ascii_lowercase().contains("user-agent"), "{err}");
