@@ -150,6 +150,13 @@ pub fn help(intro: &str, codes: &[Code]) -> String {
     s
 }
 
+/// Says on stderr why `tlspost COMMAND` cannot run as given (`tlspost COMMAND: MESSAGE`) and
+/// gives [`USAGE`].
+pub fn usage(command: &str, message: impl std::fmt::Display) -> std::process::ExitCode {
+    eprintln!("tlspost {command}: {message}");
+    std::process::ExitCode::from(USAGE)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

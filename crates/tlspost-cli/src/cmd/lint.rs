@@ -229,13 +229,10 @@ pub fn run(args: LintArgs) -> ExitCode {
                     out::println(text);
                     ExitCode::from(exit::OK)
                 }
-                None => {
-                    eprintln!(
-                        "tlspost lint: no code {code:?}; codes look like TP301: `tlspost lint --explain` lists \
-                         them all"
-                    );
-                    ExitCode::from(exit::USAGE)
-                }
+                None => exit::usage(
+                    "lint",
+                    format_args!("no code {code:?}; codes look like TP301: `tlspost lint --explain` lists them all"),
+                ),
             };
         }
         None => {}
@@ -268,10 +265,7 @@ pub fn run(args: LintArgs) -> ExitCode {
     };
     let captured = match captured {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("tlspost lint: {}", EscapedText(&e));
-            return ExitCode::from(exit::USAGE);
-        }
+        Err(e) => return exit::usage("lint", EscapedText(&e)),
     };
     let raw = &captured.raw;
     // Flags given on the command line win over what the capture recorded.

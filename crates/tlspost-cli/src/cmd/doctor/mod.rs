@@ -194,10 +194,7 @@ fn show(p: Progress<'_>, style: &style::Style, meta: &mut Option<render::Meta>) 
 pub fn run(a: DoctorArgs) -> ExitCode {
     let req = match request(&a) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("tlspost doctor: {e}");
-            return ExitCode::from(exit::USAGE);
-        }
+        Err(e) => return exit::usage("doctor", e),
     };
     let report = if a.json_output {
         tlspost_doctor::run(&req)
@@ -209,10 +206,7 @@ pub fn run(a: DoctorArgs) -> ExitCode {
         })
     };
     match report {
-        Err(e) => {
-            eprintln!("tlspost doctor: {}", usage(&e, &a));
-            ExitCode::from(exit::USAGE)
-        }
+        Err(e) => exit::usage("doctor", usage(&e, &a)),
         Ok(r) => {
             if a.json_output {
                 crate::out::println(render::json(&r));
