@@ -17,6 +17,10 @@ pub struct TlsFacts {
     pub version: Option<String>,
     /// Negotiated cipher suite, e.g. `TLS13_AES_128_GCM_SHA256`.
     pub cipher: Option<String>,
+    /// Whether the handshake resumed an earlier session (a TLS 1.3 PSK from a ticket, or a TLS 1.2
+    /// session id or ticket): no certificate was sent.
+    #[serde(default)]
+    pub resumed: bool,
     /// `supported_versions` offered (names, GREASE as hex).
     pub offered_versions: Vec<String>,
     /// Cipher suites offered (hex, in order).

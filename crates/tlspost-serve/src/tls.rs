@@ -279,6 +279,7 @@ pub(crate) async fn handle(state: Arc<State>, mut tcp: TcpStream, mut info: Conn
             .and_then(|c| c.suite().as_str())
             .map(String::from);
         f.alpn = conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned());
+        f.resumed = conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
     }
     info.tls = Some(Arc::new(tls_facts));
     conn::serve(state, tls, Vec::new(), info).await;

@@ -175,6 +175,7 @@ pub(super) fn tls_html(t: &TlsFacts) -> Markup {
             (row("ALPN negotiated", t.alpn.as_deref().unwrap_or("")))
             (row("version", t.version.as_deref().unwrap_or("")))
             (row("cipher", t.cipher.as_deref().unwrap_or("")))
+            (row("resumed", if t.resumed { "yes (no certificate sent)" } else { "no" }))
             (row("offered versions", &t.offered_versions.join(", ")))
             tr { th { "cipher suites" } td #cipher-suites { (names(List::Cipher, &t.cipher_suites)) } }
             tr { th { "groups" } td #groups { (names(List::Group, &t.groups)) } }
