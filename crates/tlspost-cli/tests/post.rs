@@ -53,14 +53,18 @@ fn post_json_prints_body_and_verbose_shows_heads_with_secrets_masked() {
     let auth = "Authorization: Bearer tok-123";
     let (stdout, err) = answered(&env, &["post", &url, "--json", JSON, "-v", "-H", auth], None);
     assert_eq!(text(&stdout), JSON);
-    assert!(err.contains("> POST /echo HTTP/1.1"), "{err}");
-    assert!(err.contains("> Content-Type: application/json"), "{err}");
-    // The scheme word stays; the credential is masked byte for byte.
-    assert!(err.contains("> Authorization: Bearer *******"), "{err}");
-    assert!(err.contains("< HTTP/1.1 200 OK"), "{err}");
-    assert!(err.contains("TLS TLSv1.3"), "{err}");
-    assert!(err.contains("answered by the origin"), "{err}");
-    assert!(err.contains("timings: dns"), "{err}");
+    for shown in [
+        "> POST /echo HTTP/1.1",
+        "> Content-Type: application/json",
+        // The scheme word stays; the credential is masked byte for byte.
+        "> Authorization: Bearer *******",
+        "< HTTP/1.1 200 OK",
+        "TLS TLSv1.3",
+        "answered by the origin",
+        "timings: dns",
+    ] {
+        assert!(err.contains(shown), "{shown:?} in:\n{err}");
+    }
     assert!(!err.contains("tok-123") && !err.contains("hunter2"), "{err}");
     let got = env.origin.received();
     assert_eq!(got[0].body, JSON.as_bytes());
@@ -69,9 +73,9 @@ fn post_json_prints_body_and_verbose_shows_heads_with_secrets_masked() {
     // --trace shows every byte; --show-secrets unmasks.
     let out = run(&env, &["post", &url, "--json", JSON, "--trace", "--show-secrets"], None);
     let err = text(&out.stderr);
-    assert!(err.contains("=> Send data"), "{err}");
-    assert!(err.contains("<= Recv data"), "{err}");
-    assert!(err.contains("hunter2-secret"), "{err}");
+    for shown in ["=> Send data", "<= Recv data", "hunter2-secret"] {
+        assert!(err.contains(shown), "{shown:?} in:\n{err}");
+    }
 }
 
 #[test]
