@@ -1,5 +1,8 @@
 //! The web UI in headless Chromium (Debian package `chromium`), driven over the DevTools protocol:
-//! a new capture appears live in the list, and its page shows the lint finding.
+//! a new capture appears live in the list, and its page shows the lint finding; filter, paging,
+//! delete and clear (with CSRF), the response view, no horizontal overflow at 375 and 1280 px; in
+//! forward mode (the kit's origin, nginx in front of it) replay from the capture page, and the live
+//! list updating a capture's row when its response ends.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -11,6 +14,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::*;
+use tlspost::probe::{Override, Trust};
+use tlspost::url::HttpUrl;
+use tlspost_serve::{Capture, Forward};
+use tlspost_testkit::nginx::{Nginx, Site};
+use tlspost_testkit::origin::{HOST, Origin, Pki};
 use tlspost_testkit::proc::{Proc, START_TIMEOUT};
 
 struct Browser {
@@ -440,5 +448,200 @@ fn the_capture_page_shows_the_response_names_and_no_page_overflows() {
             );
             assert!(doc <= view, "{page} at {width} px: {doc} px wide in a {view} px window");
         }
+    }
+}
+
+/// nginx with the kit's PKI in front of the origin, adding to each answer a session cookie and the
+/// time it answered (so two answers to the same request differ).
+fn nginx_in_front(origin: &Origin, pki: &Pki) -> Nginx {
+    let directives = format!(
+        "location / {{ add_header Set-Cookie \"sid=$request_id; Path=/; HttpOnly\" always; \
+         add_header X-Served $msec always; proxy_pass http://127.0.0.1:{}; proxy_http_version 1.1; \
+         proxy_set_header Connection \"\"; }}",
+        origin.port
+    );
+    let site = Site::new("edge", &pki.good.chain(&[&pki.inter]), &pki.good.key_pem)
+        .server_name(HOST, true)
+        .directives(&directives);
+    Nginx::start(&[site])
+}
+
+/// The session cookie's value in a capture's upstream response head.
+fn sid(c: &Capture) -> String {
+    let head = String::from_utf8_lossy(&c.upstream.as_ref().unwrap().head).into_owned();
+    let value = head
+        .split("Set-Cookie: sid=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap();
+    assert_eq!(value.len(), 32, "nginx's $request_id: {head}");
+    value.to_string()
+}
+
+#[test]
+fn replay_from_the_capture_page_sends_the_same_bytes_and_shows_how_the_responses_differ() {
+    let (origin, pki) = (Origin::start(), Pki::new());
+    let nginx = nginx_in_front(&origin, &pki);
+    let port = nginx.port(0);
+    let mut fwd = Forward::new(HttpUrl::parse(&format!("https://{HOST}:{port}")).unwrap());
+    fwd.trust = Trust::pinned_pem(pki.root.pem.as_bytes()).unwrap();
+    fwd.resolve = vec![Override::parse(&format!("{HOST}:{port}:127.0.0.1")).unwrap()];
+    let r = start_with(|c| c.forward = Some(fwd));
+    let body = br#"{"temp":21.5}"#;
+    let head = format!(
+        "POST /echo HTTP/1.1\r\nHost: {HOST}\r\nUser-Agent: sensor/2\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    assert_eq!(send_raw(r.http(), &[head.as_bytes(), body]).status, 200);
+    let first = r.wait_for("the original's response", |c| {
+        c.upstream.as_ref().is_some_and(|u| u.complete)
+    });
+    let base = format!("http://{}/_tlspost/", r.http());
+    let mut b = Browser::launch();
+    b.open(
+        &format!("{base}captures/{}", first.id),
+        "document.getElementById('replay')",
+    );
+    let refused = b.eval_async(&format!(
+        "fetch('/_tlspost/api/captures/{}/replay', {{method: 'POST'}}).then(r => r.status)",
+        first.id
+    ));
+    assert_eq!(refused, 403, "no CSRF token, no replay");
+    assert_eq!(origin.received().len(), 1);
+
+    b.eval("document.getElementById('replay').click(); true");
+    let href = b.wait_until(
+        "the replay's link",
+        "(document.getElementById('replayed') || {}).href || document.getElementById('action-status').textContent",
+        |v| v.as_str().is_some_and(|s| s.contains("/captures/")),
+    );
+    let new_id: i64 = href.as_str().unwrap().rsplit('/').next().unwrap().parse().unwrap();
+    let again = r.capture(new_id);
+    assert_eq!(
+        (again.replay_of, &again.raw),
+        (Some(first.id), &first.raw),
+        "a new capture of the same bytes, linked to the original"
+    );
+    let got = origin.received();
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        (&got[1].head, &got[1].body),
+        (&got[0].head, &got[0].body),
+        "the origin received the same bytes again"
+    );
+    let (sid_a, sid_b) = (sid(&first), sid(&again));
+    assert_ne!(sid_a, sid_b);
+
+    // How the two responses differ, on the page; nginx's cookies masked.
+    let shown = b.eval("document.getElementById('replay-difference').innerText");
+    let shown = shown.as_str().unwrap();
+    assert!(shown.contains("Status: 200, the same."), "{shown}");
+    assert!(shown.contains("Body: the same bytes (13)."), "{shown}");
+    assert!(shown.contains("X-Served") && shown.contains("Set-Cookie"), "{shown}");
+    assert!(shown.contains(&format!("sid={}", "*".repeat(32))), "{shown}");
+    assert!(!shown.contains(&sid_a) && !shown.contains(&sid_b), "{shown}");
+    assert_eq!(
+        b.eval("document.getElementById('replay-diff').getAttribute('href')"),
+        format!("/_tlspost/diff?a={}&b={new_id}", first.id)
+    );
+
+    // The new capture's page names the original and links the diff of the responses.
+    b.open(
+        &format!("{base}captures/{new_id}"),
+        "document.getElementById('replay-of')",
+    );
+    assert_eq!(
+        b.eval("[...document.querySelectorAll('#replay-of a')].map(a => a.getAttribute('href'))"),
+        json!([
+            format!("/_tlspost/captures/{}", first.id),
+            format!("/_tlspost/diff?a={}&b={new_id}#response", first.id)
+        ])
+    );
+    let response = b.eval("document.getElementById('response-head').textContent");
+    let response = response.as_str().unwrap();
+    assert!(
+        response.contains(&format!("Set-Cookie: sid={}; Path=/", "*".repeat(32))),
+        "{response}"
+    );
+    assert!(!response.contains(&sid_b));
+    // The diff page: the responses side by side, what differs marked, nothing unmasked.
+    b.open(
+        &format!("{base}diff?a={}&b={new_id}", first.id),
+        "document.getElementById('responses')",
+    );
+    let added = b.eval("[...document.querySelectorAll('#responses .add')].map(d => d.textContent).join('\\n')");
+    assert!(added.as_str().unwrap().contains("X-Served: "), "{added}");
+    let page = b.eval("document.body.innerText");
+    let page = page.as_str().unwrap();
+    assert!(page.contains("{\"temp\":21.5}"), "the bodies: {page}");
+    assert!(!page.contains(&sid_a) && !page.contains(&sid_b), "{page}");
+
+    // Neither the responses' diff nor a replay's difference overflows the page.
+    for width in [375, 1280] {
+        b.width(width);
+        b.open(
+            &format!("{base}diff?a={}&b={new_id}", first.id),
+            "document.getElementById('responses')",
+        );
+        b.assert_fits(width);
+        b.open(
+            &format!("{base}captures/{}", first.id),
+            "document.getElementById('replay')",
+        );
+        b.eval("document.getElementById('replay').click(); true");
+        b.wait_until(
+            "the difference",
+            "!!document.getElementById('replay-difference')",
+            |v| v == true,
+        );
+        b.assert_fits(width);
+    }
+}
+
+impl Browser {
+    /// The page is no wider than the window.
+    fn assert_fits(&mut self, width: u32) {
+        let (doc, view) = (
+            self.eval("document.documentElement.scrollWidth").as_u64().unwrap(),
+            self.eval("window.innerWidth").as_u64().unwrap(),
+        );
+        let url = self.eval("location.href");
+        assert!(doc <= view, "{url} at {width} px: {doc} px wide in a {view} px window");
+    }
+}
+
+#[test]
+fn in_forward_mode_the_live_list_updates_a_captures_row_when_its_response_ends() {
+    let origin = Origin::start();
+    let fwd = Forward::new(HttpUrl::parse(&format!("http://127.0.0.1:{}", origin.port)).unwrap());
+    let r = start_with(|c| c.forward = Some(fwd));
+    let base = format!("http://{}/_tlspost/", r.http());
+    let mut b = Browser::launch();
+    // The whole list, then one filtered by path (each live capture checked against the filter).
+    for (view, path) in [("", "/slow?ms=1500"), ("?path=/slow", "/slow?ms=1501")] {
+        b.open(
+            &format!("{base}{view}"),
+            "document.getElementById('status').textContent.startsWith('live')",
+        );
+        let before = b.rows();
+        let http = r.http();
+        let device =
+            std::thread::spawn(move || send_raw(http, &[format!("GET {path} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes()]));
+        // Recorded before it goes on: its row appears without a status, then gets the one the
+        // upstream answered when the response has ended.
+        let id = r.wait_for(path, |c| c.target.as_deref() == Some(path)).id;
+        let status = format!("(document.querySelector('#c{id} [data-label=status]') || {{}}).textContent");
+        b.wait_until("the row while the upstream answers", &status, |v| v == "");
+        b.wait_until("the row once the response ended", &status, |v| v == "200");
+        assert_eq!(device.join().unwrap().status, 200);
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(
+            b.eval(&format!("document.querySelectorAll('#c{id}').length")),
+            1,
+            "{view}: one row"
+        );
+        assert_eq!(b.rows(), before + 1, "{view}: no second row");
     }
 }
