@@ -13,6 +13,10 @@
 # Appends a section to bench/RESULTS.md (RESULTS= elsewhere; NO_RECORD=1: print only). Raw wrk output
 # stays in the work directory while it runs; the table has every round.
 #
+# tlspost serve runs with --quiet: its terminal line is what nginx's access log is, and that is off
+# (LINES=1: the lines on, written to a file). BIN=path: that tlspost binary instead of a release
+# build of the working tree (to compare two builds, one run each, taking turns).
+#
 # Needs (Debian): wrk nginx curl python3. Bounded: ROUNDS (default 3) x 3 runs of DURATION (default 5)
 # seconds, and 4 latency runs of LAT_DURATION (default 5) seconds.
 set -euo pipefail
@@ -29,9 +33,17 @@ THREADS=${THREADS:-2}
 need wrk nginx curl python3
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target/bench-serve}
-cargo build --release -q -p tlspost-cli --bin tlspost
-BIN="$CARGO_TARGET_DIR/release/tlspost"
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q -p tlspost-cli --bin tlspost
+  BIN="$CARGO_TARGET_DIR/release/tlspost"
+fi
 COMMIT=$(git rev-parse --short HEAD)
+QUIET=--quiet
+LINES_TEXT="terminal lines off (\`--quiet\`, as nginx's access log)"
+if [ -n "${LINES:-}" ]; then
+  QUIET=
+  LINES_TEXT="terminal lines on, to a file"
+fi
 
 ORIGIN_HTTP=$(free_port)
 ORIGIN_HTTPS=$(free_port)
@@ -47,7 +59,7 @@ for mode in normal full; do
   mkdir -p "$WORK/$mode"
   [ "$mode" = normal ] || cp "$WORK/normal/"{ca.pem,ca.key,server.pem,server.key,server.names} "$WORK/$mode/" 2>/dev/null || true
   "$BIN" serve --data "$WORK/$mode" --http "127.0.0.1:${UIP[$mode]}" --https "127.0.0.1:${CAP[$mode]}" \
-    --sync "$mode" --upstream "http://127.0.0.1:$ORIGIN_HTTP" >"$WORK/$mode.log" 2>&1 &
+    --sync "$mode" $QUIET --upstream "http://127.0.0.1:$ORIGIN_HTTP" >"$WORK/$mode.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 100); do [ -s "$WORK/$mode/server.key" ] && break; sleep 0.1; done
 done
@@ -126,6 +138,14 @@ import statistics, sys
 rows = [[float(x) for x in l.split()] for l in sys.stdin if l.strip()]
 med = lambda i: statistics.median(r[i] for r in rows)
 print(f"{med(1):.0f} {med(2):.0f} {med(3):.0f} {statistics.median(r[1]/r[3] for r in rows):.2f} {statistics.median(r[2]/r[3] for r in rows):.2f}")')"
+# The command that reproduces this run (the settings that differ from the defaults).
+REPRO=bench/serve-forward.sh
+for v in LINES ROUNDS DURATION LAT_DURATION CONNECTIONS THREADS; do
+  case "$v=${!v:-}" in
+    ROUNDS=3 | DURATION=5 | LAT_DURATION=5 | CONNECTIONS=32 | THREADS=2 | LINES=) ;;
+    *) REPRO="$v=${!v} $REPRO" ;;
+  esac
+done
 declare -A P50 P99
 for who in direct normal full nginx; do
   P50[$who]=$(lat_us "$WORK/$who.lat" 50%)
@@ -138,7 +158,7 @@ REPORT=$(
   echo "## tlspost serve --upstream vs nginx proxy_pass — $(date -u +%Y-%m-%d) (commit $COMMIT)"
   echo
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), shared with the client (wrk), the origin and other work; load average before/after: $LOAD_BEFORE / $LOAD_AFTER."
-  echo "Origin: nginx \`return 200 '{\"ok\":1}'\` on plain HTTP. tlspost serve (release \`tlspost serve --upstream http://origin\`, terminal lines on, to a file): each request committed to SQLite before it goes on and again when the response has ended; kept-alive upstream connections. nginx $(nginx -v 2>&1 | cut -d/ -f2): \`proxy_pass\` to an \`upstream\` with \`keepalive 64\`, access log off, worker_processes auto. Client to server: HTTPS keep-alive, the same certificate."
+  echo "Origin: nginx \`return 200 '{\"ok\":1}'\` on plain HTTP. tlspost serve (release \`tlspost serve --upstream http://origin\`, $LINES_TEXT): each request committed to SQLite before it goes on and again when the response has ended; kept-alive upstream connections. nginx $(nginx -v 2>&1 | cut -d/ -f2): \`proxy_pass\` to an \`upstream\` with \`keepalive 64\`, access log off, worker_processes auto. Client to server: HTTPS keep-alive, the same certificate."
   echo
   echo "Rate: \`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s -s post.lua\` (a 43-byte JSON POST), taking turns each round."
   echo
@@ -158,7 +178,7 @@ REPORT=$(
     echo "| $name | ${P50[$who]} | ${P99[$who]} | $(added "${P50[$who]}" "${P50[direct]}") | $(added "${P99[$who]}" "${P99[direct]}") |"
   done
   echo
-  echo "Goal: added p50 ≤ 1000 µs with \`--sync normal\`. The newest capture of the normal run (id, upstream status, complete): $FORWARDED. Reproduce: \`bench/serve-forward.sh\`."
+  echo "Goal: added p50 ≤ 1000 µs with \`--sync normal\`. The newest capture of the normal run (id, upstream status, complete): $FORWARDED. Reproduce: \`$REPRO\`."
 )
 echo "$REPORT"
 [ -n "${NO_RECORD:-}" ] && exit 0

@@ -8,6 +8,11 @@ use std::sync::mpsc;
 
 use crate::record::Capture;
 
+/// How long the printer pauses after a write. A line shows within this of its capture; a person
+/// reading sees no delay, and the connections under load do not pay a thread wake-up per line
+/// (`bench/serve-forward.sh`, `LINES=1`).
+const GATHER: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Where the lines go: a printer thread writing stdout.
 pub(crate) struct Lines {
     tx: mpsc::Sender<String>,
@@ -28,6 +33,9 @@ impl Lines {
                         let _ = out.write_all(more.as_bytes());
                     }
                     let _ = out.flush();
+                    // Lines that come during the pause wait for it without waking this thread:
+                    // under load, one wake-up and one write per pause rather than per capture.
+                    std::thread::sleep(GATHER);
                 }
             })
             .ok()?;

@@ -459,18 +459,150 @@ struct StoredUpstream {
 }
 
 /// An exchange as its two columns: JSON without the bytes, and the bytes.
+#[cfg(test)]
 fn write_upstream(u: &crate::record::Upstream) -> Result<(String, Vec<u8>), String> {
-    let up = crate::record::Upstream {
-        head: Vec::new(),
-        body: Vec::new(),
-        ..u.clone()
+    let (mut json, mut bytes) = (Vec::new(), Vec::new());
+    write_upstream_json(&mut json, u);
+    write_response(&mut bytes, u);
+    Ok((String::from_utf8(json).map_err(|e| e.to_string())?, bytes))
+}
+
+/// The `response` column: the head as received, then what is kept of the body.
+fn write_response(out: &mut Vec<u8>, u: &crate::record::Upstream) {
+    out.clear();
+    out.reserve(u.head.len() + u.body.len());
+    out.extend_from_slice(&u.head);
+    out.extend_from_slice(&u.body);
+}
+
+/// The `upstream` column: [`StoredUpstream`] as JSON, written by hand (twice per forwarded
+/// request; the test `upstream_by_hand_reads_as_serde_writes_it` holds it to `serde_json`'s
+/// output). The head and body are in the `response` column, so their fields are empty here.
+fn write_upstream_json(out: &mut Vec<u8>, u: &crate::record::Upstream) {
+    use crate::json::{bool, opt_str, str, uint};
+    out.clear();
+    out.extend_from_slice(b"{\"head_len\":");
+    uint(out, u.head.len() as u64);
+    out.extend_from_slice(b",\"url\":");
+    str(out, &u.url);
+    out.extend_from_slice(b",\"addr\":");
+    opt_str(out, u.addr.as_deref());
+    out.extend_from_slice(b",\"reused\":");
+    bool(out, u.reused);
+    out.extend_from_slice(b",\"rewritten\":[");
+    for (i, r) in u.rewritten.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"{\"toward\":" } else { b",{\"toward\":" });
+        str(out, &r.toward);
+        out.extend_from_slice(b",\"name\":");
+        str(out, &r.name);
+        out.extend_from_slice(b",\"from\":");
+        opt_str(out, r.from.as_deref());
+        out.extend_from_slice(b",\"to\":");
+        opt_str(out, r.to.as_deref());
+        out.extend_from_slice(b",\"why\":");
+        str(out, &r.why);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"],\"status\":");
+    uint(out, u64::from(u.status));
+    out.extend_from_slice(b",\"head\":\"\",\"body\":\"\",\"body_len\":");
+    uint(out, u.body_len);
+    out.extend_from_slice(b",\"complete\":");
+    bool(out, u.complete);
+    write_upstream_timing(out, &u.timing);
+    out.extend_from_slice(b",\"tls\":");
+    match &u.tls {
+        Some(t) => write_upstream_tls(out, t),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"answered_by\":");
+    match &u.answered_by {
+        Some(a) => {
+            out.extend_from_slice(b"{\"who\":");
+            str(out, &a.who);
+            out.extend_from_slice(b",\"vendor\":");
+            opt_str(out, a.vendor.as_deref());
+            out.extend_from_slice(b",\"code\":");
+            crate::json::opt_uint(out, a.code.map(u64::from));
+            out.extend_from_slice(b",\"ray\":");
+            opt_str(out, a.ray.as_deref());
+            out.extend_from_slice(b",\"text\":");
+            str(out, &a.text);
+            out.extend_from_slice(b",\"hint\":");
+            str(out, &a.hint);
+            out.push(b'}');
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"error\":");
+    match &u.error {
+        Some(e) => {
+            out.extend_from_slice(b"{\"cause\":");
+            str(out, &e.cause);
+            out.extend_from_slice(b",\"message\":");
+            str(out, &e.message);
+            out.push(b'}');
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+    out.push(b'}');
+}
+
+fn write_upstream_timing(out: &mut Vec<u8>, t: &crate::record::UpstreamTiming) {
+    use crate::json::opt_uint;
+    out.extend_from_slice(b",\"timing\":{\"connect_us\":");
+    opt_uint(out, t.connect_us);
+    out.extend_from_slice(b",\"tls_us\":");
+    opt_uint(out, t.tls_us);
+    out.extend_from_slice(b",\"send_us\":");
+    opt_uint(out, t.send_us);
+    out.extend_from_slice(b",\"first_byte_us\":");
+    opt_uint(out, t.first_byte_us);
+    out.extend_from_slice(b",\"body_us\":");
+    opt_uint(out, t.body_us);
+    out.extend_from_slice(b",\"total_us\":");
+    opt_uint(out, t.total_us);
+    out.push(b'}');
+}
+
+fn write_upstream_tls(out: &mut Vec<u8>, t: &crate::record::UpstreamTls) {
+    use crate::json::{bool, opt_str, str};
+    out.extend_from_slice(b"{\"version\":");
+    str(out, &t.version);
+    out.extend_from_slice(b",\"cipher\":");
+    str(out, &t.cipher);
+    out.extend_from_slice(b",\"group\":");
+    opt_str(out, t.group.as_deref());
+    out.extend_from_slice(b",\"alpn\":");
+    opt_str(out, t.alpn.as_deref());
+    out.extend_from_slice(b",\"sni\":");
+    opt_str(out, t.sni.as_deref());
+    out.extend_from_slice(b",\"resumed\":");
+    bool(out, t.resumed);
+    out.extend_from_slice(b",\"chain\":[");
+    for (i, c) in t.chain.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        str(out, c);
+    }
+    out.extend_from_slice(b"]}");
+}
+
+/// The `upstream` and `response` columns of a capture, from `scratch` (both null without an exchange).
+fn upstream_columns<'a>(
+    capture: &Capture,
+    scratch: &'a mut Scratch,
+) -> (Option<rusqlite::types::ToSqlOutput<'a>>, Option<&'a [u8]>) {
+    use rusqlite::types::{ToSqlOutput, ValueRef};
+    let Some(u) = &capture.upstream else {
+        return (None, None);
     };
-    let mut bytes = Vec::with_capacity(u.head.len() + u.body.len());
-    bytes.extend_from_slice(&u.head);
-    bytes.extend_from_slice(&u.body);
-    let head_len = u.head.len();
-    let json = serde_json::to_string(&StoredUpstream { head_len, up }).map_err(|e| e.to_string())?;
-    Ok((json, bytes))
+    write_upstream_json(&mut scratch.upstream, u);
+    write_response(&mut scratch.response, u);
+    // Text from bytes: written from `&str`s and ASCII.
+    let json = ToSqlOutput::Borrowed(ValueRef::Text(&scratch.upstream));
+    (Some(json), Some(&scratch.response))
 }
 
 fn read_upstream(json: &str, mut bytes: Vec<u8>) -> Result<crate::record::Upstream, serde_json::Error> {
@@ -483,21 +615,19 @@ fn read_upstream(json: &str, mut bytes: Vec<u8>) -> Result<crate::record::Upstre
 }
 
 /// A capture stored before: its outcome (status, error, what the upstream answered) replaces the row's.
-fn update_outcome(c: &Connection, capture: &Capture, json: &mut Vec<u8>) -> Result<(), String> {
+fn update_outcome(c: &Connection, capture: &Capture, scratch: &mut Scratch) -> Result<(), String> {
+    let mut json = std::mem::take(&mut scratch.json);
     json.clear();
-    write_meta(json, capture);
-    let meta = rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(json));
-    let (upstream, response) = match &capture.upstream {
-        Some(u) => {
-            let (j, b) = write_upstream(u)?;
-            (Some(j), Some(b))
-        }
-        None => (None, None),
-    };
-    c.prepare_cached("UPDATE captures SET meta = ?1, upstream = ?2, response = ?3 WHERE id = ?4")
+    write_meta(&mut json, capture);
+    let meta = rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(&json));
+    let (upstream, response) = upstream_columns(capture, scratch);
+    let done = c
+        .prepare_cached("UPDATE captures SET meta = ?1, upstream = ?2, response = ?3 WHERE id = ?4")
         .and_then(|mut st| st.execute(params![meta, upstream, response, capture.id]))
         .map_err(|e| format!("update: {e}"))
-        .map(drop)
+        .map(drop);
+    scratch.json = json;
+    done
 }
 
 /// A failed read, in words: SQLite's message, and for a damaged database file what to do.
@@ -645,6 +775,8 @@ fn writer_loop(
     let mut batch: Vec<Job> = Vec::with_capacity(512);
     let mut scratch = Scratch {
         json: Vec::with_capacity(1024),
+        upstream: Vec::with_capacity(1024),
+        response: Vec::new(),
         facts: HashSet::new(),
     };
     while let Some(first) = rx.blocking_recv() {
@@ -704,6 +836,9 @@ pub(crate) async fn deliver(mut acks: mpsc::UnboundedReceiver<Acks>) {
 struct Scratch {
     /// One row's JSON.
     json: Vec<u8>,
+    /// One row's upstream exchange: its JSON and its response bytes.
+    upstream: Vec<u8>,
+    response: Vec<u8>,
     /// Keys of TLS facts already in the table (rows there are never deleted): a connection's
     /// requests after its first, and every connection with a ClientHello seen before, skip the
     /// insert. Bounded: cleared when it grows past [`FACTS_KNOWN`].
@@ -738,7 +873,7 @@ fn insert_rows(c: &Connection, batch: &mut [Job], keep: Option<u64>, scratch: &m
     for (capture, _, _) in batch.iter_mut() {
         let capture = Arc::get_mut(capture).ok_or("a queued capture is shared before it is stored")?;
         if capture.id > 0 {
-            update_outcome(c, capture, &mut scratch.json)?;
+            update_outcome(c, capture, scratch)?;
             continue;
         }
         // TLS facts are the same for every request on a connection (and often across
@@ -761,21 +896,18 @@ fn insert_rows(c: &Connection, batch: &mut [Job], keep: Option<u64>, scratch: &m
             None => None,
         };
         // The bytes go in their own column; the rest as JSON.
-        let json = &mut scratch.json;
+        let mut json = std::mem::take(&mut scratch.json);
         json.clear();
-        write_meta(json, capture);
+        write_meta(&mut json, capture);
         // Text from bytes: `write_meta` writes UTF-8 (it copies `&str`s and ASCII), no need to
         // check it again.
-        let meta = rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(json));
-        let (upstream, response) = match &capture.upstream {
-            Some(u) => {
-                let (json, bytes) = write_upstream(u)?;
-                (Some(json), Some(bytes))
-            }
-            None => (None, None),
-        };
-        st.execute(params![capture.time_ms, capture.raw, meta, tls_key, upstream, response])
-            .map_err(|e| format!("insert: {e}"))?;
+        let meta = rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(&json));
+        let (upstream, response) = upstream_columns(capture, scratch);
+        let inserted = st
+            .execute(params![capture.time_ms, capture.raw, meta, tls_key, upstream, response])
+            .map_err(|e| format!("insert: {e}"));
+        scratch.json = json;
+        inserted?;
         capture.tls = tls;
         capture.id = c.last_insert_rowid();
     }
@@ -844,6 +976,83 @@ mod tests {
         c.replay_of = Some(-3);
         check(&c);
         check(&Capture::default());
+    }
+
+    #[test]
+    fn upstream_by_hand_reads_as_serde_writes_it() {
+        use crate::record::{AnsweredBy, Rewrite, Upstream, UpstreamError, UpstreamTiming, UpstreamTls};
+        let check = |u: &Upstream| {
+            let mut by_hand = Vec::new();
+            write_upstream_json(&mut by_hand, u);
+            let up = Upstream {
+                head: Vec::new(),
+                body: Vec::new(),
+                ..u.clone()
+            };
+            let serde = serde_json::to_string(&StoredUpstream {
+                head_len: u.head.len(),
+                up,
+            })
+            .unwrap();
+            assert_eq!(String::from_utf8(by_hand.clone()).unwrap(), serde);
+            let mut bytes = Vec::new();
+            write_response(&mut bytes, u);
+            let back = read_upstream(std::str::from_utf8(&by_hand).unwrap(), bytes).unwrap();
+            assert_eq!(&back, u);
+        };
+        check(&Upstream::default());
+        let rewrite = |to: Option<&str>| Rewrite {
+            toward: "upstream".into(),
+            name: "Host".into(),
+            from: Some("dev\u{1}ice \"x\"".into()),
+            to: to.map(Into::into),
+            why: "names the upstream".into(),
+        };
+        check(&Upstream {
+            url: "https://api.example:443".into(),
+            addr: Some("[::1]:443".into()),
+            reused: true,
+            rewritten: vec![rewrite(Some("api.example")), rewrite(None)],
+            status: 403,
+            head: b"HTTP/1.1 403 Forbidden\r\n\r\n".to_vec(),
+            body: b"error code: 1010".to_vec(),
+            body_len: u64::MAX,
+            complete: true,
+            timing: UpstreamTiming {
+                connect_us: Some(1),
+                tls_us: None,
+                send_us: Some(0),
+                first_byte_us: Some(u64::MAX),
+                body_us: None,
+                total_us: Some(9),
+            },
+            tls: Some(UpstreamTls {
+                version: "TLSv1.3".into(),
+                cipher: "TLS13_AES_128_GCM_SHA256".into(),
+                group: None,
+                alpn: Some("http/1.1".into()),
+                sni: Some("api.example".into()),
+                resumed: false,
+                chain: vec!["CN=api.example".into(), "CN=CA \\ \"1\"".into()],
+            }),
+            answered_by: Some(AnsweredBy {
+                who: "edge".into(),
+                vendor: Some("cloudflare".into()),
+                code: Some(1010),
+                ray: None,
+                text: "the Cloudflare edge answered 403\n".into(),
+                hint: String::new(),
+            }),
+            error: Some(UpstreamError {
+                cause: "closed".into(),
+                message: "cut\tshort".into(),
+            }),
+        });
+        check(&Upstream {
+            tls: Some(UpstreamTls::default()),
+            answered_by: Some(AnsweredBy::default()),
+            ..Upstream::default()
+        });
     }
 
     fn same(a: &Capture, b: &Capture) {

@@ -22,6 +22,9 @@ const IDLE: Duration = Duration::from_secs(15);
 /// Idle connections kept per worker thread.
 const POOL: usize = 256;
 
+/// A request up to this size (head and body) goes to the upstream in one write.
+const ONE_WRITE: usize = 16 * 1024;
+
 /// Why the upstream gave no (whole) answer: a kind and what happened.
 #[derive(Debug)]
 pub(crate) struct Fail {
@@ -245,24 +248,56 @@ impl Read for TryRead<'_> {
 }
 
 impl UpIo {
-    /// Send all of `b` (for TLS: encrypted and written out).
-    pub(crate) async fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+    /// Send `head` then `body`, in one write when they fit [`ONE_WRITE`] (for TLS: encrypted
+    /// together and written out): a small request leaves as one segment, so the upstream reads
+    /// it at once, with one system call here and one there.
+    pub(crate) async fn write_request(&mut self, head: &[u8], body: &[u8]) -> std::io::Result<()> {
+        if head.len() + body.len() > ONE_WRITE {
+            self.write_all(head).await?;
+            return self.write_all(body).await;
+        }
         let Some(conn) = self.tls.as_deref_mut() else {
-            return self.tcp.write_all(b).await;
+            self.scratch.clear();
+            self.scratch.extend_from_slice(head);
+            self.scratch.extend_from_slice(body);
+            return self.tcp.write_all(&self.scratch).await;
         };
+        // Both fit rustls' buffer (unbounded while sending): one flight of records.
+        conn.writer().write_all(head)?;
+        conn.writer().write_all(body)?;
+        self.flush_tls().await
+    }
+
+    /// Send all of `b` (for TLS: encrypted and written out).
+    async fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+        if self.tls.is_none() {
+            return self.tcp.write_all(b).await;
+        }
         let mut rest = b;
         loop {
-            let n = conn.writer().write(rest)?;
+            let n = match self.tls.as_deref_mut() {
+                Some(conn) => conn.writer().write(rest)?,
+                None => rest.len(),
+            };
             rest = rest.get(n..).unwrap_or_default();
-            while conn.wants_write() {
-                self.scratch.clear();
-                conn.write_tls(&mut self.scratch)?;
-                self.tcp.write_all(&self.scratch).await?;
-            }
+            self.flush_tls().await?;
             if rest.is_empty() {
                 return Ok(());
             }
         }
+    }
+
+    /// Write out the TLS records rustls has ready.
+    async fn flush_tls(&mut self) -> std::io::Result<()> {
+        let Some(conn) = self.tls.as_deref_mut() else {
+            return Ok(());
+        };
+        while conn.wants_write() {
+            self.scratch.clear();
+            conn.write_tls(&mut self.scratch)?;
+            self.tcp.write_all(&self.scratch).await?;
+        }
+        Ok(())
     }
 
     /// Read what comes next into `buf`'s spare capacity (at least `room` bytes of it): how many

@@ -121,11 +121,7 @@ async fn attempt(
 ) -> Result<(UpIo, usize), (Fail, bool)> {
     let (mut io, reused) = fwd.checkout(up, fresh).await.map_err(|f| (f, false))?;
     let sent = Instant::now();
-    let wrote = async {
-        io.write_all(req.head).await?;
-        io.write_all(req.body).await
-    };
-    match tokio::time::timeout(fwd.cfg.timeout, wrote).await {
+    match tokio::time::timeout(fwd.cfg.timeout, io.write_request(req.head, req.body)).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err((Fail::io(&e, "sending the request to the upstream failed"), reused)),
         Err(_) => return Err((timed_out(fwd, "taking the request"), reused)),
