@@ -9,8 +9,8 @@ use tlspost::probe::device::DeviceFailure;
 use tlspost_device::{KeyKind, VerifyError};
 use tlspost_doctor::Severity;
 use tlspost_doctor::profile::{
-    ESP_IDF, ESP8266, Honoured, KeyType, PROFILES, Profile, ProfileCause, ProfileTarget, ProfileVerdict, TLSPOST,
-    TicketLifetime, judge, judge_all,
+    ESP_IDF, ESP8266, Honoured, KeyType, PROFILES, Profile, ProfileCause, ProfileTarget, ProfileVerdict, Resumed,
+    Resumption, Source, Sourced, TLSPOST, TicketLifetime, judge, judge_all,
 };
 use tlspost_testkit::caddy::Caddy;
 use tlspost_testkit::nginx::{Nginx, Site};
@@ -260,4 +260,115 @@ fn esp8266_learns_whether_the_server_honours_max_fragment_length() {
         fix.server.contains("max_fragment_length") && fix.device.contains("16 KB"),
         "{fix:?}"
     );
+}
+
+fn resumption(v: &ProfileVerdict) -> (&Resumed, Severity) {
+    v.findings
+        .iter()
+        .find_map(|f| match &f.cause {
+            ProfileCause::Resumption { answer } => Some((answer, f.severity)),
+            _ => None,
+        })
+        .expect("a resumption finding")
+}
+
+/// A stack that offers its last session on every connection and speaks TLS 1.3 and 1.2.
+static RESUMING: Profile = Profile {
+    name: "resuming",
+    versions: Sourced {
+        value: &[Version::Tls13, Version::Tls12],
+        source: Source::Assumed("a test stack"),
+    },
+    resumption: Sourced {
+        value: Resumption::ByDefault,
+        source: Source::Assumed("a test stack"),
+    },
+    ..ESP8266
+};
+
+#[test]
+fn a_session_offered_again_is_resumed_by_nginx_and_not_by_a_server_without_sessions() {
+    let root = Ca::root("Profile Root");
+    let leaf = root.leaf(&[HOST]);
+
+    // nginx resumes: a TLS 1.3 ticket, and a TLS 1.2 ticket or session ID.
+    let server = nginx(&leaf, &leaf.pem);
+    let t = target(server.port(0), &root);
+    let v = judged(&RESUMING, &t);
+    assert_eq!(
+        resumption(&v),
+        (
+            &Resumed::Resumed {
+                version: Version::Tls13
+            },
+            Severity::Ok
+        ),
+        "{}",
+        show(&v)
+    );
+    // A stack that never resumes is not probed for it.
+    let v = judged(&TLSPOST, &t);
+    assert_eq!(resumption(&v), (&Resumed::NotUsed, Severity::Ok));
+    assert!(
+        v.findings
+            .iter()
+            .any(|f| f.why() == "session resumption: not used by this stack")
+    );
+    // esp8266 resumes TLS 1.2 session IDs: a TLS 1.3 resumption says nothing about them.
+    let v = judged(&ESP8266, &t);
+    assert!(
+        matches!(resumption(&v).0, Resumed::NotDeterminable(why) if why.contains("TLSv1.3")),
+        "{}",
+        show(&v)
+    );
+
+    let tls12 = Nginx::start(&[Site::new("device", &leaf.pem, &leaf.key_pem).protocols("TLSv1.2")]);
+    let v = judged(&ESP8266, &target(tls12.port(0), &root));
+    assert_eq!(
+        resumption(&v),
+        (
+            &Resumed::Resumed {
+                version: Version::Tls12
+            },
+            Severity::Ok
+        ),
+        "{}",
+        show(&v)
+    );
+
+    // openssl s_server with neither tickets nor a session cache: a full handshake every time,
+    // a warning for a stack that resumes by default, with the nginx fix.
+    for args in [
+        &["-no_ticket", "-no_cache"][..],
+        &["-no_ticket", "-no_cache", "-tls1_2"][..],
+    ] {
+        let server = SServer::start(&leaf.pem, &leaf.key_pem, args);
+        let v = judged(&RESUMING, &target(server.port(), &root));
+        let (answer, severity) = resumption(&v);
+        assert!(matches!(answer, Resumed::Full { .. }), "{args:?}: {}", show(&v));
+        assert_eq!(severity, Severity::Warn);
+        let warning = v
+            .warnings()
+            .find(|f| matches!(f.cause, ProfileCause::Resumption { .. }))
+            .unwrap();
+        assert!(warning.why().contains("full handshake"), "{}", warning.why());
+        let fix = warning.fix.as_ref().unwrap();
+        assert!(fix.server.contains("ssl_session_cache"), "{fix:?}");
+        assert!(v.can_talk, "{}", show(&v));
+        // An opt-in stack is told the fact, without a warning.
+        let v = judged(&ESP8266, &target(server.port(), &root));
+        if args.contains(&"-tls1_2") {
+            assert_eq!(
+                resumption(&v),
+                (
+                    &Resumed::Full {
+                        version: Version::Tls12
+                    },
+                    Severity::Ok
+                ),
+                "{}",
+                show(&v)
+            );
+        }
+    }
 }

@@ -5,12 +5,12 @@ use std::fmt;
 
 use tlspost::probe::device::{DeviceFailure, DeviceProbe};
 use tlspost::probe::hello::{Answer, Ext, MAX_FRAGMENT, ProbeError, Probed};
-use tlspost::probe::{Alert, Version, group_name, suite_name};
+use tlspost::probe::{Alert, HandshakeKind, Version, group_name, suite_name};
 use tlspost_device::VerifyError;
 
 use super::cert::{self, CertKind};
-use super::probe::{MflSeen, Seen, Sent, chosen_suite};
-use super::{Finding, Fix, Honoured, Profile, ProfileCause, ProfileVerdict, TicketLifetime};
+use super::probe::{Again, MflSeen, Seen, Sent, chosen_suite};
+use super::{Finding, Fix, Honoured, Profile, ProfileCause, ProfileVerdict, Resumed, Resumption, TicketLifetime};
 use crate::Severity;
 
 /// TLS 1.3 records carry up to 256 bytes of protection beyond their plaintext (RFC 8446 §5.2).
@@ -47,6 +47,7 @@ pub(crate) fn verdict(profile: &'static Profile, seen: &Seen) -> ProfileVerdict 
             sizes(profile, seen, &mut out);
         }
         extensions(profile, seen, &mut out);
+        out.push(resumption(profile, seen.resumption.as_ref()));
     }
     let device_ok = seen.device.as_ref().map(|d| d.result.is_ok());
     if device_ok == Some(true) {
@@ -111,6 +112,10 @@ const SUITE_FIX: &str = "enable one of the device's cipher suites: nginx `ssl_ci
 const ECDSA_FIX: &str = "serve an ECDSA P-256 certificate issued by an ECDSA chain (nginx serves it beside an RSA one: a second `ssl_certificate`/`ssl_certificate_key` pair)";
 const CHAIN_FIX: &str = "send a smaller chain: leave out the root and extra cross-signed certificates, fewer subjectAltNames, ECDSA instead of RSA keys";
 const RECORD_FIX: &str = "send smaller records: nginx `ssl_buffer_size 4k;` (application data), or a TLS library that honours max_fragment_length (OpenSSL does)";
+const RESUME_FIX: &str = "keep sessions for the device: nginx `ssl_session_cache shared:SSL:1m;` and `ssl_session_tickets on;` \
+                          with an `ssl_session_timeout` longer than the device's interval between connections";
+const RESUME_DEVICE: &str = "nothing to change: each connection is then a full handshake (the certificate chain and a key \
+                             exchange every time: more bytes, time and energy)";
 const MFL_FIX: &str = "serve through a TLS library that honours max_fragment_length (OpenSSL 1.1.1 and later, as nginx and s_server use it)";
 
 fn accepted_version(sent: &Sent, version: Version) -> bool {
@@ -341,6 +346,30 @@ fn extensions(profile: &Profile, seen: &Seen, out: &mut Vec<Finding>) {
     out.push(finding(Severity::Ok, tickets, None));
 }
 
+/// A session offered again, for a stack that resumes: resumed, or a full handshake (a warning
+/// for a stack that resumes by default), or not determinable.
+fn resumption(profile: &Profile, again: Option<&Result<Again, String>>) -> Finding {
+    let answer = match again {
+        None => Resumed::NotUsed,
+        Some(Err(why)) => Resumed::NotDeterminable(format!("a handshake did not complete: {why}")),
+        Some(Ok(a)) if !profile.versions.value.contains(&a.version) => Resumed::NotDeterminable(format!(
+            "the server completes handshakes with {}, which this stack does not speak; its own versions' \
+             resumption was not probed",
+            a.version
+        )),
+        Some(Ok(a)) if a.kind == HandshakeKind::Resumed && a.first == a.version => {
+            Resumed::Resumed { version: a.version }
+        }
+        Some(Ok(a)) => Resumed::Full { version: a.version },
+    };
+    let by_default = profile.resumption.value == Resumption::ByDefault;
+    let (severity, fx) = match answer {
+        Resumed::Full { .. } if by_default => (Severity::Warn, fix(RESUME_FIX, RESUME_DEVICE)),
+        _ => (Severity::Ok, None),
+    };
+    finding(severity, ProfileCause::Resumption { answer }, fx)
+}
+
 fn names(codes: &[u16], name: fn(u16) -> Option<&'static str>) -> String {
     let v: Vec<String> = codes
         .iter()
@@ -460,6 +489,20 @@ pub(crate) fn describe(cause: &ProfileCause, f: &mut fmt::Formatter<'_>) -> fmt:
                 TicketLifetime::NotMeasured => Ok(()),
             }
         }
+        ProfileCause::Resumption { answer } => match answer {
+            Resumed::Resumed { version } => write!(
+                f,
+                "the server resumes a session offered again ({version}): later connections skip the certificate \
+                 chain and the key exchange"
+            ),
+            Resumed::Full { version } => write!(
+                f,
+                "the server answers a session offered again with a full handshake ({version}): every connection \
+                 costs a full handshake"
+            ),
+            Resumed::NotUsed => f.write_str("session resumption: not used by this stack"),
+            Resumed::NotDeterminable(why) => write!(f, "session resumption: not determinable: {why}"),
+        },
     }
 }
 

@@ -63,6 +63,16 @@ pub enum Resumption {
     None,
     /// Session IDs, when the application keeps the session (opt-in).
     SessionIdOptIn,
+    /// The last session (a TLS 1.3 ticket, a TLS 1.2 session ID or ticket) is offered on the
+    /// next connection to the same server without the application asking.
+    ByDefault,
+}
+
+impl Resumption {
+    /// Whether the stack ever offers a previous session.
+    pub fn used(self) -> bool {
+        self != Resumption::None
+    }
 }
 
 /// What to change on the device's side, per kind of mismatch, in the stack's own terms.
@@ -180,6 +190,31 @@ pub enum TicketLifetime {
     NotDeterminable,
     /// The handshake that would carry it did not complete with TLS 1.2.
     NotMeasured,
+}
+
+/// What the server did with a session offered again: a second handshake offering the first
+/// one's session. Serialized: `{"resumed": {"version": V}}`, `{"full": {"version": V}}`,
+/// `"not_used"` or `{"not_determinable": "WHY"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", rename_all_fields = "snake_case")]
+pub enum Resumed {
+    /// The second handshake resumed the session (no certificate was sent).
+    Resumed {
+        /// The version both handshakes completed with.
+        #[serde(serialize_with = "ser::display")]
+        version: Version,
+    },
+    /// The server answered the offered session with a full handshake.
+    Full {
+        /// The version both handshakes completed with.
+        #[serde(serialize_with = "ser::display")]
+        version: Version,
+    },
+    /// The stack never offers a previous session: not probed.
+    NotUsed,
+    /// Not determinable: a handshake did not complete, or completed with a version the stack
+    /// does not speak; why.
+    NotDeterminable(String),
 }
 
 /// A fact or a mismatch between a server and a profile. Serialized (e.g. as JSON) it is an object
@@ -315,6 +350,11 @@ pub enum ProfileCause {
         issued: Option<bool>,
         /// The lifetime.
         lifetime: TicketLifetime,
+    },
+    /// Session resumption: whether the server resumes a session the stack offers again.
+    Resumption {
+        /// The answer.
+        answer: Resumed,
     },
 }
 

@@ -9,7 +9,7 @@ use tlspost::probe::device::{self, DeviceProbe, DeviceSetup};
 use tlspost::probe::hello::{
     self, Answer, ClientHello, MaxFragmentLength, ProbeError, Probed, ReadLimit, RecordScan, RecordStats,
 };
-use tlspost::probe::{self as tls, Limits, TlsSetup, Version};
+use tlspost::probe::{self as tls, HandshakeKind, Limits, TlsSetup, Version};
 
 use super::{Profile, ProfileTarget};
 
@@ -45,6 +45,21 @@ pub(crate) struct Seen {
     pub tickets: Option<(bool, Option<u32>)>,
     /// The device's own TLS code's run (the `tlspost` profile).
     pub device: Option<DeviceProbe>,
+    /// A session offered again (only for a stack that resumes): the second handshake, or why
+    /// one of the two did not complete.
+    pub resumption: Option<Result<Again, String>>,
+}
+
+/// The second of two handshakes made with one client configuration (its session cache holding
+/// the first one's session).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Again {
+    /// The version the first handshake completed with.
+    pub first: Version,
+    /// The version the second completed with.
+    pub version: Version,
+    /// Full, with a HelloRetryRequest, or resumed.
+    pub kind: HandshakeKind,
 }
 
 /// How max_fragment_length was probed.
@@ -213,7 +228,34 @@ pub(crate) fn run(profile: &Profile, target: &ProfileTarget) -> Seen {
             seen.mfl = Some((mfl, MflSeen::Device(run_device(target, &seen.chain, Some(mfl)))));
         }
     }
+    if profile.resumption.value.used() {
+        seen.resumption = Some(resume(target));
+    }
     seen
+}
+
+/// Two rustls handshakes with one configuration: the second offers the first one's session
+/// (a TLS 1.3 ticket read as the first closes, or a TLS 1.2 session ID or ticket), and rustls
+/// says whether the server resumed it. Nothing is sent after either handshake.
+fn resume(target: &ProfileTarget) -> Result<Again, String> {
+    let setup = TlsSetup::recording(&[]).map_err(|e| e.to_string())?;
+    let once = || {
+        let stream = connect(target).map_err(|e| format!("cannot connect to {}: {e}", target.addr))?;
+        let session = tls::handshake(
+            &setup,
+            stream,
+            &target.host,
+            Limits::within(target.timeout),
+            &mut |_, _| {},
+        )
+        .map_err(|e| e.to_string())?;
+        let facts = (session.facts.version, session.facts.kind);
+        session.close();
+        Ok::<_, String>(facts)
+    };
+    let (first, _) = once()?;
+    let (version, kind) = once()?;
+    Ok(Again { first, version, kind })
 }
 
 /// For each accepted version: offer the suites not yet taken until the server takes none.

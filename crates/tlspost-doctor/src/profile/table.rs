@@ -82,6 +82,7 @@ impl Profile {
         row(&mut t, "Resumes sessions", self.resumption, |r| match r {
             Resumption::None => "no".to_owned(),
             Resumption::SessionIdOptIn => "session IDs, opt-in".to_owned(),
+            Resumption::ByDefault => "yes, the last session on the next connection".to_owned(),
         });
         row(&mut t, "Sends SNI", self.sni, yes);
         row(&mut t, "Offers ALPN by default", self.alpn, yes);
