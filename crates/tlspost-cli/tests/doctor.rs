@@ -1039,3 +1039,52 @@ fn a_terminal_gets_wrapped_coloured_lines_no_color_and_a_pipe_plain_ones_and_ste
     );
     drop(quiet);
 }
+
+#[test]
+fn an_unknown_device_is_a_usage_error_listing_the_stacks() {
+    let (code, out) = doctor(&["--device", "esp32-wroom", "https://localhost:1/"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("'esp32-wroom'") && out.contains("--device"), "{out}");
+    for p in tlspost_doctor::profile::PROFILES {
+        assert!(out.contains(p.name), "{} is not listed:\n{out}", p.name);
+    }
+    // Nothing was probed: the usage error comes before step 1.
+    assert!(lines(&out, "ok").is_empty() && lines(&out, "FAIL").is_empty(), "{out}");
+}
+
+#[test]
+fn device_refusing_for_step_3s_cause_is_a_skip_not_a_second_fail() {
+    let root = Ca::root("Device Root");
+    let leaf = root.leaf_builder(&[DEVICE_HOST]).validity(Validity::expired()).issue();
+    let server = nginx_for(&leaf, None);
+    let (code, out) = doctor_device(&root, server.port(0), &["--device", "tlspost"]);
+    assert_eq!(code, 1, "{out}");
+    // One cause, one FAIL: step 3's, naming the expiry.
+    let fails = lines(&out, "FAIL");
+    assert_eq!(fails.len(), 1, "{out}");
+    assert!(
+        fails[0].contains(" 3 tls ") && fails[0].contains("a served certificate has expired"),
+        "{out}"
+    );
+    // The device's own verifier refuses for the same cause: its line is a skip that says so.
+    let skip = lines(&out, "skip");
+    assert!(
+        skip.iter()
+            .any(|l| l.contains(" 6 device ") && l.contains("tlspost cannot talk to this server, for step 3's FAIL")),
+        "{out}"
+    );
+    let u = under(&out, "tlspost cannot talk to this server, for step 3's FAIL");
+    assert!(labelled(&u, "why: ").contains("expired"), "{out}");
+    let last = out.trim_end().lines().last().unwrap_or_default();
+    assert!(last.starts_with("1 FAIL") && last.contains("3 tls"), "{last}");
+
+    // As JSON: the stack cannot talk, and follows step 3's FAIL.
+    let (_, out) = doctor_device(&root, server.port(0), &["--device", "tlspost", "--json-output"]);
+    let doc: Value = serde_json::from_str(&out).expect("one JSON document");
+    let p = &doc["profiles"][0];
+    assert_eq!(
+        (p["can_talk"].as_bool(), p["follows_tls"].as_bool()),
+        (Some(false), Some(true)),
+        "{doc}"
+    );
+}
