@@ -54,6 +54,33 @@ fw_build() {
   echo "$target_dir/$fw_target/release/$fw_name"
 }
 
+# fw_build_rustls DIR LINK_SCRIPT TARGET_DIR [CARGO_ARGS...]: fw_build for the firmwares of
+# tlspost-device's rustls backend: riscv32imac-unknown-none-elf (rustls' Arc needs atomic
+# compare-and-swap), `alloc` built beside `core`, and ring's C compiled by clang-19 without a libc
+# (its headers' own definitions: RING_CORE_NOSTDLIBINC). The same profile and size settings.
+fw_build_rustls() {
+  local dir="$1" link="$2" target_dir="$3"
+  shift 3
+  fw_need_toolchain
+  command -v clang-19 >/dev/null || {
+    echo "$fw_name: clang-19 not found (ring's C); apt-get install -y clang-19" >&2
+    exit 1
+  }
+  (
+    export CARGO_TARGET_DIR="$target_dir"
+    unset CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_TARGET CARGO_BUILD_RUSTFLAGS
+    cd "$dir"
+    CC_riscv32imac_unknown_none_elf=clang-19 AR_riscv32imac_unknown_none_elf=llvm-ar-19 \
+      CFLAGS_riscv32imac_unknown_none_elf="-nostdlibinc -DRING_CORE_NOSTDLIBINC=1 -g0" \
+      RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
+      RUSTFLAGS="-C linker=ld.lld -C link-arg=-T$link -Zunstable-options -Cpanic=immediate-abort" \
+      /usr/bin/cargo build --quiet --locked --release \
+      -Zbuild-std=core,alloc -Zbuild-std-features=optimize_for_size \
+      --target riscv32imac-unknown-none-elf "$@" >&2
+  )
+  echo "$target_dir/riscv32imac-unknown-none-elf/release/$fw_name"
+}
+
 # fw_run_setup ROOT: checks the tools an end-to-end run needs, finds (or builds) the `tlspost`
 # binary (TLSPOST_BIN), makes the work directory $fw_work and stops what it started on exit.
 fw_run_setup() {

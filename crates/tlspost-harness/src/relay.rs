@@ -64,6 +64,16 @@ impl From<io::Error> for RunError {
     }
 }
 
+/// `-icount shift=0` when `TLSPOST_HARNESS_ICOUNT` is `1`: QEMU then retires one instruction per
+/// virtual nanosecond and the RISC-V instret counter counts them (without it, it follows the host's
+/// clock).
+fn icount() -> &'static [&'static str] {
+    match std::env::var("TLSPOST_HARNESS_ICOUNT").as_deref() {
+        Ok("1") => &["-icount", "shift=0"],
+        _ => &[],
+    }
+}
+
 /// Runs `elf` once under `qemu-system-riscv32 -machine virt` with `jobs`; stops QEMU after
 /// `limit` (through `timeout`, so nothing outlives the run).
 pub fn run(elf: &Path, jobs: &[Job], limit: Duration) -> Result<Run, RunError> {
@@ -83,6 +93,8 @@ pub fn run(elf: &Path, jobs: &[Job], limit: Duration) -> Result<Run, RunError> {
             "none",
         ])
         .args(["-monitor", "none", "-semihosting-config", "enable=on,target=native"])
+        // Instructions counted exactly (a firmware's `rdinstret`), for the figures.
+        .args(icount())
         .arg("-serial")
         .arg(format!("tcp:127.0.0.1:{port}"))
         .arg("-kernel")

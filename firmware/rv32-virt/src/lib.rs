@@ -65,6 +65,24 @@ pub fn mtime() -> u64 {
     }
 }
 
+/// Instructions retired so far (`rdinstret`/`rdinstreth`). QEMU counts them only under
+/// `-icount`; without it the counter follows the host's clock.
+pub fn instret() -> u64 {
+    loop {
+        let (hi, lo, again): (u32, u32, u32);
+        // SAFETY: reads the unprivileged instret counter, high half re-read on a carry.
+        unsafe {
+            core::arch::asm!(
+                "rdinstreth {0}", "rdinstret {1}", "rdinstreth {2}",
+                out(reg) hi, out(reg) lo, out(reg) again
+            )
+        };
+        if hi == again {
+            return (u64::from(hi) << 32) | u64::from(lo);
+        }
+    }
+}
+
 /// Powers the machine off; QEMU exits with status 0 when `ok`, else 1.
 pub fn power_off(ok: bool) -> ! {
     let word = if ok { POWER_OFF_PASS } else { POWER_OFF_FAIL };

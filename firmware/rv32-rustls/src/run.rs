@@ -1,0 +1,219 @@
+//! The jobs: each a connection through the relay over tlspost-device's rustls backend, with the
+//! job's roots, host name and clock and the run's one session slot; optionally a POST; one outcome
+//! line each with the handshake's bytes, instructions and the heap's high-water mark.
+
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::cell::Cell;
+use core::fmt::Write as _;
+
+use rv32_virt::relay::{Channel, Relay};
+use rv32_virt::{Console, instret, mtime};
+use tlspost::driver::{self, Buffers, Hooks};
+use tlspost_device::rustls_backend::{INCOMING_LEN, RecordBuffers, RustlsClient, RustlsConnection, SessionSlot};
+use tlspost_proto::{Body, Budgets, Deadlines, Millis, Request};
+
+use crate::heap;
+use crate::job::Job;
+
+const BODY: &[u8] = br#"{"device":"rv32-rustls","t":21.5}"#;
+
+/// The outgoing record buffer: a ClientHello with a resumption ticket fits.
+const OUTGOING: usize = 1024;
+
+/// A client and the roots it pins (kept for the run: rustls resumes only with the client, and so
+/// the verifier, that made the session).
+type Pinned = (RustlsClient, &'static [&'static [u8]]);
+
+/// Runs every job the host has; true when there was at least one and each could be read.
+pub fn all(con: &mut Console) -> bool {
+    let sessions = Arc::new(SessionSlot::new());
+    let mut client: Option<Pinned> = None;
+    let mut relay = Relay::new();
+    let mut jobs = 0;
+    loop {
+        // The job's roots live here while it is read.
+        let mut answer = [0u8; 8192];
+        let bytes = match relay.ask(b"job", &mut answer) {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = writeln!(con, "no job: {e:?}");
+                return false;
+            }
+        };
+        if bytes.is_empty() {
+            break;
+        }
+        let Some(job) = Job::parse(bytes) else {
+            con.str("a job the firmware cannot read\n");
+            return false;
+        };
+        let _ = write!(con, "job {} ", job.id);
+        match pinned(&mut client, &job, &sessions) {
+            Ok(c) => one(con, &mut relay, c, &job),
+            Err(e) => {
+                let _ = write!(con, "fail {e:?}");
+            }
+        }
+        con.str("\n");
+        con.flush();
+        jobs += 1;
+    }
+    con.line_dec("jobs: ", jobs);
+    jobs > 0
+}
+
+/// The client for the job's roots: the one before when they are the same, else a new one (the
+/// roots copied to the heap for the rest of the run).
+fn pinned<'c>(
+    client: &'c mut Option<Pinned>,
+    job: &Job<'_>,
+    sessions: &Arc<SessionSlot>,
+) -> Result<&'c RustlsClient, tlspost_device::rustls_backend::RustlsError<core::convert::Infallible>> {
+    let pinned = match client.take().filter(|(_, roots)| *roots == job.roots()) {
+        Some(same) => same,
+        None => {
+            let roots: Vec<&'static [u8]> = job.roots().iter().map(|r| &*Box::leak(Box::<[u8]>::from(*r))).collect();
+            let roots: &'static [&'static [u8]] = Box::leak(roots.into_boxed_slice());
+            (RustlsClient::new(roots, sessions.clone())?, roots)
+        }
+    };
+    Ok(&client.insert(pinned).0)
+}
+
+/// What the connection's I/O did: bytes each way and the instructions spent in the relay (waiting
+/// on the UART, framing), which are not the handshake's.
+#[derive(Clone, Copy, Default)]
+struct Io {
+    rx: usize,
+    tx: usize,
+    instret: u64,
+}
+
+/// The relay's channel, counted.
+struct Counted<'c, 'r> {
+    channel: Channel<'r>,
+    io: &'c Cell<Io>,
+}
+
+impl Counted<'_, '_> {
+    fn count(&self, rx: usize, tx: usize, since: u64) {
+        let mut io = self.io.get();
+        io.rx += rx;
+        io.tx += tx;
+        io.instret += instret() - since;
+        self.io.set(io);
+    }
+}
+
+impl embedded_io::ErrorType for Counted<'_, '_> {
+    type Error = core::convert::Infallible;
+}
+
+impl embedded_io::Read for Counted<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let t = instret();
+        let n = self.channel.read(buf)?;
+        self.count(n, 0, t);
+        Ok(n)
+    }
+}
+
+impl embedded_io::Write for Counted<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        let t = instret();
+        let n = self.channel.write(buf)?;
+        self.count(0, n, t);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        self.channel.flush()
+    }
+}
+
+/// One job: connect, handshake (resuming when the slot holds a session for the host), optionally
+/// POST; prints `ok …` or `fail CAUSE`.
+#[inline(never)]
+fn one(con: &mut Console, relay: &mut Relay, client: &RustlsClient, job: &Job<'_>) {
+    let channel = match relay.open(job.id, job.target) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = write!(con, "fail Relay({e:?})");
+            return;
+        }
+    };
+    let io = Cell::new(Io::default());
+    let socket = Counted { channel, io: &io };
+    let mut incoming = [0u8; INCOMING_LEN];
+    let mut outgoing = [0u8; OUTGOING];
+    let buffers = RecordBuffers {
+        incoming: &mut incoming,
+        outgoing: &mut outgoing,
+    };
+    heap::reset_peak();
+    let t0 = instret();
+    let mut tls = match client.connect(socket, job.host, job.now_unix, buffers) {
+        Ok(tls) => tls,
+        Err(e) => {
+            let _ = write!(con, "fail {e:?}");
+            return;
+        }
+    };
+    let spent = instret() - t0;
+    let io = io.get();
+    let version = match tls.protocol_version() {
+        Some(0x0304) => "1.3",
+        Some(0x0303) => "1.2",
+        _ => "?",
+    };
+    let _ = write!(
+        con,
+        "ok version={version} resumed={} hs_rx={} hs_tx={} hs_instret={}",
+        u8::from(tls.resumed()),
+        io.rx,
+        io.tx,
+        spent - io.instret
+    );
+    if !job.path.is_empty() {
+        post(con, &mut tls, job);
+    }
+    let _ = write!(con, " heap_peak={}", heap::peak());
+    let _ = tls.close();
+}
+
+/// The CLINT's 10 MHz timer in milliseconds; the body is counted, not kept.
+struct Clock(u64);
+
+impl Hooks for Clock {
+    fn now(&mut self) -> Millis {
+        Millis(mtime() / 10_000)
+    }
+
+    fn body(&mut self, data: &[u8]) -> bool {
+        self.0 += data.len() as u64;
+        true
+    }
+}
+
+/// A JSON POST to the job's path through tlspost's blocking driver; adds ` status=N body=N`.
+#[inline(never)]
+fn post(con: &mut Console, tls: &mut RustlsConnection<'_, Counted<'_, '_>>, job: &Job<'_>) {
+    let req = Request::post(job.host, job.path, Body::Json(BODY));
+    let mut clock = Clock(0);
+    let mut deadlines = Deadlines::new(Budgets::default(), clock.now());
+    let (mut rx, mut tx) = ([0u8; 2048], [0u8; 512]);
+    let bufs = Buffers {
+        rx: &mut rx,
+        tx: &mut tx,
+    };
+    match driver::exchange(tls, &req, &mut deadlines, bufs, &mut clock) {
+        Ok(out) => {
+            let _ = write!(con, " status={} body={}", out.status, clock.0);
+        }
+        Err(e) => {
+            let _ = write!(con, " post-failed {:?}", e.error);
+        }
+    }
+}
