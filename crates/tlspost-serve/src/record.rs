@@ -281,6 +281,19 @@ pub struct UpstreamError {
     pub message: String,
 }
 
+impl UpstreamError {
+    /// What a forwarded request's record says until its response has ended (and so forever, when
+    /// the server stopped before it did).
+    pub(crate) fn unfinished() -> UpstreamError {
+        UpstreamError {
+            cause: "unfinished".into(),
+            message: "the response did not end while this server ran: the request was recorded and sent on, \
+                      then the server stopped (a crash or a kill) before the upstream's response ended"
+                .into(),
+        }
+    }
+}
+
 mod b64 {
     use base64::Engine;
     use serde::{Deserialize, Deserializer, Serializer};
@@ -297,6 +310,19 @@ mod b64 {
 }
 
 impl Capture {
+    /// Lint the request bytes, with the connection's TLS facts, into `findings`.
+    pub(crate) fn lint(&mut self) {
+        let ctx = tlspost_lint::Context {
+            tls: self.tls.is_some(),
+            sni: self.sni.as_deref(),
+            alpn: self.tls.as_ref().and_then(|t| t.alpn.as_deref()),
+        };
+        self.findings = tlspost_lint::lint(&self.raw, &ctx)
+            .iter()
+            .map(FindingRecord::from)
+            .collect();
+    }
+
     /// Body bytes as received (still chunk-encoded when chunked).
     pub fn raw_body(&self) -> &[u8] {
         self.raw.get(self.head_len.min(self.raw.len())..).unwrap_or_default()
@@ -328,6 +354,14 @@ impl Capture {
             "replay_of": self.replay_of,
         })
     }
+}
+
+/// Now, in milliseconds since the Unix epoch (0 for a clock set before it).
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// Unix milliseconds as RFC 3339 UTC with milliseconds (`2000-02-29T00:00:00.123Z`): the

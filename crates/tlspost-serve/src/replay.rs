@@ -11,10 +11,9 @@ use std::sync::Arc;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use crate::conn::{lint_into, now_ms};
 use crate::forward::{self, Forward, Forwarder};
 use crate::framing;
-use crate::record::{Capture, Upstream, rfc3339};
+use crate::record::{Capture, Upstream, now_ms, rfc3339};
 use crate::state::State;
 
 /// Changes to the stored bytes before they are sent again.
@@ -244,7 +243,7 @@ fn replay_capture(of: &Capture, raw: Vec<u8>) -> Result<Capture, ReplayError> {
         replay_of: Some(of.id),
         ..Capture::default()
     };
-    lint_into(&mut cap);
+    cap.lint();
     cap.version = Some(framing::http_version(head.minor));
     cap.method = Some(head.method);
     cap.target = Some(head.target);
@@ -306,10 +305,7 @@ async fn send(fwd: &Arc<Forwarder>, mut cap: Capture, state: Option<&Arc<State>>
     };
     if let Some(state) = state {
         cap.upstream = Some(Upstream {
-            error: Some(crate::record::UpstreamError {
-                cause: "unfinished".into(),
-                message: crate::conn::UNFINISHED.into(),
-            }),
+            error: Some(crate::record::UpstreamError::unfinished()),
             ..up.clone()
         });
         cap = Arc::unwrap_or_clone(state.store.put(cap).await.map_err(ReplayError::Store)?);

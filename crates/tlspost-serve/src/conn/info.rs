@@ -2,7 +2,7 @@
 //! (or failed handshake) on it starts from. Shared by the TLS layer and the connection handler.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crate::record::{Capture, Timing, TlsFacts, rfc3339};
 
@@ -13,13 +13,6 @@ pub(crate) struct ConnInfo {
     pub tls: Option<Arc<TlsFacts>>,
     pub accepted: Instant,
     pub id: u64,
-}
-
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 pub(super) fn micros(d: Duration) -> u64 {

@@ -16,22 +16,18 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use crate::config::Limits;
 use crate::forward::{self, Forwarder};
 use crate::framing::{self, BodyKind, BodyProgress, Head, HeadProgress};
-use crate::record::{Capture, FindingRecord, Upstream, UpstreamError};
+use crate::record::{Capture, Upstream, UpstreamError};
 use crate::respond;
 use crate::state::State;
 use crate::stream::Prefixed;
 use crate::ui;
 
 use crate::budget::{self, ALLOWANCE, Reservation};
+pub(crate) use crate::record::now_ms;
 use info::micros;
-pub(crate) use info::{ConnInfo, base_capture, now_ms};
+pub(crate) use info::{ConnInfo, base_capture};
 use read::{ReadEnd, ReadTimer, read_more};
 use response::{busy, simple, write_response};
-
-/// What a forwarded request's record says until its response has ended (and so forever, when the
-/// server stopped before it did).
-pub(crate) const UNFINISHED: &str = "the response did not end while this server ran: the request was recorded \
-     and sent on, then the server stopped (a crash or a kill) before the upstream's response ended";
 
 /// Room kept free in the read buffer for the next read.
 const READ_ROOM: usize = 16 * 1024;
@@ -454,10 +450,7 @@ where
             url: fwd.cfg.origin(),
             rewritten,
             // Replaced when the response has ended: a record still saying this was cut short.
-            error: Some(UpstreamError {
-                cause: "unfinished".into(),
-                message: UNFINISHED.into(),
-            }),
+            error: Some(UpstreamError::unfinished()),
             ..Upstream::default()
         });
         // The request, the response's head and what is kept of its body, with room to read.
@@ -563,15 +556,7 @@ async fn linger<S: AsyncRead + Unpin>(s: &mut S) {
 }
 
 pub(crate) fn lint_into(cap: &mut Capture) {
-    let ctx = tlspost_lint::Context {
-        tls: cap.tls.is_some(),
-        sni: cap.sni.as_deref(),
-        alpn: cap.tls.as_ref().and_then(|t| t.alpn.as_deref()),
-    };
-    cap.findings = tlspost_lint::lint(&cap.raw, &ctx)
-        .iter()
-        .map(FindingRecord::from)
-        .collect();
+    cap.lint();
 }
 
 /// The parsed head into the capture.
