@@ -294,7 +294,8 @@ impl UpstreamError {
     }
 }
 
-mod b64 {
+/// Bytes as standard base64 in JSON (`#[serde(with = …)]`).
+pub(crate) mod b64 {
     use base64::Engine;
     use serde::{Deserialize, Deserializer, Serializer};
 

@@ -46,7 +46,7 @@ pub struct ReplayRequest {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Recorded {
     /// The request bytes as sent (base64 in JSON).
-    #[serde(with = "b64")]
+    #[serde(with = "crate::record::b64")]
     pub raw: Vec<u8>,
     /// The exchange.
     pub upstream: Upstream,
@@ -346,27 +346,12 @@ pub fn send_to(target: Forward, raw: Vec<u8>) -> Result<Recorded, ReplayError> {
     })
 }
 
-mod b64 {
-    use base64::Engine;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(v))
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = String::deserialize(d)?;
-        base64::engine::general_purpose::STANDARD
-            .decode(s.as_bytes())
-            .map_err(serde::de::Error::custom)
-    }
-}
-
 mod opt_b64 {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
         match v {
-            Some(v) => super::b64::serialize(v, s),
+            Some(v) => crate::record::b64::serialize(v, s),
             None => s.serialize_none(),
         }
     }
