@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use embedded_tls::MaxFragmentLength;
 use embedded_tls::{TlsCipherSuite, TlsConfig, TlsContext, TlsError};
 
 use crate::{DeviceProvider, VerifyError};
@@ -14,6 +15,44 @@ pub enum ConnectError {
     Verify(VerifyError),
     /// The handshake failed for another reason (I/O, alert from the server, protocol error).
     Tls(TlsError),
+    /// A TLS record, or a handshake message (the server's certificates) that embedded-tls must
+    /// join from several records, did not fit a read buffer smaller than a full record: the server
+    /// ignored the max_fragment_length extension, or its certificates are larger than a fragment.
+    /// Made by [`ConnectError::with_read_buffer`] from embedded-tls' `InsufficientSpace`.
+    RecordTooLarge {
+        /// The read buffer's size in bytes.
+        read_buffer: usize,
+    },
+}
+
+/// A read buffer that holds any TLS record: 2^14 bytes of plaintext plus 256 of expansion.
+pub const FULL_READ_BUFFER: usize = 16_640;
+
+/// The read buffer that holds a record of `fragment` plaintext bytes as [`config_fragment`]
+/// offers them: the fragment plus 256 bytes of expansion (record header, content type, AEAD tag).
+pub const fn read_buffer_for(fragment: MaxFragmentLength) -> usize {
+    let bytes = match fragment {
+        MaxFragmentLength::Bits9 => 512,
+        MaxFragmentLength::Bits10 => 1024,
+        MaxFragmentLength::Bits11 => 2048,
+        MaxFragmentLength::Bits12 => 4096,
+    };
+    bytes + 256
+}
+
+impl ConnectError {
+    /// Reads the error against the read buffer the connection was given: embedded-tls'
+    /// `InsufficientSpace` with a buffer smaller than [`FULL_READ_BUFFER`] becomes
+    /// [`ConnectError::RecordTooLarge`] (the server sent more per record than the buffer holds);
+    /// any other error is returned as it is.
+    pub fn with_read_buffer(self, read_buffer: usize) -> Self {
+        match self {
+            ConnectError::Tls(TlsError::InsufficientSpace) if read_buffer < FULL_READ_BUFFER => {
+                ConnectError::RecordTooLarge { read_buffer }
+            }
+            other => other,
+        }
+    }
 }
 
 impl fmt::Display for ConnectError {
@@ -24,6 +63,12 @@ impl fmt::Display for ConnectError {
                 f.write_str("TLS handshake failed: ")?;
                 f.write_str(describe_tls_error(e))
             }
+            ConnectError::RecordTooLarge { read_buffer } => write!(
+                f,
+                "TLS handshake failed: the server sent a record (or certificates spanning records) larger than the \
+                 {read_buffer}-byte read buffer; it ignored the max_fragment_length extension (RFC 6066) or its \
+                 certificates exceed one fragment: give this server a {FULL_READ_BUFFER}-byte read buffer"
+            ),
         }
     }
 }
@@ -56,6 +101,16 @@ pub fn describe_tls_error(e: &TlsError) -> &'static str {
 /// [`VerifyError::UnsupportedKey`] instead of the server ending with an anonymous alert.
 pub fn config(server_name: &str) -> TlsConfig<'_> {
     TlsConfig::new().enable_rsa_signatures().with_server_name(server_name)
+}
+
+/// [`config`] offering the max_fragment_length extension (RFC 6066): a server that honours it
+/// (OpenSSL's, so nginx) sends records of at most `fragment` plaintext bytes, and the read buffer
+/// can be [`read_buffer_for`] that fragment instead of [`FULL_READ_BUFFER`]. embedded-tls cannot
+/// join a handshake message that spans records, so the server's Certificate message must fit one
+/// fragment too. Servers that ignore the extension (Cloudflare's, Go's, rustls) make the handshake
+/// fail with [`ConnectError::RecordTooLarge`] once read with [`ConnectError::with_read_buffer`].
+pub fn config_fragment(server_name: &str, fragment: MaxFragmentLength) -> TlsConfig<'_> {
+    config(server_name).with_max_fragment_length(fragment)
 }
 
 /// Runs the TLS 1.3 handshake on `connection` (blocking) with the pinned-root verifier.

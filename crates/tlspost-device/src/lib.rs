@@ -60,7 +60,10 @@ pub mod rustls_backend;
 mod spki;
 mod verifier;
 
-pub use connect::{ConnectError, config, describe_tls_error, open_async, open_blocking};
+pub use connect::{
+    ConnectError, FULL_READ_BUFFER, config, config_fragment, describe_tls_error, open_async, open_blocking,
+    read_buffer_for,
+};
 pub use error::{KeyKind, VerifyError};
 pub use provider::DeviceProvider;
 pub use verifier::{LeafKeyInfo, MAX_CHAIN, MAX_HOST, MAX_ROOTS, PinnedVerifier};

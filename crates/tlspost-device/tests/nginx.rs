@@ -3,7 +3,8 @@
 
 mod support;
 
-use support::{leaf, nginx, nginx_under, now, post, refused};
+use support::{leaf, nginx, nginx_under, now, post, post_fragment, refused};
+use tlspost_device::embedded_tls::MaxFragmentLength;
 use tlspost_device::{KeyKind, VerifyError};
 use tlspost_testkit::pki::{Alg, Ca, Leaf, Validity};
 
@@ -198,4 +199,28 @@ fn reconnect_cost_full_handshake_each_time() {
     }
     // No resumption: each reconnect receives the whole certificate chain again.
     assert!(sizes.iter().all(|&(r, _)| r > leaf.der.len() + inter.der.len()));
+}
+
+#[test]
+fn a_4096_byte_fragment_works_with_a_4352_byte_read_buffer_against_nginx() {
+    // nginx (OpenSSL) honours max_fragment_length: a response body larger than the fragment comes
+    // in several records, each fitting the small read buffer.
+    let root = Ca::root("Device Test Root P-256");
+    let inter = root.intermediate("Device Test Issuing CA");
+    let leaf = leaf(&inter, &[HOST]).issue();
+    // 10,000 bytes of body from a 2,000-byte variable (nginx's parameters stop at 4 KB).
+    let x = "x".repeat(2_000);
+    let readings =
+        format!("location = /api/v1/readings {{ default_type application/json; set $x {x}; return 200 $x$x$x$x$x; }}");
+    let nginx = tlspost_testkit::nginx::Nginx::start(&[tlspost_testkit::nginx::Site::new(
+        "device",
+        &leaf.chain(&[&inter]),
+        &leaf.key_pem,
+    )
+    .protocols("TLSv1.3")
+    .directives(&readings)]);
+    assert_eq!(tlspost_device::read_buffer_for(MaxFragmentLength::Bits12), 4352);
+    let a = post_fragment(nginx.port(0), HOST, &[&root.der], now(), MaxFragmentLength::Bits12)
+        .expect("handshake and POST in 4,096-byte fragments");
+    assert_eq!((a.status, a.body.len()), (200, 10_000));
 }

@@ -5,7 +5,7 @@ mod support;
 
 use std::net::SocketAddr;
 
-use support::{now, post, post_with_write_buffer, refused, request_bytes};
+use support::{now, post, post_fragment, post_with_write_buffer, refused, request_bytes};
 use tlspost_device::{ConnectError, VerifyError};
 use tlspost_serve::{Config, Server};
 use tlspost_testkit::pki::Ca;
@@ -13,11 +13,15 @@ use tlspost_testkit::pki::Ca;
 const HOST: &str = "device.tlspost.test";
 
 fn start() -> (Server, tempfile::TempDir, Vec<u8>) {
+    start_with(vec![HOST.to_string()])
+}
+
+fn start_with(names: Vec<String>) -> (Server, tempfile::TempDir, Vec<u8>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut cfg = Config::new(dir.path());
     cfg.http = None;
     cfg.https = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
-    cfg.names = vec![HOST.to_string()];
+    cfg.names = names;
     cfg.workers = 1;
     let server = Server::start(cfg).expect("tlspost serve starts");
     let ca = pem::parse(server.ca_pem()).expect("CA PEM");
@@ -108,4 +112,31 @@ fn a_512_byte_write_buffer_fits_the_client_hello_for_a_253_character_host() {
         Err(e) => panic!("expected NotValidForName (the ClientHello went out), got {e}"),
         Ok(a) => panic!("expected refusal, got HTTP {}", a.status),
     }
+}
+
+#[test]
+fn a_server_that_ignores_max_fragment_length_is_a_record_too_large_for_the_small_read_buffer() {
+    // serve (rustls) ignores the extension; its leaf with 250 names makes a Certificate record
+    // over 4,096 bytes, which a 4,352-byte read buffer cannot hold.
+    let mut names: Vec<String> = (0..250).map(|i| format!("host-{i:03}.device.tlspost.test")).collect();
+    names.push(HOST.to_string());
+    let (server, _dir, ca) = start_with(names);
+    let fragment = tlspost_device::embedded_tls::MaxFragmentLength::Bits12;
+    match post_fragment(port(&server), HOST, &[&ca], now(), fragment) {
+        Err(e @ ConnectError::RecordTooLarge { read_buffer: 4352 }) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains("4352-byte read buffer") && msg.contains("max_fragment_length"),
+                "{msg}"
+            );
+        }
+        Err(other) => panic!("expected RecordTooLarge, got {other:?}"),
+        Ok(_) => panic!("a record over 4,352 bytes went through a 4,352-byte buffer"),
+    }
+    assert_eq!(
+        post(port(&server), HOST, &[&ca], now())
+            .expect("full read buffer")
+            .status,
+        200
+    );
 }

@@ -134,6 +134,37 @@ pub fn post_with_write_buffer(
     now_unix: u64,
     write_len: usize,
 ) -> Result<Answer, ConnectError> {
+    post_with(
+        port,
+        host,
+        roots,
+        now_unix,
+        (tlspost_device::FULL_READ_BUFFER, write_len),
+        None,
+    )
+}
+
+/// [`post`] offering max_fragment_length `fragment` with a read buffer of
+/// `tlspost_device::read_buffer_for(fragment)` bytes; the error read against that buffer.
+pub fn post_fragment(
+    port: u16,
+    host: &str,
+    roots: &[&[u8]],
+    now_unix: u64,
+    fragment: embedded_tls::MaxFragmentLength,
+) -> Result<Answer, ConnectError> {
+    let read_len = tlspost_device::read_buffer_for(fragment);
+    post_with(port, host, roots, now_unix, (read_len, 512), Some(fragment)).map_err(|e| e.with_read_buffer(read_len))
+}
+
+fn post_with(
+    port: u16,
+    host: &str,
+    roots: &[&[u8]],
+    now_unix: u64,
+    (read_len, write_len): (usize, usize),
+    fragment: Option<embedded_tls::MaxFragmentLength>,
+) -> Result<Answer, ConnectError> {
     let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
     let counts = Rc::new(Cell::new((0, 0)));
@@ -141,12 +172,15 @@ pub fn post_with_write_buffer(
         stream,
         counts: counts.clone(),
     };
-    let mut read_buf = vec![0u8; 16_640];
+    let mut read_buf = vec![0u8; read_len];
     let mut write_buf = vec![0u8; write_len];
     let mut tls: TlsConnection<'_, Io, Aes128GcmSha256> = TlsConnection::new(io, &mut read_buf, &mut write_buf);
     let verifier = PinnedVerifier::new(roots, now_unix).expect("roots parse");
     let mut provider = DeviceProvider::new(rand_core::OsRng, verifier);
-    let cfg = config(host);
+    let cfg = match fragment {
+        Some(f) => tlspost_device::config_fragment(host, f),
+        None => config(host),
+    };
     let started = Instant::now();
     open_blocking(&mut tls, &cfg, &mut provider)?;
     let handshake_time = started.elapsed();
