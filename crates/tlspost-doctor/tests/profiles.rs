@@ -372,3 +372,48 @@ fn a_session_offered_again_is_resumed_by_nginx_and_not_by_a_server_without_sessi
         }
     }
 }
+
+#[test]
+fn esp_idf_warns_when_a_certificate_message_that_fits_its_buffer_arrives_in_several_records() {
+    let root = Ca::root("Profile Root");
+    // A Certificate message of about 7 KB: within the 16,384-byte buffer.
+    let mut names: Vec<String> = vec![HOST.to_owned()];
+    names.extend((0..300).map(|i| format!("host-{i:04}.{HOST}")));
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let leaf = root.leaf(&names);
+    let joined = |v: &ProfileVerdict| {
+        v.findings
+            .iter()
+            .find(|f| matches!(f.cause, ProfileCause::JoinedRecords { .. }))
+            .cloned()
+    };
+
+    // nginx (OpenSSL at its default fragment) sends it in one record: no warning.
+    let server = nginx(&leaf, &leaf.pem);
+    let v = judged(&ESP_IDF, &target(server.port(0), &root));
+    assert!(v.can_talk && joined(&v).is_none(), "{}", show(&v));
+    assert!(v.findings.iter().all(|f| f.severity == Severity::Ok), "{}", show(&v));
+
+    // openssl s_server with a 4,096-byte fragment splits it: mbedTLS 3.6.3+ joins the records
+    // in its input buffer, an older one fails; a warning with a fix on each side.
+    let server = SServer::start(&leaf.pem, &leaf.key_pem, &["-tls1_2", "-max_send_frag", "4096"]);
+    let t = target(server.port(), &root);
+    let v = judged(&ESP_IDF, &t);
+    assert!(v.can_talk, "{}", show(&v));
+    let w = joined(&v).expect("a joined-records finding");
+    assert_eq!(w.severity, Severity::Warn);
+    assert!(
+        matches!(w.cause, ProfileCause::JoinedRecords { length, records } if length < 16_384 && length > 4096 && records >= 2),
+        "{}",
+        show(&v)
+    );
+    assert!(w.why().contains("mbedTLS 3.6.3"), "{}", w.why());
+    let fix = w.fix.as_ref().unwrap();
+    assert!(
+        fix.server.contains("one record") && fix.device.contains("3.6.3"),
+        "{fix:?}"
+    );
+    // BearSSL reads handshake messages as a stream: no warning for esp8266.
+    let v = judged(&ESP8266, &t);
+    assert!(joined(&v).is_none(), "{}", show(&v));
+}

@@ -121,7 +121,9 @@ const IDF_KCONFIG: &str = "https://github.com/espressif/esp-idf/blob/v5.5.5/comp
 const IDF_ESP_TLS: &str = "https://github.com/espressif/esp-idf/blob/v5.5.5/components/esp-tls/esp_tls_mbedtls.c";
 const MBEDTLS_TLS_C: &str = "https://github.com/Mbed-TLS/mbedtls/blob/v3.6.6/library/ssl_tls.c";
 const MBEDTLS_SUITES: &str = "https://github.com/Mbed-TLS/mbedtls/blob/v3.6.6/library/ssl_ciphersuites.c";
-const MBEDTLS_JOIN: &str = "Mbed TLS 3.6.3 ChangeLog (re-assembly of fragmented handshake messages, in the input \
+/// mbedTLS joins a handshake message across records since 3.6.3 (the judge warns when a
+/// Certificate message spans records: an older mbedTLS cannot read it).
+pub(crate) const MBEDTLS_JOIN: &str = "Mbed TLS 3.6.3 ChangeLog (re-assembly of fragmented handshake messages, in the input \
                             buffer: library/ssl_msg.c); https://github.com/Mbed-TLS/mbedtls/blob/v3.6.6/ChangeLog";
 
 /// TLS 1.2 suites of mbedTLS' default preference list that ESP-IDF's default configuration

@@ -9,8 +9,11 @@ use tlspost::probe::{Alert, HandshakeKind, Version, group_name, suite_name};
 use tlspost_device::VerifyError;
 
 use super::cert::{self, CertKind};
+use super::data::MBEDTLS_JOIN;
 use super::probe::{Again, MflSeen, Seen, Sent, chosen_suite};
-use super::{Finding, Fix, Honoured, Profile, ProfileCause, ProfileVerdict, Resumed, Resumption, TicketLifetime};
+use super::{
+    Finding, Fix, Honoured, Profile, ProfileCause, ProfileVerdict, Resumed, Resumption, Source, TicketLifetime,
+};
 use crate::Severity;
 
 /// TLS 1.3 records carry up to 256 bytes of protection beyond their plaintext (RFC 8446 §5.2).
@@ -112,6 +115,12 @@ const SUITE_FIX: &str = "enable one of the device's cipher suites: nginx `ssl_ci
 const ECDSA_FIX: &str = "serve an ECDSA P-256 certificate issued by an ECDSA chain (nginx serves it beside an RSA one: a second `ssl_certificate`/`ssl_certificate_key` pair)";
 const CHAIN_FIX: &str = "send a smaller chain: leave out the root and extra cross-signed certificates, fewer subjectAltNames, ECDSA instead of RSA keys";
 const RECORD_FIX: &str = "send smaller records: nginx `ssl_buffer_size 4k;` (application data), or a TLS library that honours max_fragment_length (OpenSSL does)";
+const ONE_RECORD_FIX: &str = "send the Certificate message in one record: keep the TLS library's maximum fragment at \
+                              16,384 bytes (OpenSSL's max_send_fragment), or send a smaller chain (leave out the root, \
+                              ECDSA instead of RSA keys)";
+const JOIN_DEVICE: &str = "build with mbedTLS 3.6.3 or later (an ESP-IDF or arduino-esp32 release that ships it), which \
+                           joins a handshake message across records; an older mbedTLS fails this handshake at any \
+                           buffer size";
 const RESUME_FIX: &str = "keep sessions for the device: nginx `ssl_session_cache shared:SSL:1m;` and `ssl_session_tickets on;` \
                           with an `ssl_session_timeout` longer than the device's interval between connections";
 const RESUME_DEVICE: &str = "nothing to change: each connection is then a full handshake (the certificate chain and a key \
@@ -259,6 +268,14 @@ fn sizes(profile: &Profile, seen: &Seen, out: &mut Vec<Finding>) {
             fix(RECORD_FIX, profile.fixes.buffer),
         ));
     } else {
+        let records = seen.certificate_records.unwrap_or(1);
+        if records > 1 && profile.joins_records.source == Source::Note(MBEDTLS_JOIN) {
+            out.push(finding(
+                Severity::Warn,
+                ProfileCause::JoinedRecords { length, records },
+                fix(ONE_RECORD_FIX, JOIN_DEVICE),
+            ));
+        }
         out.push(finding(
             Severity::Ok,
             ProfileCause::Sizes {
@@ -447,6 +464,11 @@ pub(crate) fn describe(cause: &ProfileCause, f: &mut fmt::Formatter<'_>) -> fmt:
             f,
             "the Certificate message is {length} bytes, over the {MAX_FRAGMENT} of one record, and this stack cannot join a message across records"
         ),
+        ProfileCause::JoinedRecords { length, records } => write!(
+            f,
+            "the Certificate message ({length} bytes) fits the input buffer but arrives in {records} records: this \
+             stack joins a message across records only since mbedTLS 3.6.3, in its input buffer"
+        ),
         ProfileCause::MessageOverBuffer { length, buffer } => write!(
             f,
             "the Certificate message is {length} bytes, over the device's {buffer}-byte input buffer"
@@ -471,38 +493,44 @@ pub(crate) fn describe(cause: &ProfileCause, f: &mut fmt::Formatter<'_>) -> fmt:
             write!(f, "record_size_limit {offered}: ")?;
             honoured_text(answer, f)
         }
-        ProfileCause::Tickets { issued, lifetime } => {
-            match issued {
-                Some(true) => f.write_str("the server issues TLS 1.2 session tickets")?,
-                Some(false) => f.write_str("the server issues no TLS 1.2 session tickets")?,
-                None => f.write_str("session tickets")?,
-            }
-            match lifetime {
-                TicketLifetime::Seconds(0) => f.write_str(" (lifetime unspecified)"),
-                TicketLifetime::Seconds(s) => write!(f, " (lifetime hint {s} s)"),
-                TicketLifetime::NotDeterminable => {
-                    f.write_str(": a TLS 1.3 ticket's lifetime is not determinable from outside (it travels encrypted)")
-                }
-                TicketLifetime::NotMeasured if *issued == Some(true) => {
-                    f.write_str(" (lifetime not measured: the server completes handshakes with TLS 1.3)")
-                }
-                TicketLifetime::NotMeasured => Ok(()),
-            }
+        ProfileCause::Tickets { issued, lifetime } => tickets_text(*issued, *lifetime, f),
+        ProfileCause::Resumption { answer } => resumed_text(answer, f),
+    }
+}
+
+fn tickets_text(issued: Option<bool>, lifetime: TicketLifetime, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match issued {
+        Some(true) => f.write_str("the server issues TLS 1.2 session tickets")?,
+        Some(false) => f.write_str("the server issues no TLS 1.2 session tickets")?,
+        None => f.write_str("session tickets")?,
+    }
+    match lifetime {
+        TicketLifetime::Seconds(0) => f.write_str(" (lifetime unspecified)"),
+        TicketLifetime::Seconds(s) => write!(f, " (lifetime hint {s} s)"),
+        TicketLifetime::NotDeterminable => {
+            f.write_str(": a TLS 1.3 ticket's lifetime is not determinable from outside (it travels encrypted)")
         }
-        ProfileCause::Resumption { answer } => match answer {
-            Resumed::Resumed { version } => write!(
-                f,
-                "the server resumes a session offered again ({version}): later connections skip the certificate \
-                 chain and the key exchange"
-            ),
-            Resumed::Full { version } => write!(
-                f,
-                "the server answers a session offered again with a full handshake ({version}): every connection \
-                 costs a full handshake"
-            ),
-            Resumed::NotUsed => f.write_str("session resumption: not used by this stack"),
-            Resumed::NotDeterminable(why) => write!(f, "session resumption: not determinable: {why}"),
-        },
+        TicketLifetime::NotMeasured if issued == Some(true) => {
+            f.write_str(" (lifetime not measured: the server completes handshakes with TLS 1.3)")
+        }
+        TicketLifetime::NotMeasured => Ok(()),
+    }
+}
+
+fn resumed_text(answer: &Resumed, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match answer {
+        Resumed::Resumed { version } => write!(
+            f,
+            "the server resumes a session offered again ({version}): later connections skip the certificate \
+             chain and the key exchange"
+        ),
+        Resumed::Full { version } => write!(
+            f,
+            "the server answers a session offered again with a full handshake ({version}): every connection \
+             costs a full handshake"
+        ),
+        Resumed::NotUsed => f.write_str("session resumption: not used by this stack"),
+        Resumed::NotDeterminable(why) => write!(f, "session resumption: not determinable: {why}"),
     }
 }
 

@@ -306,6 +306,14 @@ pub enum ProfileCause {
         /// The message's length in bytes.
         length: usize,
     },
+    /// The Certificate message fits the buffer but continues into further records, which this
+    /// stack joins only since a recent release (mbedTLS 3.6.3): an older one fails.
+    JoinedRecords {
+        /// The message's length in bytes.
+        length: usize,
+        /// How many records carried it.
+        records: usize,
+    },
     /// A handshake message (the Certificate message) is bigger than the stack's buffer.
     MessageOverBuffer {
         /// The message's length.

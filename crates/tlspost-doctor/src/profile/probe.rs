@@ -35,6 +35,8 @@ pub(crate) struct Seen {
     pub chain: Vec<Vec<u8>>,
     /// The Certificate message's length (measured in TLS 1.2, computed from the chain in 1.3).
     pub certificate_message: Option<usize>,
+    /// How many records carried the Certificate message (measured in TLS 1.2 only).
+    pub certificate_records: Option<usize>,
     /// The largest record of any probe.
     pub largest_record: usize,
     /// max_fragment_length asked and answered (TLS 1.2 hello), or the device's run with it.
@@ -290,6 +292,7 @@ fn chain(target: &ProfileTarget, seen: &mut Seen) {
     });
     if let Some(cert) = flight {
         seen.certificate_message = Some(cert.length);
+        seen.certificate_records = Some(cert.records);
         seen.chain = cert.certificates;
         return;
     }
