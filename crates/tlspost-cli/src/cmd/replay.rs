@@ -177,7 +177,23 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
 
 /// The CSRF token the server's pages carry (`data-csrf`), which a change through the API needs.
 fn csrf(api: &Api, id: i64) -> Result<String, String> {
-    let page = String::from_utf8_lossy(&api.get(&format!("/_tlspost/captures/{id}"))?).into_owned();
+    let page = match api.call("GET", &format!("/_tlspost/captures/{id}"), &[], b"")? {
+        (200, page) => String::from_utf8_lossy(&page).into_owned(),
+        // The page is HTML: its words, not its markup.
+        (404, _) => {
+            return Err(format!(
+                "there is no capture {id} on the capture server at {} (its list: {}_tlspost/)",
+                api.url.as_url(),
+                api.url.as_url()
+            ));
+        }
+        (status, _) => {
+            return Err(format!(
+                "the capture server at {} answered {status} for capture {id}'s page",
+                api.url.as_url()
+            ));
+        }
+    };
     page.split("data-csrf=\"")
         .nth(1)
         .and_then(|r| r.split('"').next())
