@@ -31,6 +31,7 @@
 //! tls.write_all(b"POST / HTTP/1.1\r\n...")?;
 //! # Ok(()) }
 //! ```
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

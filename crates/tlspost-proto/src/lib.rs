@@ -36,6 +36,7 @@
 //! assert!(ex.is_done());
 //! assert!(ex.close_reason().is_none()); // the connection may be reused
 //! ```
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

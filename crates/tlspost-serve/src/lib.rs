@@ -16,6 +16,7 @@
 //! let server = Server::start(config).unwrap();
 //! println!("UI at http://{}/_tlspost/", server.http_addr().unwrap());
 //! ```
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -14,6 +14,7 @@
 //! on the port: a port taken by another process makes the fixture fail with
 //! [`proc::StartError::PortTaken`] (and the `start` functions try another port). Every fixture stops
 //! its process by pid when dropped.
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 pub mod caddy;
