@@ -48,7 +48,7 @@ fi
 ORIGIN_HTTP=$(free_port)
 ORIGIN_HTTPS=$(free_port)
 PROXY=$(free_port)
-declare -A CAP UIP
+declare -A CAP UIP SPID
 for mode in normal full; do
   CAP[$mode]=$(free_port)
   UIP[$mode]=$(free_port)
@@ -61,6 +61,7 @@ for mode in normal full; do
   "$BIN" serve --data "$WORK/$mode" --http "127.0.0.1:${UIP[$mode]}" --https "127.0.0.1:${CAP[$mode]}" \
     --sync "$mode" $QUIET --upstream "http://127.0.0.1:$ORIGIN_HTTP" >"$WORK/$mode.log" 2>&1 &
   PIDS+=($!)
+  SPID[$mode]=$!
   for _ in $(seq 100); do [ -s "$WORK/$mode/server.key" ] && break; sleep 0.1; done
 done
 CA="$WORK/normal/ca.pem"
@@ -101,6 +102,8 @@ wait_https "$CA" "https://localhost:$PROXY/"
 for mode in normal full; do wait_https "$WORK/$mode/ca.pem" "https://localhost:${CAP[$mode]}/ready"; done
 
 rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
+# CPU time (user + system, clock ticks) of a process, all its threads.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # A latency line of wrk --latency (50% or 99%) in µs.
 lat_us() {
   awk -v q="$2" '$1 == q {v=$2; u=v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
@@ -118,7 +121,9 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq "$ROUNDS"); do
   for who in normal full nginx; do
     echo "round $r/$ROUNDS: $who" >&2
+    [ "$who" = nginx ] || t0=$(ticks "${SPID[$who]}")
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/post.lua" "$(url "$who")" >"$WORK/$who.$r.wrk"
+    [ "$who" = nginx ] || echo $(($(ticks "${SPID[$who]}") - t0)) >"$WORK/$who.$r.ticks"
   done
 done
 for who in direct normal full nginx; do
@@ -146,6 +151,15 @@ for v in LINES ROUNDS DURATION LAT_DURATION CONNECTIONS THREADS; do
     *) REPRO="$v=${!v} $REPRO" ;;
   esac
 done
+# tlspost serve's CPU per request in µs (median over the rounds).
+cpu_us() {
+  for r in $(seq "$ROUNDS"); do
+    echo "$(cat "$WORK/$1.$r.ticks") $(rps "$WORK/$1.$r.wrk")"
+  done | python3 -c "
+import os, statistics, sys
+hz = os.sysconf('SC_CLK_TCK')
+print(f'{statistics.median(float(t) / hz * 1e6 / (float(r) * $DURATION) for t, r in (l.split() for l in sys.stdin)):.1f}')"
+}
 declare -A P50 P99
 for who in direct normal full nginx; do
   P50[$who]=$(lat_us "$WORK/$who.lat" 50%)
@@ -166,6 +180,8 @@ REPORT=$(
   echo "|---|---|---|---|---|---|"
   printf '%s' "$ROWS" | awk 'NF {printf "| %s | %s | %s | %s | %.2f | %.2f |\n", $1, $2, $3, $4, $2 / $4, $3 / $4}'
   echo "| **median** | **$N_RPS** | **$F_RPS** | **$X_RPS** | **$N_RATIO** (goal ≥ 0.5) | **$F_RATIO** |"
+  echo
+  echo "tlspost serve's CPU per request (all its threads, from /proc, median of the rounds): --sync normal $(cpu_us normal) µs, --sync full $(cpu_us full) µs."
   echo
   echo "Latency one request at a time (\`wrk -t1 -c1 -d${LAT_DURATION}s --latency\`), µs; added = through the server minus direct to the origin over HTTPS:"
   echo
