@@ -475,118 +475,139 @@ fn write_response(out: &mut Vec<u8>, u: &crate::record::Upstream) {
     out.extend_from_slice(&u.body);
 }
 
+/// A value of a JSON object written by hand ([`object`]).
+enum Val<'a> {
+    Str(&'a str),
+    OptStr(Option<&'a str>),
+    Uint(u64),
+    OptUint(Option<u64>),
+    Bool(bool),
+    /// Written by the closure.
+    With(&'a dyn Fn(&mut Vec<u8>)),
+}
+
+/// `{"name":value,…}` as `serde_json` writes it (`None` as `null`).
+fn object(out: &mut Vec<u8>, fields: &[(&str, Val<'_>)]) {
+    use crate::json;
+    for (i, (name, v)) in fields.iter().enumerate() {
+        out.push(if i == 0 { b'{' } else { b',' });
+        json::str(out, name);
+        out.push(b':');
+        match v {
+            Val::Str(s) => json::str(out, s),
+            Val::OptStr(s) => json::opt_str(out, *s),
+            Val::Uint(n) => json::uint(out, *n),
+            Val::OptUint(n) => json::opt_uint(out, *n),
+            Val::Bool(b) => json::bool(out, *b),
+            Val::With(f) => f(out),
+        }
+    }
+    out.push(b'}');
+}
+
+/// `Some` as written by `f`, `None` as `null`.
+fn opt<T>(out: &mut Vec<u8>, v: Option<&T>, f: impl Fn(&mut Vec<u8>, &T)) {
+    match v {
+        Some(v) => f(out, v),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
 /// The `upstream` column: [`StoredUpstream`] as JSON, written by hand (twice per forwarded
 /// request; the test `upstream_by_hand_reads_as_serde_writes_it` holds it to `serde_json`'s
 /// output). The head and body are in the `response` column, so their fields are empty here.
 fn write_upstream_json(out: &mut Vec<u8>, u: &crate::record::Upstream) {
-    use crate::json::{bool, opt_str, str, uint};
+    use Val::{Bool, OptStr, OptUint, Str, Uint, With};
     out.clear();
-    out.extend_from_slice(b"{\"head_len\":");
-    uint(out, u.head.len() as u64);
-    out.extend_from_slice(b",\"url\":");
-    str(out, &u.url);
-    out.extend_from_slice(b",\"addr\":");
-    opt_str(out, u.addr.as_deref());
-    out.extend_from_slice(b",\"reused\":");
-    bool(out, u.reused);
-    out.extend_from_slice(b",\"rewritten\":[");
-    for (i, r) in u.rewritten.iter().enumerate() {
-        out.extend_from_slice(if i == 0 { b"{\"toward\":" } else { b",{\"toward\":" });
-        str(out, &r.toward);
-        out.extend_from_slice(b",\"name\":");
-        str(out, &r.name);
-        out.extend_from_slice(b",\"from\":");
-        opt_str(out, r.from.as_deref());
-        out.extend_from_slice(b",\"to\":");
-        opt_str(out, r.to.as_deref());
-        out.extend_from_slice(b",\"why\":");
-        str(out, &r.why);
-        out.push(b'}');
-    }
-    out.extend_from_slice(b"],\"status\":");
-    uint(out, u64::from(u.status));
-    out.extend_from_slice(b",\"head\":\"\",\"body\":\"\",\"body_len\":");
-    uint(out, u.body_len);
-    out.extend_from_slice(b",\"complete\":");
-    bool(out, u.complete);
-    write_upstream_timing(out, &u.timing);
-    out.extend_from_slice(b",\"tls\":");
-    match &u.tls {
-        Some(t) => write_upstream_tls(out, t),
-        None => out.extend_from_slice(b"null"),
-    }
-    out.extend_from_slice(b",\"answered_by\":");
-    match &u.answered_by {
-        Some(a) => {
-            out.extend_from_slice(b"{\"who\":");
-            str(out, &a.who);
-            out.extend_from_slice(b",\"vendor\":");
-            opt_str(out, a.vendor.as_deref());
-            out.extend_from_slice(b",\"code\":");
-            crate::json::opt_uint(out, a.code.map(u64::from));
-            out.extend_from_slice(b",\"ray\":");
-            opt_str(out, a.ray.as_deref());
-            out.extend_from_slice(b",\"text\":");
-            str(out, &a.text);
-            out.extend_from_slice(b",\"hint\":");
-            str(out, &a.hint);
-            out.push(b'}');
+    let rewritten = |out: &mut Vec<u8>| {
+        out.push(b'[');
+        for (i, r) in u.rewritten.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let fields = [
+                ("toward", Str(&r.toward)),
+                ("name", Str(&r.name)),
+                ("from", OptStr(r.from.as_deref())),
+                ("to", OptStr(r.to.as_deref())),
+                ("why", Str(&r.why)),
+            ];
+            object(out, &fields);
         }
-        None => out.extend_from_slice(b"null"),
-    }
-    out.extend_from_slice(b",\"error\":");
-    match &u.error {
-        Some(e) => {
-            out.extend_from_slice(b"{\"cause\":");
-            str(out, &e.cause);
-            out.extend_from_slice(b",\"message\":");
-            str(out, &e.message);
-            out.push(b'}');
-        }
-        None => out.extend_from_slice(b"null"),
-    }
-    out.push(b'}');
-}
-
-fn write_upstream_timing(out: &mut Vec<u8>, t: &crate::record::UpstreamTiming) {
-    use crate::json::opt_uint;
-    out.extend_from_slice(b",\"timing\":{\"connect_us\":");
-    opt_uint(out, t.connect_us);
-    out.extend_from_slice(b",\"tls_us\":");
-    opt_uint(out, t.tls_us);
-    out.extend_from_slice(b",\"send_us\":");
-    opt_uint(out, t.send_us);
-    out.extend_from_slice(b",\"first_byte_us\":");
-    opt_uint(out, t.first_byte_us);
-    out.extend_from_slice(b",\"body_us\":");
-    opt_uint(out, t.body_us);
-    out.extend_from_slice(b",\"total_us\":");
-    opt_uint(out, t.total_us);
-    out.push(b'}');
+        out.push(b']');
+    };
+    let t = &u.timing;
+    let timing = |out: &mut Vec<u8>| {
+        let fields = [
+            ("connect_us", OptUint(t.connect_us)),
+            ("tls_us", OptUint(t.tls_us)),
+            ("send_us", OptUint(t.send_us)),
+            ("first_byte_us", OptUint(t.first_byte_us)),
+            ("body_us", OptUint(t.body_us)),
+            ("total_us", OptUint(t.total_us)),
+        ];
+        object(out, &fields);
+    };
+    let tls = |out: &mut Vec<u8>| opt(out, u.tls.as_ref(), write_upstream_tls);
+    let answered_by = |out: &mut Vec<u8>| {
+        opt(out, u.answered_by.as_ref(), |out, a| {
+            let fields = [
+                ("who", Str(&a.who)),
+                ("vendor", OptStr(a.vendor.as_deref())),
+                ("code", OptUint(a.code.map(u64::from))),
+                ("ray", OptStr(a.ray.as_deref())),
+                ("text", Str(&a.text)),
+                ("hint", Str(&a.hint)),
+            ];
+            object(out, &fields);
+        });
+    };
+    let error = |out: &mut Vec<u8>| {
+        opt(out, u.error.as_ref(), |out, e| {
+            object(out, &[("cause", Str(&e.cause)), ("message", Str(&e.message))]);
+        });
+    };
+    let fields = [
+        ("head_len", Uint(u.head.len() as u64)),
+        ("url", Str(&u.url)),
+        ("addr", OptStr(u.addr.as_deref())),
+        ("reused", Bool(u.reused)),
+        ("rewritten", With(&rewritten)),
+        ("status", Uint(u64::from(u.status))),
+        ("head", Str("")),
+        ("body", Str("")),
+        ("body_len", Uint(u.body_len)),
+        ("complete", Bool(u.complete)),
+        ("timing", With(&timing)),
+        ("tls", With(&tls)),
+        ("answered_by", With(&answered_by)),
+        ("error", With(&error)),
+    ];
+    object(out, &fields);
 }
 
 fn write_upstream_tls(out: &mut Vec<u8>, t: &crate::record::UpstreamTls) {
-    use crate::json::{bool, opt_str, str};
-    out.extend_from_slice(b"{\"version\":");
-    str(out, &t.version);
-    out.extend_from_slice(b",\"cipher\":");
-    str(out, &t.cipher);
-    out.extend_from_slice(b",\"group\":");
-    opt_str(out, t.group.as_deref());
-    out.extend_from_slice(b",\"alpn\":");
-    opt_str(out, t.alpn.as_deref());
-    out.extend_from_slice(b",\"sni\":");
-    opt_str(out, t.sni.as_deref());
-    out.extend_from_slice(b",\"resumed\":");
-    bool(out, t.resumed);
-    out.extend_from_slice(b",\"chain\":[");
-    for (i, c) in t.chain.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+    use Val::{Bool, OptStr, Str, With};
+    let chain = |out: &mut Vec<u8>| {
+        out.push(b'[');
+        for (i, c) in t.chain.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            crate::json::str(out, c);
         }
-        str(out, c);
-    }
-    out.extend_from_slice(b"]}");
+        out.push(b']');
+    };
+    let fields = [
+        ("version", Str(&t.version)),
+        ("cipher", Str(&t.cipher)),
+        ("group", OptStr(t.group.as_deref())),
+        ("alpn", OptStr(t.alpn.as_deref())),
+        ("sni", OptStr(t.sni.as_deref())),
+        ("resumed", Bool(t.resumed)),
+        ("chain", With(&chain)),
+    ];
+    object(out, &fields);
 }
 
 /// The `upstream` and `response` columns of a capture, from `scratch` (both null without an exchange).
