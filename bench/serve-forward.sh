@@ -66,37 +66,22 @@ for mode in normal full; do
 done
 CA="$WORK/normal/ca.pem"
 
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<NGINX
-worker_processes auto;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-daemon off;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  keepalive_requests 1000000;
+start_nginx "
   upstream origin { server 127.0.0.1:$ORIGIN_HTTP; keepalive 64; }
   server {
     listen 127.0.0.1:$ORIGIN_HTTP;
     listen 127.0.0.1:$ORIGIN_HTTPS ssl;
     ssl_certificate $WORK/normal/server.pem;
     ssl_certificate_key $WORK/normal/server.key;
-    location / { default_type application/json; return 200 '{"ok":1}'; }
+    location / { default_type application/json; return 200 '{\"ok\":1}'; }
   }
   server {
     listen 127.0.0.1:$PROXY ssl;
     ssl_certificate $WORK/normal/server.pem;
     ssl_certificate_key $WORK/normal/server.key;
     ssl_protocols TLSv1.2 TLSv1.3;
-    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-NGINX
-nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
-PIDS+=($!)
+    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection \"\"; }
+  }"
 wait_https "$CA" "https://localhost:$ORIGIN_HTTPS/"
 wait_https "$CA" "https://localhost:$PROXY/"
 for mode in normal full; do wait_https "$WORK/$mode/ca.pem" "https://localhost:${CAP[$mode]}/ready"; done
