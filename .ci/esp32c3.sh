@@ -27,6 +27,10 @@ if [[ "$("$tools/bin/espflash" --version 2>/dev/null)" != "espflash $espflash_ve
   RUSTC=/usr/bin/rustc /usr/bin/cargo install --quiet --locked "espflash@$espflash_version" \
     --no-default-features --features cli --root "$tools" --target-dir "$tools/build"
 fi
+# `--tools`: only the install above (.ci/test starts it early, beside the workspace's tests).
+if [[ "${1:-}" == --tools ]]; then
+  exit 0
+fi
 
 if [[ -z "${TLSPOST_BIN:-}" ]]; then
   cargo build --quiet --locked -p tlspost-cli

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's Quick start, run literally on this checkout: its first command exactly as printed
-# (`cargo run --release -- serve`), then the README's curl request; the capture and its findings
+# (`cargo run -- serve`), then the README's curl request; the capture and its findings
 # are checked through the JSON API, and the server is stopped by its pid.
 #
 # The quick start's server listens on its documented ports, 127.0.0.1:8080 and :8443; when another
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 first="$(awk '/^## Quick start/{q=1} q&&/^```sh$/{getline; print; exit}' README.md)"
 cmd="${first%%#*}"
 cmd="${cmd%"${cmd##*[![:space:]]}"}"
-if [[ "$cmd" != "cargo run --release -- serve" ]]; then
+if [[ "$cmd" != "cargo run -- serve" ]]; then
   echo "quickstart: the README's first command is now '$cmd'; update this check with it" >&2
   exit 1
 fi
@@ -44,7 +44,7 @@ trap cleanup EXIT
 
 echo "quickstart: $cmd"
 # `cargo run` execs the program, so this pid becomes the server's once it is built. 20 minutes
-# covers a cold release build on two cores.
+# covers a cold build on two cores.
 timeout 1200 $cmd >"$log" 2>&1 &
 pid=$!
 
