@@ -73,34 +73,32 @@ pub struct ServeArgs {
     /// to the device unchanged and is recorded beside it.
     #[arg(long, value_name = "URL")]
     pub upstream: Option<String>,
-    /// Trust only the roots in this PEM file for the upstream (repeatable); default: Mozilla's roots.
-    #[arg(long = "cacert", value_name = "FILE", requires = "upstream")]
-    pub cacert: Vec<PathBuf>,
-    /// Connect to ADDR for the upstream's HOST:PORT (SNI and Host stay HOST), like curl.
-    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR", requires = "upstream")]
-    pub resolve: Vec<String>,
-    /// Seconds to wait for the TCP connection to the upstream.
-    #[arg(
-        long = "connect-timeout",
-        value_name = "SECS",
-        default_value_t = 10.0,
-        requires = "upstream"
-    )]
-    pub connect_timeout: f64,
-    /// Seconds to wait for the upstream's TLS handshake, and for each read of its response.
-    #[arg(
-        long = "upstream-timeout",
-        value_name = "SECS",
-        default_value_t = 30.0,
-        requires = "upstream"
-    )]
-    pub upstream_timeout: f64,
-    /// Bytes of each upstream response body kept in the capture (the whole body still goes to the device).
-    #[arg(long = "keep-response", value_name = "BYTES", default_value_t = 64 * 1024, requires = "upstream")]
-    pub keep_response: usize,
+    #[command(flatten)]
+    pub forward: ForwardArgs,
     /// No line per capture on stdout (the banner is still printed).
     #[arg(short = 'q', long)]
     pub quiet: bool,
+}
+
+/// The options of forward mode: each needs `--upstream`.
+#[derive(clap::Args)]
+#[group(requires = "upstream", multiple = true)]
+pub struct ForwardArgs {
+    /// Trust only the roots in this PEM file for the upstream (repeatable); default: Mozilla's roots.
+    #[arg(long = "cacert", value_name = "FILE")]
+    pub cacert: Vec<PathBuf>,
+    /// Connect to ADDR for the upstream's HOST:PORT (SNI and Host stay HOST), like curl.
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+    /// Seconds to wait for the TCP connection to the upstream.
+    #[arg(long = "connect-timeout", value_name = "SECS", default_value_t = 10.0)]
+    pub connect_timeout: f64,
+    /// Seconds to wait for the upstream's TLS handshake, and for each read of its response.
+    #[arg(long = "upstream-timeout", value_name = "SECS", default_value_t = 30.0)]
+    pub upstream_timeout: f64,
+    /// Bytes of each upstream response body kept in the capture (the whole body still goes to the device).
+    #[arg(long = "keep-response", value_name = "BYTES", default_value_t = 64 * 1024)]
+    pub keep_response: usize,
 }
 
 fn addr(flag: &str, v: &str) -> Result<Option<SocketAddr>, String> {
@@ -150,7 +148,7 @@ fn secs(flag: &str, s: f64) -> Result<Duration, String> {
 }
 
 /// Forward mode's upstream from the command line.
-fn forward(args: &ServeArgs, url: &str) -> Result<Forward, String> {
+fn forward(args: &ForwardArgs, url: &str) -> Result<Forward, String> {
     let parsed = HttpUrl::parse(url)
         .map_err(|e| format!("--upstream {url}: {e}; give the API's URL, e.g. https://api.example.com"))?;
     let mut f = Forward::new(parsed);
@@ -175,7 +173,11 @@ fn config(args: ServeArgs) -> Result<Config, String> {
     if c.http.is_none() && c.https.is_none() {
         return Err("--http and --https are both off: nothing to listen on".into());
     }
-    c.forward = args.upstream.as_deref().map(|u| forward(&args, u)).transpose()?;
+    c.forward = args
+        .upstream
+        .as_deref()
+        .map(|u| forward(&args.forward, u))
+        .transpose()?;
     c.lines = !args.quiet;
     c.names = args.names;
     c.keep = args.keep;
@@ -208,10 +210,7 @@ fn config(args: ServeArgs) -> Result<Config, String> {
 pub fn run(args: ServeArgs) -> ExitCode {
     let config = match config(args) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("tlspost serve: {e}");
-            return ExitCode::from(exit::USAGE);
-        }
+        Err(e) => return exit::usage("serve", e),
     };
     match tlspost_serve::serve_blocking(config) {
         Ok(never) => match never {},
@@ -279,6 +278,25 @@ mod tests {
         }
         let c = parse(&["--max-head", "4096", "--name", "192.168.1.20", "--name", "dev.lan"]).expect("config");
         assert_eq!(c.limits.max_head, 4096);
+    }
+
+    #[test]
+    fn forward_options_need_upstream_and_its_defaults_do_not() {
+        for args in [
+            &["--cacert", "roots.pem"][..],
+            &["--connect-timeout", "5"][..],
+            &["--keep-response", "10"][..],
+        ] {
+            let e = parse(args).expect_err("a forward option without --upstream is refused");
+            assert!(e.contains("--upstream"), "{args:?}: {e}");
+        }
+        let c = parse(&["--upstream", "https://api.example.com", "--connect-timeout", "5"]).expect("config");
+        let f = c.forward.expect("forward mode");
+        assert_eq!(
+            (f.connect_timeout, f.timeout, f.keep_body),
+            (Duration::from_secs(5), Duration::from_secs(30), 65536)
+        );
+        assert!(parse(&[]).expect("defaults").forward.is_none());
     }
 
     #[test]
