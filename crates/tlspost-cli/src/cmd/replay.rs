@@ -57,10 +57,7 @@ pub struct ReplayArgs {
 pub fn run(args: ReplayArgs) -> ExitCode {
     let edits = match edits(&args) {
         Ok(e) => e,
-        Err(e) => {
-            eprintln!("tlspost replay: {e}");
-            return ExitCode::from(exit::USAGE);
-        }
+        Err(e) => return exit::usage("replay", e),
     };
     match replay(&args, edits) {
         Ok(r) => {
