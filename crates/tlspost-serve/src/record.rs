@@ -303,10 +303,28 @@ pub(crate) mod b64 {
         s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(v))
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = String::deserialize(d)?;
+        decode(&String::deserialize(d)?)
+    }
+
+    fn decode<E: serde::de::Error>(s: &str) -> Result<Vec<u8>, E> {
         base64::engine::general_purpose::STANDARD
             .decode(s.as_bytes())
-            .map_err(serde::de::Error::custom)
+            .map_err(E::custom)
+    }
+
+    /// The same for an optional field: `null` (or absent, with `#[serde(default)]`) is `None`.
+    pub(crate) mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(v) => super::serialize(v, s),
+                None => s.serialize_none(),
+            }
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+            Option::<String>::deserialize(d)?.map(|s| super::decode(&s)).transpose()
+        }
     }
 }
 

@@ -26,7 +26,11 @@ pub struct Edits {
     pub headers: Vec<(String, String)>,
     /// A new body (base64 in JSON): replaces the stored one, with `Content-Length` set to its
     /// length (a chunked request's `Transfer-Encoding` goes).
-    #[serde(default, with = "opt_b64", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "crate::record::b64::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub body: Option<Vec<u8>>,
 }
 
@@ -344,27 +348,6 @@ pub fn send_to(target: Forward, raw: Vec<u8>) -> Result<Recorded, ReplayError> {
         raw: cap.raw,
         upstream: cap.upstream.unwrap_or_default(),
     })
-}
-
-mod opt_b64 {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(v) => crate::record::b64::serialize(v, s),
-            None => s.serialize_none(),
-        }
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|s| {
-                use base64::Engine;
-                base64::engine::general_purpose::STANDARD
-                    .decode(s.as_bytes())
-                    .map_err(serde::de::Error::custom)
-            })
-            .transpose()
-    }
 }
 
 /// The API's answer to `POST /_tlspost/api/captures/{id}/replay` (the access and CSRF checks are
