@@ -68,11 +68,6 @@ pub struct ServeArgs {
     /// server being killed or crashing; faster under load).
     #[arg(long, value_name = "MODE", default_value = "full")]
     pub sync: String,
-    /// Forward mode: each request, once recorded, goes on to this URL (`https://host[:port][/base]`)
-    /// as the device sent it (Host and hop-by-hop fields aside), and the upstream's answer comes back
-    /// to the device unchanged and is recorded beside it.
-    #[arg(long, value_name = "URL")]
-    pub upstream: Option<String>,
     #[command(flatten)]
     pub forward: ForwardArgs,
     /// No line per capture on stdout (the banner is still printed).
@@ -80,24 +75,29 @@ pub struct ServeArgs {
     pub quiet: bool,
 }
 
-/// The options of forward mode: each needs `--upstream`.
+/// Forward mode's options: the others need `--upstream`.
 #[derive(clap::Args)]
 #[group(requires = "upstream", multiple = true)]
 pub struct ForwardArgs {
+    /// Forward mode: each request, once recorded, goes on to this URL (`https://host[:port][/base]`)
+    /// as the device sent it (Host and hop-by-hop fields aside), and the upstream's answer comes back
+    /// to the device unchanged and is recorded beside it.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
     /// Trust only the roots in this PEM file for the upstream (repeatable); default: Mozilla's roots.
-    #[arg(long = "cacert", value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub cacert: Vec<PathBuf>,
     /// Connect to ADDR for the upstream's HOST:PORT (SNI and Host stay HOST), like curl.
-    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
     /// Seconds to wait for the TCP connection to the upstream.
-    #[arg(long = "connect-timeout", value_name = "SECS", default_value_t = 10.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub connect_timeout: f64,
     /// Seconds to wait for the upstream's TLS handshake, and for each read of its response.
-    #[arg(long = "upstream-timeout", value_name = "SECS", default_value_t = 30.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub upstream_timeout: f64,
     /// Bytes of each upstream response body kept in the capture (the whole body still goes to the device).
-    #[arg(long = "keep-response", value_name = "BYTES", default_value_t = 64 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
     pub keep_response: usize,
 }
 
@@ -147,23 +147,34 @@ fn secs(flag: &str, s: f64) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(s))
 }
 
-/// Forward mode's upstream from the command line.
-fn forward(args: &ForwardArgs, url: &str) -> Result<Forward, String> {
+/// Every value of a repeatable flag parsed, or the first refusal after `prefix` (the flag).
+fn each<T, E: std::fmt::Display>(
+    values: &[String],
+    parse: impl Fn(&str) -> Result<T, E>,
+    prefix: &str,
+) -> Result<Vec<T>, String> {
+    values
+        .iter()
+        .map(|v| parse(v).map_err(|e| format!("{prefix}{e}")))
+        .collect()
+}
+
+/// Forward mode from the command line (`None` without `--upstream`).
+fn forward(args: &ForwardArgs) -> Result<Option<Forward>, String> {
+    let Some(url) = &args.upstream else {
+        return Ok(None);
+    };
     let parsed = HttpUrl::parse(url)
         .map_err(|e| format!("--upstream {url}: {e}; give the API's URL, e.g. https://api.example.com"))?;
     let mut f = Forward::new(parsed);
     if !args.cacert.is_empty() {
         f.trust = Trust::pinned_files(&args.cacert).map_err(|e| format!("--cacert: {e}"))?;
     }
-    f.resolve = args
-        .resolve
-        .iter()
-        .map(|r| Override::parse(r).map_err(|e| format!("--resolve {e}")))
-        .collect::<Result<_, _>>()?;
+    f.resolve = each(&args.resolve, Override::parse, "--resolve ")?;
     f.connect_timeout = secs("--connect-timeout", args.connect_timeout)?;
     f.timeout = secs("--upstream-timeout", args.upstream_timeout)?;
     f.keep_body = args.keep_response;
-    Ok(f)
+    Ok(Some(f))
 }
 
 fn config(args: ServeArgs) -> Result<Config, String> {
@@ -173,21 +184,13 @@ fn config(args: ServeArgs) -> Result<Config, String> {
     if c.http.is_none() && c.https.is_none() {
         return Err("--http and --https are both off: nothing to listen on".into());
     }
-    c.forward = args
-        .upstream
-        .as_deref()
-        .map(|u| forward(&args.forward, u))
-        .transpose()?;
+    c.forward = forward(&args.forward)?;
     c.lines = !args.quiet;
     c.names = args.names;
     c.keep = args.keep;
     c.profile = Profile::parse(&args.profile).map_err(|e| format!("--profile: {e}"))?;
     c.sync = SyncMode::parse(&args.sync).map_err(|e| format!("--sync: {e}"))?;
-    c.rules = args
-        .respond
-        .iter()
-        .map(|r| RespondRule::parse(r).map_err(|e| format!("--respond: {e}")))
-        .collect::<Result<_, _>>()?;
+    c.rules = each(&args.respond, RespondRule::parse, "--respond: ")?;
     if let Some(path) = &args.respond_file {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("--respond-file {}: cannot read it ({e})", path.display()))?;
@@ -297,6 +300,14 @@ mod tests {
             (Duration::from_secs(5), Duration::from_secs(30), 65536)
         );
         assert!(parse(&[]).expect("defaults").forward.is_none());
+        let e = parse(&[
+            "--upstream",
+            "https://api.example.com",
+            "--resolve",
+            "api.example.com:443",
+        ])
+        .expect_err("a --resolve without an address is refused");
+        assert!(e.starts_with("--resolve \"api.example.com:443\": three parts"), "{e}");
     }
 
     #[test]
