@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -298,6 +299,22 @@ impl Store {
 
     /// Captures newest first: at most `limit`, with ids below `before` when given.
     pub fn list(&self, limit: u32, before: Option<i64>) -> Result<Vec<Capture>, String> {
+        let mut out = Vec::new();
+        self.newest_below(before.unwrap_or(i64::MAX), limit, |capture| {
+            out.push(capture);
+            ControlFlow::Continue(())
+        })?;
+        Ok(out)
+    }
+
+    /// Hands `visit` the captures with ids below `below`, newest first, at most `limit` of
+    /// them, until it breaks; the first row that fails to read ends the walk with its error.
+    pub(crate) fn newest_below(
+        &self,
+        below: i64,
+        limit: u32,
+        mut visit: impl FnMut(Capture) -> ControlFlow<()>,
+    ) -> Result<(), String> {
         let c = self.reader.lock().map_err(|_| "store lock poisoned".to_string())?;
         let mut st = c
             .prepare_cached(&format!(
@@ -306,9 +323,14 @@ impl Store {
             ))
             .map_err(read_error)?;
         let rows = st
-            .query_map(params![before.unwrap_or(i64::MAX), limit], row_to_capture)
+            .query_map(params![below, limit], row_to_capture)
             .map_err(read_error)?;
-        rows.map(|r| r.map_err(read_error).and_then(|x| x)).collect()
+        for row in rows {
+            if visit(row.map_err(read_error)??).is_break() {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// One capture by id.
@@ -513,6 +535,18 @@ fn opt<T>(out: &mut Vec<u8>, v: Option<&T>, f: impl Fn(&mut Vec<u8>, &T)) {
     }
 }
 
+/// `[…]` of the items, each written by `f`.
+fn array<T>(out: &mut Vec<u8>, items: &[T], f: impl Fn(&mut Vec<u8>, &T)) {
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        f(out, item);
+    }
+    out.push(b']');
+}
+
 /// The `upstream` column: [`StoredUpstream`] as JSON, written by hand (twice per forwarded
 /// request; the test `upstream_by_hand_reads_as_serde_writes_it` holds it to `serde_json`'s
 /// output). The head and body are in the `response` column, so their fields are empty here.
@@ -520,11 +554,7 @@ fn write_upstream_json(out: &mut Vec<u8>, u: &crate::record::Upstream) {
     use Val::{Bool, OptStr, OptUint, Str, Uint, With};
     out.clear();
     let rewritten = |out: &mut Vec<u8>| {
-        out.push(b'[');
-        for (i, r) in u.rewritten.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
+        array(out, &u.rewritten, |out, r| {
             let fields = [
                 ("toward", Str(&r.toward)),
                 ("name", Str(&r.name)),
@@ -533,8 +563,7 @@ fn write_upstream_json(out: &mut Vec<u8>, u: &crate::record::Upstream) {
                 ("why", Str(&r.why)),
             ];
             object(out, &fields);
-        }
-        out.push(b']');
+        });
     };
     let t = &u.timing;
     let timing = |out: &mut Vec<u8>| {
@@ -588,16 +617,7 @@ fn write_upstream_json(out: &mut Vec<u8>, u: &crate::record::Upstream) {
 
 fn write_upstream_tls(out: &mut Vec<u8>, t: &crate::record::UpstreamTls) {
     use Val::{Bool, OptStr, Str, With};
-    let chain = |out: &mut Vec<u8>| {
-        out.push(b'[');
-        for (i, c) in t.chain.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            crate::json::str(out, c);
-        }
-        out.push(b']');
-    };
+    let chain = |out: &mut Vec<u8>| array(out, &t.chain, |out, c| crate::json::str(out, c));
     let fields = [
         ("version", Str(&t.version)),
         ("cipher", Str(&t.cipher)),
@@ -637,18 +657,31 @@ fn read_upstream(json: &str, mut bytes: Vec<u8>) -> Result<crate::record::Upstre
 
 /// A capture stored before: its outcome (status, error, what the upstream answered) replaces the row's.
 fn update_outcome(c: &Connection, capture: &Capture, scratch: &mut Scratch) -> Result<(), String> {
+    with_columns(capture, scratch, |meta, upstream, response| {
+        c.prepare_cached("UPDATE captures SET meta = ?1, upstream = ?2, response = ?3 WHERE id = ?4")
+            .and_then(|mut st| st.execute(params![meta, upstream, response, capture.id]))
+            .map_err(|e| format!("update: {e}"))
+            .map(drop)
+    })
+}
+
+/// Hands `f` a capture's `meta`, `upstream` and `response` column values, written into `scratch`
+/// (the bytes go in their own column; the rest as JSON).
+fn with_columns<R>(
+    capture: &Capture,
+    scratch: &mut Scratch,
+    f: impl FnOnce(rusqlite::types::ToSqlOutput<'_>, Option<rusqlite::types::ToSqlOutput<'_>>, Option<&[u8]>) -> R,
+) -> R {
     let mut json = std::mem::take(&mut scratch.json);
     json.clear();
     write_meta(&mut json, capture);
+    // Text from bytes: `write_meta` writes UTF-8 (it copies `&str`s and ASCII), no need to
+    // check it again.
     let meta = rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(&json));
     let (upstream, response) = upstream_columns(capture, scratch);
-    let done = c
-        .prepare_cached("UPDATE captures SET meta = ?1, upstream = ?2, response = ?3 WHERE id = ?4")
-        .and_then(|mut st| st.execute(params![meta, upstream, response, capture.id]))
-        .map_err(|e| format!("update: {e}"))
-        .map(drop);
+    let out = f(meta, upstream, response);
     scratch.json = json;
-    done
+    out
 }
 
 /// A failed read, in words: SQLite's message, and for a damaged database file what to do.
@@ -916,19 +949,10 @@ fn insert_rows(c: &Connection, batch: &mut [Job], keep: Option<u64>, scratch: &m
             }
             None => None,
         };
-        // The bytes go in their own column; the rest as JSON.
-        let mut json = std::mem::take(&mut scratch.json);
-        json.clear();
-        write_meta(&mut json, capture);
-        // Text from bytes: `write_meta` writes UTF-8 (it copies `&str`s and ASCII), no need to
-        // check it again.
-        let meta = rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(&json));
-        let (upstream, response) = upstream_columns(capture, scratch);
-        let inserted = st
-            .execute(params![capture.time_ms, capture.raw, meta, tls_key, upstream, response])
-            .map_err(|e| format!("insert: {e}"));
-        scratch.json = json;
-        inserted?;
+        with_columns(capture, scratch, |meta, upstream, response| {
+            st.execute(params![capture.time_ms, capture.raw, meta, tls_key, upstream, response])
+                .map_err(|e| format!("insert: {e}"))
+        })?;
         capture.tls = tls;
         capture.id = c.last_insert_rowid();
     }
@@ -1153,20 +1177,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("captures.sqlite3");
         let mut old = sample();
-        {
-            // Version 0 as the first release made it: the tables, WAL, no stamp.
-            let c = Connection::open(&path).unwrap();
-            c.pragma_update(None, "journal_mode", "WAL").unwrap();
-            c.execute_batch(TABLES_V0).unwrap();
-            let mut meta = Vec::new();
-            write_meta(&mut meta, &old);
-            c.execute(
-                "INSERT INTO captures (time_ms, raw, meta) VALUES (?1, ?2, ?3)",
-                params![old.time_ms, old.raw, String::from_utf8(meta).unwrap()],
-            )
-            .unwrap();
-            old.id = c.last_insert_rowid();
-        }
+        // Version 0 as the first release made it: the tables, WAL, no stamp.
+        old.id = insert_meta_row(&store_of_version(&path, 0, false), &old);
         assert_eq!(user_version(&path), 0);
         let store = Store::open(dir.path(), None).unwrap();
         assert_eq!(user_version(&path), SCHEMA_VERSION);
@@ -1179,20 +1191,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("captures.sqlite3");
         let mut old = sample();
-        {
-            let c = Connection::open(&path).unwrap();
-            c.pragma_update(None, "journal_mode", "WAL").unwrap();
-            c.execute_batch(TABLES_V0).unwrap();
-            c.pragma_update(None, "user_version", 1).unwrap();
-            let mut meta = Vec::new();
-            write_meta(&mut meta, &old);
-            c.execute(
-                "INSERT INTO captures (time_ms, raw, meta) VALUES (?1, ?2, ?3)",
-                params![old.time_ms, old.raw, String::from_utf8(meta).unwrap()],
-            )
-            .unwrap();
-            old.id = c.last_insert_rowid();
-        }
+        old.id = insert_meta_row(&store_of_version(&path, 1, false), &old);
         let store = Store::open(dir.path(), None).unwrap();
         assert_eq!(user_version(&path), SCHEMA_VERSION);
         same(&store.get(old.id).unwrap().unwrap(), &old);
@@ -1220,8 +1219,9 @@ mod tests {
         assert_eq!(store.count().unwrap(), 2);
     }
 
-    /// A version 2 store (ids without AUTOINCREMENT), as `open` left it.
-    fn store_of_version_2(path: &Path, autoincrement: bool) -> Connection {
+    /// A store of `version` (below 3: ids without AUTOINCREMENT unless `autoincrement`), as
+    /// `open` of that release left it, in WAL mode; version 0 carries no stamp.
+    fn store_of_version(path: &Path, version: usize, autoincrement: bool) -> Connection {
         let c = Connection::open(path).unwrap();
         c.pragma_update(None, "journal_mode", "WAL").unwrap();
         let tables = if autoincrement {
@@ -1230,9 +1230,25 @@ mod tests {
             TABLES_V0.to_string()
         };
         c.execute_batch(&tables).unwrap();
-        c.execute_batch(MIGRATIONS[1]).unwrap();
-        c.pragma_update(None, "user_version", 2).unwrap();
+        for sql in &MIGRATIONS[..version] {
+            c.execute_batch(sql).unwrap();
+        }
+        if version > 0 {
+            c.pragma_update(None, "user_version", version).unwrap();
+        }
         c
+    }
+
+    /// Inserts `capture` as a row of the first columns (time, raw bytes, meta); its new id.
+    fn insert_meta_row(c: &Connection, capture: &Capture) -> i64 {
+        let mut meta = Vec::new();
+        write_meta(&mut meta, capture);
+        c.execute(
+            "INSERT INTO captures (time_ms, raw, meta) VALUES (?1, ?2, ?3)",
+            params![capture.time_ms, capture.raw, String::from_utf8(meta).unwrap()],
+        )
+        .unwrap();
+        c.last_insert_rowid()
     }
 
     #[tokio::test]
@@ -1254,7 +1270,7 @@ mod tests {
         let path = dir.path().join("captures.sqlite3");
         let mut old = sample();
         {
-            let c = store_of_version_2(&path, false);
+            let c = store_of_version(&path, 2, false);
             let mut meta = Vec::new();
             write_meta(&mut meta, &old);
             let (up_json, up_bytes) = write_upstream(&crate::record::Upstream {
@@ -1300,15 +1316,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("captures.sqlite3");
         {
-            let c = store_of_version_2(&path, true);
-            let mut meta = Vec::new();
-            write_meta(&mut meta, &old);
+            let c = store_of_version(&path, 2, true);
             for _ in 0..12 {
-                c.execute(
-                    "INSERT INTO captures (time_ms, raw, meta) VALUES (?1, ?2, ?3)",
-                    params![old.time_ms, old.raw, String::from_utf8(meta.clone()).unwrap()],
-                )
-                .unwrap();
+                insert_meta_row(&c, &old);
             }
             c.execute("DELETE FROM captures WHERE id > 4", []).unwrap();
         }

@@ -5,6 +5,8 @@
 //! columns, so a search reads rows newest first (time and id bounds in SQL) and keeps those that
 //! match; it reads at most [`SCAN`] rows per call and says where to go on from.
 
+use std::ops::ControlFlow;
+
 use rusqlite::params;
 
 use super::{COLUMNS, Store, read_error, row_to_capture};
@@ -176,23 +178,15 @@ impl Store {
     /// The newest capture before `id` whose target has the path `path` (the query not
     /// compared), if any within [`SCAN`] rows.
     pub(crate) fn previous_of_path(&self, id: i64, path: &str) -> Result<Option<Capture>, String> {
-        let c = self.reader.lock().map_err(|_| "store lock poisoned".to_string())?;
-        let mut st = c
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM captures c LEFT JOIN tls_facts t ON t.key = c.tls_key \
-                 WHERE c.id < ?1 ORDER BY c.id DESC LIMIT ?2"
-            ))
-            .map_err(read_error)?;
-        let rows = st
-            .query_map(params![id, SCAN as u32], row_to_capture)
-            .map_err(read_error)?;
-        for row in rows {
-            let capture = row.map_err(read_error)??;
+        let mut found = None;
+        self.newest_below(id, SCAN as u32, |capture| {
             if capture.target.as_deref().map(path_of) == Some(path) {
-                return Ok(Some(capture));
+                found = Some(capture);
+                return ControlFlow::Break(());
             }
-        }
-        Ok(None)
+            ControlFlow::Continue(())
+        })?;
+        Ok(found)
     }
 
     /// Delete one capture; whether it was there.
