@@ -447,26 +447,14 @@ fn curl(sent: &Sent<'_>, t: &Target, reveal: bool) -> Command {
     w.push(Word::lit(if sent.http10 { "--http1.0" } else { "--http1.1" }));
     w.extend([Word::lit("-X"), Word::lit(sent.method.clone())]);
     w.extend([Word::lit("--request-target"), sent.target.clone()]);
-    if t.https {
-        w.extend([Word::lit("--cacert"), Word::lit("ca.pem")]);
-    }
-    if let Some(r) = &t.resolve {
-        w.extend([Word::lit("--resolve"), Word::lit(r.clone())]);
-    }
+    target_flags(t, &mut w);
     if sent.position("host").is_some_and(|i| i > 0) {
         d.push("curl sends Host first; the device sent it later".into());
     }
     for l in &sent.lines {
         let blank = l.value_raw.iter().all(|b| matches!(b, b' ' | b'\t'));
         let arg = if blank {
-            if !l.value_raw.is_empty() {
-                d.push(format!(
-                    "curl sends the empty {} header without the blanks after its colon",
-                    l.name
-                ));
-            }
-            // curl reads `Name;` as "send it empty" (`Name:` would remove it).
-            Word::lit(format!("{};", l.name))
+            empty_header(l, "curl", &mut d)
         } else {
             header_word(l)
         };
@@ -477,11 +465,7 @@ fn curl(sent: &Sent<'_>, t: &Target, reveal: bool) -> Command {
     if body {
         remove.extend([("content-type", "Content-Type:"), ("expect", "Expect:")]);
     }
-    for (name, arg) in remove {
-        if !sent.has(name) {
-            w.extend([Word::lit("-H"), Word::lit(arg)]);
-        }
-    }
+    remove_automatic(sent, &remove, &mut w);
     if sent.chunked {
         let p = &sent.payload;
         let mut one = format!("{:x}\r\n", p.len()).into_bytes();
@@ -501,18 +485,7 @@ fn curl(sent: &Sent<'_>, t: &Target, reveal: bool) -> Command {
             sent.payload.len()
         ));
     }
-    let (data, file) = sent.body_word(reveal);
-    if let Some(data) = data {
-        w.extend([Word::lit("--data-binary"), data]);
-    }
-    w.push(Word::lit(format!("{}/", t.origin)));
-    Command {
-        client: "curl",
-        line: render(&w),
-        differences: d,
-        files: file.into_iter().collect(),
-        secrets: sent.secrets.clone(),
-    }
+    finish("curl", w, d, sent, reveal, Word::lit(format!("{}/", t.origin)))
 }
 
 fn tlspost(sent: &Sent<'_>, t: &Target, reveal: bool) -> Command {
@@ -527,12 +500,7 @@ fn tlspost(sent: &Sent<'_>, t: &Target, reveal: bool) -> Command {
     if sent.http10 {
         w.push(Word::lit("--http1.0"));
     }
-    if t.https {
-        w.extend([Word::lit("--cacert"), Word::lit("ca.pem")]);
-    }
-    if let Some(r) = &t.resolve {
-        w.extend([Word::lit("--resolve"), Word::lit(r.clone())]);
-    }
+    target_flags(t, &mut w);
     if !sent.has("host") {
         d.push("tlspost always sends Host; the device sent none".into());
     }
@@ -566,13 +534,7 @@ fn tlspost(sent: &Sent<'_>, t: &Target, reveal: bool) -> Command {
         let v = String::from_utf8_lossy(&l.value_raw);
         let trimmed = v.trim();
         let arg = if trimmed.is_empty() {
-            if !l.value_raw.is_empty() {
-                d.push(format!(
-                    "tlspost sends the empty {} header without the blanks after its colon",
-                    l.name
-                ));
-            }
-            Word::lit(format!("{};", l.name))
+            empty_header(l, "tlspost", &mut d)
         } else {
             if v != format!(" {trimmed}") {
                 d.push(format!(
@@ -601,18 +563,52 @@ fn tlspost(sent: &Sent<'_>, t: &Target, reveal: bool) -> Command {
     if body {
         remove.push(("content-type", "Content-Type:"));
     }
+    remove_automatic(sent, &remove, &mut w);
+    let url = Word::lit(t.origin.clone()).then(sent.target.clone());
+    finish("tlspost", w, d, sent, reveal, url)
+}
+
+/// The flags both clients take for the destination: the CA to trust, the address to use.
+fn target_flags(t: &Target, w: &mut Vec<Word>) {
+    if t.https {
+        w.extend([Word::lit("--cacert"), Word::lit("ca.pem")]);
+    }
+    if let Some(r) = &t.resolve {
+        w.extend([Word::lit("--resolve"), Word::lit(r.clone())]);
+    }
+}
+
+/// An empty header field as `Name;`: both clients read it as "send it empty" (`Name:` would
+/// remove it). Blanks the device sent after the colon are noted as what `client` leaves out.
+fn empty_header(l: &Line, client: &str, d: &mut Vec<String>) -> Word {
+    if !l.value_raw.is_empty() {
+        d.push(format!(
+            "{client} sends the empty {} header without the blanks after its colon",
+            l.name
+        ));
+    }
+    Word::lit(format!("{};", l.name))
+}
+
+/// `-H "Name:"` for each header (lower-case name, argument) the client adds on its own and the
+/// device did not send.
+fn remove_automatic(sent: &Sent<'_>, remove: &[(&str, &str)], w: &mut Vec<Word>) {
     for (name, arg) in remove {
         if !sent.has(name) {
-            w.extend([Word::lit("-H"), Word::lit(arg)]);
+            w.extend([Word::lit("-H"), Word::lit(*arg)]);
         }
     }
+}
+
+/// The command: the words so far, the body's argument, then `url`.
+fn finish(client: &'static str, mut w: Vec<Word>, d: Vec<String>, sent: &Sent<'_>, reveal: bool, url: Word) -> Command {
     let (data, file) = sent.body_word(reveal);
     if let Some(data) = data {
         w.extend([Word::lit("--data-binary"), data]);
     }
-    w.push(Word::lit(t.origin.clone()).then(sent.target.clone()));
+    w.push(url);
     Command {
-        client: "tlspost",
+        client,
         line: render(&w),
         differences: d,
         files: file.into_iter().collect(),
