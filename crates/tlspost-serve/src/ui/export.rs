@@ -174,16 +174,9 @@ struct Sent<'a> {
 
 /// An environment variable name from `base`: upper case, `_` for anything but letters and digits.
 fn var_name(base: &str, taken: &[Secret]) -> String {
-    let mut v: String = base
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut v = base
+        .to_ascii_uppercase()
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
     if v.is_empty() || v.starts_with(|c: char| c.is_ascii_digit()) {
         v.insert_str(0, "SECRET_");
     }
