@@ -775,6 +775,25 @@ mod tests {
     }
 
     #[test]
+    fn empty_headers_are_sent_empty_and_their_blanks_noted() {
+        let c = capture(b"GET / HTTP/1.1\r\nHost: h\r\nX-Blank:  \r\nX-None:\r\n\r\n");
+        let cmds = commands(&c, &dest(), true).unwrap();
+        for (cmd, client) in [(&cmds.curl, "curl"), (&cmds.tlspost, "tlspost")] {
+            let l = &cmd.line;
+            assert!(l.contains("-H 'X-Blank;'") && l.contains("-H 'X-None;'"), "{l}");
+            let notes: Vec<_> = cmd.differences.iter().filter(|d| d.contains("the empty")).collect();
+            assert_eq!(
+                notes,
+                [&format!(
+                    "{client} sends the empty X-Blank header without the blanks after its colon"
+                )],
+                "{:?}",
+                cmd.differences
+            );
+        }
+    }
+
+    #[test]
     fn secrets_become_variables_when_masked() {
         let c = capture(b"GET /cb?access_token=abc123 HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer s3cr3t\r\n\r\n");
         let cmds = commands(&c, &dest(), false).unwrap();
