@@ -15,11 +15,19 @@ pub enum ConnectError {
     Verify(VerifyError),
     /// The handshake failed for another reason (I/O, alert from the server, protocol error).
     Tls(TlsError),
-    /// A TLS record, or a handshake message (the server's certificates) that embedded-tls must
-    /// join from several records, did not fit a read buffer smaller than a full record: the server
-    /// ignored the max_fragment_length extension, or its certificates are larger than a fragment.
-    /// Made by [`ConnectError::with_read_buffer`] from embedded-tls' `InsufficientSpace`.
+    /// A TLS record did not fit a read buffer smaller than a full record: the server ignored the
+    /// max_fragment_length extension. Made by [`ConnectError::with_read_buffer`] from
+    /// embedded-tls' `InsufficientSpace`.
     RecordTooLarge {
+        /// The read buffer's size in bytes.
+        read_buffer: usize,
+    },
+    /// The server honoured max_fragment_length but its Certificate message is larger than one
+    /// fragment, so it came in several records, and embedded-tls reads a handshake message from
+    /// one record only. Made by [`ConnectError::with_read_buffer`] from embedded-tls'
+    /// `InvalidCertificate` before the verifier saw any certificate (the message ended before its
+    /// stated length), with a read buffer smaller than a full record.
+    CertificateSpansRecords {
         /// The read buffer's size in bytes.
         read_buffer: usize,
     },
@@ -43,12 +51,16 @@ pub const fn read_buffer_for(fragment: MaxFragmentLength) -> usize {
 impl ConnectError {
     /// Reads the error against the read buffer the connection was given: embedded-tls'
     /// `InsufficientSpace` with a buffer smaller than [`FULL_READ_BUFFER`] becomes
-    /// [`ConnectError::RecordTooLarge`] (the server sent more per record than the buffer holds);
-    /// any other error is returned as it is.
+    /// [`ConnectError::RecordTooLarge`] (the server sent more per record than the buffer holds),
+    /// and its `InvalidCertificate` (a verifier refusal is [`ConnectError::Verify`] instead)
+    /// [`ConnectError::CertificateSpansRecords`]; any other error is returned as it is.
     pub fn with_read_buffer(self, read_buffer: usize) -> Self {
         match self {
             ConnectError::Tls(TlsError::InsufficientSpace) if read_buffer < FULL_READ_BUFFER => {
                 ConnectError::RecordTooLarge { read_buffer }
+            }
+            ConnectError::Tls(TlsError::InvalidCertificate) if read_buffer < FULL_READ_BUFFER => {
+                ConnectError::CertificateSpansRecords { read_buffer }
             }
             other => other,
         }
@@ -65,9 +77,16 @@ impl fmt::Display for ConnectError {
             }
             ConnectError::RecordTooLarge { read_buffer } => write!(
                 f,
-                "TLS handshake failed: the server sent a record (or certificates spanning records) larger than the \
-                 {read_buffer}-byte read buffer; it ignored the max_fragment_length extension (RFC 6066) or its \
-                 certificates exceed one fragment: give this server a {FULL_READ_BUFFER}-byte read buffer"
+                "TLS handshake failed: the server sent a record larger than the {read_buffer}-byte read buffer; \
+                 it ignored the max_fragment_length extension (RFC 6066): give the device a \
+                 {FULL_READ_BUFFER}-byte read buffer for this server"
+            ),
+            ConnectError::CertificateSpansRecords { read_buffer } => write!(
+                f,
+                "TLS handshake failed: the server honoured max_fragment_length but its certificates do not fit \
+                 one fragment, and the device reads a handshake message from one record only: give the device \
+                 a {FULL_READ_BUFFER}-byte read buffer (and no fragment) for this server, or serve a chain whose \
+                 Certificate message fits one fragment (the read buffer is {read_buffer} bytes)"
             ),
         }
     }
@@ -85,7 +104,11 @@ pub fn describe_tls_error(e: &TlsError) -> &'static str {
         }
         TlsError::AbortHandshake(..) => "the client aborted the handshake",
         TlsError::Io(_) | TlsError::IoError => "the socket failed (read or write error)",
-        TlsError::InsufficientSpace => "a TLS record did not fit the buffers: use a 16,640-byte read buffer",
+        TlsError::InsufficientSpace => {
+            "a TLS record or handshake message did not fit the device's read buffer: a record carries up to 16,384 \
+             bytes of data plus 256 of overhead, so the device needs a 16,640-byte read buffer (or a server that \
+             honours max_fragment_length)"
+        }
         TlsError::InvalidCipherSuite => "the server chose a cipher suite that was not offered",
         TlsError::InvalidCertificate | TlsError::InvalidCertificateEntry => {
             "the server's certificate message is invalid"
@@ -107,8 +130,9 @@ pub fn config(server_name: &str) -> TlsConfig<'_> {
 /// (OpenSSL's, so nginx) sends records of at most `fragment` plaintext bytes, and the read buffer
 /// can be [`read_buffer_for`] that fragment instead of [`FULL_READ_BUFFER`]. embedded-tls cannot
 /// join a handshake message that spans records, so the server's Certificate message must fit one
-/// fragment too. Servers that ignore the extension (Cloudflare's, Go's, rustls) make the handshake
-/// fail with [`ConnectError::RecordTooLarge`] once read with [`ConnectError::with_read_buffer`].
+/// fragment too ([`ConnectError::CertificateSpansRecords`] otherwise). Servers that ignore the
+/// extension (Cloudflare's, Go's, rustls) make the handshake fail with
+/// [`ConnectError::RecordTooLarge`]; both once read with [`ConnectError::with_read_buffer`].
 pub fn config_fragment(server_name: &str, fragment: MaxFragmentLength) -> TlsConfig<'_> {
     config(server_name).with_max_fragment_length(fragment)
 }

@@ -5,7 +5,7 @@ mod support;
 
 use support::{leaf, nginx, nginx_under, now, post, post_fragment, refused};
 use tlspost_device::embedded_tls::MaxFragmentLength;
-use tlspost_device::{KeyKind, VerifyError};
+use tlspost_device::{ConnectError, KeyKind, VerifyError};
 use tlspost_testkit::pki::{Alg, Ca, Leaf, Validity};
 
 const HOST: &str = "device.tlspost.test";
@@ -223,4 +223,38 @@ fn a_4096_byte_fragment_works_with_a_4352_byte_read_buffer_against_nginx() {
     let a = post_fragment(nginx.port(0), HOST, &[&root.der], now(), MaxFragmentLength::Bits12)
         .expect("handshake and POST in 4,096-byte fragments");
     assert_eq!((a.status, a.body.len()), (200, 10_000));
+}
+
+#[test]
+fn certificates_larger_than_the_fragment_are_told_apart_from_a_record_too_large() {
+    // nginx honours the 4,096-byte fragment and splits a Certificate message of about 7 KB (a
+    // leaf with 200 names and an intermediate) over two records; embedded-tls reads a handshake
+    // message from one record only.
+    let root = Ca::root("Device Test Root P-256");
+    let inter = root.intermediate("Device Test Issuing CA");
+    let mut names: Vec<String> = (0..200).map(|i| format!("host-{i:03}.{HOST}")).collect();
+    names.push(HOST.to_string());
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let leaf = leaf(&inter, &names).issue();
+    let chain = leaf.chain(&[&inter]);
+    assert!((4_200..16_000).contains(&(leaf.der.len() + inter.der.len())));
+    let nginx = nginx(&chain, &leaf.key_pem);
+    match post_fragment(nginx.port(0), HOST, &[&root.der], now(), MaxFragmentLength::Bits12) {
+        Err(e @ ConnectError::CertificateSpansRecords { read_buffer: 4352 }) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains("one fragment") && msg.contains("16640-byte read buffer"),
+                "{msg}"
+            );
+        }
+        Err(other) => panic!("expected CertificateSpansRecords, got {other:?}"),
+        Ok(a) => panic!("a Certificate message over 4,096 bytes went through, HTTP {}", a.status),
+    }
+    // The full read buffer, no fragment: the same server and chain pass.
+    assert_eq!(
+        post(nginx.port(0), HOST, &[&root.der], now())
+            .expect("full read buffer")
+            .status,
+        200
+    );
 }
