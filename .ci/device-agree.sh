@@ -5,6 +5,10 @@
 # run of ONE firmware build (firmware/rv32-harness under QEMU, its jobs and TCP connections relayed
 # by tlspost-harness) against all five. Prints a table; fails unless, for every server, both say
 # the same pass/fail and the same cause, and that is what the server was built to show.
+# Then, with the same build, the 4 KB-fragment run of issue 17 (`tlspost-harness fragment`: nginx
+# honours max_fragment_length and the POST passes through a 4,352-byte read buffer; a Certificate
+# message over one fragment and `tlspost serve`, which ignores the extension, each fail with their
+# own typed cause; the servers' largest records checked), about 2 s more.
 #
 # The servers and QEMU are started and stopped by pid by tlspost-harness (the test kit's fixtures;
 # QEMU under `timeout`). Needs what .ci/firmware.sh needs, and nginx.
@@ -26,4 +30,5 @@ elf="$(firmware/rv32-harness/build.sh)"
 relay="$(fw_harness_relay .)"
 built=$SECONDS
 "$relay" agree "$elf"
+"$relay" fragment "$elf"
 echo "device-agree: built in $((built - started)) s, checked in $((SECONDS - built)) s"

@@ -260,6 +260,7 @@ pub fn check(elf: &Path, limit: Duration) -> Result<(Vec<Row>, Run), RunError> {
             now_unix,
             roots: t.roots.clone(),
             path: String::new(),
+            fragment: None,
         })
         .collect();
     // Doctor's probes run while QEMU runs (QEMU keeps one core busy; the probes mostly wait).

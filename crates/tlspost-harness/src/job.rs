@@ -18,6 +18,28 @@ pub struct Job {
     pub roots: Vec<Vec<u8>>,
     /// Empty: the handshake only. Otherwise the path of a JSON POST after it.
     pub path: String,
+    /// None: a full record's read buffer and no max_fragment_length. Otherwise the fragment the
+    /// device offers (RFC 6066) and the read buffer it reads records into.
+    pub fragment: Option<Fragment>,
+}
+
+/// max_fragment_length as a job asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fragment {
+    /// The fragment's plaintext bytes: 512, 1,024, 2,048 or 4,096.
+    pub bytes: u16,
+    /// The device's read buffer in bytes (the fragment plus 256 holds one of its records).
+    pub read_buffer: u16,
+}
+
+impl Fragment {
+    /// `bytes` with the read buffer that holds one of its records (the fragment plus 256).
+    pub fn of(bytes: u16) -> Fragment {
+        Fragment {
+            bytes,
+            read_buffer: bytes.saturating_add(256),
+        }
+    }
 }
 
 /// Why a job cannot be sent to the firmware.
@@ -32,15 +54,25 @@ pub enum JobError {
         /// The most the firmware reads.
         max: usize,
     },
+    /// max_fragment_length (RFC 6066) has four sizes; this is none of them.
+    NoSuchFragment {
+        /// The bytes asked for.
+        bytes: u16,
+    },
 }
 
 impl fmt::Display for JobError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let JobError::TooLong { field, length, max } = self;
-        write!(
-            f,
-            "the job's {field} is {length} long; the firmware reads at most {max}"
-        )
+        match self {
+            JobError::TooLong { field, length, max } => write!(
+                f,
+                "the job's {field} is {length} long; the firmware reads at most {max}"
+            ),
+            JobError::NoSuchFragment { bytes } => write!(
+                f,
+                "a fragment of {bytes} bytes cannot be offered: max_fragment_length has 512, 1024, 2048 and 4096"
+            ),
+        }
     }
 }
 
@@ -65,6 +97,17 @@ impl Job {
             let len = u16::try_from(root.len()).map_err(|_| too_long("root", root.len(), MAX_JOB))?;
             out.extend_from_slice(&len.to_be_bytes());
             out.extend_from_slice(root);
+        }
+        if let Some(f) = self.fragment {
+            let exponent = match f.bytes {
+                512 => 9,
+                1024 => 10,
+                2048 => 11,
+                4096 => 12,
+                bytes => return Err(JobError::NoSuchFragment { bytes }),
+            };
+            out.push(exponent);
+            out.extend_from_slice(&f.read_buffer.to_be_bytes());
         }
         if out.len() > MAX_JOB {
             return Err(too_long("encoded job", out.len(), MAX_JOB));
@@ -131,11 +174,25 @@ mod tests {
             now_unix: 0x0102,
             roots: vec![vec![0xaa; 3]],
             path: String::new(),
+            fragment: None,
         };
         let b = job.encode().unwrap();
         assert_eq!(&b[..9], &[2, 0, 0, 0, 0, 0, 0, 1, 2]);
         assert_eq!(b[9], 11);
         assert_eq!(&b[b.len() - 7..], &[0, 1, 0, 3, 0xaa, 0xaa, 0xaa][..]);
+        // A fragment adds three bytes after the roots: 2^12, then the read buffer 4,352 = 0x1100.
+        let small = Job {
+            fragment: Some(Fragment::of(4096)),
+            ..job.clone()
+        };
+        let f = small.encode().unwrap();
+        assert_eq!((f.len(), &f[..b.len()]), (b.len() + 3, &b[..]));
+        assert_eq!(&f[b.len()..], &[12, 0x11, 0x00]);
+        let odd = Job {
+            fragment: Some(Fragment::of(4000)),
+            ..job.clone()
+        };
+        assert_eq!(odd.encode(), Err(JobError::NoSuchFragment { bytes: 4000 }));
         let many = Job {
             roots: vec![vec![1]; MAX_ROOTS + 1],
             ..job.clone()

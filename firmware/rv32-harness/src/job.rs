@@ -4,9 +4,13 @@
 //! ```text
 //! id u8 | now_unix u64 | host: len u8, bytes | target: len u8, bytes | path: len u8, bytes
 //!       | roots: count u8, then each: len u16, DER
+//!       [ | fragment: exponent u8 (9 to 12: 2^n bytes) | read_buffer u16 ]
 //! ```
 //!
-//! An empty `path` asks for the handshake only; otherwise a JSON POST to it follows.
+//! An empty `path` asks for the handshake only; otherwise a JSON POST to it follows. The last three
+//! bytes are optional (a job without them is read as before): the TLS backend offers
+//! max_fragment_length (RFC 6066) for that fragment and reads records into a buffer of
+//! `read_buffer` bytes (a backend that cannot offer it ignores them).
 
 /// Most roots a job pins (the answer buffer bounds their bytes).
 pub const MAX_ROOTS: usize = 4;
@@ -18,6 +22,8 @@ pub struct Job<'a> {
     pub host: &'a str,
     pub target: &'a str,
     pub path: &'a str,
+    /// max_fragment_length's exponent (9 to 12) and the read buffer's bytes, when asked for.
+    pub fragment: Option<(u8, u16)>,
     roots: [&'a [u8]; MAX_ROOTS],
     count: usize,
 }
@@ -40,12 +46,18 @@ impl<'a> Job<'a> {
             let len = u16::from_be_bytes(r.take(2)?.try_into().ok()?);
             *root = r.take(usize::from(len))?;
         }
-        r.0.is_empty().then_some(Job {
+        let fragment = match r.0 {
+            [] => None,
+            [exponent @ 9..=12, a, b] => Some((*exponent, u16::from_be_bytes([*a, *b]))),
+            _ => return None,
+        };
+        Some(Job {
             id,
             now_unix,
             host,
             target,
             path,
+            fragment,
             roots,
             count,
         })

@@ -1,13 +1,17 @@
 //! The jobs: each a connection through the relay, the device's TLS handshake with the job's roots,
-//! host name and clock, optionally a POST; one outcome line each.
+//! host name and clock (and max_fragment_length with a smaller read buffer when the job asks),
+//! optionally a POST; one outcome line each.
 
 use core::fmt::Write as _;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use rv32_virt::relay::{Channel, Relay};
 use rv32_virt::{Console, mtime};
 use tlspost::driver::{self, Buffers, Hooks};
-use tlspost_device::embedded_tls::{Aes128GcmSha256, blocking::TlsConnection};
-use tlspost_device::{DeviceProvider, PinnedVerifier, config, open_blocking};
+use tlspost_device::embedded_tls::{Aes128GcmSha256, MaxFragmentLength, blocking::TlsConnection};
+use tlspost_device::{
+    DeviceProvider, FULL_READ_BUFFER, PinnedVerifier, config, config_fragment, open_blocking, read_buffer_for,
+};
 use tlspost_proto::{Body, Budgets, Deadlines, Millis, Request};
 
 use crate::job::Job;
@@ -16,6 +20,10 @@ use crate::rng::InsecureTestRng;
 const BODY: &[u8] = br#"{"device":"rv32-harness","t":21.5}"#;
 
 type Tls<'a, 'r> = TlsConnection<'a, Channel<'r>, Aes128GcmSha256>;
+
+/// The read buffer of a job that asks for a 4,096-byte fragment (or less): a stack array of this
+/// size instead of a full record's, so the run's peak stack is what such a device needs.
+const SMALL_READ: usize = read_buffer_for(MaxFragmentLength::Bits12);
 
 /// Runs every job the host has; true when there was at least one and each could be read.
 pub fn all(con: &mut Console) -> bool {
@@ -42,12 +50,37 @@ pub fn all(con: &mut Console) -> bool {
         jobs += 1;
     }
     con.line_dec("jobs: ", jobs);
+    con.line_dec(
+        "stack above a job bytes (the harness' job buffer included): ",
+        ABOVE.load(Ordering::Relaxed),
+    );
     jobs > 0
+}
+
+/// The most stack in use when a job begins (what the harness holds: its 8 KB job buffer, the
+/// relay); the peak stack less this is the connection's own.
+static ABOVE: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C" {
+    static _stack_top: u32;
+}
+
+/// Records how much stack is in use here (from the linker script's top to the stack pointer).
+#[inline(always)]
+fn note_stack_above() {
+    let sp: usize;
+    // SAFETY: reads the stack pointer into a register; no memory is touched.
+    unsafe { core::arch::asm!("mv {}, sp", out(reg) sp) };
+    let above = (core::ptr::addr_of!(_stack_top) as usize).saturating_sub(sp);
+    if above > ABOVE.load(Ordering::Relaxed) {
+        ABOVE.store(above, Ordering::Relaxed);
+    }
 }
 
 /// One job: connect, handshake, optionally POST; prints `job ID ok …` or `job ID fail CAUSE`.
 #[inline(never)]
 fn one(con: &mut Console, relay: &mut Relay, job: &Job<'_>) {
+    note_stack_above();
     let _ = write!(con, "job {} ", job.id);
     let channel = match relay.open(job.id, job.target) {
         Ok(c) => c,
@@ -56,10 +89,22 @@ fn one(con: &mut Console, relay: &mut Relay, job: &Job<'_>) {
             return;
         }
     };
-    let mut rx = [0u8; 16_640];
+    let read = job.fragment.map_or(FULL_READ_BUFFER, |(_, bytes)| usize::from(bytes));
+    if read <= SMALL_READ {
+        connect::<SMALL_READ>(con, channel, job, read);
+    } else {
+        connect::<FULL_READ_BUFFER>(con, channel, job, read);
+    }
+}
+
+/// The connection in a read buffer of `read` bytes (at most `RX`) and a 512-byte write buffer.
+#[inline(never)]
+fn connect<const RX: usize>(con: &mut Console, channel: Channel<'_>, job: &Job<'_>, read: usize) {
+    let mut rx = [0u8; RX];
     let mut tx = [0u8; 512];
-    let mut tls: Tls<'_, '_> = TlsConnection::new(channel, &mut rx, &mut tx);
-    if handshake(con, &mut tls, job) && !job.path.is_empty() {
+    let read = read.min(RX);
+    let mut tls: Tls<'_, '_> = TlsConnection::new(channel, &mut rx[..read], &mut tx);
+    if handshake(con, &mut tls, job, read) && !job.path.is_empty() {
         post(con, &mut tls, job);
     }
     con.str("\n");
@@ -67,9 +112,10 @@ fn one(con: &mut Console, relay: &mut Relay, job: &Job<'_>) {
     let _ = tls.close();
 }
 
-/// The device's handshake, exactly as rv32-qemu does it, with the job's roots, host and clock.
+/// The device's handshake, exactly as rv32-qemu does it, with the job's roots, host and clock; with
+/// the job's fragment, max_fragment_length offered and the error read against the `read` buffer.
 #[inline(never)]
-fn handshake(con: &mut Console, tls: &mut Tls<'_, '_>, job: &Job<'_>) -> bool {
+fn handshake(con: &mut Console, tls: &mut Tls<'_, '_>, job: &Job<'_>, read: usize) -> bool {
     let verifier = match PinnedVerifier::new(job.roots(), job.now_unix) {
         Ok(v) => v,
         Err(e) => {
@@ -78,7 +124,10 @@ fn handshake(con: &mut Console, tls: &mut Tls<'_, '_>, job: &Job<'_>) -> bool {
         }
     };
     let mut provider = DeviceProvider::new(InsecureTestRng::new(mtime()), verifier);
-    let cfg = config(job.host);
+    let cfg = match job.fragment {
+        Some((exponent, _)) => config_fragment(job.host, fragment(exponent)),
+        None => config(job.host),
+    };
     let t0 = mtime();
     match open_blocking(tls, &cfg, &mut provider) {
         Ok(()) => {
@@ -87,9 +136,19 @@ fn handshake(con: &mut Console, tls: &mut Tls<'_, '_>, job: &Job<'_>) -> bool {
             true
         }
         Err(e) => {
-            let _ = write!(con, "fail {e:?}");
+            let _ = write!(con, "fail {:?}", e.with_read_buffer(read));
             false
         }
+    }
+}
+
+/// max_fragment_length for 2^`exponent` bytes (the job's reader allows 9 to 12).
+fn fragment(exponent: u8) -> MaxFragmentLength {
+    match exponent {
+        9 => MaxFragmentLength::Bits9,
+        10 => MaxFragmentLength::Bits10,
+        11 => MaxFragmentLength::Bits11,
+        _ => MaxFragmentLength::Bits12,
     }
 }
 

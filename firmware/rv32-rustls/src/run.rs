@@ -180,6 +180,10 @@ fn one(con: &mut Console, relay: &mut Relay, client: &RustlsClient, job: &Job<'_
         post(con, &mut tls, job);
     }
     let _ = write!(con, " heap_peak={}", heap::peak());
+    if job.fragment.is_some() {
+        // rustls' client has no max_fragment_length extension: records stay up to 2^14 bytes.
+        con.str(" fragment=not-offered");
+    }
     let _ = tls.close();
 }
 
