@@ -26,6 +26,22 @@ const OUTGOING: usize = 1024;
 /// the verifier, that made the session).
 type Pinned = (RustlsClient, &'static [&'static [u8]]);
 
+/// A job once its roots are in the client (the heap): id, clock, host, target and path (at most
+/// 255 bytes each), no roots, the optional fragment.
+const SMALL_JOB: usize = 1 + 8 + 3 * 256 + 1 + 3;
+
+/// What [`next`] got from the host.
+enum Next {
+    /// A job, re-encoded without its roots in this many bytes of the small buffer.
+    Job(usize),
+    /// The job's roots were refused (its outcome line is printed).
+    Refused,
+    /// No more jobs.
+    Done,
+    /// The relay failed or the job could not be read.
+    Bad,
+}
+
 /// Runs every job the host has; true when there was at least one and each could be read.
 pub fn all(con: &mut Console) -> bool {
     let sessions = Arc::new(SessionSlot::new());
@@ -33,35 +49,83 @@ pub fn all(con: &mut Console) -> bool {
     let mut relay = Relay::new();
     let mut jobs = 0;
     loop {
-        // The job's roots live here while it is read.
-        let mut answer = [0u8; 8192];
-        let bytes = match relay.ask(b"job", &mut answer) {
-            Ok(b) => b,
-            Err(e) => {
-                let _ = writeln!(con, "no job: {e:?}");
-                return false;
+        let mut small = [0u8; SMALL_JOB];
+        match next(con, &mut relay, &mut client, &sessions, &mut small) {
+            Next::Job(n) => {
+                let (Some(job), Some((c, _))) = (small.get(..n).and_then(Job::parse), client.as_ref()) else {
+                    return false;
+                };
+                let _ = write!(con, "job {} ", job.id);
+                one(con, &mut relay, c, &job);
+                con.str("\n");
+                con.flush();
             }
-        };
-        if bytes.is_empty() {
-            break;
+            Next::Refused => {}
+            Next::Done => break,
+            Next::Bad => return false,
         }
-        let Some(job) = Job::parse(bytes) else {
-            con.str("a job the firmware cannot read\n");
-            return false;
-        };
-        let _ = write!(con, "job {} ", job.id);
-        match pinned(&mut client, &job, &sessions) {
-            Ok(c) => one(con, &mut relay, c, &job),
-            Err(e) => {
-                let _ = write!(con, "fail {e:?}");
-            }
-        }
-        con.str("\n");
-        con.flush();
         jobs += 1;
     }
     con.line_dec("jobs: ", jobs);
     jobs > 0
+}
+
+/// Asks for the next job, puts its roots in the client (a new one when they differ) and re-encodes
+/// the rest into `small`: the 8 KB answer buffer is on the stack only here, not during the
+/// connection (a device's roots are in flash, not in a buffer).
+#[inline(never)]
+fn next(
+    con: &mut Console,
+    relay: &mut Relay,
+    client: &mut Option<Pinned>,
+    sessions: &Arc<SessionSlot>,
+    small: &mut [u8; SMALL_JOB],
+) -> Next {
+    let mut answer = [0u8; 8192];
+    let bytes = match relay.ask(b"job", &mut answer) {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = writeln!(con, "no job: {e:?}");
+            return Next::Bad;
+        }
+    };
+    if bytes.is_empty() {
+        return Next::Done;
+    }
+    let Some(job) = Job::parse(bytes) else {
+        con.str("a job the firmware cannot read\n");
+        return Next::Bad;
+    };
+    if let Err(e) = pinned(client, &job, sessions) {
+        let _ = writeln!(con, "job {} fail {e:?}", job.id);
+        return Next::Refused;
+    }
+    match without_roots(&job, small) {
+        Some(n) => Next::Job(n),
+        None => Next::Bad,
+    }
+}
+
+/// `job` in rv32-harness' job layout with no roots; its length.
+fn without_roots(job: &Job<'_>, out: &mut [u8]) -> Option<usize> {
+    let mut at = 0;
+    let mut put = |bytes: &[u8]| {
+        out.get_mut(at..at + bytes.len())?.copy_from_slice(bytes);
+        at += bytes.len();
+        Some(())
+    };
+    put(&[job.id])?;
+    put(&job.now_unix.to_be_bytes())?;
+    for text in [job.host, job.target, job.path] {
+        put(&[u8::try_from(text.len()).ok()?])?;
+        put(text.as_bytes())?;
+    }
+    put(&[0])?;
+    if let Some((exponent, read)) = job.fragment {
+        put(&[exponent])?;
+        put(&read.to_be_bytes())?;
+    }
+    Some(at)
 }
 
 /// The client for the job's roots: the one before when they are the same, else a new one (the
@@ -76,7 +140,10 @@ fn pinned<'c>(
         None => {
             let roots: Vec<&'static [u8]> = job.roots().iter().map(|r| &*Box::leak(Box::<[u8]>::from(*r))).collect();
             let roots: &'static [&'static [u8]] = Box::leak(roots.into_boxed_slice());
-            (RustlsClient::new(roots, sessions.clone())?, roots)
+            (
+                RustlsClient::new(roots, sessions.clone())?.with_limits(heap::LIMITS),
+                roots,
+            )
         }
     };
     Ok(&client.insert(pinned).0)
