@@ -1,26 +1,31 @@
 //! The 4 KB-fragment run of the embedded-tls backend (issue 17): ONE firmware run, three jobs that
-//! each offer max_fragment_length 4,096 (RFC 6066) and read records into a 4,352-byte buffer.
+//! each offer max_fragment_length 4,096 (RFC 6066) and read records into a 4,352-byte buffer, and
+//! one without it.
 //!
-//! 1. nginx (OpenSSL honours the extension), Let's Encrypt's ECDSA shape (P-256 leaf and
-//!    intermediate), a JSON POST answered with 10,000 bytes: passes, every record the server sent
+//! 1. nginx (OpenSSL honours the extension), Let's Encrypt's ECDSA shape (P-256 leaf, P-384
+//!    intermediate and root), a JSON POST answered with 10,000 bytes: passes, every record the server sent
 //!    at most 4,096 + 256 bytes.
 //! 2. the same nginx with a Certificate message of about 7 KB (a leaf with 200 names): nginx splits
 //!    it over records of at most 4,096 bytes, embedded-tls reads a handshake message from one record
 //!    only: `CertificateSpansRecords { read_buffer: 4352 }`.
 //! 3. `tlspost serve` (rustls ignores the extension) with a leaf of 250 names: a record over the
 //!    buffer arrives, `RecordTooLarge { read_buffer: 4352 }`.
+//! 4. the nginx of 1 without the extension and with a full read buffer: passes, in records over
+//!    4,352 bytes (the baseline; its handshake's bytes and instructions are the backend's full
+//!    handshake figures).
 //!
-//! The server's side is the relay's scan of what each server sent (its largest record). The run's
-//! peak stack is that of a device with the 4,352-byte read buffer (the firmware picks a stack array
-//! of that size for such jobs) plus the harness' own 8 KB job buffer.
+//! The server's side is the relay's scan of what each server sent (its largest record). The
+//! firmware's stack high-water mark after job 1 is that of a device with the 4,352-byte read
+//! buffer (the firmware picks a stack array of that size for such jobs) plus what the harness holds
+//! above a job (its 8 KB job buffer), which it prints too.
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tlspost_serve::{Config, Server};
-use tlspost_testkit::Ca;
 use tlspost_testkit::nginx::{Nginx, Site};
+use tlspost_testkit::{Alg, Ca};
 
 use crate::agree::HOST;
 use crate::job::{Fragment, Job, outcomes};
@@ -40,9 +45,9 @@ struct Expect {
     records_fit: bool,
 }
 
-const EXPECTED: [Expect; 3] = [
+const EXPECTED: [Expect; 4] = [
     Expect {
-        name: "nginx, P-256 leaf + intermediate, POST answered with 10,000 bytes",
+        name: "nginx, P-256 leaf, P-384 intermediate and root, POST answered with 10,000 bytes",
         line: "ok suite=TLS_AES_128_GCM_SHA256 handshake_ms=",
         records_fit: true,
     },
@@ -54,6 +59,11 @@ const EXPECTED: [Expect; 3] = [
     Expect {
         name: "tlspost serve (rustls ignores the extension), a leaf of 250 names",
         line: "fail RecordTooLarge { read_buffer: 4352 }",
+        records_fit: false,
+    },
+    Expect {
+        name: "the nginx of the first row, no fragment offered, a 16,640-byte read buffer",
+        line: "ok suite=TLS_AES_128_GCM_SHA256 handshake_ms=",
         records_fit: false,
     },
 ];
@@ -81,18 +91,22 @@ fn names(n: usize) -> Vec<String> {
     names
 }
 
-/// Runs the three jobs in one firmware run (`elf`); a row per job, and the run.
+/// Runs the four jobs in one firmware run (`elf`); a row per job, and the run.
 pub fn check(elf: &Path, limit: Duration) -> Result<(Vec<Row>, Run), RunError> {
+    // Let's Encrypt's ECDSA shape, as firmware/rv32-rustls' nginx: P-384 root and intermediate,
+    // P-256 leaf.
+    let root384 = Ca::builder("Fragment Root P-384").alg(Alg::P384).self_signed();
+    let inter384 = Ca::builder("Fragment Issuing P-384").alg(Alg::P384).signed_by(&root384);
+    let good = inter384.leaf(&[HOST]);
     let root = Ca::root("Fragment Root");
     let inter = root.intermediate("Fragment Issuing");
-    let good = inter.leaf(&[HOST]);
     let big_names = names(200);
     let big = inter.leaf(&big_names.iter().map(String::as_str).collect::<Vec<_>>());
     // 10,000 bytes from a 2,000-byte variable (nginx's parameters stop at 4 KB).
     let x = "x".repeat(2_000);
     let readings = format!("location / {{ default_type application/json; set $x {x}; return 200 $x$x$x$x$x; }}");
     let nginx = Nginx::start(&[
-        Site::new("good", &good.chain(&[&inter]), &good.key_pem).directives(&readings),
+        Site::new("good", &good.chain(&[&inter384]), &good.key_pem).directives(&readings),
         Site::new("big", &big.chain(&[&inter]), &big.key_pem),
     ]);
     let dir = std::env::temp_dir().join(format!("tlspost-harness-fragment-{}", std::process::id()));
@@ -117,9 +131,13 @@ pub fn check(elf: &Path, limit: Duration) -> Result<(Vec<Row>, Run), RunError> {
         fragment: Some(FRAGMENT),
     };
     let jobs = [
-        job(1, nginx.port(0), &root.der, "/api/v1/readings"),
+        job(1, nginx.port(0), &root384.der, "/api/v1/readings"),
         job(2, nginx.port(1), &root.der, ""),
         job(3, serve_port, &serve_root, ""),
+        Job {
+            fragment: None,
+            ..job(4, nginx.port(0), &root384.der, "/api/v1/readings")
+        },
     ];
     let run = relay::run(elf, &jobs, limit);
     drop(serve);
@@ -151,7 +169,7 @@ pub fn check(elf: &Path, limit: Duration) -> Result<(Vec<Row>, Run), RunError> {
 /// The rows as a Markdown table.
 pub fn table(rows: &[Row]) -> String {
     let mut s = format!(
-        "| server (fragment {} B, read buffer {} B) | firmware under QEMU | server's largest record | as built |\n\
+        "| server (jobs 1-3: fragment {} B, read buffer {} B) | firmware under QEMU | server's largest record | as built |\n\
          |---|---|---:|---|\n",
         FRAGMENT.bytes, FRAGMENT.read_buffer
     );

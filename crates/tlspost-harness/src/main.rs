@@ -67,7 +67,7 @@ fn fragment_cmd(elf: &Path) -> ExitCode {
         }
     };
     print!("{}", fragment::table(&rows));
-    for line in run.console.lines().filter(|l| l.starts_with("peak stack bytes") || l.starts_with("stack above a job")) {
+    for line in run.console.lines().filter(|l| l.contains("stack")) {
         println!("{line}");
     }
     if rows.iter().all(|r| r.holds) && run.status == Some(0) {

@@ -2,11 +2,12 @@
 //! host name and clock (and max_fragment_length with a smaller read buffer when the job asks),
 //! optionally a POST; one outcome line each.
 
+use core::cell::Cell;
 use core::fmt::Write as _;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use rv32_virt::relay::{Channel, Relay};
-use rv32_virt::{Console, mtime};
+use rv32_virt::{Console, instret, mtime};
 use tlspost::driver::{self, Buffers, Hooks};
 use tlspost_device::embedded_tls::{Aes128GcmSha256, MaxFragmentLength, blocking::TlsConnection};
 use tlspost_device::{
@@ -14,12 +15,13 @@ use tlspost_device::{
 };
 use tlspost_proto::{Body, Budgets, Deadlines, Millis, Request};
 
+use crate::counted::{Counted, Io};
 use crate::job::Job;
 use crate::rng::InsecureTestRng;
 
 const BODY: &[u8] = br#"{"device":"rv32-harness","t":21.5}"#;
 
-type Tls<'a, 'r> = TlsConnection<'a, Channel<'r>, Aes128GcmSha256>;
+type Tls<'a, 'c, 'r> = TlsConnection<'a, Counted<'c, 'r>, Aes128GcmSha256>;
 
 /// The read buffer of a job that asks for a 4,096-byte fragment (or less): a stack array of this
 /// size instead of a full record's, so the run's peak stack is what such a device needs.
@@ -95,6 +97,8 @@ fn one(con: &mut Console, relay: &mut Relay, job: &Job<'_>) {
     } else {
         connect::<FULL_READ_BUFFER>(con, channel, job, read);
     }
+    // The stack's high-water mark so far: after the jobs with a small read buffer, theirs.
+    let _ = writeln!(con, "job {} stack peak={}", job.id, rv32_virt::rt::peak_stack());
 }
 
 /// The connection in a read buffer of `read` bytes (at most `RX`) and a 512-byte write buffer.
@@ -103,8 +107,10 @@ fn connect<const RX: usize>(con: &mut Console, channel: Channel<'_>, job: &Job<'
     let mut rx = [0u8; RX];
     let mut tx = [0u8; 512];
     let read = read.min(RX);
-    let mut tls: Tls<'_, '_> = TlsConnection::new(channel, &mut rx[..read], &mut tx);
-    if handshake(con, &mut tls, job, read) && !job.path.is_empty() {
+    let io = Cell::new(Io::default());
+    let socket = Counted { channel, io: &io };
+    let mut tls: Tls<'_, '_, '_> = TlsConnection::new(socket, &mut rx[..read], &mut tx);
+    if handshake(con, &mut tls, &io, job, read) && !job.path.is_empty() {
         post(con, &mut tls, job);
     }
     con.str("\n");
@@ -114,8 +120,9 @@ fn connect<const RX: usize>(con: &mut Console, channel: Channel<'_>, job: &Job<'
 
 /// The device's handshake, exactly as rv32-qemu does it, with the job's roots, host and clock; with
 /// the job's fragment, max_fragment_length offered and the error read against the `read` buffer.
+/// Adds the handshake's bytes each way and its instructions (the relay's own left out).
 #[inline(never)]
-fn handshake(con: &mut Console, tls: &mut Tls<'_, '_>, job: &Job<'_>, read: usize) -> bool {
+fn handshake(con: &mut Console, tls: &mut Tls<'_, '_, '_>, io: &Cell<Io>, job: &Job<'_>, read: usize) -> bool {
     let verifier = match PinnedVerifier::new(job.roots(), job.now_unix) {
         Ok(v) => v,
         Err(e) => {
@@ -129,10 +136,19 @@ fn handshake(con: &mut Console, tls: &mut Tls<'_, '_>, job: &Job<'_>, read: usiz
         None => config(job.host),
     };
     let t0 = mtime();
+    let i0 = instret();
     match open_blocking(tls, &cfg, &mut provider) {
         Ok(()) => {
+            let spent = instret() - i0;
             let ms = (mtime() - t0) / 10_000;
-            let _ = write!(con, "ok suite=TLS_AES_128_GCM_SHA256 handshake_ms={ms}");
+            let io = io.get();
+            let _ = write!(
+                con,
+                "ok suite=TLS_AES_128_GCM_SHA256 handshake_ms={ms} hs_rx={} hs_tx={} hs_instret={}",
+                io.rx,
+                io.tx,
+                spent - io.instret
+            );
             true
         }
         Err(e) => {
@@ -168,7 +184,7 @@ impl Hooks for Clock {
 
 /// A JSON POST to the job's path through tlspost's blocking driver; adds ` status=N body=N`.
 #[inline(never)]
-fn post(con: &mut Console, tls: &mut Tls<'_, '_>, job: &Job<'_>) {
+fn post(con: &mut Console, tls: &mut Tls<'_, '_, '_>, job: &Job<'_>) {
     let req = Request::post(job.host, job.path, Body::Json(BODY));
     let mut clock = Clock(0);
     let mut deadlines = Deadlines::new(Budgets::default(), clock.now());

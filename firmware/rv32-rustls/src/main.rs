@@ -20,6 +20,8 @@
 
 extern crate alloc;
 
+#[path = "../../rv32-harness/src/counted.rs"]
+mod counted;
 mod heap;
 #[path = "../../rv32-harness/src/job.rs"]
 mod job;

@@ -8,12 +8,13 @@ use alloc::vec::Vec;
 use core::cell::Cell;
 use core::fmt::Write as _;
 
-use rv32_virt::relay::{Channel, Relay};
+use rv32_virt::relay::Relay;
 use rv32_virt::{Console, instret, mtime};
 use tlspost::driver::{self, Buffers, Hooks};
 use tlspost_device::rustls_backend::{INCOMING_LEN, RecordBuffers, RustlsClient, RustlsConnection, SessionSlot};
 use tlspost_proto::{Body, Budgets, Deadlines, Millis, Request};
 
+use crate::counted::{Counted, Io};
 use crate::heap;
 use crate::job::Job;
 
@@ -147,57 +148,6 @@ fn pinned<'c>(
         }
     };
     Ok(&client.insert(pinned).0)
-}
-
-/// What the connection's I/O did: bytes each way and the instructions spent in the relay (waiting
-/// on the UART, framing), which are not the handshake's.
-#[derive(Clone, Copy, Default)]
-struct Io {
-    rx: usize,
-    tx: usize,
-    instret: u64,
-}
-
-/// The relay's channel, counted.
-struct Counted<'c, 'r> {
-    channel: Channel<'r>,
-    io: &'c Cell<Io>,
-}
-
-impl Counted<'_, '_> {
-    fn count(&self, rx: usize, tx: usize, since: u64) {
-        let mut io = self.io.get();
-        io.rx += rx;
-        io.tx += tx;
-        io.instret += instret() - since;
-        self.io.set(io);
-    }
-}
-
-impl embedded_io::ErrorType for Counted<'_, '_> {
-    type Error = core::convert::Infallible;
-}
-
-impl embedded_io::Read for Counted<'_, '_> {
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
-        let t = instret();
-        let n = self.channel.read(buf)?;
-        self.count(n, 0, t);
-        Ok(n)
-    }
-}
-
-impl embedded_io::Write for Counted<'_, '_> {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        let t = instret();
-        let n = self.channel.write(buf)?;
-        self.count(0, n, t);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> Result<(), Self::Error> {
-        self.channel.flush()
-    }
 }
 
 /// One job: connect, handshake (resuming when the slot holds a session for the host), optionally
