@@ -10,6 +10,14 @@
 # --record, also appends it there) and records the figures in bench/figures.json as device.*
 # (bench/figures.sh); the run logs go to stderr. Exit status non-zero when a run fails.
 #
+# Then the two device TLS backends side by side (issue 17), the same recipe and profile, against
+# nginx with Let's Encrypt's ECDSA shape (P-256 leaf, P-384 intermediate and root), TLS 1.3, QEMU
+# with -icount (TLSPOST_HARNESS_ICOUNT=1): the rustls backend from firmware/rv32-rustls/run.sh
+# (RV32IMAC: flash, RAM, heap, bytes and instructions of a full and a resumed handshake) and the
+# embedded-tls backend from `tlspost-harness fragment` on firmware/rv32-harness (RV32IMC: a full
+# handshake's bytes and instructions, and RAM with the 4 KB fragment), beside reqwless and
+# mbedTLS's published figures; recorded as device.rustls.* and device.embedded_tls.*.
+#
 # Usage: bench/device-figures.sh [--record]
 #
 # Needs what the two run.sh need: the Debian packages rustc-web cargo-web rust-web-src lld
@@ -79,6 +87,42 @@ times = [r[2] for r in rows]
 print(median([r[0] for r in rows]), median([r[1] for r in rows]), round(min(times)), round(max(times)))
 PY
 )"
+# The two backends (issue 17): rustls' firmware, and the embedded-tls harness' fragment run.
+echo "== TLSPOST_HARNESS_ICOUNT=1 firmware/rv32-rustls/run.sh" >&2
+if ! TLSPOST_HARNESS_ICOUNT=1 firmware/rv32-rustls/run.sh >"$work/rv32-rustls-icount.log" 2>&1; then
+  cat "$work/rv32-rustls-icount.log" >&2
+  echo "device-figures: firmware/rv32-rustls/run.sh failed" >&2
+  exit 1
+fi
+grep -E '^(job |figure:)' "$work/rv32-rustls-icount.log" >&2
+for name in text rodata data bss heap_arena heap_peak peak_stack job3_hs_rx job3_hs_tx job3_hs_instret \
+  job4_hs_rx job4_hs_tx job4_hs_instret; do
+  declare "s_$name=$(fig rv32-rustls "$name" icount)"
+done
+fw_name=rv32-harness
+# shellcheck source=firmware/lib.sh
+. firmware/lib.sh
+h_elf="$(firmware/rv32-harness/build.sh)"
+h_relay="$(fw_harness_relay "$root")"
+fragment_cmd="TLSPOST_HARNESS_ICOUNT=1 tlspost-harness fragment firmware/rv32-harness's ELF"
+echo "== $fragment_cmd" >&2
+if ! TLSPOST_HARNESS_ICOUNT=1 "$h_relay" fragment "$h_elf" >"$work/fragment.log" 2>&1; then
+  cat "$work/fragment.log" >&2
+  echo "device-figures: $fragment_cmd failed" >&2
+  exit 1
+fi
+cat "$work/fragment.log" >&2
+h_size() { size -A "$h_elf" | awk -v s=".$1" '$1 == s { print $2; f = 1 } END { if (!f) print 0 }'; }
+h_static=$(($(h_size data) + $(h_size bss)))
+full_row="$(grep 'no fragment offered' "$work/fragment.log")"
+e_full_rx="$(sed -n 's/.* hs_rx=\([0-9]*\).*/\1/p' <<<"$full_row")"
+e_full_tx="$(sed -n 's/.* hs_tx=\([0-9]*\).*/\1/p' <<<"$full_row")"
+e_full_instret="$(sed -n 's/.* hs_instret=\([0-9]*\).*/\1/p' <<<"$full_row")"
+e_frag_peak="$(sed -n 's/^job 1 stack peak=//p' "$work/fragment.log")"
+e_above="$(sed -n 's/^stack above a job bytes[^:]*: //p' "$work/fragment.log")"
+for v in e_full_rx e_full_tx e_full_instret e_frag_peak e_above; do
+  [[ -n "${!v}" ]] || { echo "device-figures: no $v in the fragment run" >&2; exit 1; }
+done
 t_peak384="$(fig rv32-qemu peak_stack p384-chain)"
 r_peak384="$(fig rv32-qemu-reqwless peak_stack p384-chain)"
 
@@ -147,6 +191,63 @@ $rc_ms_min–$rc_ms_max ms per handshake on this host (debug build).
 MD
 )
 
+# The backends side by side.
+e_frag_stack=$((e_frag_peak - e_above))
+e_ram_frag=$((h_static + e_frag_stack))
+e_full_bytes=$((e_full_rx + e_full_tx))
+s_flash=$((s_text + s_rodata))
+s_static=$((s_data + s_bss))
+s_ram=$((s_static + s_peak_stack))
+s_full_bytes=$((s_job3_hs_rx + s_job3_hs_tx))
+s_res_bytes=$((s_job4_hs_rx + s_job4_hs_tx))
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", 100 * a / b }'; }
+s_bytes_pct="$(ratio "$s_res_bytes" "$s_full_bytes")"
+s_instret_pct="$(ratio "$s_job4_hs_instret" "$s_job3_hs_instret")"
+rustls_ram_target=49152 # the issue's "at most 48 KB", read as 48 KiB
+goal() { # VALUE LIMIT: met, or the distance
+  if awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; then echo "**met**"; else
+    echo "**not met** ($(awk -v a="$1" -v b="$2" 'BEGIN { print a - b }') over)"; fi
+}
+num() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
+rustls_v="$(sed -n '/^name = "rustls"$/{n;s/version = "\(.*\)"/\1/p}' firmware/rv32-rustls/Cargo.lock)"
+backends=$(cat <<MD
+
+### The two device TLS backends side by side (issue 17)
+
+Same recipe and profile (\`firmware/lib.sh\`: Debian's rustc, opt-level "z", LTO, codegen-units 1), QEMU \`virt\` with
+\`-icount shift=0\` (\`TLSPOST_HARNESS_ICOUNT=1\`: \`rdinstret\` counts executed instructions; those spent in the UART relay
+are left out), nginx with Let's Encrypt's ECDSA shape (P-256 leaf, P-384 intermediate and root), TLS 1.3, a JSON POST.
+rustls: \`firmware/rv32-rustls/run.sh\` (RV32IMAC, rustls $rustls_v with ring; its nginx job 3 full, job 4 resumed with
+psk_dhe_ke; the clients' \`Limits { server_handshake: 4096 }\`, the heap arena in \`.bss\` sized by the backend's rule).
+embedded-tls: \`firmware/rv32-qemu\` (RV32IMC, the P-384 chain run above) for flash and RAM, and \`tlspost-harness fragment\`
+on \`firmware/rv32-harness\` (RV32IMC) for the handshake (job 4: no fragment, 16,640-byte read buffer) and for RAM with
+the 4 KB fragment (job 1: max_fragment_length 4,096, 4,352-byte read buffer: its stack high-water mark less what the
+harness holds above a job, $e_above bytes with its 8 KB job buffer, plus the harness' \`.data\` + \`.bss\`, $h_static).
+mbedTLS: ESP-IDF's ESP-TLS documentation, "Comparison between mbedtls and wolfssl", rows "Total Heap Consumed" (~37 Kb)
+and "Task Stack Used" (~3.6 Kb), mbedtls column, for the protocols/https_request example with IN_CONTENT 16,384 and
+OUT_CONTENT 4,096 bytes: https://github.com/espressif/esp-idf/blob/016198f68f5936328f2abfec5631b48f3b5a8a97/docs/en/api-reference/protocols/esp_tls.rst
+(Kb read as 1,024 bytes; no figure for flash of the TLS stack alone, nor for a resumed handshake).
+
+| figure | embedded-tls (tlspost-device) | rustls (tlspost-device) | reqwless + embedded-tls | mbedTLS (published) |
+|---|---:|---:|---:|---:|
+| ISA | RV32IMC | RV32IMAC | RV32IMC | Xtensa (ESP32) |
+| flash (\`.text\` + \`.rodata\`) | $(num "$t_flash") | $(num "$s_flash") | $(num "$r_flash") | – |
+| RAM = \`.data\` + \`.bss\` + peak stack | $(num "$t_ram384") (0 + $(num "$t_static") + $(num "$t_peak384")) | $(num "$s_ram") ($(num "$s_data") + $(num "$s_bss") + $(num "$s_peak_stack")) | $(num "$r_ram384") | 41,574 (heap + stack) |
+| heap: arena (in \`.bss\`) / high-water mark | none | $(num "$s_heap_arena") / $(num "$s_heap_peak") | none | 37,888 |
+| RAM with a 4 KB fragment | $(num "$e_ram_frag") ($(num "$h_static") + $(num "$e_frag_stack")) | – (rustls offers no max_fragment_length) | – | – |
+| full handshake: bytes (from + to the server) | $(num "$e_full_bytes") ($(num "$e_full_rx") + $(num "$e_full_tx")) | $(num "$s_full_bytes") ($(num "$s_job3_hs_rx") + $(num "$s_job3_hs_tx")) | – | – |
+| resumed handshake: bytes | – (cannot resume) | $(num "$s_res_bytes") ($(num "$s_job4_hs_rx") + $(num "$s_job4_hs_tx")): $s_bytes_pct % of full | – | – |
+| full handshake: instructions | $(num "$e_full_instret") | $(num "$s_job3_hs_instret") | – | – |
+| resumed handshake: instructions | – | $(num "$s_job4_hs_instret"): $s_instret_pct % of full | – | – |
+
+Goals: rustls' resumed handshake ≤ 50 % of the full one's bytes: $(goal "$s_bytes_pct" 50) ($s_bytes_pct %); ≤ 40 % of its
+instructions: $(goal "$s_instret_pct" 40) ($s_instret_pct %); RAM ≤ 48 KB ($rustls_ram_target bytes): $(goal "$s_ram" "$rustls_ram_target")
+bytes. embedded-tls with a 4 KB fragment ≤ 24 KB ($ram_target bytes): $(goal "$e_ram_frag" "$ram_target") bytes.
+MD
+)
+report="$report
+$backends"
+
 printf '%s\n' "$report"
 if [ "$record" = --record ]; then
   printf '%s\n' "$report" >>bench/RESULTS.md
@@ -180,3 +281,23 @@ figure device.reconnect.rx_bytes "$rc_rx" B
 figure device.reconnect.tx_bytes "$rc_tx" B
 figure device.reconnect.host_ms_min "$rc_ms_min" ms
 figure device.reconnect.host_ms_max "$rc_ms_max" ms
+for name in text rodata flash static peak_stack heap_arena heap_peak ram full_bytes res_bytes; do
+  var="s_$name"
+  case $name in
+    static) key=static_ram ;;
+    res_bytes) key=resumed_bytes ;;
+    *) key=$name ;;
+  esac
+  figure "device.rustls.$key" "${!var}" B
+done
+figure device.rustls.full_instret "$s_job3_hs_instret" count
+figure device.rustls.resumed_instret "$s_job4_hs_instret" count
+figure device.rustls.resumed_bytes_pct "$s_bytes_pct" %
+figure device.rustls.resumed_instret_pct "$s_instret_pct" %
+figure device.rustls.ram_target $rustls_ram_target B
+figure device.rustls.ram_over_target $((s_ram - rustls_ram_target)) B
+figure device.embedded_tls.full_bytes "$e_full_bytes" B
+figure device.embedded_tls.full_instret "$e_full_instret" count
+figure device.embedded_tls.ram_fragment_4k "$e_ram_frag" B
+figure device.embedded_tls.fragment_peak_stack "$e_frag_stack" B
+figure device.embedded_tls.ram_fragment_4k_under_target $((ram_target - e_ram_frag)) B
