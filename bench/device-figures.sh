@@ -204,9 +204,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", 100 * a / b }'; }
 s_bytes_pct="$(ratio "$s_res_bytes" "$s_full_bytes")"
 s_instret_pct="$(ratio "$s_job4_hs_instret" "$s_job3_hs_instret")"
 rustls_ram_target=49152 # the issue's "at most 48 KB", read as 48 KiB
-goal() { # VALUE LIMIT: met, or the distance
-  if awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; then echo "**met**"; else
-    echo "**not met** ($(awk -v a="$1" -v b="$2" 'BEGIN { print a - b }') over)"; fi
+goal() { # VALUE LIMIT [UNIT]: met (with the margin), or the distance
+  local d
+  d="$(awk -v a="$1" -v b="$2" 'BEGIN { print b - a }')"
+  if awk -v d="$d" 'BEGIN { exit !(d >= 0) }'; then echo "**met** ($d${3:-} under)"; else
+    echo "**not met** (${d#-}${3:-} over)"; fi
 }
 num() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
 rustls_v="$(sed -n '/^name = "rustls"$/{n;s/version = "\(.*\)"/\1/p}' firmware/rv32-rustls/Cargo.lock)"
@@ -222,7 +224,7 @@ psk_dhe_ke; the clients' \`Limits { server_handshake: 4096 }\`, the heap arena i
 embedded-tls: \`firmware/rv32-qemu\` (RV32IMC, the P-384 chain run above) for flash and RAM, and \`tlspost-harness fragment\`
 on \`firmware/rv32-harness\` (RV32IMC) for the handshake (job 4: no fragment, 16,640-byte read buffer) and for RAM with
 the 4 KB fragment (job 1: max_fragment_length 4,096, 4,352-byte read buffer: its stack high-water mark less what the
-harness holds above a job, $e_above bytes with its 8 KB job buffer, plus the harness' \`.data\` + \`.bss\`, $h_static).
+harness holds above a job, $e_above bytes with its 8 KB job buffer, plus the harness' \`.data\` + \`.bss\`, $h_static bytes).
 mbedTLS: ESP-IDF's ESP-TLS documentation, "Comparison between mbedtls and wolfssl", rows "Total Heap Consumed" (~37 Kb)
 and "Task Stack Used" (~3.6 Kb), mbedtls column, for the protocols/https_request example with IN_CONTENT 16,384 and
 OUT_CONTENT 4,096 bytes: https://github.com/espressif/esp-idf/blob/016198f68f5936328f2abfec5631b48f3b5a8a97/docs/en/api-reference/protocols/esp_tls.rst
@@ -240,9 +242,9 @@ OUT_CONTENT 4,096 bytes: https://github.com/espressif/esp-idf/blob/016198f68f593
 | full handshake: instructions | $(num "$e_full_instret") | $(num "$s_job3_hs_instret") | – | – |
 | resumed handshake: instructions | – | $(num "$s_job4_hs_instret"): $s_instret_pct % of full | – | – |
 
-Goals: rustls' resumed handshake ≤ 50 % of the full one's bytes: $(goal "$s_bytes_pct" 50) ($s_bytes_pct %); ≤ 40 % of its
-instructions: $(goal "$s_instret_pct" 40) ($s_instret_pct %); RAM ≤ 48 KB ($rustls_ram_target bytes): $(goal "$s_ram" "$rustls_ram_target")
-bytes. embedded-tls with a 4 KB fragment ≤ 24 KB ($ram_target bytes): $(goal "$e_ram_frag" "$ram_target") bytes.
+Goals: rustls' resumed handshake ≤ 50 % of the full one's bytes: $(goal "$s_bytes_pct" 50 " points") at $s_bytes_pct %; ≤ 40 %
+of its instructions: $(goal "$s_instret_pct" 40 " points") at $s_instret_pct %; RAM ≤ 48 KB ($rustls_ram_target bytes):
+$(goal "$s_ram" "$rustls_ram_target" " bytes"). embedded-tls with a 4 KB fragment ≤ 24 KB ($ram_target bytes): $(goal "$e_ram_frag" "$ram_target" " bytes").
 MD
 )
 report="$report
