@@ -459,5 +459,126 @@ pub const ESP8266: Profile = Profile {
     device_code: false,
 };
 
+const TLSPOST_RUSTLS_BACKEND: &str = "crates/tlspost-device/src/rustls_backend/mod.rs (this repository)";
+const RUSTLS_CLIENT_CONFIG: &str = "https://docs.rs/rustls/0.23.46/rustls/client/struct.ClientConfig.html";
+
+/// tlspost-device's rustls backend (feature `rustls`): rustls 0.23's unbuffered client with ring,
+/// the same pinned-root checks as the embedded-tls backend, one session slot.
+pub const TLSPOST_RUSTLS: Profile = Profile {
+    name: "tlspost-rustls",
+    stack: "rustls 0.23 (unbuffered, ring) + tlspost-device (rustls_backend)",
+    describes: "rustls 0.23.46 with ring, tlspost-device 0.1 (this repository)",
+    versions: at(
+        &[Version::Tls13, Version::Tls12],
+        Source::Note(
+            "with_protocol_versions(&[TLS13, TLS12]); crates/tlspost-device/src/rustls_backend/mod.rs (this repository)",
+        ),
+    ),
+    tls13_suites: at(
+        &[
+            suite::TLS13_AES_128_GCM_SHA256,
+            suite::TLS13_CHACHA20_POLY1305_SHA256,
+            suite::TLS13_AES_256_GCM_SHA384,
+        ],
+        Source::Note(
+            "the provider's cipher_suites, ring's (https://docs.rs/rustls/0.23.46/rustls/crypto/ring/cipher_suite/index.html); \
+             crates/tlspost-device/src/rustls_backend/mod.rs (this repository)",
+        ),
+    ),
+    tls12_suites: at(
+        &[
+            suite::ECDHE_ECDSA_AES_128_GCM_SHA256,
+            suite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256,
+            suite::ECDHE_ECDSA_AES_256_GCM_SHA384,
+            suite::ECDHE_RSA_AES_128_GCM_SHA256,
+            suite::ECDHE_RSA_CHACHA20_POLY1305_SHA256,
+        ],
+        Source::Note(
+            "ECDHE only; the ECDHE-RSA suites are offered so that an RSA-only server shows its certificate and the \
+             verifier refuses it; crates/tlspost-device/src/rustls_backend/mod.rs (this repository)",
+        ),
+    ),
+    groups: at(
+        &[group::X25519, group::SECP256R1],
+        Source::Note(
+            "the provider's kx_groups, ring's X25519 and secp256r1 \
+             (https://docs.rs/rustls/0.23.46/rustls/crypto/ring/kx_group/index.html); \
+             crates/tlspost-device/src/rustls_backend/mod.rs (this repository)",
+        ),
+    ),
+    key_shares: at(
+        &[group::X25519],
+        Source::Note(
+            "one key share: the first group, or the one this server chose on the last connection \
+             (initial_key_share); https://docs.rs/crate/rustls/0.23.46/source/src/client/tls13.rs",
+        ),
+    ),
+    answers_hello_retry: at(
+        true,
+        Source::Note(
+            "rustls answers a HelloRetryRequest for another offered group (ExpectServerHelloOrHelloRetryRequest); \
+             https://docs.rs/crate/rustls/0.23.46/source/src/client/hs.rs",
+        ),
+    ),
+    signature_schemes: at(
+        &[
+            scheme::ECDSA_P256_SHA256,
+            scheme::ECDSA_P384_SHA384,
+            scheme::RSA_PSS_SHA256,
+            scheme::RSA_PKCS1_SHA256,
+            scheme::RSA_PSS_SHA384,
+            scheme::RSA_PKCS1_SHA384,
+        ],
+        Source::Note(
+            "the verifier's supported_verify_schemes: RSA offered so that an RSA server is refused by the verifier \
+             (UnsupportedKey), not by an alert; crates/tlspost-device/src/rustls_backend/verifier.rs (this repository)",
+        ),
+    ),
+    keys: at(&[KeyType::EcdsaP256, KeyType::EcdsaP384], src(TLSPOST_DEVICE)),
+    cert_signatures: at(&[SigAlg::EcdsaSha256, SigAlg::EcdsaSha384], src(TLSPOST_DEVICE)),
+    read_buffer: at(
+        16_384,
+        Source::Note(
+            "the incoming record buffer, INCOMING_LEN = 16,645 bytes: one whole record; \
+             crates/tlspost-device/src/rustls_backend/mod.rs (this repository)",
+        ),
+    ),
+    max_fragment_length: at(
+        None,
+        Source::Note(
+            "rustls has no max_fragment_length extension (RFC 6066): ClientConfig::max_fragment_size only bounds the \
+             records it sends; https://docs.rs/rustls/0.23.46/rustls/client/struct.ClientConfig.html",
+        ),
+    ),
+    smaller_buffer: at(None, src(RUSTLS_CLIENT_CONFIG)),
+    joins_records: at(
+        true,
+        Source::Note(
+            "rustls joins a handshake message across records in the incoming buffer; the backend refuses a server \
+             handshake over Limits::server_handshake (8,192 bytes by default) before rustls allocates for it; \
+             crates/tlspost-device/src/rustls_backend/conn.rs (this repository)",
+        ),
+    ),
+    resumption: at(
+        Resumption::ByDefault,
+        Source::Note(
+            "the client's SessionSlot keeps the last session (TLS 1.3 ticket, TLS 1.2 session ID or ticket) and the next \
+             connection offers it; crates/tlspost-device/src/rustls_backend/session.rs (this repository)",
+        ),
+    ),
+    sni: at(true, src(TLSPOST_RUSTLS_BACKEND)),
+    alpn: at(false, src(TLSPOST_RUSTLS_BACKEND)),
+    fixes: DeviceFixes {
+        version: "the rustls backend speaks TLS 1.2 and 1.3: the server must offer one of them",
+        key: "the device's verifier takes ECDSA P-256/P-384 keys and ECDSA signatures only: the server needs an ECDSA \
+              certificate chain",
+        buffer: "the incoming buffer must hold a whole record (16,645 bytes): rustls cannot ask the server for \
+                 smaller records",
+        negotiation: "the rustls backend offers X25519 and secp256r1 with AES-GCM and ChaCha20-Poly1305 (ECDHE in TLS \
+                      1.2): the server must take one of those",
+    },
+    device_code: false,
+};
+
 /// Every profile, in the order the doctor lists them.
-pub const PROFILES: &[&Profile] = &[&TLSPOST, &ESP_IDF, &ARDUINO_ESP32, &ESP8266];
+pub const PROFILES: &[&Profile] = &[&TLSPOST, &ESP_IDF, &ARDUINO_ESP32, &ESP8266, &TLSPOST_RUSTLS];
