@@ -39,44 +39,51 @@ fn main() -> ExitCode {
 fn agree_cmd(elf: &Path) -> ExitCode {
     let (rows, run) = match agree::check(elf, LIMIT) {
         Ok(x) => x,
-        Err(e) => {
-            eprintln!("tlspost-harness: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return failed(&e),
     };
     print!("{}", agree::table(&rows));
-    if rows.iter().all(agree::Row::holds) && run.status == Some(0) {
-        println!(
-            "doctor's tlspost verdicts and the firmware agree on {} servers (one firmware run)",
-            rows.len()
-        );
-        return ExitCode::SUCCESS;
-    }
-    eprintln!("tlspost-harness: doctor and the firmware disagree, or not on what the servers were built to show");
-    eprintln!("QEMU status: {:?}; relay notes: {:?}", run.status, run.notes);
-    eprintln!("--- firmware console ---\n{}", run.console);
-    ExitCode::FAILURE
+    let summary = format!(
+        "doctor's tlspost verdicts and the firmware agree on {} servers (one firmware run)",
+        rows.len()
+    );
+    verdict(
+        rows.iter().all(agree::Row::holds),
+        &run,
+        &summary,
+        "doctor and the firmware disagree, or not on what the servers were built to show",
+    )
 }
 
 fn fragment_cmd(elf: &Path) -> ExitCode {
     let (rows, run) = match fragment::check(elf, LIMIT) {
         Ok(x) => x,
-        Err(e) => {
-            eprintln!("tlspost-harness: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return failed(&e),
     };
     print!("{}", fragment::table(&rows));
     for line in run.console.lines().filter(|l| l.contains("stack")) {
         println!("{line}");
     }
-    if rows.iter().all(|r| r.holds) && run.status == Some(0) {
-        println!(
-            "the 4 KB fragment: nginx honoured it, its split certificates and serve's large record are told apart (one firmware run)"
-        );
+    verdict(
+        rows.iter().all(|r| r.holds),
+        &run,
+        "the 4 KB fragment: nginx honoured it, its split certificates and serve's large record are told apart \
+         (one firmware run)",
+        "the fragment run is not as the servers were built to show",
+    )
+}
+
+fn failed(e: &relay::RunError) -> ExitCode {
+    eprintln!("tlspost-harness: {e}");
+    ExitCode::FAILURE
+}
+
+/// Success when every row held and QEMU exited with 0; otherwise what went wrong and the console.
+fn verdict(held: bool, run: &relay::Run, summary: &str, failure: &str) -> ExitCode {
+    if held && run.status == Some(0) {
+        println!("{summary}");
         return ExitCode::SUCCESS;
     }
-    eprintln!("tlspost-harness: the fragment run is not as the servers were built to show");
+    eprintln!("tlspost-harness: {failure}");
     eprintln!("QEMU status: {:?}; relay notes: {:?}", run.status, run.notes);
     eprintln!("--- firmware console ---\n{}", run.console);
     ExitCode::FAILURE
@@ -95,10 +102,7 @@ fn run_cmd(elf: &Path, specs: &[&str]) -> ExitCode {
     }
     let run = match relay::run(elf, &jobs, LIMIT) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("tlspost-harness: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return failed(&e),
     };
     print!("{}", run.console);
     for o in outcomes(&run.console) {
