@@ -19,7 +19,8 @@ pub const LIMITS: Limits = Limits {
 };
 
 /// The arena: what the backend's size rule asks for with [`LIMITS`] (`Limits::heap_needed`:
-/// rustls' state, twice the server's handshake, one record's plaintext).
+/// rustls' state, the server's handshake, and the larger of that again and two records'
+/// plaintext).
 pub const ARENA: usize = LIMITS.heap_needed();
 
 static mut MEMORY: [u8; ARENA] = [0; ARENA];

@@ -95,12 +95,20 @@ impl Default for Limits {
 
 impl Limits {
     /// The heap a connection needs at most with these limits: 6 KiB for rustls' own state
-    /// (configuration, key schedule, transcript) plus twice the server's handshake (its
-    /// certificates are held while they are checked and again with the session) plus one incoming
-    /// record's plaintext ([`INCOMING_LEN`]: rustls decrypts application data into the heap).
-    /// Measured figures are in bench/RESULTS.md.
+    /// (configuration, key schedule, transcript), the server's handshake (its certificates stay
+    /// with the session), and the larger of: the server's handshake again (while it is checked),
+    /// or two incoming records' plaintext (2 × [`INCOMING_LEN`]: rustls 0.23's unbuffered client
+    /// hands out application data from a copy on its heap, and the connection keeps what the
+    /// caller has not read yet in a second one). 47,626 bytes with the default limits.
+    /// `tests/rustls_heap.rs` holds connections to it; measured figures are in bench/RESULTS.md.
     pub const fn heap_needed(&self) -> usize {
-        6 * 1024 + 2 * self.server_handshake + INCOMING_LEN
+        let records = 2 * INCOMING_LEN;
+        let larger = if self.server_handshake > records {
+            self.server_handshake
+        } else {
+            records
+        };
+        6 * 1024 + self.server_handshake + larger
     }
 }
 
