@@ -488,3 +488,25 @@ fn a_binary_body_is_not_written_raw_to_a_terminal_but_unchanged_to_a_pipe() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn every_command_that_connects_refuses_a_bad_resolve_the_same_way() {
+    // Nothing listens on these URLs: a command that tried to connect would fail otherwise.
+    let url = format!("https://{HOST}:{}/", free_port());
+    let runs: [&[&str]; 5] = [
+        &["post", "--resolve", "no-port", "--json", "{}", &url],
+        &["doctor", "--resolve", "no-port", &url],
+        &["certs", "--resolve", "no-port", "example.com"],
+        &["serve", "--resolve", "no-port", "--upstream", &url],
+        &["replay", "1", "--to", &url, "--resolve", "no-port"],
+    ];
+    for args in runs {
+        let out = tlspost(args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("--resolve") && err.contains("no-port") && err.contains("HOST:PORT:ADDR"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -4,6 +4,7 @@ use std::io::Read;
 
 use clap::Args;
 use tlspost::client::BodySpec;
+use tlspost::probe::Override;
 use tlspost::proto::syntax::{self, ByteName, Invalid};
 use tlspost::proto::{NotOmittable, Omit};
 
@@ -85,6 +86,15 @@ pub(crate) fn request_body(json: Option<&str>, data: &[String], data_binary: Opt
         return Ok(BodySpec::Form(out));
     }
     Ok(BodySpec::None)
+}
+
+/// `--resolve HOST:PORT:ADDR` entries as given (any command that connects takes them), parsed;
+/// the first bad one is the error.
+pub(crate) fn overrides(given: &[String]) -> Result<Vec<Override>, String> {
+    given
+        .iter()
+        .map(|e| Override::parse(e).map_err(|err| format!("--resolve {err}")))
+        .collect()
 }
 
 /// Header fields to send, in order.

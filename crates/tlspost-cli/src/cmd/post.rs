@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use serde_json::{Value, json};
 use tlspost::client::{BodySink, DEFAULT_MAX_BODY, RequestSpec, Response};
-use tlspost::probe::{Alert, CertProblem, Override, TlsFailure};
+use tlspost::probe::{Alert, CertProblem, TlsFailure};
 use tlspost::proto::Budgets;
 use tlspost::proto::Phase;
 use tlspost::proto::escape::{Escaped, EscapedText};
@@ -17,7 +17,7 @@ use tlspost::trace::{Ms, render, verbose};
 use tlspost::url::HttpUrl;
 use tlspost::{Client, ConnectFailure, Error, ErrorClass, Trust, UrlProblem};
 
-use super::common::{MessageArgs, bad_token, bad_value};
+use super::common::{self, MessageArgs, bad_token, bad_value};
 use crate::{exit, out};
 
 /// Options shared by `post` and `request`, spelled as curl spells them.
@@ -205,8 +205,8 @@ fn build(a: &CommonArgs) -> Result<Client, String> {
     if let Some(ua) = &a.message.user_agent {
         b = b.user_agent(ua);
     }
-    for r in &a.resolve {
-        b = b.resolve_override(Override::parse(r).map_err(|e| format!("--resolve {e}"))?);
+    for o in common::overrides(&a.resolve)? {
+        b = b.resolve_override(o);
     }
     b.build().map_err(|e| e.to_string())
 }

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tlspost::probe::{Override, Trust};
+use tlspost::probe::Trust;
 use tlspost::url::HttpUrl;
 use tlspost_serve::Forward;
 use tlspost_serve::replay::{Edits, Recorded, ReplayRequest, Replayed};
 
+use crate::cmd::common;
 use crate::exit;
 
 /// Arguments of `tlspost replay`.
@@ -55,11 +56,11 @@ pub struct ReplayArgs {
 
 /// Runs `tlspost replay`.
 pub fn run(args: ReplayArgs) -> ExitCode {
-    let edits = match edits(&args) {
-        Ok(e) => e,
+    let plan = match plan(&args) {
+        Ok(p) => p,
         Err(e) => return exit::usage("replay", e),
     };
-    match replay(&args, edits) {
+    match replay(args.id, plan) {
         Ok(r) => {
             if args.json_output {
                 println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
@@ -198,21 +199,51 @@ fn csrf(api: &Api, id: i64) -> Result<String, String> {
         .ok_or_else(|| "the capture page carries no CSRF token (is the server a tlspost serve of this version?)".into())
 }
 
-fn replay(args: &ReplayArgs, edits: Edits) -> Result<Replayed, String> {
+/// What the command line asks for, checked before any connection is made.
+struct Plan {
+    api: Api,
+    edits: Edits,
+    /// `--to`: where to send the bytes ourselves.
+    target: Option<Forward>,
+}
+
+fn plan(args: &ReplayArgs) -> Result<Plan, String> {
     let url = HttpUrl::parse(&args.server).map_err(|e| format!("--server {}: {e}", args.server))?;
-    let api = Api {
-        url,
-        token: args.token.clone(),
+    let target = match &args.to {
+        Some(to) => {
+            let mut t = Forward::new(HttpUrl::parse(to).map_err(|e| format!("--to {to}: {e}"))?);
+            if !args.cacert.is_empty() {
+                t.trust = Trust::pinned_files(&args.cacert).map_err(|e| format!("--cacert: {e}"))?;
+            }
+            t.resolve = common::overrides(&args.resolve)?;
+            Some(t)
+        }
+        None => None,
     };
-    let mut req = ReplayRequest { edits, recorded: None };
-    if let Some(to) = &args.to {
-        req.recorded = Some(send_to(args, &api, to, &req.edits)?);
+    Ok(Plan {
+        api: Api {
+            url,
+            token: args.token.clone(),
+        },
+        edits: edits(args)?,
+        target,
+    })
+}
+
+fn replay(id: i64, plan: Plan) -> Result<Replayed, String> {
+    let api = &plan.api;
+    let mut req = ReplayRequest {
+        edits: plan.edits,
+        recorded: None,
+    };
+    if let Some(target) = plan.target {
+        req.recorded = Some(send_to(api, id, target, &req.edits)?);
         req.edits = Edits::default();
     }
-    let token = csrf(&api, args.id)?;
+    let token = csrf(api, id)?;
     let body = serde_json::to_vec(&req).map_err(|e| e.to_string())?;
     let headers = [("X-Tlspost-Csrf", token.as_str()), ("Content-Type", "application/json")];
-    let path = format!("/_tlspost/api/captures/{}/replay", args.id);
+    let path = format!("/_tlspost/api/captures/{id}/replay");
     match api.call("POST", &path, &headers, &body)? {
         (200, b) => serde_json::from_slice(&b).map_err(|e| format!("the server's answer is not the replay JSON: {e}")),
         (409, b) => Err(format!(
@@ -224,19 +255,10 @@ fn replay(args: &ReplayArgs, edits: Edits) -> Result<Replayed, String> {
 }
 
 /// `--to`: fetch the exact bytes, edit them, send them ourselves.
-fn send_to(args: &ReplayArgs, api: &Api, to: &str, edits: &Edits) -> Result<Recorded, String> {
-    let raw = api.get(&format!("/_tlspost/api/captures/{}/raw?reveal=1", args.id))?;
+fn send_to(api: &Api, id: i64, target: Forward, edits: &Edits) -> Result<Recorded, String> {
+    let raw = api.get(&format!("/_tlspost/api/captures/{id}/raw?reveal=1"))?;
     let head_len = tlspost_serve::framing::head_end(&raw).ok_or("the stored request has no whole head")?;
     let raw = tlspost_serve::replay::edit(&raw, head_len, edits).map_err(|e| e.to_string())?;
-    let mut target = Forward::new(HttpUrl::parse(to).map_err(|e| format!("--to {to}: {e}"))?);
-    if !args.cacert.is_empty() {
-        target.trust = Trust::pinned_files(&args.cacert).map_err(|e| format!("--cacert: {e}"))?;
-    }
-    for r in &args.resolve {
-        target
-            .resolve
-            .push(Override::parse(r).map_err(|e| format!("--resolve {e}"))?);
-    }
     tlspost_serve::replay::send_to(target, raw).map_err(|e| e.to_string())
 }
 

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tlspost::probe::{Override, Trust};
+use tlspost::probe::Trust;
 use tlspost::url::HttpUrl;
 use tlspost_serve::{Config, ConfigError, Forward, Limits, Profile, RespondRule, SyncMode};
 
+use crate::cmd::common;
 use crate::exit;
 
 /// Arguments of `tlspost serve`.
@@ -170,7 +171,7 @@ fn forward(args: &ForwardArgs) -> Result<Option<Forward>, String> {
     if !args.cacert.is_empty() {
         f.trust = Trust::pinned_files(&args.cacert).map_err(|e| format!("--cacert: {e}"))?;
     }
-    f.resolve = each(&args.resolve, Override::parse, "--resolve ")?;
+    f.resolve = common::overrides(&args.resolve)?;
     f.connect_timeout = secs("--connect-timeout", args.connect_timeout)?;
     f.timeout = secs("--upstream-timeout", args.upstream_timeout)?;
     f.keep_body = args.keep_response;

@@ -10,12 +10,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use tlspost::certinfo::now_unix;
-use tlspost::probe::Override;
+
 use tlspost_certs::check::check;
 use tlspost_certs::{
     BundleFormat, CertInfo, CertsError, EmitOptions, Format, Input, Report, Request, Root, Target, emit,
 };
 
+use crate::cmd::common;
 use crate::exit;
 
 /// Arguments of `tlspost certs`.
@@ -158,11 +159,7 @@ const CHECK: &str = "tlspost certs check";
 
 /// The targets as given, with `--resolve`, `--servername` and `--timeout` applied.
 fn targets(command: &'static str, given: &[String], conn: &ConnArgs) -> Result<Vec<Target>, Stop> {
-    let overrides = conn
-        .resolve
-        .iter()
-        .map(|r| Override::parse(r).map_err(|e| Stop::usage(command, format!("--resolve {e}"))))
-        .collect::<Result<Vec<_>, _>>()?;
+    let overrides = common::overrides(&conn.resolve).map_err(|e| Stop::usage(command, e))?;
     given
         .iter()
         .map(|g| {

@@ -14,9 +14,9 @@ use clap::Args;
 use clap::builder::PossibleValuesParser;
 use tlspost_certs::{CertInfo, Root, RootSource};
 use tlspost_doctor::profile::{PROFILES, Profile};
-use tlspost_doctor::{DeviceRequest, DeviceTrust, DoctorError, Override, Pinned, Progress, Request};
+use tlspost_doctor::{DeviceRequest, DeviceTrust, DoctorError, Pinned, Progress, Request};
 
-use super::common::MessageArgs;
+use super::common::{self, MessageArgs};
 use crate::exit;
 
 /// Arguments of `tlspost doctor`.
@@ -126,20 +126,13 @@ fn device(a: &DoctorArgs) -> Result<DeviceRequest, String> {
     })
 }
 
-fn overrides(a: &DoctorArgs) -> Result<Vec<Override>, String> {
-    a.resolve
-        .iter()
-        .map(|e| Override::parse(e).map_err(|err| format!("--resolve {err}")))
-        .collect()
-}
-
 fn request(a: &DoctorArgs) -> Result<Request, String> {
     if !(a.connect_timeout.is_finite() && a.connect_timeout > 0.0 && a.connect_timeout <= 600.0) {
         return Err("--connect-timeout must be a number of seconds above 0 and at most 600".into());
     }
     Ok(Request {
         url: a.url.clone(),
-        overrides: overrides(a)?,
+        overrides: common::overrides(&a.resolve)?,
         connect_timeout: Duration::from_secs_f64(a.connect_timeout),
         trust: trust(a)?,
         warn_days: a.warn_days,
