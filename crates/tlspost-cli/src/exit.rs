@@ -136,6 +136,18 @@ pub const SERVE: &[Code] = &[
     (USAGE, "bad arguments or an unreadable --respond-file"),
 ];
 
+/// `tlspost replay`.
+pub const REPLAY: &[Code] = &[
+    (
+        FAILED,
+        "the capture server did not answer or refused, or the replay failed (its error says why)",
+    ),
+    (
+        USAGE,
+        "bad arguments: --server, --to, --cacert, --resolve, -H, --json or --data (nothing was sent)",
+    ),
+];
+
 /// A command's `after_help`: `intro` (may be empty), then its exit codes.
 pub fn help(intro: &str, codes: &[Code]) -> String {
     let mut s = String::new();

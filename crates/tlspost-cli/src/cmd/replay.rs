@@ -20,7 +20,7 @@ use crate::exit;
     "Without --to, the server sends the bytes to its own upstream (tlspost serve --upstream); the \
      API never sends anywhere else. With --to, this command sends them and the server records the \
      result. Either way the result is a new capture linked to the original. See docs/serve.md.",
-    exit::SERVE
+    exit::REPLAY
 ))]
 pub struct ReplayArgs {
     /// The capture to send again.
