@@ -19,6 +19,7 @@
 
 mod counted;
 mod job;
+mod post;
 mod run;
 // The same insecure test RNG as rv32-qemu (one file, not a copy).
 #[path = "../../rv32-qemu/src/rng.rs"]

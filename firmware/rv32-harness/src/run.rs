@@ -8,18 +8,15 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use rv32_virt::relay::{Channel, Relay};
 use rv32_virt::{Console, instret, mtime};
-use tlspost::driver::{self, Buffers, Hooks};
 use tlspost_device::embedded_tls::{Aes128GcmSha256, MaxFragmentLength, blocking::TlsConnection};
 use tlspost_device::{
     DeviceProvider, FULL_READ_BUFFER, PinnedVerifier, config, config_fragment, open_blocking, read_buffer_for,
 };
-use tlspost_proto::{Body, Budgets, Deadlines, Millis, Request};
 
 use crate::counted::{Counted, Io};
 use crate::job::Job;
+use crate::post::post;
 use crate::rng::InsecureTestRng;
-
-const BODY: &[u8] = br#"{"device":"rv32-harness","t":21.5}"#;
 
 type Tls<'a, 'c, 'r> = TlsConnection<'a, Counted<'c, 'r>, Aes128GcmSha256>;
 
@@ -165,40 +162,5 @@ fn fragment(exponent: u8) -> MaxFragmentLength {
         10 => MaxFragmentLength::Bits10,
         11 => MaxFragmentLength::Bits11,
         _ => MaxFragmentLength::Bits12,
-    }
-}
-
-/// The CLINT's 10 MHz timer in milliseconds; the body is counted, not kept.
-struct Clock(u64);
-
-impl Hooks for Clock {
-    fn now(&mut self) -> Millis {
-        Millis(mtime() / 10_000)
-    }
-
-    fn body(&mut self, data: &[u8]) -> bool {
-        self.0 += data.len() as u64;
-        true
-    }
-}
-
-/// A JSON POST to the job's path through tlspost's blocking driver; adds ` status=N body=N`.
-#[inline(never)]
-fn post(con: &mut Console, tls: &mut Tls<'_, '_, '_>, job: &Job<'_>) {
-    let req = Request::post(job.host, job.path, Body::Json(BODY));
-    let mut clock = Clock(0);
-    let mut deadlines = Deadlines::new(Budgets::default(), clock.now());
-    let (mut rx, mut tx) = ([0u8; 2048], [0u8; 512]);
-    let bufs = Buffers {
-        rx: &mut rx,
-        tx: &mut tx,
-    };
-    match driver::exchange(tls, &req, &mut deadlines, bufs, &mut clock) {
-        Ok(out) => {
-            let _ = write!(con, " status={} body={}", out.status, clock.0);
-        }
-        Err(e) => {
-            let _ = write!(con, " post-failed {:?}", e.error);
-        }
     }
 }

@@ -25,6 +25,8 @@ mod counted;
 mod heap;
 #[path = "../../rv32-harness/src/job.rs"]
 mod job;
+#[path = "../../rv32-harness/src/post.rs"]
+mod post;
 // The same insecure test RNG as rv32-qemu (one file, not a copy).
 #[path = "../../rv32-qemu/src/rng.rs"]
 mod rng;

@@ -9,16 +9,13 @@ use core::cell::Cell;
 use core::fmt::Write as _;
 
 use rv32_virt::relay::Relay;
-use rv32_virt::{Console, instret, mtime};
-use tlspost::driver::{self, Buffers, Hooks};
-use tlspost_device::rustls_backend::{INCOMING_LEN, RecordBuffers, RustlsClient, RustlsConnection, SessionSlot};
-use tlspost_proto::{Body, Budgets, Deadlines, Millis, Request};
+use rv32_virt::{Console, instret};
+use tlspost_device::rustls_backend::{INCOMING_LEN, RecordBuffers, RustlsClient, SessionSlot};
 
 use crate::counted::{Counted, Io};
 use crate::heap;
 use crate::job::Job;
-
-const BODY: &[u8] = br#"{"device":"rv32-rustls","t":21.5}"#;
+use crate::post::post;
 
 /// The outgoing record buffer: a ClientHello with a resumption ticket fits.
 const OUTGOING: usize = 1024;
@@ -202,39 +199,4 @@ fn one(con: &mut Console, relay: &mut Relay, client: &RustlsClient, job: &Job<'_
         con.str(" fragment=not-offered");
     }
     let _ = tls.close();
-}
-
-/// The CLINT's 10 MHz timer in milliseconds; the body is counted, not kept.
-struct Clock(u64);
-
-impl Hooks for Clock {
-    fn now(&mut self) -> Millis {
-        Millis(mtime() / 10_000)
-    }
-
-    fn body(&mut self, data: &[u8]) -> bool {
-        self.0 += data.len() as u64;
-        true
-    }
-}
-
-/// A JSON POST to the job's path through tlspost's blocking driver; adds ` status=N body=N`.
-#[inline(never)]
-fn post(con: &mut Console, tls: &mut RustlsConnection<'_, Counted<'_, '_>>, job: &Job<'_>) {
-    let req = Request::post(job.host, job.path, Body::Json(BODY));
-    let mut clock = Clock(0);
-    let mut deadlines = Deadlines::new(Budgets::default(), clock.now());
-    let (mut rx, mut tx) = ([0u8; 2048], [0u8; 512]);
-    let bufs = Buffers {
-        rx: &mut rx,
-        tx: &mut tx,
-    };
-    match driver::exchange(tls, &req, &mut deadlines, bufs, &mut clock) {
-        Ok(out) => {
-            let _ = write!(con, " status={} body={}", out.status, clock.0);
-        }
-        Err(e) => {
-            let _ = write!(con, " post-failed {:?}", e.error);
-        }
-    }
 }
