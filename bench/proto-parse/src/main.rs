@@ -17,23 +17,22 @@ use std::process::ExitCode;
 
 use tlspost_proto::{Exchange, HeadStatus, Request};
 
+// The token endpoint's head and body end: the same bytes the device demo parses.
+#[macro_use]
+#[path = "../../../firmware/proto-demo/src/sample.rs"]
+mod sample;
+
 /// Size of the whole response, head included.
 const RESPONSE_LEN: usize = 1024;
 /// Data bytes per chunk.
 const CHUNK: usize = 128;
 
-/// A 1024-byte chunked response: a realistic API head, 128-byte chunks, one with an extension,
-/// the last-chunk and a trailer. Returns it with its decoded body.
+/// A 1024-byte chunked response: the token endpoint's head and body end (the device demo's, from
+/// its src/sample.rs) around 128-byte chunks, the first with an extension. Returns it with its
+/// decoded body.
 fn response() -> (Vec<u8>, Vec<u8>) {
-    let head = "HTTP/1.1 200 OK\r\n\
-        Date: Sat, 28 Nov 2026 12:00:00 GMT\r\n\
-        Content-Type: application/json\r\n\
-        Transfer-Encoding: chunked\r\n\
-        Connection: keep-alive\r\n\
-        Server: cloudflare\r\n\
-        CF-RAY: 8f1e2d3c4b5a6978-FRA\r\n\
-        \r\n";
-    let tail = b"0\r\nX-Checksum: 7a3f\r\n\r\n";
+    let head = token_head!();
+    let tail = token_end!().as_bytes();
     let mut out = head.as_bytes().to_vec();
     let mut body = Vec::new();
     let mut n = 0u32;

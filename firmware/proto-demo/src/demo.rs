@@ -14,27 +14,20 @@ pub const JSON: &[u8] = br#"{"client_id":"device-42","client_secret":"s3cr3t","g
 /// A fixed `User-Agent`, so the expected bytes do not change with the crate version.
 pub const USER_AGENT: &str = "tlspost-proto-demo (esp32c3)";
 
-/// What the server answers: a 100 Continue, then a chunked 200 with a chunk extension, a body split
-/// across three chunks and a trailer — the parts of chunked coding a hand-written reader gets wrong.
-pub const RESPONSE: &[u8] = b"HTTP/1.1 100 Continue\r\n\
-\r\n\
-HTTP/1.1 200 OK\r\n\
-Date: Sat, 28 Nov 2026 12:00:00 GMT\r\n\
-Content-Type: application/json\r\n\
-Transfer-Encoding: chunked\r\n\
-Connection: keep-alive\r\n\
-Server: cloudflare\r\n\
-CF-RAY: 8f1e2d3c4b5a6978-FRA\r\n\
-\r\n\
-19;note=first\r\n\
-{\"access_token\":\"eyJhbGci\r\n\
-1C\r\n\
-OiJFUzI1NiJ9.demo\",\"token_ty\r\n\
-1f\r\n\
-pe\":\"Bearer\",\"expires_in\":3600}\r\n\
-0\r\n\
-X-Checksum: 7a3f\r\n\
-\r\n";
+/// What the server answers: a 100 Continue, then a chunked 200 (the token endpoint's head and body
+/// end, src/sample.rs) with a chunk extension, a body split across three chunks and a trailer — the parts of chunked coding a hand-written reader gets wrong.
+pub const RESPONSE: &[u8] = concat!(
+    "HTTP/1.1 100 Continue\r\n\r\n",
+    token_head!(),
+    "19;note=first\r\n\
+    {\"access_token\":\"eyJhbGci\r\n\
+    1C\r\n\
+    OiJFUzI1NiJ9.demo\",\"token_ty\r\n\
+    1f\r\n\
+    pe\":\"Bearer\",\"expires_in\":3600}\r\n",
+    token_end!(),
+)
+.as_bytes();
 
 /// The sizes the response arrives in, cycled: small and uneven, as TLS records and TCP segments
 /// split a real response.

@@ -8,6 +8,10 @@
 #![no_std]
 #![no_main]
 
+// Before `demo`: its response is spelled with these macros.
+#[macro_use]
+mod sample;
+
 mod demo;
 
 rv32_virt::entry!(
