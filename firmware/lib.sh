@@ -1,11 +1,13 @@
 # Shared by the firmwares' scripts (firmware/*/build.sh, firmware/*/run.sh, .ci/firmware.sh):
 # sourced, never run. Each function names the firmware it works for in its messages ($fw_name).
 #
-# Build: fw_build (Debian's rustc for riscv32imc-unknown-none-elf, core built from source).
+# Build: fw_build (Debian's rustc for riscv32imc-unknown-none-elf, core built from source), fw_main
+# (the whole of a build.sh that pins a root at build time).
 # End to end (run.sh): fw_run_setup, fw_pki_shape, fw_seed_pki, fw_serve,
 # fw_pin_and_run, fw_check_capture, fw_check_foreign, fw_finish, fw_figures.
 
 fw_target=riscv32imc-unknown-none-elf
+fw_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 fw_host=device.tlspost.test
 
 # fw_need_toolchain: exits when a Debian package the build needs is missing.
@@ -52,6 +54,15 @@ fw_build() {
       --target "$fw_target" "$@" >&2
   )
   echo "$target_dir/$fw_target/release/$fw_name"
+}
+
+# fw_main NAME LINK_SCRIPT: the build of firmware/NAME, which pins its root at build time (the
+# environment fw_need_pin checks), with fw_build, the memory map firmware/LINK_SCRIPT and the target
+# directory firmware/NAME/target/release; prints the ELF's path. Its build.sh is this one call.
+fw_main() {
+  fw_name="$1"
+  fw_need_pin
+  fw_build "$fw_dir/$1" "$fw_dir/$2" "$fw_dir/$1/target/release"
 }
 
 # fw_build_rustls DIR LINK_SCRIPT TARGET_DIR [CARGO_ARGS...]: fw_build for the firmwares of

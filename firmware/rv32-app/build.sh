@@ -6,9 +6,6 @@
 #
 # Needs the Debian packages rustc-web, cargo-web, rust-web-src and lld.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-fw_name=rv32-app
 # shellcheck source=firmware/lib.sh
-. "$here/../lib.sh"
-fw_need_pin
-fw_build "$here" "$here/../rv32-qemu/link.x" "$here/target/release"
+. "$(dirname "$0")/../lib.sh"
+fw_main rv32-app rv32-qemu/link.x

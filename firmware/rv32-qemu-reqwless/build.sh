@@ -7,9 +7,6 @@
 # settings (firmware/lib.sh's fw_build), profile and linker script as firmware/rv32-qemu, so the
 # figures compare.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-fw_name=rv32-qemu-reqwless
 # shellcheck source=firmware/lib.sh
-. "$here/../lib.sh"
-fw_need_pin
-fw_build "$here" "$here/../rv32-qemu/link.x" "$here/target/release"
+. "$(dirname "$0")/../lib.sh"
+fw_main rv32-qemu-reqwless rv32-qemu/link.x

@@ -6,9 +6,6 @@
 # Needs the Debian packages rustc-web, cargo-web, rust-web-src and lld. The recipe and size
 # settings are firmware/lib.sh's fw_build, the same for every firmware.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-fw_name=rv32-qemu
 # shellcheck source=firmware/lib.sh
-. "$here/../lib.sh"
-fw_need_pin
-fw_build "$here" "$here/link.x" "$here/target/release"
+. "$(dirname "$0")/../lib.sh"
+fw_main rv32-qemu rv32-qemu/link.x
