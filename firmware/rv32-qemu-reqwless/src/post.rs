@@ -14,6 +14,7 @@ use rv32_virt::{Console, mtime};
 
 use crate::executor::block_on;
 use crate::net::UartStack;
+use crate::report;
 
 /// The capture server's CA (DER), chosen at build time by `run.sh`.
 static ROOT: &[u8] = include_bytes!(env!("TLSPOST_FW_ROOT_DER"));
@@ -56,14 +57,7 @@ async fn post(con: &mut Console, client: &mut HttpClient<'_, UartStack, UartStac
             return false;
         }
     };
-    // The host is a literal here (env!), which the formatting machinery folds into the text.
-    let _ = writeln!(
-        con,
-        "TLS 1.3 handshake ok, server verified for {} ({} ms of QEMU time)",
-        env!("TLSPOST_FW_HOST"),
-        (mtime() - t0) / 10_000
-    );
-    con.flush();
+    report::handshake_ok(con, t0);
     let mut handle = handle.body(BODY).content_type(ContentType::ApplicationJson);
     let response = match handle.send(head).await {
         Ok(r) => r,

@@ -9,6 +9,7 @@
 #![no_main]
 
 mod post;
+mod report;
 mod rng;
 
 rv32_virt::entry!(

@@ -8,6 +8,7 @@ use tlspost_device::embedded_tls::{Aes128GcmSha256, blocking::TlsConnection};
 use tlspost_device::{ConnectError, DeviceProvider, PinnedVerifier, config, open_blocking};
 use tlspost_proto::{Body, Exchange, HeadStatus, Request};
 
+use crate::report;
 use crate::rng::InsecureTestRng;
 
 /// The capture server's CA (DER), chosen at build time by `run.sh`.
@@ -67,12 +68,7 @@ fn handshake(con: &mut Console, tls: &mut Tls<'_>) -> bool {
             return false;
         }
     }
-    let _ = writeln!(
-        con,
-        "TLS 1.3 handshake ok, server verified for {HOST} ({} ms of QEMU time)",
-        (mtime() - t0) / 10_000
-    );
-    con.flush();
+    report::handshake_ok(con, t0);
     true
 }
 
