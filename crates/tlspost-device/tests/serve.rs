@@ -53,7 +53,7 @@ fn post_is_captured_exactly_with_sni_and_json_content_type() {
     assert_eq!(capture.raw, request_bytes(HOST), "exact bytes as sent");
     assert!(capture.complete);
     let tls = capture.tls.as_ref().expect("TLS facts");
-    assert_eq!(tls.sni.as_deref(), Some(HOST));
+    assert_eq!(tls.hello.sni.as_deref(), Some(HOST));
     assert_eq!(tls.version.as_deref(), Some("TLSv1.3"));
     assert!(
         capture

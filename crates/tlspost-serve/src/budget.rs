@@ -110,7 +110,7 @@ pub(crate) fn echo_room(cap: &Capture) -> (usize, usize) {
     n += text(&cap.peer);
     if let Some(t) = &cap.tls {
         n += 256
-            + [&t.sni, &t.alpn, &t.version, &t.cipher]
+            + [&t.hello.sni, &t.alpn, &t.version, &t.cipher]
                 .iter()
                 .map(|v| opt(v.as_deref()))
                 .sum::<usize>()

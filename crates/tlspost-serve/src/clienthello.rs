@@ -3,32 +3,104 @@
 
 use core::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use tlspost::probe::Version;
 
 /// Largest ClientHello accepted (handshake message body), in bytes.
 pub const MAX_CLIENT_HELLO: usize = 64 * 1024;
 
-/// What the ClientHello offered.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// What the ClientHello offered. In JSON (a capture's `tls`) under the names captures have always
+/// had: code points as hex strings (`"0x1301"`), versions by name (`"TLSv1.3"`, GREASE as hex).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientHello {
-    /// `legacy_version` of the ClientHello (0x0303 for TLS 1.2 and 1.3).
+    /// `legacy_version` of the ClientHello (0x0303 for TLS 1.2 and 1.3). Not stored (the JA4
+    /// made with it is): 0 in a capture read back.
+    #[serde(skip)]
     pub legacy_version: u16,
     /// SNI host name, if sent.
     pub sni: Option<String>,
     /// ALPN protocols offered, in order.
+    #[serde(rename = "alpn_offered")]
     pub alpn: Vec<String>,
     /// `supported_versions` offered, in order (GREASE included).
-    pub versions: Vec<u16>,
+    #[serde(rename = "offered_versions", with = "spelled")]
+    pub versions: Vec<Version>,
     /// Cipher suites offered, in order (GREASE included).
+    #[serde(with = "spelled")]
     pub cipher_suites: Vec<u16>,
     /// Extension types, in order (GREASE included).
+    #[serde(with = "spelled")]
     pub extensions: Vec<u16>,
     /// `supported_groups`, in order.
+    #[serde(with = "spelled")]
     pub groups: Vec<u16>,
     /// `signature_algorithms`, in order.
+    #[serde(with = "spelled")]
     pub signature_algorithms: Vec<u16>,
     /// How many TLS records the ClientHello came in.
+    #[serde(rename = "hello_records")]
     pub records: usize,
+}
+
+/// A version's name in a capture: the probe layer's ([`Version`]'s `Display`), but `TLSv1.0` for
+/// TLS 1.0 (OpenSSL's `TLSv1`), as captures have always spelled it.
+pub fn version_name(v: Version) -> String {
+    match v {
+        Version::Tls10 => "TLSv1.0".into(),
+        v => v.to_string(),
+    }
+}
+
+/// A code point as captures spell it: `0x1301`.
+pub fn hex(code: u16) -> String {
+    format!("0x{code:04x}")
+}
+
+/// A value of the ClientHello's lists as a capture's JSON spells it.
+trait Spelled: Sized {
+    fn spell(&self) -> String;
+    fn read(s: &str) -> Result<Self, String>;
+}
+
+/// Code points, by [`hex`].
+impl Spelled for u16 {
+    fn spell(&self) -> String {
+        hex(*self)
+    }
+    fn read(s: &str) -> Result<u16, String> {
+        s.strip_prefix("0x")
+            .filter(|h| h.len() == 4)
+            .and_then(|h| u16::from_str_radix(h, 16).ok())
+            .ok_or_else(|| format!("`{s}` is not a code point as 0x1301"))
+    }
+}
+
+/// Versions, by [`version_name`].
+impl Spelled for Version {
+    fn spell(&self) -> String {
+        version_name(*self)
+    }
+    fn read(s: &str) -> Result<Version, String> {
+        s.parse().map_err(|e: tlspost::probe::UnknownVersion| e.to_string())
+    }
+}
+
+/// A list as its values' [`Spelled`] strings (`#[serde(with = "spelled")]`).
+mod spelled {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Spelled;
+
+    pub fn serialize<S: Serializer, T: Spelled>(v: &[T], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(T::spell))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Spelled>(d: D) -> Result<Vec<T>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|s| T::read(s).map_err(D::Error::custom))
+            .collect()
+    }
 }
 
 /// Why the first bytes of a connection are not a ClientHello we can read.
@@ -222,7 +294,12 @@ pub fn parse(body: &[u8], records: usize) -> Result<ClientHello, HelloError> {
                     ch.alpn.push(String::from_utf8_lossy(p).into_owned());
                 }
             }
-            0x002b => ch.versions = u16s(d.vec8("supported_versions")?),
+            0x002b => {
+                ch.versions = u16s(d.vec8("supported_versions")?)
+                    .into_iter()
+                    .map(Version::from_code)
+                    .collect()
+            }
             0x000a => ch.groups = u16s(d.vec16("supported_groups")?),
             0x000d => ch.signature_algorithms = u16s(d.vec16("signature_algorithms")?),
             _ => {}
@@ -234,18 +311,6 @@ pub fn parse(body: &[u8], records: usize) -> Result<ClientHello, HelloError> {
 /// GREASE values (RFC 8701): 0x0a0a, 0x1a1a, ... 0xfafa.
 pub fn is_grease(v: u16) -> bool {
     v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff)
-}
-
-/// The name of a TLS protocol version, e.g. `TLSv1.3`.
-pub fn version_name(v: u16) -> String {
-    match v {
-        0x0304 => "TLSv1.3".into(),
-        0x0303 => "TLSv1.2".into(),
-        0x0302 => "TLSv1.1".into(),
-        0x0301 => "TLSv1.0".into(),
-        0x0300 => "SSLv3".into(),
-        v => format!("0x{v:04x}"),
-    }
 }
 
 fn hash12(s: &str) -> String {
@@ -277,7 +342,7 @@ impl ClientHello {
         let version = self
             .versions
             .iter()
-            .copied()
+            .map(|v| v.code())
             .filter(|v| !is_grease(*v))
             .max()
             .unwrap_or(self.legacy_version);
@@ -352,7 +417,7 @@ mod tests {
             legacy_version: 0x0303,
             sni: Some("example.com".into()),
             alpn: vec!["h2".into(), "http/1.1".into()],
-            versions: vec![0x1a1a, 0x0304, 0x0303],
+            versions: [0x1a1a, 0x0304, 0x0303].map(Version::from_code).to_vec(),
             cipher_suites: vec![
                 0x1a1a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014, 0x009c,
                 0x009d, 0x002f, 0x0035,

@@ -4,15 +4,20 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use tlspost_proto::date::{DateTime, Style};
 
+use crate::clienthello::ClientHello;
+
 /// TLS facts of the connection a request arrived on.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct TlsFacts {
-    /// SNI host name sent in the ClientHello.
-    pub sni: Option<String>,
+    /// What the ClientHello offered (its fields stand in the JSON beside these).
+    #[serde(flatten)]
+    pub hello: ClientHello,
+    /// JA4 fingerprint of the ClientHello.
+    pub ja4: String,
+    /// JA4 with unhashed lists.
+    pub ja4_r: String,
     /// ALPN protocol negotiated.
     pub alpn: Option<String>,
-    /// ALPN protocols offered.
-    pub alpn_offered: Vec<String>,
     /// Negotiated protocol version, e.g. `TLSv1.3` (absent when the handshake failed).
     pub version: Option<String>,
     /// Negotiated cipher suite, e.g. `TLS13_AES_128_GCM_SHA256`.
@@ -21,22 +26,6 @@ pub struct TlsFacts {
     /// session id or ticket): no certificate was sent.
     #[serde(default)]
     pub resumed: bool,
-    /// `supported_versions` offered (names, GREASE as hex).
-    pub offered_versions: Vec<String>,
-    /// Cipher suites offered (hex, in order).
-    pub cipher_suites: Vec<String>,
-    /// Extensions (hex, in order).
-    pub extensions: Vec<String>,
-    /// Supported groups (hex, in order).
-    pub groups: Vec<String>,
-    /// Signature algorithms (hex, in order).
-    pub signature_algorithms: Vec<String>,
-    /// JA4 fingerprint.
-    pub ja4: String,
-    /// JA4 with unhashed lists.
-    pub ja4_r: String,
-    /// TLS records the ClientHello came in.
-    pub hello_records: usize,
     /// These facts as JSON, made once per connection (every request on it stores them).
     #[serde(skip)]
     pub(crate) json: std::sync::OnceLock<Box<serde_json::value::RawValue>>,
@@ -45,6 +34,16 @@ pub struct TlsFacts {
 }
 
 impl TlsFacts {
+    /// What is known before the handshake: the ClientHello and its JA4.
+    pub(crate) fn offered(hello: ClientHello) -> TlsFacts {
+        TlsFacts {
+            ja4: hello.ja4(),
+            ja4_r: hello.ja4_r(),
+            hello,
+            ..TlsFacts::default()
+        }
+    }
+
     fn raw_json(&self) -> Result<&serde_json::value::RawValue, serde_json::Error> {
         if let Some(raw) = self.json.get() {
             return Ok(raw);

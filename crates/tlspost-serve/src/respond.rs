@@ -395,7 +395,7 @@ pub fn echo_into(c: &Capture, out: &mut Vec<u8>) {
         None => out.extend_from_slice(b"null"),
         Some(t) => {
             let fields = [
-                ("sni", t.sni.as_deref()),
+                ("sni", t.hello.sni.as_deref()),
                 ("alpn", t.alpn.as_deref()),
                 ("version", t.version.as_deref()),
                 ("cipher", t.cipher.as_deref()),
@@ -515,7 +515,7 @@ mod tests {
             body_bytes: body.len(),
             peer: &c.peer,
             tls: c.tls.as_ref().map(|t| EchoTls {
-                sni: &t.sni,
+                sni: &t.hello.sni,
                 alpn: &t.alpn,
                 version: &t.version,
                 cipher: &t.cipher,
@@ -554,7 +554,10 @@ mod tests {
             String::from_utf8(echo_by_serde(&c)).unwrap()
         );
         c.tls = Some(std::sync::Arc::new(crate::record::TlsFacts {
-            sni: Some("api.example".into()),
+            hello: crate::clienthello::ClientHello {
+                sni: Some("api.example".into()),
+                ..Default::default()
+            },
             alpn: None,
             version: Some("TLSv1.3".into()),
             cipher: Some("TLS13_AES_128_GCM_SHA256".into()),

@@ -1151,6 +1151,90 @@ mod tests {
         same(&back, &old);
     }
 
+    /// TLS facts as the releases before the facts held the parsed ClientHello wrote them (field
+    /// order included): the JA4 spec's worked example, with GREASE, TLS 1.1 and 1.0 offered.
+    const TLS_FACTS_BEFORE: &str = concat!(
+        r#"{"sni":"example.com","alpn":"http/1.1","alpn_offered":["h2","http/1.1"],"version":"TLSv1.3","#,
+        r#""cipher":"TLS13_AES_128_GCM_SHA256","resumed":false,"#,
+        r#""offered_versions":["0x1a1a","TLSv1.3","TLSv1.2","TLSv1.1","TLSv1.0"],"#,
+        r#""cipher_suites":["0x1a1a","0x1301","0x1302","0x1303","0xc02b","0xc02f","0xc02c","0xc030","0xcca9","#,
+        r#""0xcca8","0xc013","0xc014","0x009c","0x009d","0x002f","0x0035"],"#,
+        r#""extensions":["0x0a0a","0x0000","0x0017","0xff01","0x000a","0x000b","0x0023","0x0010","0x0005","#,
+        r#""0x000d","0x0012","0x0033","0x002d","0x002b","0x001b","0x0015","0x4469","0x2a2a"],"#,
+        r#""groups":["0x3a3a","0x001d","0x0017","0x0018"],"#,
+        r#""signature_algorithms":["0x0403","0x0804","0x0401","0x0503","0x0805","0x0501","0x0806","0x0601"],"#,
+        r#""ja4":"t13d1516h2_8daaf6152771_e5627efa2ab1","#,
+        r#""ja4_r":"t13d1516h2_002f,0035,009c,009d,1301,1302,1303,c013,c014,c02b,c02c,c02f,c030,cca8,cca9_"#,
+        r#"0005,000a,000b,000d,0012,0015,0017,001b,0023,002b,002d,0033,4469,ff01_"#,
+        r#"0403,0804,0401,0503,0805,0501,0806,0601","hello_records":2}"#
+    );
+
+    #[tokio::test]
+    async fn tls_facts_stored_before_read_back_typed_and_unchanged() {
+        use tlspost::probe::Version;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), None).unwrap();
+        let mut old = sample();
+        old.scheme = "https".into();
+        let meta = serde_json::to_string(&Meta::of(&old)).unwrap();
+        let id: i64 = {
+            let c = store.reader.lock().unwrap();
+            c.execute("INSERT INTO tls_facts (key, json) VALUES ('k', ?1)", [TLS_FACTS_BEFORE])
+                .unwrap();
+            c.execute(
+                "INSERT INTO captures (time_ms, raw, meta, tls_key) VALUES (?1, ?2, ?3, 'k')",
+                params![old.time_ms, old.raw, meta],
+            )
+            .unwrap();
+            c.last_insert_rowid()
+        };
+        let back = store.get(id).unwrap().unwrap();
+        let t = back.tls.as_deref().unwrap();
+        let h = &t.hello;
+        assert_eq!(h.sni.as_deref(), Some("example.com"));
+        assert_eq!(h.alpn, ["h2", "http/1.1"]);
+        assert_eq!(
+            h.versions,
+            [
+                Version::Other(0x1a1a),
+                Version::Tls13,
+                Version::Tls12,
+                Version::Tls11,
+                Version::Tls10
+            ]
+        );
+        assert_eq!(h.cipher_suites.get(..3), Some(&[0x1a1a, 0x1301, 0x1302][..]));
+        assert_eq!(h.extensions.last(), Some(&0x2a2a));
+        assert_eq!(h.groups, [0x3a3a, 0x001d, 0x0017, 0x0018]);
+        assert_eq!(h.signature_algorithms.first(), Some(&0x0403));
+        assert_eq!(h.records, 2);
+        assert!(!t.resumed && t.version.as_deref() == Some("TLSv1.3") && t.alpn.as_deref() == Some("http/1.1"));
+        assert_eq!(
+            (h.ja4(), h.ja4_r()),
+            (t.ja4.clone(), t.ja4_r.clone()),
+            "the typed hello makes the stored JA4"
+        );
+        // Served as it was stored: every field and value the same (the order may differ).
+        let before: serde_json::Value = serde_json::from_str(TLS_FACTS_BEFORE).unwrap();
+        assert_eq!(serde_json::to_value(&back).unwrap()["tls"], before);
+        // And a capture with these facts stored now reads back the same.
+        let stored = store.put(back).await.unwrap();
+        same(&store.get(stored.id).unwrap().unwrap(), &stored);
+    }
+
+    #[test]
+    fn tls_facts_with_a_bad_code_point_are_unreadable_not_guessed() {
+        use crate::record::TlsFacts;
+        for (field, bad) in [
+            ("\"0x1301\"", "\"1301\""),
+            ("\"TLSv1.2\"", "\"TLSv1.9\""),
+            ("\"0x0403\"", "\"0x10000\""),
+        ] {
+            let json = TLS_FACTS_BEFORE.replacen(field, bad, 1);
+            assert!(serde_json::from_str::<TlsFacts>(&json).is_err(), "{bad}");
+        }
+    }
+
     /// The value of `PRAGMA name` on a connection.
     fn pragma<T: rusqlite::types::FromSql>(c: &Connection, name: &str) -> T {
         c.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0)).unwrap()

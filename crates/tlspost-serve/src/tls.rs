@@ -7,6 +7,8 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use tlspost::probe::{Alert, Version, suite_name};
+
 use crate::clienthello::{self, ClientHello, Scan};
 use crate::conn::{self, ConnInfo, base_capture, now_ms};
 use crate::error::Error;
@@ -28,66 +30,11 @@ pub(crate) fn acceptor(pki: &Pki) -> Result<tokio_rustls::TlsAcceptor, Error> {
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(cfg)))
 }
 
-fn hex(v: &[u16]) -> Vec<String> {
-    v.iter().map(|x| format!("0x{x:04x}")).collect()
-}
-
-fn facts(ch: &ClientHello) -> TlsFacts {
-    TlsFacts {
-        sni: ch.sni.clone(),
-        alpn: None,
-        alpn_offered: ch.alpn.clone(),
-        version: None,
-        cipher: None,
-        offered_versions: ch.versions.iter().map(|v| clienthello::version_name(*v)).collect(),
-        cipher_suites: hex(&ch.cipher_suites),
-        extensions: hex(&ch.extensions),
-        groups: hex(&ch.groups),
-        signature_algorithms: hex(&ch.signature_algorithms),
-        ja4: ch.ja4(),
-        ja4_r: ch.ja4_r(),
-        hello_records: ch.records,
-        ..TlsFacts::default()
-    }
-}
-
-/// The name of TLS alert `n` as the TLS registry spells it (RFC 8446 §6, RFC 5246 §7.2, RFC 7301).
-fn alert_name(n: u8) -> &'static str {
-    match n {
-        0 => "close_notify",
-        10 => "unexpected_message",
-        20 => "bad_record_mac",
-        22 => "record_overflow",
-        40 => "handshake_failure",
-        42 => "bad_certificate",
-        43 => "unsupported_certificate",
-        44 => "certificate_revoked",
-        45 => "certificate_expired",
-        46 => "certificate_unknown",
-        47 => "illegal_parameter",
-        48 => "unknown_ca",
-        49 => "access_denied",
-        50 => "decode_error",
-        51 => "decrypt_error",
-        70 => "protocol_version",
-        71 => "insufficient_security",
-        80 => "internal_error",
-        86 => "inappropriate_fallback",
-        90 => "user_canceled",
-        109 => "missing_extension",
-        110 => "unsupported_extension",
-        112 => "unrecognized_name",
-        116 => "certificate_required",
-        120 => "no_application_protocol",
-        _ => "unassigned",
-    }
-}
-
 /// Why a handshake failed, from what ended it: the client's alert, what rustls refused in the
 /// client's offer, or the connection ending early. A rejected certificate is told apart from an
 /// untrusted CA by the alert, and from a name missing in the certificate by the SNI.
 fn handshake_failure(e: &std::io::Error, ch: &ClientHello, cert_names: &[String]) -> String {
-    use rustls::{AlertDescription as Alert, Error as Tls, PeerMisbehaved};
+    use rustls::{AlertDescription as A, Error as Tls, PeerMisbehaved};
     use std::io::ErrorKind;
     let sni = ch.sni.as_deref();
     let Some(tls) = e.get_ref().and_then(|inner| inner.downcast_ref::<Tls>()) else {
@@ -116,17 +63,14 @@ fn handshake_failure(e: &std::io::Error, ch: &ClientHello, cert_names: &[String]
              (RFC 6066 §3; an IP address is sent as no SNI)",
             sni.unwrap_or_default()
         ),
-        Tls::AlertReceived(Alert::UnknownCA) => "the client does not trust the server certificate: it does not \
+        Tls::AlertReceived(A::UnknownCA) => "the client does not trust the server certificate: it does not \
              know the tlspost CA (alert unknown_ca); give the client ca.pem from the data directory (also \
              at /_tlspost/ca.pem)"
             .into(),
         Tls::AlertReceived(
-            a @ (Alert::BadCertificate
-            | Alert::CertificateUnknown
-            | Alert::UnsupportedCertificate
-            | Alert::CertificateExpired),
+            a @ (A::BadCertificate | A::CertificateUnknown | A::UnsupportedCertificate | A::CertificateExpired),
         ) => {
-            let alert = alert_name(u8::from(*a));
+            let alert = Alert::from(*a);
             let wanted = sni.map(|s| s.trim_end_matches('.'));
             match wanted.filter(|s| !cert_names.iter().any(|n| n.eq_ignore_ascii_case(s))) {
                 Some(name) => format!(
@@ -145,8 +89,9 @@ fn handshake_failure(e: &std::io::Error, ch: &ClientHello, cert_names: &[String]
             }
         }
         Tls::AlertReceived(a) => {
-            let n = u8::from(*a);
-            format!("the client ended the TLS handshake with alert {} ({n})", alert_name(n))
+            let a = Alert::from(*a);
+            let name = a.name().unwrap_or("unassigned");
+            format!("the client ended the TLS handshake with alert {name} ({})", a.code())
         }
         Tls::PeerIncompatible(_) => format!(
             "the client's offer has nothing in common with the server's (TLS 1.2 and 1.3, ECDHE with \
@@ -154,6 +99,19 @@ fn handshake_failure(e: &std::io::Error, ch: &ClientHello, cert_names: &[String]
         ),
         other => format!("the TLS handshake failed: {other}"),
     }
+}
+
+/// What the handshake agreed on, into `f`.
+fn negotiated(f: &mut TlsFacts, conn: &rustls::ServerConnection) {
+    f.version = conn
+        .protocol_version()
+        .map(|v| clienthello::version_name(Version::from_code(u16::from(v))));
+    f.cipher = conn
+        .negotiated_cipher_suite()
+        .and_then(|c| suite_name(u16::from(c.suite())))
+        .map(String::from);
+    f.alpn = conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned());
+    f.resumed = conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
 }
 
 /// Record a connection that never got to HTTP (bad ClientHello, refused or failed handshake).
@@ -238,7 +196,8 @@ pub(crate) async fn handle(state: Arc<State>, mut tcp: TcpStream, mut info: Conn
             return;
         }
     };
-    let mut tls_facts = facts(&ch);
+    let mut tls_facts = TlsFacts::offered(ch);
+    let ch = &tls_facts.hello;
     info.tls = Some(Arc::new(tls_facts.clone()));
     if state.cfg.profile == Profile::Edge && ch.sni.is_none() {
         // Fatal alert unrecognized_name (112), as a strict edge refuses a ClientHello without SNI.
@@ -261,7 +220,7 @@ pub(crate) async fn handle(state: Arc<State>, mut tcp: TcpStream, mut info: Conn
     let tls = match hs {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
-            let msg = handshake_failure(&e, &ch, &crate::pki::cert_names(&state.cfg.names));
+            let msg = handshake_failure(&e, ch, &crate::pki::cert_names(&state.cfg.names));
             record_failure(&state, &info, t0, wall, Vec::new(), msg).await;
             return;
         }
@@ -270,17 +229,7 @@ pub(crate) async fn handle(state: Arc<State>, mut tcp: TcpStream, mut info: Conn
             return;
         }
     };
-    {
-        let f = &mut tls_facts;
-        let conn = tls.get_ref().1;
-        f.version = conn.protocol_version().map(|v| clienthello::version_name(u16::from(v)));
-        f.cipher = conn
-            .negotiated_cipher_suite()
-            .and_then(|c| c.suite().as_str())
-            .map(String::from);
-        f.alpn = conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned());
-        f.resumed = conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
-    }
+    negotiated(&mut tls_facts, tls.get_ref().1);
     info.tls = Some(Arc::new(tls_facts));
     conn::serve(state, tls, Vec::new(), info).await;
 }

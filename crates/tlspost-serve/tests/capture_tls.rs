@@ -25,13 +25,14 @@ fn curl_https_records_sni_alpn_versions_and_ja4() {
     assert_eq!(c.scheme, "https");
     assert_eq!(c.sni.as_deref(), Some("api.example.test"), "the SNI curl sent");
     let t = c.tls.as_ref().unwrap();
-    assert_eq!(t.sni.as_deref(), Some("api.example.test"));
+    let h = &t.hello;
+    assert_eq!(h.sni.as_deref(), Some("api.example.test"));
     assert_eq!(t.alpn.as_deref(), Some("http/1.1"));
-    assert!(t.alpn_offered.contains(&"http/1.1".to_string()), "{:?}", t.alpn_offered);
+    assert!(h.alpn.contains(&"http/1.1".to_string()), "{:?}", h.alpn);
     assert_eq!(t.version.as_deref(), Some("TLSv1.3"));
     assert!(t.cipher.as_deref().unwrap().starts_with("TLS13_"), "{:?}", t.cipher);
-    assert!(t.offered_versions.contains(&"TLSv1.3".to_string()));
-    assert!(!t.cipher_suites.is_empty() && !t.groups.is_empty() && !t.signature_algorithms.is_empty());
+    assert!(h.versions.contains(&tlspost::probe::Version::Tls13));
+    assert!(h.cipher_suites.contains(&0x1301) && !h.groups.is_empty() && !h.signature_algorithms.is_empty());
     assert!(t.ja4.starts_with("t13d"), "{}", t.ja4);
     assert_eq!(t.ja4.len(), 36, "{}", t.ja4);
     assert!(c.raw.starts_with(b"POST /v1/token HTTP/1.1\r\nHost: api.example.test:"));
@@ -88,7 +89,7 @@ fn openssl_s_client_arduino_request_byte_exact() {
         "stored bytes equal sent bytes"
     );
     let t = c.tls.as_ref().unwrap();
-    assert_eq!(t.sni.as_deref(), Some("api.example.test"));
+    assert_eq!(t.hello.sni.as_deref(), Some("api.example.test"));
     assert_eq!(t.version.as_deref(), Some("TLSv1.2"));
     assert!(t.ja4.starts_with("t12d"), "{}", t.ja4);
     assert_eq!(t.alpn, None, "s_client offered no ALPN");
@@ -136,7 +137,7 @@ fn edge_profile_refuses_like_a_strict_cdn() {
     let c = r.wait_for("the refused handshake", |c| {
         c.error.as_deref().is_some_and(|e| e.contains("no SNI"))
     });
-    assert_eq!(c.tls.as_ref().unwrap().sni, None);
+    assert_eq!(c.tls.as_ref().unwrap().hello.sni, None);
 
     // IP as Host: 1003.
     let resp = send_raw(

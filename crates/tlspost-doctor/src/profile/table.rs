@@ -1,6 +1,6 @@
 //! A profile as the Markdown table docs/doctor.md shows (a test keeps the two the same).
 
-use tlspost::probe::{Version, group_name, suite_name};
+use tlspost::probe::{Version, group_name, signature_name, suite_name};
 
 use super::{Profile, Resumption, Source, Sourced};
 
@@ -53,7 +53,7 @@ impl Profile {
         });
         row(&mut t, "Answers a HelloRetryRequest", self.answers_hello_retry, yes);
         row(&mut t, "Signature schemes offered", self.signature_schemes, |v| {
-            codes(v, scheme_name)
+            codes(v, signature_name)
         });
         row(&mut t, "Certificate keys accepted", self.keys, |v| {
             v.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
@@ -88,21 +88,4 @@ impl Profile {
         row(&mut t, "Offers ALPN by default", self.alpn, yes);
         t
     }
-}
-
-/// The signature scheme's name (`ecdsa_secp256r1_sha256`).
-fn scheme_name(code: u16) -> Option<&'static str> {
-    Some(match code {
-        0x0403 => "ecdsa_secp256r1_sha256",
-        0x0503 => "ecdsa_secp384r1_sha384",
-        0x0603 => "ecdsa_secp521r1_sha512",
-        0x0804 => "rsa_pss_rsae_sha256",
-        0x0805 => "rsa_pss_rsae_sha384",
-        0x0806 => "rsa_pss_rsae_sha512",
-        0x0401 => "rsa_pkcs1_sha256",
-        0x0501 => "rsa_pkcs1_sha384",
-        0x0601 => "rsa_pkcs1_sha512",
-        0x0807 => "ed25519",
-        _ => return None,
-    })
 }

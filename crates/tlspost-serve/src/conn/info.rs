@@ -31,7 +31,7 @@ pub(crate) fn base_capture(info: &ConnInfo, first: Instant, wall_ms: i64, seq: u
         },
         conn: info.id,
         seq,
-        sni: info.tls.as_ref().and_then(|t| t.sni.clone()),
+        sni: info.tls.as_ref().and_then(|t| t.hello.sni.clone()),
         tls: info.tls.clone(),
         ..Capture::default()
     }

@@ -3,8 +3,10 @@
 //! by name, each with its code point on hover.
 
 use maud::{Markup, html};
+use tlspost::probe::{group_name, signature_name, suite_name};
 
 use super::shared::{SHOWN, bytes_text};
+use crate::clienthello::{hex, is_grease, version_name};
 use crate::framing;
 use crate::html::{EscapedBytes, Visible};
 use crate::mask;
@@ -133,34 +135,17 @@ pub(super) fn response_html(c: &Capture, state: &State, reveal: bool) -> Markup 
     }
 }
 
-/// A code point's name for a list of the ClientHello: a rustls name, or the hex as it is.
-fn named(kind: List, hex: &str) -> String {
-    let Ok(v) = u16::from_str_radix(hex.trim_start_matches("0x"), 16) else {
-        return hex.to_string();
+/// A ClientHello list by name (`GREASE` for GREASE, the hex when unnamed), each with its code
+/// point on hover.
+fn names(list: &[u16], name: fn(u16) -> Option<&'static str>) -> Markup {
+    let named = |v: u16| match name(v) {
+        _ if is_grease(v) => "GREASE".to_string(),
+        Some(n) => n.to_string(),
+        None => hex(v),
     };
-    if crate::clienthello::is_grease(v) {
-        return "GREASE".into();
-    }
-    let name = match kind {
-        List::Cipher => format!("{:?}", rustls::CipherSuite::from(v)),
-        List::Group => format!("{:?}", rustls::NamedGroup::from(v)),
-        List::Signature => format!("{:?}", rustls::SignatureScheme::from(v)),
-    };
-    // rustls writes an unknown code point as `Kind(0x…)`.
-    if name.contains('(') { hex.to_string() } else { name }
-}
-
-#[derive(Clone, Copy)]
-enum List {
-    Cipher,
-    Group,
-    Signature,
-}
-
-fn names(kind: List, hexes: &[String]) -> Markup {
     html! {
         span .names {
-            @for h in hexes { abbr title=(h) { (named(kind, h)) } }
+            @for v in list { abbr title=(hex(*v)) { (named(*v)) } }
         }
     }
 }
@@ -168,22 +153,25 @@ fn names(kind: List, hexes: &[String]) -> Markup {
 /// The TLS facts of a capture's connection.
 pub(super) fn tls_html(t: &TlsFacts) -> Markup {
     let row = |k: &str, v: &str| html! { tr { th { (k) } td { code { (Visible(v)) } } } };
+    let h = &t.hello;
+    let versions: Vec<String> = h.versions.iter().map(|v| version_name(*v)).collect();
+    let extensions: Vec<String> = h.extensions.iter().map(|e| hex(*e)).collect();
     html! {
         div .scroll { table .kv {
-            (row("SNI", t.sni.as_deref().unwrap_or("(none sent)")))
-            (row("ALPN offered", &t.alpn_offered.join(", ")))
+            (row("SNI", h.sni.as_deref().unwrap_or("(none sent)")))
+            (row("ALPN offered", &h.alpn.join(", ")))
             (row("ALPN negotiated", t.alpn.as_deref().unwrap_or("")))
             (row("version", t.version.as_deref().unwrap_or("")))
             (row("cipher", t.cipher.as_deref().unwrap_or("")))
             (row("resumed", if t.resumed { "yes (no certificate sent)" } else { "no" }))
-            (row("offered versions", &t.offered_versions.join(", ")))
-            tr { th { "cipher suites" } td #cipher-suites { (names(List::Cipher, &t.cipher_suites)) } }
-            tr { th { "groups" } td #groups { (names(List::Group, &t.groups)) } }
-            tr { th { "signature algorithms" } td #signature-algorithms { (names(List::Signature, &t.signature_algorithms)) } }
-            (row("extensions", &t.extensions.join(", ")))
+            (row("offered versions", &versions.join(", ")))
+            tr { th { "cipher suites" } td #cipher-suites { (names(&h.cipher_suites, suite_name)) } }
+            tr { th { "groups" } td #groups { (names(&h.groups, group_name)) } }
+            tr { th { "signature algorithms" } td #signature-algorithms { (names(&h.signature_algorithms, signature_name)) } }
+            (row("extensions", &extensions.join(", ")))
             (row("JA4", &t.ja4))
             (row("JA4_r", &t.ja4_r))
-            (row("ClientHello records", &t.hello_records.to_string()))
+            (row("ClientHello records", &h.records.to_string()))
         } }
     }
 }
@@ -194,15 +182,21 @@ mod tests {
 
     #[test]
     fn code_points_by_name() {
-        assert_eq!(named(List::Cipher, "0x1301"), "TLS13_AES_128_GCM_SHA256");
-        assert_eq!(named(List::Group, "0x001d"), "X25519");
-        assert_eq!(named(List::Signature, "0x0403"), "ECDSA_NISTP256_SHA256");
-        assert_eq!(named(List::Cipher, "0x0a0a"), "GREASE");
-        assert_eq!(named(List::Cipher, "0xfeff"), "0xfeff", "unknown: the hex");
-        let m = names(List::Group, &["0x0017".into()]).into_string();
+        let m = |list: &[u16], name| names(list, name).into_string();
         assert_eq!(
-            m,
-            "<span class=\"names\"><abbr title=\"0x0017\">secp256r1</abbr></span>"
+            m(&[0x1301, 0x0a0a, 0x002f, 0x7777], suite_name),
+            "<span class=\"names\"><abbr title=\"0x1301\">TLS13_AES_128_GCM_SHA256</abbr>\
+             <abbr title=\"0x0a0a\">GREASE</abbr><abbr title=\"0x002f\">TLS_RSA_WITH_AES_128_CBC_SHA</abbr>\
+             <abbr title=\"0x7777\">0x7777</abbr></span>",
+            "by name, GREASE as such, an unknown code point as hex"
+        );
+        assert_eq!(
+            m(&[0x001d, 0x0017], group_name),
+            "<span class=\"names\"><abbr title=\"0x001d\">X25519</abbr><abbr title=\"0x0017\">secp256r1</abbr></span>"
+        );
+        assert_eq!(
+            m(&[0x0403], signature_name),
+            "<span class=\"names\"><abbr title=\"0x0403\">ecdsa_secp256r1_sha256</abbr></span>"
         );
     }
 }

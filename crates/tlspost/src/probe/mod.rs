@@ -36,5 +36,8 @@ pub use net::{
     BadOverride, ConnectAttempt, ConnectError, ConnectFailure, Connected, Override, ResolveError, Resolved, Source,
     connect, resolve,
 };
-pub use tls::{HandshakeKind, Limits, Session, TlsFacts, TlsSetup, Version, group_name, handshake, suite_name};
+pub use tls::{
+    HandshakeKind, Limits, Session, TlsFacts, TlsSetup, UnknownVersion, Version, group_name, handshake, signature_name,
+    suite_name,
+};
 pub use trust::{Trust, TrustError};

@@ -73,6 +73,44 @@ impl fmt::Display for Version {
     }
 }
 
+/// A version name [`Version`]'s `FromStr` does not read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownVersion(pub String);
+
+impl fmt::Display for UnknownVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` is not a TLS version name (`SSLv3`, `TLSv1` or `TLSv1.0`, `TLSv1.1`, `TLSv1.2`, `TLSv1.3`, or a \
+             code as `0x0304`)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownVersion {}
+
+impl std::str::FromStr for Version {
+    type Err = UnknownVersion;
+
+    /// What [`Version`]'s `Display` writes, and `TLSv1.0` for TLS 1.0 too.
+    fn from_str(s: &str) -> Result<Version, UnknownVersion> {
+        Ok(match s {
+            "SSLv3" => Version::Ssl3,
+            "TLSv1" | "TLSv1.0" => Version::Tls10,
+            "TLSv1.1" => Version::Tls11,
+            "TLSv1.2" => Version::Tls12,
+            "TLSv1.3" => Version::Tls13,
+            other => other
+                .strip_prefix("0x")
+                .filter(|h| h.len() == 4)
+                .and_then(|h| u16::from_str_radix(h, 16).ok())
+                .map(Version::from_code)
+                .ok_or_else(|| UnknownVersion(other.to_string()))?,
+        })
+    }
+}
+
 /// The cipher suite's registered name (`TLS13_AES_128_GCM_SHA256`), when rustls knows it.
 pub fn suite_name(code: u16) -> Option<&'static str> {
     rustls::CipherSuite::from(code).as_str()
@@ -81,6 +119,37 @@ pub fn suite_name(code: u16) -> Option<&'static str> {
 /// The named group's name (`X25519`, `secp256r1`), when rustls knows it.
 pub fn group_name(code: u16) -> Option<&'static str> {
     rustls::NamedGroup::from(code).as_str()
+}
+
+/// The signature scheme's registered name (`ecdsa_secp256r1_sha256`; IANA "TLS SignatureScheme",
+/// RFC 8446 §4.2.3, RFC 8734 for brainpool, draft-ietf-tls-mldsa for ML-DSA), when it has one.
+/// rustls' own spelling (`ECDSA_NISTP256_SHA256`) is not the one TLS stacks and their logs use.
+pub fn signature_name(code: u16) -> Option<&'static str> {
+    Some(match code {
+        0x0201 => "rsa_pkcs1_sha1",
+        0x0203 => "ecdsa_sha1",
+        0x0401 => "rsa_pkcs1_sha256",
+        0x0403 => "ecdsa_secp256r1_sha256",
+        0x0501 => "rsa_pkcs1_sha384",
+        0x0503 => "ecdsa_secp384r1_sha384",
+        0x0601 => "rsa_pkcs1_sha512",
+        0x0603 => "ecdsa_secp521r1_sha512",
+        0x0804 => "rsa_pss_rsae_sha256",
+        0x0805 => "rsa_pss_rsae_sha384",
+        0x0806 => "rsa_pss_rsae_sha512",
+        0x0807 => "ed25519",
+        0x0808 => "ed448",
+        0x0809 => "rsa_pss_pss_sha256",
+        0x080a => "rsa_pss_pss_sha384",
+        0x080b => "rsa_pss_pss_sha512",
+        0x081a => "ecdsa_brainpoolP256r1tls13_sha256",
+        0x081b => "ecdsa_brainpoolP384r1tls13_sha384",
+        0x081c => "ecdsa_brainpoolP512r1tls13_sha512",
+        0x0904 => "mldsa44",
+        0x0905 => "mldsa65",
+        0x0906 => "mldsa87",
+        _ => return None,
+    })
 }
 
 /// Which kind of handshake took place.
@@ -413,5 +482,41 @@ impl Write for Counting<'_> {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_names_read_back() {
+        for code in [0x0300, 0x0301, 0x0302, 0x0303, 0x0304, 0x0a0a, 0x7f1c] {
+            let v = Version::from_code(code);
+            assert_eq!(v.to_string().parse::<Version>(), Ok(v), "{v}");
+        }
+        assert_eq!("TLSv1.0".parse::<Version>(), Ok(Version::Tls10));
+        assert_eq!("0x0303".parse::<Version>(), Ok(Version::Tls12));
+        for bad in ["TLSv1.4", "tlsv1.3", "0x303", "0xzzzz", ""] {
+            assert_eq!(bad.parse::<Version>(), Err(UnknownVersion(bad.into())), "{bad}");
+        }
+    }
+
+    #[test]
+    fn signature_schemes_by_registered_name() {
+        assert_eq!(signature_name(0x0403), Some("ecdsa_secp256r1_sha256"));
+        assert_eq!(signature_name(0x0804), Some("rsa_pss_rsae_sha256"));
+        assert_eq!(signature_name(0x0807), Some("ed25519"));
+        assert_eq!(
+            signature_name(0x0303),
+            None,
+            "a TLS 1.2 hash/signature pair with no scheme name"
+        );
+        // Every scheme rustls knows has a registered name here.
+        for code in 0..=u16::MAX {
+            if rustls::SignatureScheme::from(code).as_str().is_some() {
+                assert!(signature_name(code).is_some(), "0x{code:04x}");
+            }
+        }
     }
 }
