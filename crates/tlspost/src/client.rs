@@ -39,11 +39,10 @@ use tlspost_proto::request::DEFAULT_USER_AGENT;
 use tlspost_proto::retry::{self, RetryDecision, RetryPolicy};
 use tlspost_proto::{Body, Budgets, Deadlines, Header, Millis, Omit, Phase, Request, Scheme, Version, httparse};
 
-pub use crate::conn::TlsInfo;
 use crate::conn::{self, Embedded, Stream};
 use crate::driver::{self, Buffers, DriverError, Hooks};
 use crate::error::{Error, RedirectRefusal};
-use crate::probe::{Override, TlsSetup};
+use crate::probe::{Override, TlsFacts, TlsSetup};
 use crate::trace::{Timings, TraceEvent};
 use crate::trust::Trust;
 use crate::url::HttpUrl;
@@ -198,7 +197,7 @@ pub struct Response {
     /// Phase timings of the final attempt.
     pub timings: Timings,
     /// TLS facts of the connection (as of its handshake, for a reused connection).
-    pub tls: Option<TlsInfo>,
+    pub tls: Option<TlsFacts>,
     /// Whether the final attempt reused a kept-alive connection.
     pub reused_connection: bool,
     /// Request bytes written by the final attempt.
@@ -327,7 +326,7 @@ type Origin = (Scheme, String, u16);
 
 struct Pooled {
     stream: Stream,
-    tls: Option<TlsInfo>,
+    tls: Option<TlsFacts>,
 }
 
 /// Sends requests; keeps one idle connection per origin and the TLS sessions for resumption.
@@ -1077,16 +1076,16 @@ fn answered(status: u16, headers: &[httparse::Header<'_>], body: &[u8]) -> Answe
 }
 
 /// The TLS summary line(s) of the trace.
-pub fn tls_summary(info: &TlsInfo) -> String {
+pub fn tls_summary(info: &TlsFacts) -> String {
     let mut s = format!(
         "TLS {} {} ALPN {} {}; SNI {}",
         info.version,
-        info.cipher,
-        info.alpn.as_deref().unwrap_or("none"),
-        if info.resumed { "resumed" } else { "full handshake" },
+        info.suite_text(),
+        info.alpn_text().as_deref().unwrap_or("none"),
+        if info.resumed() { "resumed" } else { "full handshake" },
         info.sni.as_deref().unwrap_or("(none: IP address)")
     );
-    for (i, c) in info.chain.iter().enumerate() {
+    for (i, c) in info.certs().iter().enumerate() {
         s.push_str(&format!(
             "\n  cert #{i}: subject {}; issuer {}; not after {} UTC",
             c.subject,

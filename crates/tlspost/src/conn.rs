@@ -7,9 +7,8 @@ use std::time::{Duration, Instant};
 
 use rustls::ClientConnection;
 
-use crate::certinfo::CertInfo;
 use crate::error::{Error, UrlProblem};
-use crate::probe::{self, HandshakeError, HandshakeKind, Limits, Override, TlsFacts, TlsFailure, TlsSetup};
+use crate::probe::{self, HandshakeError, Limits, Override, TlsFacts, TlsFailure, TlsSetup};
 
 /// A connected stream: plain TCP or TLS over it.
 pub(crate) enum Stream {
@@ -110,36 +109,6 @@ impl<T: Write> embedded_io::Write for Embedded<'_, T> {
     }
 }
 
-/// Facts of a TLS session, for the trace and the result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsInfo {
-    /// `TLSv1.3` or `TLSv1.2`.
-    pub version: String,
-    /// The cipher suite, e.g. `TLS13_AES_128_GCM_SHA256`.
-    pub cipher: String,
-    /// The ALPN protocol agreed, if any.
-    pub alpn: Option<String>,
-    /// Whether the session was resumed (no certificate exchange).
-    pub resumed: bool,
-    /// The server name sent as SNI (`None` for an IP address: no SNI is sent).
-    pub sni: Option<String>,
-    /// The certificates the server sent, leaf first (empty when resumed).
-    pub chain: Vec<CertInfo>,
-}
-
-impl From<&TlsFacts> for TlsInfo {
-    fn from(f: &TlsFacts) -> TlsInfo {
-        TlsInfo {
-            version: f.version.to_string(),
-            cipher: f.suite_text(),
-            alpn: f.alpn.as_deref().map(|p| String::from_utf8_lossy(p).into_owned()),
-            resumed: f.kind == HandshakeKind::Resumed,
-            sni: f.sni.clone(),
-            chain: f.chain.iter().filter_map(|d| CertInfo::from_der(d)).collect(),
-        }
-    }
-}
-
 /// Resolves `host:port`, honouring the overrides first.
 pub(crate) fn resolve(host: &str, port: u16, overrides: &[Override]) -> Result<Vec<SocketAddr>, Error> {
     probe::resolve(host, port, overrides)
@@ -176,12 +145,12 @@ pub(crate) fn handshake(
     deadline: Option<Instant>,
     budget_ms: Option<u64>,
     trace: &mut dyn FnMut(&[u8], bool),
-) -> Result<(Stream, TlsInfo), Error> {
+) -> Result<(Stream, TlsFacts), Error> {
     match probe::handshake(setup, tcp, host, Limits { deadline }, trace) {
-        Ok(s) => {
-            let info = TlsInfo::from(&s.facts);
-            Ok((Stream::Tls(Box::new(rustls::StreamOwned::new(s.conn, s.stream))), info))
-        }
+        Ok(s) => Ok((
+            Stream::Tls(Box::new(rustls::StreamOwned::new(s.conn, s.stream))),
+            s.facts,
+        )),
         Err(e) => Err(client_error(e, host, budget_ms)),
     }
 }

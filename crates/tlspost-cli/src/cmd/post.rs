@@ -583,12 +583,12 @@ pub fn result_json(r: &Response) -> Value {
         .collect();
     let tls = r.tls.as_ref().map(|t| {
         json!({
-            "version": t.version,
-            "cipher": t.cipher,
-            "alpn": t.alpn,
-            "resumed": t.resumed,
+            "version": t.version.to_string(),
+            "cipher": t.suite_text(),
+            "alpn": t.alpn_text(),
+            "resumed": t.resumed(),
             "sni": t.sni,
-            "chain": t.chain.iter().map(|c| json!({
+            "chain": t.certs().iter().map(|c| json!({
                 "subject": c.subject, "issuer": c.issuer,
                 "not_before": c.not_before_utc(), "not_after": c.not_after_utc(), "names": c.sans,
             })).collect::<Vec<_>>(),

@@ -12,6 +12,8 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
 
+use crate::certinfo::CertInfo;
+
 use super::trust::{Trust, TrustError, roots};
 use super::{HandshakeError, TlsFailure};
 
@@ -196,6 +198,21 @@ impl TlsFacts {
     pub fn group_text(&self) -> Option<String> {
         self.group
             .map(|g| group_name(g).map_or_else(|| format!("0x{g:04x}"), str::to_string))
+    }
+
+    /// The ALPN protocol agreed, as text (bytes that are not UTF-8 replaced).
+    pub fn alpn_text(&self) -> Option<String> {
+        self.alpn.as_deref().map(|p| String::from_utf8_lossy(p).into_owned())
+    }
+
+    /// Whether the session was resumed (no certificate was sent).
+    pub fn resumed(&self) -> bool {
+        self.kind == HandshakeKind::Resumed
+    }
+
+    /// The served chain, parsed (certificates that do not parse are left out).
+    pub fn certs(&self) -> Vec<CertInfo> {
+        self.chain.iter().filter_map(|d| CertInfo::from_der(d)).collect()
     }
 }
 
