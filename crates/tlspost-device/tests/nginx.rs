@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{leaf, nginx, nginx_under, now, post, post_fragment, refused};
+use support::{Issued, failed, leaf, nginx, nginx_under, now, post, post_fragment, refused};
 use tlspost_device::embedded_tls::MaxFragmentLength;
 use tlspost_device::{ConnectError, KeyKind, VerifyError};
 use tlspost_testkit::pki::{Alg, Ca, Leaf, Validity};
@@ -184,8 +184,7 @@ fn reconnect_cost_full_handshake_each_time() {
     // embedded-tls cannot resume TLS 1.3 sessions (docs/device.md): every reconnect is a full
     // handshake. Record what that costs in bytes on the wire (and host time, for reference).
     let root = Ca::root("Device Test Root");
-    let inter = root.intermediate("Device Test Issuing CA");
-    let leaf = leaf(&inter, &[HOST]).issue();
+    let Issued { inter, leaf } = Issued::under(&root, HOST);
     let nginx = nginx(&leaf.chain(&[&inter]), &leaf.key_pem);
     let mut sizes = Vec::new();
     for _ in 0..3 {
@@ -206,16 +205,15 @@ fn a_4096_byte_fragment_works_with_a_4352_byte_read_buffer_against_nginx() {
     // nginx (OpenSSL) honours max_fragment_length: a response body larger than the fragment comes
     // in several records, each fitting the small read buffer.
     let root = Ca::root("Device Test Root P-256");
-    let inter = root.intermediate("Device Test Issuing CA");
-    let leaf = leaf(&inter, &[HOST]).issue();
+    let issued = Issued::under(&root, HOST);
     // 10,000 bytes of body from a 2,000-byte variable (nginx's parameters stop at 4 KB).
     let x = "x".repeat(2_000);
     let readings =
         format!("location = /api/v1/readings {{ default_type application/json; set $x {x}; return 200 $x$x$x$x$x; }}");
     let nginx = tlspost_testkit::nginx::Nginx::start(&[tlspost_testkit::nginx::Site::new(
         "device",
-        &leaf.chain(&[&inter]),
-        &leaf.key_pem,
+        &issued.chain(),
+        &issued.leaf.key_pem,
     )
     .protocols("TLSv1.3")
     .directives(&readings)]);
@@ -232,24 +230,18 @@ fn certificates_larger_than_the_fragment_are_told_apart_from_a_record_too_large(
     // message from one record only.
     let root = Ca::root("Device Test Root P-256");
     let inter = root.intermediate("Device Test Issuing CA");
-    let mut names: Vec<String> = (0..200).map(|i| format!("host-{i:03}.{HOST}")).collect();
-    names.push(HOST.to_string());
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let leaf = leaf(&inter, &names).issue();
+    let leaf = leaf(&inter, &[HOST]).extra_names(200).issue();
     let chain = leaf.chain(&[&inter]);
     assert!((4_200..16_000).contains(&(leaf.der.len() + inter.der.len())));
     let nginx = nginx(&chain, &leaf.key_pem);
-    match post_fragment(nginx.port(0), HOST, &[&root.der], now(), MaxFragmentLength::Bits12) {
-        Err(e @ ConnectError::CertificateSpansRecords { read_buffer: 4352 }) => {
-            let msg = e.to_string();
-            assert!(
-                msg.contains("one fragment") && msg.contains("16640-byte read buffer"),
-                "{msg}"
-            );
-        }
-        Err(other) => panic!("expected CertificateSpansRecords, got {other:?}"),
-        Ok(a) => panic!("a Certificate message over 4,096 bytes went through, HTTP {}", a.status),
-    }
+    let e = failed(
+        post_fragment(nginx.port(0), HOST, &[&root.der], now(), MaxFragmentLength::Bits12),
+        &["one fragment", "16640-byte read buffer"],
+    );
+    assert!(
+        matches!(e, ConnectError::CertificateSpansRecords { read_buffer: 4352 }),
+        "{e:?}"
+    );
     // The full read buffer, no fragment: the same server and chain pass.
     assert_eq!(
         post(nginx.port(0), HOST, &[&root.der], now())

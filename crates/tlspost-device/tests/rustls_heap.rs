@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use cap::Cap;
 use support::rustls::{LoggingNginx, client, post};
-use support::{leaf, now};
+use support::{Issued, now};
 use tlspost_device::rustls_backend::{INCOMING_LEN, Limits, RecordBuffers, SessionSlot};
 use tlspost_testkit::nginx::{Nginx, Site};
 use tlspost_testkit::pki::Ca;
@@ -29,9 +29,8 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 fn full_and_resumed_connections_fit_the_heap_rule() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let root = Ca::root("Device Test Root P-256");
-    let inter = root.intermediate("Device Test Issuing CA");
-    let leaf = leaf(&inter, &[HOST]).issue();
-    let nginx = LoggingNginx::start(&leaf.chain(&[&inter]), &leaf.key_pem, "TLSv1.3");
+    let issued = Issued::under(&root, HOST);
+    let nginx = LoggingNginx::start(&issued.chain(), &issued.leaf.key_pem, "TLSv1.3");
     let sessions = Arc::new(SessionSlot::new());
     let client = client(&[&root.der], &sessions);
     // From here on the heap may grow by the rule's size plus what `post` allocates that a device
@@ -77,11 +76,10 @@ fn a_response_in_full_16_kb_records_fits_the_heap_rule_at_a_small_handshake_limi
     // decrypts into its heap and the connection keeps until read (the rule before counted one
     // such record; with a 4,096-byte handshake limit the allocation of the second aborted).
     let root = Ca::root("Device Test Root P-256");
-    let inter = root.intermediate("Device Test Issuing CA");
-    let leaf = leaf(&inter, &[HOST]).issue();
+    let issued = Issued::under(&root, HOST);
     let x = "x".repeat(2_000);
     let big = format!("location / {{ default_type application/json; set $x {x}; return 200 $x$x$x$x$x$x$x$x; }}");
-    let site = Site::new("big", &leaf.chain(&[&inter]), &leaf.key_pem)
+    let site = Site::new("big", &issued.chain(), &issued.leaf.key_pem)
         .protocols("TLSv1.3")
         .directives(&big);
     let nginx = Nginx::start(&[site]);

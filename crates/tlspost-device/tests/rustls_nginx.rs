@@ -7,7 +7,7 @@ mod support;
 use std::sync::Arc;
 
 use support::rustls::{LoggingNginx, client, limit, post, refused};
-use support::{leaf, now};
+use support::{Issued, failed, leaf, now};
 use tlspost_device::rustls_backend::{RustlsError, SessionSlot};
 use tlspost_device::{KeyKind, VerifyError};
 use tlspost_testkit::pki::{Ca, Validity};
@@ -16,9 +16,8 @@ const HOST: &str = "device.tlspost.test";
 
 /// nginx serving a P-256 leaf under an intermediate of `root` (Let's Encrypt's shape).
 fn nginx_under(root: &Ca, protocols: &str) -> LoggingNginx {
-    let inter = root.intermediate("Device Test Issuing CA");
-    let leaf = leaf(&inter, &[HOST]).issue();
-    LoggingNginx::start(&leaf.chain(&[&inter]), &leaf.key_pem, protocols)
+    let issued = Issued::under(root, HOST);
+    LoggingNginx::start(&issued.chain(), &issued.leaf.key_pem, protocols)
 }
 
 fn full_then_resumed(protocols: &str, version: u16) {
@@ -84,20 +83,14 @@ fn a_server_handshake_over_the_limit_is_refused_before_rustls_holds_it() {
     let sessions = Arc::new(SessionSlot::new());
     // Leaf and intermediate take about 1,300 bytes of records here; allow 1,000.
     let small = client(&[&root.der], &sessions).with_limits(limit(1_000));
-    match post(&small, nginx.port(), HOST, now()) {
-        Err(e @ RustlsError::HandshakeTooLarge { limit: 1_000 }) => {
-            let msg = e.to_string();
-            assert!(
-                msg.contains("more than 1000 bytes") && msg.contains("shorter chain"),
-                "{msg}"
-            );
-        }
-        other => panic!("expected HandshakeTooLarge, got {other:?}"),
-    }
+    let e = failed(
+        post(&small, nginx.port(), HOST, now()),
+        &["more than 1000 bytes", "shorter chain"],
+    );
+    assert!(matches!(e, RustlsError::HandshakeTooLarge { limit: 1_000 }), "{e:?}");
 
     // The default limit (8,192) against a server that sends twelve extra certificates.
-    let inter = root.intermediate("Device Test Issuing CA");
-    let leaf = leaf(&inter, &[HOST]).issue();
+    let Issued { inter, leaf } = Issued::under(&root, HOST);
     let padding: Vec<Ca> = (0..12)
         .map(|i| Ca::root(&format!("Padding CA {i} {}", "x".repeat(200))))
         .collect();
@@ -164,8 +157,7 @@ fn several_roots_and_a_cross_signed_chain() {
     let old_root = Ca::root("Device Test Old Root");
     let new_root = Ca::root("Device Test New Root");
     let cross = new_root.cross_signed_by(&old_root);
-    let inter = new_root.intermediate("Device Test Issuing CA");
-    let leaf = leaf(&inter, &[HOST]).issue();
+    let Issued { inter, leaf } = Issued::under(&new_root, HOST);
     let nginx = LoggingNginx::start(&leaf.chain(&[&inter, &cross]), &leaf.key_pem, "TLSv1.3");
     let unrelated = Ca::root("Unrelated Root");
     let sessions = Arc::new(SessionSlot::new());

@@ -5,10 +5,10 @@ mod support;
 
 use std::net::SocketAddr;
 
-use support::{now, post, post_fragment, post_with_write_buffer, refused, request_bytes};
+use support::{failed, now, post, post_fragment, post_with_write_buffer, refused, request_bytes};
 use tlspost_device::{ConnectError, VerifyError};
 use tlspost_serve::{Config, Server};
-use tlspost_testkit::pki::Ca;
+use tlspost_testkit::pki::{Ca, with_extra_names};
 
 const HOST: &str = "device.tlspost.test";
 
@@ -107,32 +107,24 @@ fn a_512_byte_write_buffer_fits_the_client_hello_for_a_253_character_host() {
         "d".repeat(61)
     );
     assert_eq!(host.len(), 253);
-    match post_with_write_buffer(port(&server), &host, &[&ca], now(), 512) {
-        Err(ConnectError::Verify(e)) => assert_eq!(e, VerifyError::NotValidForName),
-        Err(e) => panic!("expected NotValidForName (the ClientHello went out), got {e}"),
-        Ok(a) => panic!("expected refusal, got HTTP {}", a.status),
-    }
+    // Refused for the name: the ClientHello went out.
+    assert_eq!(
+        refused(post_with_write_buffer(port(&server), &host, &[&ca], now(), 512)),
+        VerifyError::NotValidForName
+    );
 }
 
 #[test]
 fn a_server_that_ignores_max_fragment_length_is_a_record_too_large_for_the_small_read_buffer() {
     // serve (rustls) ignores the extension; its leaf with 250 names makes a Certificate record
     // over 4,096 bytes, which a 4,352-byte read buffer cannot hold.
-    let mut names: Vec<String> = (0..250).map(|i| format!("host-{i:03}.device.tlspost.test")).collect();
-    names.push(HOST.to_string());
-    let (server, _dir, ca) = start_with(names);
+    let (server, _dir, ca) = start_with(with_extra_names(HOST, 250));
     let fragment = tlspost_device::embedded_tls::MaxFragmentLength::Bits12;
-    match post_fragment(port(&server), HOST, &[&ca], now(), fragment) {
-        Err(e @ ConnectError::RecordTooLarge { read_buffer: 4352 }) => {
-            let msg = e.to_string();
-            assert!(
-                msg.contains("4352-byte read buffer") && msg.contains("max_fragment_length"),
-                "{msg}"
-            );
-        }
-        Err(other) => panic!("expected RecordTooLarge, got {other:?}"),
-        Ok(_) => panic!("a record over 4,352 bytes went through a 4,352-byte buffer"),
-    }
+    let e = failed(
+        post_fragment(port(&server), HOST, &[&ca], now(), fragment),
+        &["4352-byte read buffer", "max_fragment_length"],
+    );
+    assert!(matches!(e, ConnectError::RecordTooLarge { read_buffer: 4352 }), "{e:?}");
     assert_eq!(
         post(port(&server), HOST, &[&ca], now())
             .expect("full read buffer")

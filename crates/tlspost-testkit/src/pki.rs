@@ -313,6 +313,14 @@ impl LeafBuilder<'_> {
         self
     }
 
+    /// `n` generated names under the first name added after the names given (see
+    /// [`with_extra_names`]): a leaf as large as a test needs.
+    pub fn extra_names(mut self, n: usize) -> Self {
+        let first = self.spec.names.first().cloned().unwrap_or_else(|| "leaf.test".into());
+        self.spec.names.extend(with_extra_names(&first, n).into_iter().skip(1));
+        self
+    }
+
     /// Signs the leaf.
     pub fn issue(self) -> Leaf {
         let mut p = CertificateParams::new(self.spec.names.clone()).expect("names");
@@ -334,6 +342,15 @@ impl LeafBuilder<'_> {
             key_pem: key.serialize_pem(),
         }
     }
+}
+
+/// `host`, then `n` generated names under it: `host-0000.HOST`, `host-0001.HOST`, ... Each adds
+/// its length and two bytes to a leaf's DER, so a test sizes a Certificate message with `n`: with
+/// an 18-byte host, 300 make a leaf of about 7 KB, 800 one of about 18 KB (over one TLS record).
+pub fn with_extra_names(host: &str, n: usize) -> Vec<String> {
+    let mut names = vec![host.to_string()];
+    names.extend((0..n).map(|i| format!("host-{i:04}.{host}")));
+    names
 }
 
 /// A server certificate and its key.
@@ -389,6 +406,21 @@ mod tests {
         assert!(pos(&usual.der, b"Kit Org") < pos(&usual.der, b"Kit Root"));
         let cn_first = Ca::builder("Kit Root").org("Kit Org").cn_first(true).self_signed();
         assert!(pos(&cn_first.der, b"Kit Root") < pos(&cn_first.der, b"Kit Org"));
+    }
+
+    #[test]
+    fn extra_names_follow_the_names_given_and_grow_the_leaf() {
+        let root = Ca::root("Kit Root");
+        assert_eq!(
+            with_extra_names("a.kit.test", 2),
+            ["a.kit.test", "host-0000.a.kit.test", "host-0001.a.kit.test"]
+        );
+        let small = root.leaf(&["a.kit.test"]);
+        let big = root.leaf_builder(&["a.kit.test"]).extra_names(800).issue();
+        assert!(der_contains(&big.der, b"host-0799.a.kit.test"));
+        // 800 names of 20 bytes, each with its two-byte tag and length.
+        assert!(big.der.len() >= small.der.len() + 800 * 22, "{}", big.der.len());
+        assert!(big.der.len() > 16_384);
     }
 
     #[test]

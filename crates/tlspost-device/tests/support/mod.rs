@@ -14,7 +14,7 @@ use embedded_tls::{Aes128GcmSha256, blocking::TlsConnection};
 use tlspost_device::{ConnectError, DeviceProvider, PinnedVerifier, VerifyError, config, open_blocking};
 use tlspost_proto::{Body, Exchange, HeadStatus, Request};
 use tlspost_testkit::nginx::{Nginx, Site};
-use tlspost_testkit::pki::{Ca, LeafBuilder};
+use tlspost_testkit::pki::{Ca, Leaf, LeafBuilder};
 
 /// The CN of every device test leaf: never the host, on purpose (only the SANs may be used).
 pub const NOT_THE_HOST: &str = "not-the-host.invalid";
@@ -23,6 +23,27 @@ pub const NOT_THE_HOST: &str = "not-the-host.invalid";
 /// validity, then `issue()`.
 pub fn leaf<'a>(ca: &'a Ca, names: &[&str]) -> LeafBuilder<'a> {
     ca.leaf_builder(names).cn(NOT_THE_HOST)
+}
+
+/// What a public server holds (Let's Encrypt's shape): a P-256 leaf for a host (see [`leaf`])
+/// issued by an intermediate of the pinned root.
+pub struct Issued {
+    pub inter: Ca,
+    pub leaf: Leaf,
+}
+
+impl Issued {
+    /// A new intermediate of `root` and a leaf for `host` issued by it.
+    pub fn under(root: &Ca, host: &str) -> Issued {
+        let inter = root.intermediate("Device Test Issuing CA");
+        let leaf = leaf(&inter, &[host]).issue();
+        Issued { inter, leaf }
+    }
+
+    /// The chain file the server sends: the leaf, then the intermediate (PEM).
+    pub fn chain(&self) -> String {
+        self.leaf.chain(&[&self.inter])
+    }
 }
 
 /// nginx serving `chain` (PEM, leaf first) with `key`, TLS 1.3 only (all embedded-tls speaks),
@@ -37,9 +58,8 @@ pub fn nginx(chain: &str, key: &str) -> Nginx {
 /// nginx serving a P-256 leaf for `host` issued by an intermediate of `root`, with that
 /// intermediate in the chain: the common shape of a public server.
 pub fn nginx_under(root: &Ca, host: &str) -> Nginx {
-    let inter = root.intermediate("Device Test Issuing CA");
-    let leaf = leaf(&inter, &[host]).issue();
-    nginx(&leaf.chain(&[&inter]), &leaf.key_pem)
+    let issued = Issued::under(root, host);
+    nginx(&issued.chain(), &issued.leaf.key_pem)
 }
 
 /// Seconds since 1970 now.
@@ -124,6 +144,19 @@ pub fn refused<T>(r: Result<T, ConnectError>) -> VerifyError {
         Err(other) => panic!("expected a verification error, got {other}"),
         Ok(_) => panic!("expected refusal, but the handshake succeeded"),
     }
+}
+
+/// The error of a handshake that must fail, its message checked to name each of `says`; panics on
+/// success or on a message that lacks one. The caller matches the error's type.
+pub fn failed<T, E: std::fmt::Display>(r: Result<T, E>, says: &[&str]) -> E {
+    let Err(e) = r else {
+        panic!("expected the handshake to fail, but it succeeded");
+    };
+    let msg = e.to_string();
+    for s in says {
+        assert!(msg.contains(s), "{msg:?} does not say {s:?}");
+    }
+    e
 }
 
 /// [`post`] with a TLS write buffer of `write_len` bytes (the firmware uses 512).
