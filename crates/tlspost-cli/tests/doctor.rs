@@ -862,10 +862,7 @@ fn device_tlspost_fails_an_rsa_leaf_with_the_ecdsa_fix_and_esp_idf_talks() {
 #[test]
 fn device_esp_idf_fails_a_chain_over_its_buffer() {
     let root = Ca::root("Device Root");
-    let mut names: Vec<String> = vec![DEVICE_HOST.to_owned()];
-    names.extend((0..800).map(|i| format!("host-{i:04}.{DEVICE_HOST}")));
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let big = root.leaf(&names);
+    let big = root.leaf_builder(&[DEVICE_HOST]).extra_names(800).issue();
     let server = nginx_for(&big, None);
     let (code, out) = doctor_device(&root, server.port(0), &["--device", "esp-idf"]);
     assert_eq!(code, 1, "{out}");

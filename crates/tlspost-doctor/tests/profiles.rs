@@ -159,10 +159,7 @@ fn a_p384_chain_talks_to_tlspost() {
 
 /// A leaf of about 18 KB: its Certificate message cannot travel in one record.
 fn big_leaf(root: &Ca) -> Leaf {
-    let mut names: Vec<String> = vec![HOST.to_owned()];
-    names.extend((0..800).map(|i| format!("host-{i:04}.{HOST}")));
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    root.leaf(&names)
+    root.leaf_builder(&[HOST]).extra_names(800).issue()
 }
 
 #[test]
@@ -377,10 +374,7 @@ fn a_session_offered_again_is_resumed_by_nginx_and_not_by_a_server_without_sessi
 fn esp_idf_warns_when_a_certificate_message_that_fits_its_buffer_arrives_in_several_records() {
     let root = Ca::root("Profile Root");
     // A Certificate message of about 7 KB: within the 16,384-byte buffer.
-    let mut names: Vec<String> = vec![HOST.to_owned()];
-    names.extend((0..300).map(|i| format!("host-{i:04}.{HOST}")));
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let leaf = root.leaf(&names);
+    let leaf = root.leaf_builder(&[HOST]).extra_names(300).issue();
     let joined = |v: &ProfileVerdict| {
         v.findings
             .iter()
