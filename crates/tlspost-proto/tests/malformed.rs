@@ -1,54 +1,17 @@
 //! A corpus of malformed responses (files under `tests/malformed/`), each expecting one specific error,
 //! fed whole and one byte at a time.
 
+mod feed;
+
 use std::fs;
 use std::path::Path;
 
-use tlspost_proto::{Error, Exchange, HeadStatus, Request};
+use tlspost_proto::{Error, Request};
 
 /// Runs a GET exchange over `data`, fed `step` bytes at a time, then end of file.
 fn outcome(data: &[u8], step: usize) -> Result<(), Error> {
     let req = Request::new("GET", "api.example.com", "/");
-    let mut ex = Exchange::new(&req).expect("valid request");
-    let mut wire = [0u8; 256];
-    while !ex.request_done() {
-        ex.poll_output(&mut wire)?;
-    }
-    let mut buf = Vec::new();
-    let mut pos = 0;
-    let mut in_body = false;
-    loop {
-        let take = step.min(data.len() - pos);
-        buf.extend_from_slice(&data[pos..pos + take]);
-        pos += take;
-        loop {
-            if !in_body {
-                let mut hs = [httparse::EMPTY_HEADER; 16];
-                match ex.read_head(&buf, &mut hs)? {
-                    HeadStatus::Partial => break,
-                    HeadStatus::Interim { len, .. } => drop(buf.drain(..len)),
-                    HeadStatus::Complete(h) => {
-                        let len = h.len;
-                        buf.drain(..len);
-                        in_body = true;
-                    }
-                }
-            } else {
-                let mut out = [0u8; 5];
-                let (c, p) = ex.read_body(&buf, &mut out)?;
-                buf.drain(..c);
-                if ex.is_done() {
-                    return Ok(());
-                }
-                if c == 0 && p == 0 {
-                    break;
-                }
-            }
-        }
-        if take == 0 {
-            return ex.on_eof();
-        }
-    }
+    feed::feed(&mut feed::sent(&req), data, &[step], &mut [0u8; 5]).0
 }
 
 #[test]
