@@ -145,9 +145,7 @@ fn gnutls_answers_record_size_limit() {
 fn a_certificate_message_over_one_record_is_measured() {
     let root = Ca::root("Probe Root");
     // 800 host names of 22 bytes each make a leaf of about 18 KB.
-    let names: Vec<String> = (0..800).map(|i| format!("host-{i:04}.{HOST}")).collect();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let big = root.leaf(&names);
+    let big = root.leaf_builder(&[HOST]).extra_names(800).issue();
     assert!(big.der.len() > 16_384);
     let server = SServer::start(&big.pem, &big.key_pem, &["-tls1_2"]);
     let got = send(server.port(), &ClientHello::tls12(Some(HOST))).unwrap();
