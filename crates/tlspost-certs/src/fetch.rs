@@ -11,6 +11,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use tlspost::probe::{self, Limits, Override, TlsFacts, TlsFailure, TlsSetup};
+use tlspost::url::HttpUrl;
+use tlspost_proto::url::{UrlError, UrlPart};
 
 use crate::CertsError;
 
@@ -30,42 +32,42 @@ pub struct Target {
 }
 
 impl Target {
-    /// Parses `HOST`, `HOST:PORT`, `[V6]:PORT` (port 443 when absent).
+    /// Parses `HOST`, `HOST:PORT`, `[V6]:PORT` or a bare IPv6 address (port 443 when absent; an
+    /// `https://` before it and a `/` after it are allowed). The host and port are read by the
+    /// URL parser every command uses, so a target follows the same rules as a URL's authority.
     pub fn parse(given: &str) -> Result<Self, CertsError> {
         let bad = |why| CertsError::BadTarget {
             given: given.to_string(),
             why,
         };
-        let given_t = given.trim().trim_start_matches("https://").trim_end_matches('/');
-        let (host, port) = if let Some(rest) = given_t.strip_prefix('[') {
-            let (h, after) = rest.split_once(']').ok_or(bad("missing ] after an IPv6 address"))?;
-            match after.strip_prefix(':') {
-                Some(p) => (h, Some(p)),
-                None if after.is_empty() => (h, None),
-                None => return Err(bad("expected :PORT after ]")),
-            }
-        } else if given_t.matches(':').count() > 1 {
-            (given_t, None) // a bare IPv6 address
+        let t = given.trim().trim_start_matches("https://").trim_end_matches('/');
+        // A bare IPv6 address has no port; the URL parser reads it in brackets.
+        let authority = if t.matches(':').count() > 1 && !t.starts_with('[') {
+            format!("[{t}]")
         } else {
-            match given_t.split_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (given_t, None),
-            }
+            t.to_string()
         };
-        if host.is_empty() {
-            return Err(bad("the host is empty; expected HOST[:PORT]"));
+        let url = HttpUrl::parse(&format!("https://{authority}/")).map_err(|e| {
+            bad(match e {
+                UrlError::MissingHost => "the host is empty; expected HOST[:PORT]",
+                UrlError::InvalidPort
+                | UrlError::InvalidByte {
+                    part: UrlPart::Port, ..
+                } => "the port must be a number from 1 to 65535",
+                UrlError::InvalidIpv6 | UrlError::Ipv6ZoneRefused => {
+                    "the IPv6 address does not parse (write it as [ADDR]:PORT, without a zone id)"
+                }
+                _ => "expected HOST[:PORT]: a host name or IP address and a port, nothing else",
+            })
+        })?;
+        if url.target() != "/" {
+            return Err(bad(
+                "expected HOST[:PORT]: a host name or IP address and a port, nothing else",
+            ));
         }
-        let port = match port {
-            Some(p) => p
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or(bad("the port must be a number from 1 to 65535"))?,
-            None => 443,
-        };
         Ok(Self {
-            host: host.to_string(),
-            port,
+            host: url.host().to_string(),
+            port: url.port_or_default(),
             addr: None,
             servername: None,
             timeout: Duration::from_secs(10),
@@ -155,15 +157,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn targets_parse() {
-        let t = Target::parse("example.com").expect("host");
-        assert_eq!((t.host.as_str(), t.port), ("example.com", 443));
-        let t = Target::parse("example.com:8443").expect("host:port");
-        assert_eq!((t.host.as_str(), t.port), ("example.com", 8443));
-        let t = Target::parse("[::1]:9443").expect("v6");
-        assert_eq!((t.host.as_str(), t.port), ("::1", 9443));
-        assert!(Target::parse("example.com:0").is_err());
-        assert!(Target::parse(":443").is_err());
+    fn targets_parse_as_a_urls_authority() {
+        for (given, host, port) in [
+            ("example.com", "example.com", 443),
+            ("example.com:8443", "example.com", 8443),
+            ("https://example.com/", "example.com", 443),
+            ("[::1]:9443", "::1", 9443),
+            ("::1", "::1", 443),
+            ("192.0.2.1:4443", "192.0.2.1", 4443),
+        ] {
+            let t = Target::parse(given).expect(given);
+            assert_eq!((t.host.as_str(), t.port), (host, port), "{given}");
+        }
+        for (given, why) in [
+            ("example.com:0", "1 to 65535"),
+            ("example.com:x", "1 to 65535"),
+            (":443", "the host is empty"),
+            ("exa mple.com", "nothing else"),
+            ("example.com/path", "nothing else"),
+            ("[::1", "IPv6"),
+        ] {
+            let e = Target::parse(given).expect_err(given).to_string();
+            assert!(e.contains(why), "{given}: {e}");
+        }
     }
 
     #[test]
