@@ -146,6 +146,7 @@ fn probes(p: &Probe<'_>, built: &Built) -> Verdict {
         }
     }
     let mut v = judge(&dev, &verdict, own_ok, dev_ua, path);
+    v.from_probes = true;
     if read_by_get {
         v = v.detail("the edge's error page was read with a GET (a HEAD answer has no body)");
     }

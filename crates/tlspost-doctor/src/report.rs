@@ -405,6 +405,9 @@ pub enum Cause {
 pub struct Verdict {
     /// Which step.
     pub step: Step,
+    /// Judged from the bodiless probes of step 5, not from the device's own request (which goes
+    /// out only when asked, [`crate::Request::send`]).
+    pub from_probes: bool,
     /// How bad.
     pub severity: Severity,
     /// What it is about, with the facts.
@@ -426,6 +429,7 @@ impl Verdict {
     pub fn new(step: Step, severity: Severity, cause: Cause, title: impl Into<String>) -> Self {
         Verdict {
             step,
+            from_probes: false,
             severity,
             cause,
             title: title.into(),

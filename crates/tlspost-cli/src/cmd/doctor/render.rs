@@ -91,19 +91,6 @@ fn advice(v: &Verdict, m: &Meta) -> Option<String> {
     })
 }
 
-/// Whether `v` is the probes' verdict, which says the real request was not sent.
-fn is_probe(v: &Verdict) -> bool {
-    matches!(
-        v.cause,
-        Cause::Reached { .. }
-            | Cause::EdgeBlocksUserAgent { .. }
-            | Cause::EdgeRefuses { .. }
-            | Cause::FilterBlocksUserAgent { .. }
-            | Cause::Redirect { .. }
-            | Cause::ServerError { .. }
-    )
-}
-
 /// The fix with the flags to try.
 fn fix(v: &Verdict, m: &Meta) -> Option<String> {
     v.fix.as_ref().map(|f| match advice(v, m) {
@@ -115,7 +102,7 @@ fn fix(v: &Verdict, m: &Meta) -> Option<String> {
 /// A verdict as a block: details, consequences, why, fix (with the flags to try) under it.
 pub fn verdict(v: &Verdict, m: &Meta) -> Block {
     let mut under: Vec<String> = v.details.clone();
-    if is_probe(v) && !m.sent {
+    if v.from_probes && !m.sent {
         under.push(format!(
             "the real {} was not sent (it may have side effects); --send sends it once",
             m.method
@@ -329,7 +316,7 @@ pub fn json(r: &Report) -> Value {
         .iter()
         .map(|v| {
             let mut details = v.details.clone();
-            if is_probe(v) && !r.sent {
+            if v.from_probes && !r.sent {
                 details.push(format!("the real {} was not sent (it may have side effects)", r.method));
             }
             json!({
