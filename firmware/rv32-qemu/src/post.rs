@@ -5,7 +5,7 @@ use core::fmt::Write as _;
 use embedded_io::Write;
 use rv32_virt::{Console, UartLink, mtime};
 use tlspost_device::embedded_tls::{Aes128GcmSha256, blocking::TlsConnection};
-use tlspost_device::{ConnectError, DeviceProvider, PinnedVerifier, config, open_blocking};
+use tlspost_device::{ConnectError, DeviceProvider, FULL_READ_BUFFER, PinnedVerifier, config, open_blocking};
 use tlspost_proto::{Body, Exchange, HeadStatus, Request};
 
 use crate::report;
@@ -35,7 +35,7 @@ type Tls<'a> = TlsConnection<'a, UartLink, Aes128GcmSha256>;
 /// pieces, response head, body chunks) never sit on the stack while the handshake is at its
 /// deepest (certificate verification), and the verifier is gone before the request is written.
 pub fn run(con: &mut Console) -> bool {
-    let mut rx = [0u8; 16_640];
+    let mut rx = [0u8; FULL_READ_BUFFER];
     // One outgoing record at a time: the ClientHello is about 190 B plus the host name (at most 253
     // characters, so under 450 B); a longer request goes out in several records.
     let mut tx = [0u8; 512];

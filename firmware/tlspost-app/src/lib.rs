@@ -153,9 +153,10 @@ impl<'a> Job<'a> {
     }
 }
 
-/// TLS read buffer: one whole record (2^14 bytes of plaintext plus 256 of overhead). Servers send
-/// full records whatever the client asks (max_fragment_length is widely ignored).
-pub const TLS_RX: usize = 16_640;
+/// TLS read buffer: one whole record ([`tlspost_device::FULL_READ_BUFFER`]: 2^14 bytes of plaintext
+/// plus 256 of overhead). Servers send full records whatever the client asks (max_fragment_length
+/// is widely ignored).
+pub const TLS_RX: usize = tlspost_device::FULL_READ_BUFFER;
 /// TLS write buffer: one outgoing record; the ClientHello is under 450 bytes for any host name, and
 /// a longer request goes out in several records.
 pub const TLS_TX: usize = 512;
