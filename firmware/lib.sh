@@ -35,7 +35,8 @@ fw_need_pin() {
 }
 
 # fw_build DIR LINK_SCRIPT TARGET_DIR [CARGO_ARGS...]: builds the firmware project in DIR in release
-# and prints its ELF's path. The recipe is REFERENCE.md's, plus three size settings:
+# and prints its ELF's path: Debian's rustc with RUSTC_BOOTSTRAP=1 builds `core` for the target
+# (-Zbuild-std=core) and ld.lld links with the memory map, plus three size settings:
 #   -Zbuild-std-features=optimize_for_size  smaller `core` routines (fmt, slices)
 #   -Zunstable-options -Cpanic=immediate-abort  a panic is a trap instruction: no messages or locations
 #   each Cargo.toml's release profile: opt-level "z", lto, codegen-units 1, panic "abort".

@@ -5,7 +5,7 @@
 
 use rv32_virt::Console;
 
-/// The token endpoint of the story in REFERENCE.md.
+/// The token endpoint a device fetches its access token from (an OAuth client-credentials grant).
 pub const HOST: &str = "api.example.com";
 /// Its path.
 pub const PATH: &str = "/oauth/token";

@@ -1,4 +1,4 @@
-//! The token endpoint's answer (REFERENCE.md's story: a device POSTs to api.example.com's
+//! The token endpoint's answer (a device POSTs its client credentials to api.example.com's
 //! /oauth/token): the 200's head and the chunked body's end, as string literals a response is
 //! spelled around with `concat!`. The demo's response (src/demo.rs) and bench/proto-parse's 1 KB
 //! response (which includes this file by path) are built on them, so the head the device proof

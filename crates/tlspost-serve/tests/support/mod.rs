@@ -157,6 +157,7 @@ pub fn codes(c: &Capture) -> Vec<String> {
     c.findings.iter().map(|f| f.code.clone()).collect()
 }
 
-/// The Arduino-ESP32 HTTPClient request from REFERENCE.md: head and body in separate writes.
+/// A request as arduino-esp32's HTTPClient sends it (its User-Agent, Connection and Accept-Encoding
+/// defaults): head and body in separate writes.
 pub const ARDUINO_HEAD: &[u8] = b"POST /oauth/token HTTP/1.1\r\nHost: api.example.test\r\nUser-Agent: ESP32HTTPClient\r\nConnection: keep-alive\r\nAccept-Encoding: identity;q=1,chunked;q=0.1,*;q=0\r\nContent-Length: 57\r\n\r\n";
 pub const ARDUINO_BODY: &[u8] = b"{\"grant_type\":\"client_credentials\",\"client_id\":\"dev-42\"}\n";
