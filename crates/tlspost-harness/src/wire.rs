@@ -1,24 +1,13 @@
 //! The frames on the UART, host side (the device side is `rv32_virt::relay`, whose docs hold the
-//! table of kinds): `kind: u8, id: u8, length: u16 big-endian, payload`.
+//! table of kinds; the kinds' constants are its `kind.rs`, included here): `kind: u8, id: u8,
+//! length: u16 big-endian, payload`.
 
 use std::io::{self, Read, Write};
 
-/// Device → host: a question (`job`).
-pub const ASK: u8 = b'Q';
-/// Host → device: the answer to a question.
-pub const ANSWER: u8 = b'A';
-/// Device → host: open a connection to `HOST:PORT`.
-pub const OPEN: u8 = b'O';
-/// Host → device: the connection is open (empty) or why not.
-pub const OPENED: u8 = b'o';
-/// Device → host: bytes to send.
-pub const SEND: u8 = b'D';
-/// Host → device: bytes received.
-pub const RECEIVED: u8 = b'd';
-/// Device → host: close the connection.
-pub const CLOSE: u8 = b'X';
-/// Host → device: the connection ended (empty: the peer closed; otherwise why).
-pub const ENDED: u8 = b'x';
+// The kinds, from the device's own table.
+#[path = "../../../firmware/rv32-virt/src/kind.rs"]
+mod kind;
+pub use kind::*;
 
 /// Most payload bytes the host puts in one frame.
 pub const MAX_PAYLOAD: usize = 4096;
@@ -26,7 +15,7 @@ pub const MAX_PAYLOAD: usize = 4096;
 /// One frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
-    /// Its kind (one of the constants above).
+    /// Its kind (one of the kind constants above, [`ASK`] ...).
     pub kind: u8,
     /// The connection it is about (0 for questions).
     pub id: u8,

@@ -9,6 +9,8 @@
 #![no_std]
 
 mod console;
+#[cfg(feature = "relay")]
+pub mod kind;
 #[cfg(feature = "net")]
 mod link;
 #[cfg(feature = "relay")]

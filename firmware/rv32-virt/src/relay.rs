@@ -3,7 +3,8 @@
 //! single byte stream per run; the frames let one run open, use and close as many connections as
 //! it likes, one after the other or interleaved.
 //!
-//! Every frame is `kind: u8, id: u8, length: u16 (big-endian), payload[length]`.
+//! Every frame is `kind: u8, id: u8, length: u16 (big-endian), payload[length]`; the kinds are
+//! [`crate::kind`]'s:
 //!
 //! | kind | way | payload |
 //! |---|---|---|
@@ -19,6 +20,7 @@
 use embedded_io::{ErrorType, Read, Write};
 
 use crate::UartLink;
+use crate::kind::{ANSWER, ASK, CLOSE, ENDED, OPEN, OPENED, RECEIVED, SEND};
 
 /// Why the host's relay did not do what was asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +56,8 @@ impl Relay {
 
     /// Asks the host `question`; its answer is written to `answer`, which it returns shortened.
     pub fn ask<'b>(&mut self, question: &[u8], answer: &'b mut [u8]) -> Result<&'b mut [u8], RelayError> {
-        self.send(b'Q', 0, question);
-        let length = self.reply(b'A', 0);
+        self.send(ASK, 0, question);
+        let length = self.reply(ANSWER, 0);
         if length > answer.len() {
             self.skip();
             return Err(RelayError::AnswerTooLong { length });
@@ -67,8 +69,8 @@ impl Relay {
 
     /// Opens connection `id` to `target` (`HOST:PORT`, resolved by the host).
     pub fn open(&mut self, id: u8, target: &str) -> Result<Channel<'_>, RelayError> {
-        self.send(b'O', id, target.as_bytes());
-        let length = self.reply(b'o', id);
+        self.send(OPEN, id, target.as_bytes());
+        let length = self.reply(OPENED, id);
         self.skip();
         if length != 0 {
             return Err(RelayError::OpenFailed);
@@ -174,9 +176,9 @@ impl Read for Channel<'_> {
             return Ok(0);
         }
         let r = &mut *self.relay;
-        while !self.ended && !(r.kind == b'd' && r.id == self.id && r.left > 0) {
+        while !self.ended && !(r.kind == RECEIVED && r.id == self.id && r.left > 0) {
             r.next();
-            self.ended = r.kind == b'x' && r.id == self.id;
+            self.ended = r.kind == ENDED && r.id == self.id;
         }
         if self.ended {
             return Ok(0);
@@ -191,7 +193,7 @@ impl Read for Channel<'_> {
 impl Write for Channel<'_> {
     fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
         if !self.ended {
-            self.relay.send(b'D', self.id, buf);
+            self.relay.send(SEND, self.id, buf);
         }
         Ok(buf.len())
     }
@@ -203,6 +205,6 @@ impl Write for Channel<'_> {
 
 impl Drop for Channel<'_> {
     fn drop(&mut self) {
-        self.relay.send(b'X', self.id, &[]);
+        self.relay.send(CLOSE, self.id, &[]);
     }
 }
