@@ -169,7 +169,7 @@ fn judge(dev: &Response, verdict: &Answered, own_ok: Option<bool>, dev_ua: Optio
         dev.reason
     );
     if blocked && verdict.made_by_edge {
-        let edge = verdict.edge.clone().unwrap_or_else(|| "CDN".into());
+        let edge = verdict.edge.map_or("CDN", |v| v.name()).to_string();
         let code = verdict.code;
         let shown = code.map(|c| format!(" (error {c})")).unwrap_or_default();
         // tlspost's User-Agent gets through: the device's is what the edge refuses. Without that
@@ -196,7 +196,7 @@ fn judge(dev: &Response, verdict: &Answered, own_ok: Option<bool>, dev_ua: Optio
             Cause::EdgeRefuses { edge, status, code },
             title,
             who(verdict, status),
-            verdict.hint.clone(),
+            verdict.hint,
         );
     }
     if blocked && own_ok == Some(true) {

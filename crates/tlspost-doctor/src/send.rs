@@ -136,11 +136,7 @@ fn answered(method: &str, path: &str, r: &Response) -> Verdict {
             ),
             "post to the final URL directly",
         ),
-        _ if by_edge => v.bad(
-            Severity::Fail,
-            who(&r.answered_by, r.status),
-            r.answered_by.hint.clone(),
-        ),
+        _ if by_edge => v.bad(Severity::Fail, who(&r.answered_by, r.status), r.answered_by.hint),
         _ => v.bad(
             Severity::Fail,
             format!("the API refused the request; it says: {}", excerpt(&r.body)),

@@ -33,7 +33,7 @@ use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use tlspost_proto::edge::{AnsweredBy, classify};
+use tlspost_proto::edge::{AnsweredBy, Vendor, classify};
 use tlspost_proto::redirect::{self, RedirectDecision, RedirectPolicy};
 use tlspost_proto::request::DEFAULT_USER_AGENT;
 use tlspost_proto::retry::{self, RetryDecision, RetryPolicy};
@@ -130,27 +130,44 @@ impl RequestSpec {
     }
 }
 
-/// Who made the response, in words.
+/// Who made the response: the core's edge classification ([`classify`]), owned.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Answered {
     /// `true` when an edge (CDN) made the response and the origin never saw the request.
     pub made_by_edge: bool,
-    /// The edge on the path, if any (e.g. `Cloudflare`).
-    pub edge: Option<String>,
+    /// The edge on the path, if any ([`Vendor::name`] names it).
+    pub edge: Option<Vendor>,
     /// The edge's error code (Cloudflare 1xxx).
     pub code: Option<u16>,
-    /// What the response is (empty when the origin answered).
-    pub what: String,
-    /// What to change.
-    pub hint: String,
+    /// What the response is, from the core's table (empty when the origin answered).
+    pub what: &'static str,
+    /// What to change, from the core's table.
+    pub hint: &'static str,
     /// The edge's request id (e.g. `CF-RAY`).
     pub ray: Option<String>,
 }
 
 impl Answered {
+    /// Who made a response with this status, head fields and body (its first 4 KB are read),
+    /// by the core's [`classify`].
+    pub fn classify(status: u16, headers: &[httparse::Header<'_>], body: &[u8]) -> Answered {
+        let prefix = body.get(..body.len().min(BODY_PREFIX)).unwrap_or_default();
+        match classify(status, headers, prefix) {
+            AnsweredBy::Origin => Answered::default(),
+            AnsweredBy::Edge(v) => Answered {
+                made_by_edge: v.made_by_edge,
+                edge: Some(v.vendor),
+                code: v.code,
+                what: v.what,
+                hint: v.hint,
+                ray: v.ray.map(|r| String::from_utf8_lossy(r).into_owned()),
+            },
+        }
+    }
+
     /// A sentence for people: who answered and what to do.
     pub fn sentence(&self, status: u16) -> String {
-        match (&self.edge, self.made_by_edge) {
+        match (self.edge.map(Vendor::name), self.made_by_edge) {
             (None, _) => "answered by the origin (no CDN edge detected)".to_string(),
             (Some(e), false) => format!("answered by the origin, through the {e} edge"),
             (Some(e), true) => {
@@ -927,7 +944,7 @@ impl Client {
         })?;
         let head = run.rx.get(..outcome.head_len).unwrap_or_default();
         let parsed = run.parsed.unwrap_or_default();
-        let answered_by = answered(outcome.status, &httparse_headers(&parsed.headers), &run.body);
+        let answered_by = Answered::classify(outcome.status, &httparse_headers(&parsed.headers), &run.body);
         let resp = Response {
             status: outcome.status,
             reason: parsed.reason,
@@ -1058,21 +1075,6 @@ fn finish(result: Result<Response, (Error, u64)>, attempt: u32) -> Result<Respon
             r
         })
         .map_err(|(e, _)| e)
-}
-
-fn answered(status: u16, headers: &[httparse::Header<'_>], body: &[u8]) -> Answered {
-    let prefix = body.get(..body.len().min(BODY_PREFIX)).unwrap_or_default();
-    match classify(status, headers, prefix) {
-        AnsweredBy::Origin => Answered::default(),
-        AnsweredBy::Edge(v) => Answered {
-            made_by_edge: v.made_by_edge,
-            edge: Some(v.vendor.name().to_string()),
-            code: v.code,
-            what: v.what.to_string(),
-            hint: v.hint.to_string(),
-            ray: v.ray.map(|r| String::from_utf8_lossy(r).into_owned()),
-        },
-    }
 }
 
 /// The TLS summary line(s) of the trace.

@@ -615,7 +615,7 @@ pub fn result_json(r: &Response) -> Value {
         "tls": tls,
         "answered_by": {
             "by": if a.made_by_edge { "edge" } else { "origin" },
-            "edge": a.edge, "code": a.code, "what": a.what, "hint": a.hint, "ray": a.ray,
+            "edge": a.edge.map(|v| v.name()), "code": a.code, "what": a.what, "hint": a.hint, "ray": a.ray,
             "sentence": a.sentence(r.status),
         },
     })

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tlspost::client::Answered;
 use tlspost_proto::chunked::ChunkedDecoder;
-use tlspost_proto::edge::{self, AnsweredBy as Verdict};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::head::device_head;
@@ -388,39 +388,37 @@ async fn bad_gateway<D: AsyncWrite + Unpin>(
     }
 }
 
-/// Who made the response, by the core's edge classification.
+/// Who made the response, by the core's edge classification ([`Answered::classify`], as the
+/// client's responses say it).
 fn answered_by(status: u16, head: &[u8], body: &[u8]) -> AnsweredBy {
     let mut headers = [httparse::EMPTY_HEADER; 128];
     let mut r = httparse::Response::new(&mut headers);
     let parsed = r.parse(head).is_ok();
     let headers = if parsed { &*r.headers } else { &[] };
-    let prefix = body.get(..body.len().min(2048)).unwrap_or_default();
-    match edge::classify(status, headers, prefix) {
-        Verdict::Origin => AnsweredBy {
+    let a = Answered::classify(status, headers, body.get(..body.len().min(2048)).unwrap_or_default());
+    let Some(vendor) = a.edge.map(|v| v.name()) else {
+        return AnsweredBy {
             who: "origin".into(),
             text: format!("the upstream answered {status}; no known edge (CDN) is on the path"),
             ..AnsweredBy::default()
-        },
-        Verdict::Edge(v) => {
-            let ray = v.ray.map(|r| crate::json::lossy(r).into_owned());
-            let text = if v.made_by_edge {
-                let code = v.code.map(|c| format!(", error {c}")).unwrap_or_default();
-                format!(
-                    "the {} edge answered {status}{code} ({}); the origin never saw the request",
-                    v.vendor, v.what
-                )
-            } else {
-                format!("the origin answered {status} through the {} edge", v.vendor)
-            };
-            AnsweredBy {
-                who: if v.made_by_edge { "edge" } else { "origin" }.into(),
-                vendor: Some(v.vendor.name().into()),
-                code: v.code,
-                ray,
-                text,
-                hint: v.hint.into(),
-            }
-        }
+        };
+    };
+    let text = if a.made_by_edge {
+        let code = a.code.map(|c| format!(", error {c}")).unwrap_or_default();
+        format!(
+            "the {vendor} edge answered {status}{code} ({}); the origin never saw the request",
+            a.what
+        )
+    } else {
+        format!("the origin answered {status} through the {vendor} edge")
+    };
+    AnsweredBy {
+        who: if a.made_by_edge { "edge" } else { "origin" }.into(),
+        vendor: Some(vendor.into()),
+        code: a.code,
+        ray: a.ray,
+        text,
+        hint: a.hint.into(),
     }
 }
 
