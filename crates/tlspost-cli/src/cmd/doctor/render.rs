@@ -406,6 +406,8 @@ mod tests {
             "HEAD / 200 \u{1b}[31mOK",
         );
         hostile.details.push("Location: /\r\u{9b}x".into());
+        // A probe's verdict: the note that the real request was not sent goes under it.
+        hostile.from_probes = true;
         let shown = text(&report(vec![hostile]), &Style::plain());
         assert!(shown.contains("HEAD / 200 \\x1b[31mOK\n"), "{shown}");
         assert!(shown.contains("Location: /\\r\\xc2\\x9bx\n"), "{shown}");
