@@ -199,6 +199,12 @@ impl CertInfo {
         })
     }
 
+    /// A served chain (DER, in the server's order), parsed; certificates that do not parse are
+    /// left out.
+    pub fn from_chain(chain: &[Vec<u8>]) -> Vec<Self> {
+        chain.iter().filter_map(|d| Self::from_der(d)).collect()
+    }
+
     /// Parses a DER certificate a server sent; `None` when it is not one.
     pub fn from_der(der: &[u8]) -> Option<Self> {
         Self::parse(der, "served").ok()

@@ -100,7 +100,7 @@ pub struct HandshakeError {
 impl HandshakeError {
     /// The served chain, parsed (certificates that do not parse are left out).
     pub fn certs(&self) -> Vec<CertInfo> {
-        self.chain.iter().filter_map(|d| CertInfo::from_der(d)).collect()
+        CertInfo::from_chain(&self.chain)
     }
 
     /// Whether the failure is about the certificate (as opposed to the handshake itself).

@@ -212,7 +212,7 @@ impl TlsFacts {
 
     /// The served chain, parsed (certificates that do not parse are left out).
     pub fn certs(&self) -> Vec<CertInfo> {
-        self.chain.iter().filter_map(|d| CertInfo::from_der(d)).collect()
+        CertInfo::from_chain(&self.chain)
     }
 }
 
